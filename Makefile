@@ -1,0 +1,66 @@
+# The project's commands. `make help` lists them; `make demo` and `make test` need nothing but
+# Python >= 3.11, node and npm: they install everything else into .venv and node_modules.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+# The generator's post-hooks run the ruff found on PATH: make it the pinned one in .venv.
+export PATH := $(BIN):$(PATH)
+
+GEN_PKG := data_interaction_platform_api
+GEN_DIR := generated/$(GEN_PKG)
+GENERATE = $(BIN)/openapi-python-client generate --path openapi.yaml --meta none \
+	--config openapi-python-client.yml --fail-on-warning
+
+INSTALL_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help install generate check-generated lint test demo bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+install: $(INSTALL_STAMP) $(NODE_STAMP) ## Create .venv with the package and its dev tools; install Prism
+
+$(INSTALL_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+generate: $(INSTALL_STAMP) ## Regenerate generated/ from openapi.yaml
+	rm -rf .generate-tmp
+	$(GENERATE) --output-path .generate-tmp/$(GEN_PKG)
+	rm -rf $(GEN_DIR)
+	mv .generate-tmp/$(GEN_PKG) $(GEN_DIR)
+	rm -rf .generate-tmp
+
+check-generated: $(INSTALL_STAMP) ## Fail when generated/ differs from what openapi.yaml generates
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GENERATE) --output-path "$$tmp/$(GEN_PKG)" > "$$tmp/log" 2>&1 || { cat "$$tmp/log"; exit 1; }; \
+	diff -r -x __pycache__ "$$tmp/$(GEN_PKG)" $(GEN_DIR) || \
+	{ echo "generated/ is out of date with openapi.yaml: run 'make generate' and commit the result" >&2; exit 1; }
+
+lint: $(INSTALL_STAMP) ## ruff, mypy --strict and the contract's validation
+	$(BIN)/openapi-spec-validator openapi.yaml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install check-generated ## Run the whole test suite with coverage
+	$(BIN)/pytest
+
+demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference platform
+	$(PY) examples/run_demo.py
+
+bench: $(INSTALL_STAMP) ## Measure the SDK against a bare httpx + orjson floor
+	$(PY) -m bench
+
+clean: ## Remove the environment and caches
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis .coverage htmlcov
