@@ -1,1 +1,115 @@
-"""placeholder"""
+"""DataInteractionClient: the typed, fast client that connectors use to feed the industrial data platform.
+
+A connector connects its data source, buffers points in the tags the platform names, and sends them;
+it can read history back::
+
+    from data_interaction_client import DataInteractionClient
+
+    with DataInteractionClient("http://127.0.0.1:8000") as client:
+        conn = client.connect("1")                       # raises DataSourceNotActiveError if switched off
+        tags = client.create_tags(conn["tags"])
+        for tag in tags:
+            tag.update([{"x": "2018-06-26 10:15:00", "y": 1}, {"x": "2018-06-26 10:15:01", "y": 2}])
+        client.set_data(tags)                            # buffers are emptied once the platform accepts
+        req = client.create_request_data(tag_id=[tag.id for tag in tags])
+        req.update(from_time=100, to_time=1000000, max_count=100)
+        for history in client.get_data(req):
+            print(history.tag_id, history.points)
+
+Every error is a :class:`DataInteractionError`; see :mod:`data_interaction_client._exceptions` for
+the whole tree. :class:`AsyncDataInteractionClient` is the same client for ``asyncio``.
+"""
+
+import contextlib as _contextlib
+
+from ._client import AsyncDataInteractionClient, DataInteractionClient
+from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DataInteractionError,
+    DataSourceNotActiveError,
+    InternalServerError,
+    InvalidInputError,
+    InvalidPointError,
+    InvalidResponseError,
+    NoDataToSendError,
+    NotFoundError,
+    PermissionDeniedError,
+    PlatformError,
+    RateLimitError,
+    TagBusyError,
+    UnprocessableEntityError,
+)
+from ._logging import setup_logging as _setup_logging
+from ._request_data import RequestData
+from ._results import Connection, DataSourceAttributes, TagHistory, TagInfo
+from ._tag import Tag, TagAttributes, ValueType
+from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
+from ._version import __version__
+
+#: The original client's name for :class:`PlatformError`.
+ServerResponseErrorException = PlatformError
+#: The original client's name for :class:`DataSourceNotActiveError`.
+DataSourceNotActiveException = DataSourceNotActiveError
+#: The original client's name for :class:`NoDataToSendError`.
+NoDataToSendException = NoDataToSendError
+
+__all__ = [
+    "DEFAULT_MAX_POINTS_PER_REQUEST",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncDataInteractionClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "Connection",
+    "DataInteractionClient",
+    "DataInteractionError",
+    "DataSourceAttributes",
+    "DataSourceNotActiveError",
+    "DataSourceNotActiveException",
+    "InternalServerError",
+    "InvalidInputError",
+    "InvalidPointError",
+    "InvalidResponseError",
+    "NoDataToSendError",
+    "NoDataToSendException",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "PlatformError",
+    "PointDict",
+    "RateLimitError",
+    "RequestData",
+    "ServerResponseErrorException",
+    "Tag",
+    "TagAttributes",
+    "TagBusyError",
+    "TagHistory",
+    "TagId",
+    "TagInfo",
+    "TagPath",
+    "Timestamp",
+    "UnprocessableEntityError",
+    "ValueType",
+    "__version__",
+]
+
+_setup_logging()
+
+# Public names report the package as their home, as in pydoc and tracebacks.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("data_interaction_client._"):
+        with _contextlib.suppress(AttributeError, TypeError):  # a few types refuse it
+            _obj.__module__ = __name__
+del _name, _obj

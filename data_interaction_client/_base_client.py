@@ -1,0 +1,365 @@
+"""Everything the sync and async clients share: options, request bodies, answers, errors, retry policy.
+
+The two clients add only the I/O: sending a request, sleeping between attempts and closing.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+import orjson
+
+from . import _wire
+from ._constants import (
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+)
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    DataSourceNotActiveError,
+    InvalidInputError,
+    InvalidResponseError,
+    PlatformError,
+    platform_error,
+)
+from ._request_data import RequestData
+from ._results import Connection, TagHistory, TagInfo
+from ._tag import Tag
+from ._types import NotGiven, TagIdLike
+
+log = logging.getLogger("data_interaction_client")
+
+HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
+TimeoutLike = float | httpx.Timeout | None
+
+_RETRY_STATUSES = frozenset({408, 429})
+_EXCERPT = 300
+
+
+class BaseClient(Generic[HttpxClientT]):
+    """Options and all the logic of the facade that does no I/O."""
+
+    _http: HttpxClientT
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        token: str | None,
+        timeout: TimeoutLike | httpx.Timeout,
+        max_retries: int,
+        max_points_per_request: int,
+        total_timeout: float | None,
+        headers: dict[str, str] | None,
+    ) -> None:
+        url = httpx.URL(str(base_url))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise InvalidInputError(f"base_url must be an http:// or https:// URL, not {str(base_url)!r}")
+        if type(max_retries) is not int or max_retries < 0:
+            raise InvalidInputError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        if type(max_points_per_request) is not int or max_points_per_request < 1:
+            raise InvalidInputError(
+                f"max_points_per_request must be an integer >= 1, not {max_points_per_request!r}"
+            )
+        self.base_url = str(url).rstrip("/")
+        self.timeout = _as_timeout(timeout)
+        self.max_retries = max_retries
+        self.max_points_per_request = max_points_per_request
+        self.total_timeout = total_timeout
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._headers.update(headers or {})
+        if token is not None:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._owns_http = True
+
+    def __repr__(self) -> str:
+        # The token stays out of repr, logs and errors.
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @staticmethod
+    def _http_options(
+        *, verify: bool | str, proxy: str | None, transport: Any, follow_redirects: bool = False
+    ) -> dict[str, Any]:
+        return {
+            "verify": verify,
+            "proxy": proxy,
+            "transport": transport,
+            "limits": DEFAULT_LIMITS,
+            "follow_redirects": follow_redirects,
+            "timeout": DEFAULT_TIMEOUT,
+        }
+
+    # --- requests --------------------------------------------------------------------------------
+
+    def _build_request(self, path: str, body: bytes, timeout: TimeoutLike | NotGiven) -> httpx.Request:
+        chosen = self.timeout if isinstance(timeout, NotGiven) else _as_timeout(timeout)
+        return self._http.build_request(
+            "POST",
+            self.base_url + path,
+            content=body,
+            headers=self._headers,
+            timeout=chosen,
+        )
+
+    def _retries(self, max_retries: int | NotGiven) -> int:
+        if isinstance(max_retries, NotGiven):
+            return self.max_retries
+        if type(max_retries) is not int or max_retries < 0:
+            raise InvalidInputError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        return max_retries
+
+    @staticmethod
+    def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIError:
+        path = request.url.path
+        if isinstance(exc, httpx.TimeoutException):
+            error: APIError = APITimeoutError(
+                f"no answer in time ({type(exc).__name__}); raise the client's timeout if the platform "
+                "is slow, or check the network",
+                method=request.method,
+                path=path,
+            )
+        else:
+            error = APIConnectionError(
+                f"could not reach the platform at {request.url.scheme}://{request.url.netloc.decode()} "
+                f"({type(exc).__name__}: {exc or 'connection failed'}); check base_url and that the "
+                "platform is running",
+                method=request.method,
+                path=path,
+            )
+        error.__cause__ = exc
+        return error
+
+    @staticmethod
+    def _process_response(request: httpx.Request, response: httpx.Response) -> dict[str, Any]:
+        """The decoded answer when it is a success; otherwise raise the error it stands for."""
+        method, path, status = request.method, request.url.path, response.status_code
+        content = response.content
+        try:
+            payload = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            payload = None
+        error_id, error_message = _envelope(payload)
+        if not 200 <= status < 300:
+            detail = None
+            if error_id is None:
+                detail = f"answer: {_describe_body(response)}"
+                if 300 <= status < 400:
+                    detail += f"; redirect to {response.headers.get('location')!r}: check base_url"
+            raise platform_error(
+                method=method,
+                path=path,
+                status_code=status,
+                error_id=error_id,
+                error_message=error_message,
+                retry_after=_retry_after(response.headers),
+                detail=detail,
+            )
+        if error_id is None or not isinstance(payload, dict):
+            raise InvalidResponseError(
+                f"the answer is not the JSON the contract promises (HTTP {status}, "
+                f"{_describe_body(response)})",
+                method=method,
+                path=path,
+                status_code=status,
+                body=content[:_EXCERPT].decode("utf-8", "replace"),
+            )
+        if error_id != 0:
+            raise platform_error(
+                method=method, path=path, status_code=status, error_id=error_id, error_message=error_message
+            )
+        return payload
+
+    @staticmethod
+    def _shape_error(
+        request: httpx.Request, response: httpx.Response, exc: Exception
+    ) -> InvalidResponseError:
+        error = InvalidResponseError(
+            str(exc),
+            method=request.method,
+            path=request.url.path,
+            status_code=response.status_code,
+            body=response.content[:_EXCERPT].decode("utf-8", "replace"),
+        )
+        error.__cause__ = exc
+        return error
+
+    # --- retry policy ----------------------------------------------------------------------------
+
+    def _retry_delay(self, error: APIError, attempt: int, max_retries: int, started: float) -> float | None:
+        """Seconds to wait before trying again after ``error``, or ``None`` to give up."""
+        if attempt >= max_retries or not _should_retry(error):
+            return None
+        retry_after = error.retry_after if isinstance(error, PlatformError) else None
+        if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
+            delay = retry_after
+        else:
+            delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
+        if self.total_timeout is not None and time.monotonic() - started + delay > self.total_timeout:
+            return None
+        log.warning(
+            "%s %s failed (%s); retrying in %.2f s, retry %d of %d",
+            error.method,
+            error.path,
+            error.args[0] if error.args else type(error).__name__,
+            delay,
+            attempt + 1,
+            max_retries,
+        )
+        return delay
+
+    # --- the facade's logic ----------------------------------------------------------------------
+
+    @staticmethod
+    def _connect_body(data_source_id: str) -> bytes:
+        if type(data_source_id) is not str or not data_source_id:
+            raise InvalidInputError(f"data_source_id must be a non-empty string, not {data_source_id!r}")
+        return orjson.dumps(_wire.connect_body(data_source_id))
+
+    @classmethod
+    def _connection(
+        cls, data_source_id: str, request: httpx.Request, response: httpx.Response, payload: dict[str, Any]
+    ) -> Connection:
+        try:
+            connection = _wire.parse_connect(data_source_id, payload)
+        except _wire.ResponseShapeError as exc:
+            raise cls._shape_error(request, response, exc) from exc
+        if not connection.attributes.active:
+            raise DataSourceNotActiveError(data_source_id)
+        return connection
+
+    @staticmethod
+    def create_tags(tags_metadata: Connection | Sequence[TagInfo | dict[str, Any]]) -> list[Tag]:
+        """Make a :class:`Tag` of each tag the platform gave: ``conn["tags"]``, or ``conn`` itself.
+
+        Accepts :class:`TagInfo` objects or the platform's dicts ``{"id": ..., "attributes": {...}}``.
+        """
+        if isinstance(tags_metadata, Connection):
+            tags_metadata = tags_metadata.tags
+        if isinstance(tags_metadata, str | bytes | dict):
+            raise InvalidInputError("create_tags takes a list of tags, e.g. conn['tags']")
+        tags = []
+        for index, info in enumerate(tags_metadata):
+            if isinstance(info, TagInfo):
+                tags.append(Tag(info.id, info.attributes))
+                continue
+            if not isinstance(info, dict) or "id" not in info:
+                raise InvalidInputError(
+                    f"tags_metadata[{index}] is not a tag: expected {{'id': ..., 'attributes': {{...}}}}, "
+                    f"got {info!r}"
+                )
+            attributes = info.get("attributes") or {}
+            if not isinstance(attributes, dict):
+                raise InvalidInputError(f"tags_metadata[{index}]['attributes'] is not a dict")
+            try:
+                tags.append(Tag(info["id"], attributes))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"tags_metadata[{index}]: {exc}") from None
+        return tags
+
+    @staticmethod
+    def create_request_data(
+        tag_id: TagIdLike | Sequence[TagIdLike],
+        from_time: Any = None,
+        to_time: Any = None,
+        max_count: int | None = None,
+        time_step: Any = None,
+        value: Any = None,
+        format_param: bool | None = None,
+        actual: bool | None = None,
+    ) -> RequestData:
+        """A checked :class:`RequestData` for :meth:`get_data`; see :class:`RequestData` for the fields."""
+        return RequestData(
+            tag_id=tag_id,
+            from_time=from_time,
+            to_time=to_time,
+            max_count=max_count,
+            time_step=time_step,
+            value=value,
+            format_param=format_param,
+            actual=actual,
+        )
+
+    @staticmethod
+    def _get_body(request_data: RequestData) -> bytes:
+        if not isinstance(request_data, RequestData):
+            raise InvalidInputError(
+                f"get_data takes a RequestData (see create_request_data), not {type(request_data).__name__}"
+            )
+        return orjson.dumps(_wire.get_body(request_data))
+
+    @classmethod
+    def _histories(
+        cls, request: httpx.Request, response: httpx.Response, payload: dict[str, Any]
+    ) -> list[TagHistory]:
+        try:
+            return _wire.parse_get(payload)
+        except _wire.ResponseShapeError as exc:
+            raise cls._shape_error(request, response, exc) from exc
+
+
+def _as_timeout(timeout: TimeoutLike | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        raise InvalidInputError("timeout must be finite: give seconds or an httpx.Timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return httpx.Timeout(float(timeout))
+
+
+def _should_retry(error: APIError) -> bool:
+    if isinstance(error, APIConnectionError):
+        return True
+    if isinstance(error, PlatformError):
+        return error.status_code in _RETRY_STATUSES or error.status_code >= 500
+    return False
+
+
+def _envelope(payload: object) -> tuple[int | None, str | None]:
+    """The envelope's ``(error.id, error.message)``, or ``(None, None)`` when there is none."""
+    if not isinstance(payload, dict):
+        return None, None
+    error = payload.get("error")
+    if not isinstance(error, dict) or type(error.get("id")) is not int:
+        return None, None
+    message = error.get("message")
+    return error["id"], message if isinstance(message, str) else None
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """``Retry-After`` in seconds (given as seconds or as an HTTP date), or ``None``."""
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _describe_body(response: httpx.Response) -> str:
+    content_type = response.headers.get("content-type", "no content type")
+    if not response.content:
+        return f"{content_type}, empty body"
+    text = " ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split())
+    more = "..." if len(response.content) > _EXCERPT else ""
+    return f"{content_type}, {len(response.content)} bytes: {text}{more}"

@@ -1,0 +1,127 @@
+"""A set_data send: which buffered points go in which request, and what happens to them afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import attrs
+
+from ._exceptions import NoDataToSendError, TagBusyError
+from ._tag import Tag
+from ._types import PointDict
+
+__all__ = ["SendBatch"]
+
+
+@attrs.define(slots=True)
+class _Part:
+    """The points ``buffer[start:end]`` of one tag, sent in one request."""
+
+    claim: _Claim
+    start: int
+    end: int
+
+
+@attrs.define(slots=True)
+class _Claim:
+    """One tag taken for this send: the buffer as it was and how much of it the platform accepted."""
+
+    tag: Tag
+    buffer: list[PointDict]
+    size: int
+    accepted: int = 0
+
+
+class SendBatch:
+    """The buffered points of some tags, split into requests of at most ``max_points`` points.
+
+    Creating it takes the tags for this send (a tag can be in one send at a time) and notes how many
+    points each holds; points added later are not part of it. Use it as a context manager: on exit,
+    each tag's accepted points are removed from its buffer (unless the buffer was replaced meanwhile)
+    and the tags are released, whatever happened.
+    """
+
+    def __init__(self, tags: Tag | Sequence[Tag], max_points: int) -> None:
+        given = [tags] if isinstance(tags, Tag) else list(tags)
+        for tag in given:
+            if not isinstance(tag, Tag):
+                raise TypeError(f"set_data takes a Tag or a list of Tag, not {type(tag).__name__}")
+        self._claims: list[_Claim] = []
+        seen: set[int] = set()
+        try:
+            for tag in given:
+                if id(tag) in seen:
+                    continue
+                seen.add(id(tag))
+                with tag._lock:
+                    if tag._sending:
+                        raise TagBusyError(
+                            f"tag {tag.id!r} is already being sent by another set_data call; "
+                            "send each tag from one place at a time"
+                        )
+                    if tag._points:
+                        tag._sending = True
+                        self._claims.append(_Claim(tag, tag._points, len(tag._points)))
+        except BaseException:
+            self._release()
+            raise
+        if not self._claims:
+            names = ", ".join(repr(tag.id) for tag in given) or "none given"
+            raise NoDataToSendError(f"no buffered points to send in the tags given ({names})")
+        self.total = sum(claim.size for claim in self._claims)
+        self._max_points = max_points
+
+    def __enter__(self) -> SendBatch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release()
+
+    @property
+    def accepted(self) -> int:
+        """How many points the platform has accepted so far."""
+        return sum(claim.accepted for claim in self._claims)
+
+    def requests(self) -> Iterator[list[_Part]]:
+        """The requests, in order: tags in the order given, each tag's points oldest first."""
+        parts: list[_Part] = []
+        room = self._max_points
+        for claim in self._claims:
+            start = 0
+            while start < claim.size:
+                end = min(claim.size, start + room)
+                parts.append(_Part(claim, start, end))
+                room -= end - start
+                start = end
+                if room == 0:
+                    yield parts
+                    parts, room = [], self._max_points
+        if parts:
+            yield parts
+
+    @staticmethod
+    def body(parts: list[_Part]) -> dict[str, Any]:
+        """The JSON body of one request (the points are the buffer's own objects, not copies)."""
+        return {
+            "data": [
+                {"tagId": part.claim.tag._wire_id, "data": part.claim.buffer[part.start : part.end]}
+                for part in parts
+            ]
+        }
+
+    @staticmethod
+    def mark_accepted(parts: list[_Part]) -> None:
+        """Note that the platform accepted the request made of ``parts``."""
+        for part in parts:
+            part.claim.accepted = part.end
+
+    def _release(self) -> None:
+        for claim in self._claims:
+            tag = claim.tag
+            with tag._lock:
+                # Points given while the send was under way were appended after `size`; a buffer
+                # replaced by update() or clear_data() meanwhile is not this send's to trim.
+                if claim.accepted and tag._points is claim.buffer:
+                    del claim.buffer[: claim.accepted]
+                tag._sending = False

@@ -1,0 +1,315 @@
+"""The clients: :class:`DataInteractionClient` and its async twin :class:`AsyncDataInteractionClient`.
+
+Both are thin: all logic that does no I/O lives in :class:`BaseClient`; these add sending, waiting
+between attempts and closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import orjson
+
+from . import _wire
+from ._base_client import BaseClient, TimeoutLike, log
+from ._batch import SendBatch
+from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._exceptions import APIError
+from ._request_data import RequestData
+from ._results import Connection, TagHistory
+from ._tag import Tag
+from ._types import NOT_GIVEN, NotGiven
+
+__all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
+
+
+class DataInteractionClient(BaseClient[httpx.Client]):
+    """The client connectors use to talk to the platform.
+
+    It keeps one pool of HTTP connections: create it once, use it for the whole run, and close it
+    (or use it as a context manager)::
+
+        with DataInteractionClient("http://127.0.0.1:8000", token="...") as client:
+            conn = client.connect("1")
+            tags = client.create_tags(conn["tags"])
+            tags[0].add_data(1530008100000000, 21.5)
+            client.set_data(tags)
+
+    Args:
+        base_url: The platform's address, e.g. ``"http://127.0.0.1:8000"``.
+        token: A bearer token, when the platform asks for one. It never appears in logs, errors or repr.
+        timeout: Seconds, or an ``httpx.Timeout``, for each attempt (default: connect 5 s, others 30 s).
+        max_retries: Retries after a connection error, a timeout, HTTP 408, 429 or 5xx (default 2).
+        max_points_per_request: ``set_data`` splits larger sends into requests of this many points.
+        total_timeout: Seconds one call may take across all its attempts (default: no limit beyond
+            ``timeout`` and ``max_retries``).
+        headers: Extra headers sent with every request.
+        verify: TLS verification: ``True`` (default), ``False``, or the path of a CA bundle.
+        proxy: A proxy URL for every request.
+        http_client: An ``httpx.Client`` of your own to send with (its own settings apply; the client
+            does not close it).
+        transport: An httpx transport for the client's own ``httpx.Client`` (e.g. for tests).
+
+    Every method that talks to the platform also takes ``timeout`` and ``max_retries`` for that call.
+
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        token: str | None = None,
+        timeout: TimeoutLike | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
+        total_timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+        verify: bool | str = True,
+        proxy: str | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token=token,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_points_per_request=max_points_per_request,
+            total_timeout=total_timeout,
+            headers=headers,
+        )
+        if http_client is not None:
+            self._http = http_client
+            self._owns_http = False
+        else:
+            self._http = httpx.Client(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+
+    def close(self) -> None:
+        """Close the connection pool (not an ``http_client`` given to the constructor)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _request(
+        self, path: str, body: bytes, *, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven
+    ) -> tuple[httpx.Request, httpx.Response, dict[str, Any]]:
+        request = self._build_request(path, body, timeout)
+        retries = self._retries(max_retries)
+        started = time.monotonic()
+        for attempt in range(retries + 1):
+            try:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
+                response = self._http.send(request)
+                log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
+                return request, response, self._process_response(request, response)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, request)
+            except APIError as exc:
+                error = exc
+            delay = self._retry_delay(error, attempt, retries, started)
+            if delay is None:
+                raise error
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def connect(
+        self,
+        data_source_id: str,
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Connection:
+        """Connect a data source: its attributes and the tags to feed.
+
+        Raises :class:`DataSourceNotActiveError` when the data source is switched off and
+        :class:`NotFoundError` when the platform has no such data source.
+        """
+        body = self._connect_body(data_source_id)
+        request, response, payload = self._request(
+            _wire.CONNECT_PATH, body, timeout=timeout, max_retries=max_retries
+        )
+        return self._connection(data_source_id, request, response, payload)
+
+    def set_data(
+        self,
+        tags: Tag | Sequence[Tag],
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Send the buffered points of one tag or of many; return how many points were sent.
+
+        The points go in requests of at most ``max_points_per_request`` points, in order. A tag's
+        points leave its buffer only once the platform has accepted them; on failure the error's
+        ``points_sent`` says how many were accepted, and the rest stay buffered. Points given while
+        the send is under way stay buffered for the next one. Raises :class:`NoDataToSendError` when
+        no tag has a buffered point.
+        """
+        with SendBatch(tags, self.max_points_per_request) as batch:
+            for parts in batch.requests():
+                body = orjson.dumps(batch.body(parts))
+                try:
+                    self._request(_wire.SET_DATA_PATH, body, timeout=timeout, max_retries=max_retries)
+                except APIError as exc:
+                    exc.points_sent = batch.accepted
+                    raise
+                batch.mark_accepted(parts)
+        return batch.total
+
+    def get_data(
+        self,
+        request_data: RequestData,
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> list[TagHistory]:
+        """Read history as ``request_data`` says: one :class:`TagHistory` per requested tag."""
+        body = self._get_body(request_data)
+        request, response, payload = self._request(
+            _wire.GET_DATA_PATH, body, timeout=timeout, max_retries=max_retries
+        )
+        return self._histories(request, response, payload)
+
+
+class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
+    """The async twin of :class:`DataInteractionClient`: the same methods, to be awaited.
+
+    ::
+
+        async with AsyncDataInteractionClient("http://127.0.0.1:8000") as client:
+            conn = await client.connect("1")
+            tags = client.create_tags(conn["tags"])
+            await client.set_data(tags)
+
+    The arguments are those of :class:`DataInteractionClient`, with an ``httpx.AsyncClient`` for
+    ``http_client`` and an async transport for ``transport``.
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        token: str | None = None,
+        timeout: TimeoutLike | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
+        total_timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+        verify: bool | str = True,
+        proxy: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            base_url,
+            token=token,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_points_per_request=max_points_per_request,
+            total_timeout=total_timeout,
+            headers=headers,
+        )
+        if http_client is not None:
+            self._http = http_client
+            self._owns_http = False
+        else:
+            self._http = httpx.AsyncClient(
+                **self._http_options(verify=verify, proxy=proxy, transport=transport)
+            )
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not an ``http_client`` given to the constructor)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _request(
+        self, path: str, body: bytes, *, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven
+    ) -> tuple[httpx.Request, httpx.Response, dict[str, Any]]:
+        request = self._build_request(path, body, timeout)
+        retries = self._retries(max_retries)
+        started = time.monotonic()
+        for attempt in range(retries + 1):
+            try:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
+                response = await self._http.send(request)
+                log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
+                return request, response, self._process_response(request, response)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, request)
+            except APIError as exc:
+                error = exc
+            delay = self._retry_delay(error, attempt, retries, started)
+            if delay is None:
+                raise error
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def connect(
+        self,
+        data_source_id: str,
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Connection:
+        """Connect a data source; see :meth:`DataInteractionClient.connect`."""
+        body = self._connect_body(data_source_id)
+        request, response, payload = await self._request(
+            _wire.CONNECT_PATH, body, timeout=timeout, max_retries=max_retries
+        )
+        return self._connection(data_source_id, request, response, payload)
+
+    async def set_data(
+        self,
+        tags: Tag | Sequence[Tag],
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Send the buffered points of one tag or of many; see :meth:`DataInteractionClient.set_data`."""
+        with SendBatch(tags, self.max_points_per_request) as batch:
+            for parts in batch.requests():
+                body = orjson.dumps(batch.body(parts))
+                try:
+                    await self._request(_wire.SET_DATA_PATH, body, timeout=timeout, max_retries=max_retries)
+                except APIError as exc:
+                    exc.points_sent = batch.accepted
+                    raise
+                batch.mark_accepted(parts)
+        return batch.total
+
+    async def get_data(
+        self,
+        request_data: RequestData,
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> list[TagHistory]:
+        """Read history; see :meth:`DataInteractionClient.get_data`."""
+        body = self._get_body(request_data)
+        request, response, payload = await self._request(
+            _wire.GET_DATA_PATH, body, timeout=timeout, max_retries=max_retries
+        )
+        return self._histories(request, response, payload)

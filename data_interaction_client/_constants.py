@@ -1,0 +1,26 @@
+"""Defaults of the transport policy, in one place."""
+
+from __future__ import annotations
+
+import httpx
+
+#: Connect within 5 s; every other phase (write, read, pool) within 30 s.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: Retries after the first attempt, for connection errors, timeouts, 408, 429 and 5xx.
+DEFAULT_MAX_RETRIES = 2
+#: Backoff: 0.5 s, 1 s, 2 s, ... up to 8 s, each with up to 25 % jitter taken off.
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+#: A Retry-After longer than this is not waited for: the error is raised instead.
+MAX_RETRY_AFTER = 60.0
+#: set_data splits a send into requests of at most this many points.
+DEFAULT_MAX_POINTS_PER_REQUEST = 100_000
+#: Connection pool of the client's own httpx client.
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+#: The environment variable that turns on the SDK's logging: "debug" or "info".
+LOG_ENV_VAR = "DATA_INTERACTION_CLIENT_LOG"
+#: Largest integer timestamp (microseconds) the contract allows: 2**53 - 1.
+MAX_TIMESTAMP = 9_007_199_254_740_991
+#: Bounds of a quality code (a 32-bit signed integer).
+MIN_QUALITY = -(2**31)
+MAX_QUALITY = 2**31 - 1

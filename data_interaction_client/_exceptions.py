@@ -1,0 +1,263 @@
+"""Every error the SDK raises, under one base class.
+
+The hierarchy::
+
+    DataInteractionError
+     ├── InvalidInputError (also a ValueError)      bad input, refused when it is given
+     │    └── InvalidPointError                      names the tag, the point's index and the field
+     ├── NoDataToSendError                           set_data found no buffered point
+     ├── TagBusyError                                the tag is being sent by another call
+     ├── DataSourceNotActiveError                    connect: the data source is switched off
+     └── APIError                                    the request failed; carries method and path
+          ├── APIConnectionError                     no answer: refused, reset, DNS failure
+          │    └── APITimeoutError                   no answer in time
+          ├── InvalidResponseError                   an answer that is not the JSON the contract promises
+          └── PlatformError                          the platform answered an error (error.id != 0 or 4xx/5xx)
+               ├── BadRequestError                   400
+               ├── AuthenticationError               401
+               ├── PermissionDeniedError             403
+               ├── NotFoundError                     404
+               ├── ConflictError                     409
+               ├── UnprocessableEntityError          422
+               ├── RateLimitError                    429
+               └── InternalServerError               5xx
+
+The original client's names stay importable: ``ServerResponseErrorException`` is ``PlatformError``,
+``DataSourceNotActiveException`` is ``DataSourceNotActiveError`` and ``NoDataToSendException`` is
+``NoDataToSendError``.
+
+When a send fails, :class:`APIError` carries ``points_sent``: how many points the platform accepted
+before the failure (only set by ``set_data``); the rest stay buffered in their tags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "DataInteractionError",
+    "DataSourceNotActiveError",
+    "InternalServerError",
+    "InvalidInputError",
+    "InvalidPointError",
+    "InvalidResponseError",
+    "NoDataToSendError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PlatformError",
+    "RateLimitError",
+    "TagBusyError",
+    "UnprocessableEntityError",
+]
+
+
+class DataInteractionError(Exception):
+    """Base class of every error raised by DataInteractionClient."""
+
+
+class InvalidInputError(DataInteractionError, ValueError):
+    """A value given to the SDK is not valid; nothing was changed or sent."""
+
+
+class InvalidPointError(InvalidInputError):
+    """A point given to a tag is not valid; the tag's buffer is unchanged.
+
+    ``tag_id`` names the tag, ``index`` the point's position in what was given (``None`` for a single
+    point given to ``add_data``) and ``field`` the offending key (``"x"``, ``"y"``, ``"q"``, or ``None``
+    when the point itself has the wrong shape).
+    """
+
+    def __init__(self, tag_id: object, index: int | None, field: str | None, problem: str) -> None:
+        self.tag_id = tag_id
+        self.index = index
+        self.field = field
+        self.problem = problem
+        where = f"tag {tag_id!r}"
+        if index is not None:
+            where += f", point {index}"
+        if field is not None:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+class NoDataToSendError(DataInteractionError):
+    """``set_data`` was called but none of the given tags has a buffered point."""
+
+
+class TagBusyError(DataInteractionError):
+    """A tag given to ``set_data`` is already being sent by another call; nothing was sent."""
+
+
+class DataSourceNotActiveError(DataInteractionError):
+    """The platform says the data source is switched off (``smtActive`` is false)."""
+
+    def __init__(self, data_source_id: str) -> None:
+        self.data_source_id = data_source_id
+        super().__init__(
+            f"data source {data_source_id!r} is not active on the platform (smtActive is false): "
+            "switch it on in the platform, or connect another data source"
+        )
+
+
+class APIError(DataInteractionError):
+    """A request to the platform failed.
+
+    ``method`` and ``path`` name the request; ``points_sent`` is set by ``set_data`` to the number of
+    points the platform accepted before the failure (the others stay buffered).
+    """
+
+    points_sent: int | None
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        self.method = method
+        self.path = path
+        self.points_sent = None
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = f"{self.method} {self.path}: {self.args[0]}"
+        if self.points_sent is not None:
+            text += f" ({self.points_sent} points were accepted before the failure; the rest stay buffered)"
+        return text
+
+
+class APIConnectionError(APIError):
+    """No answer came from the platform: the connection was refused, reset or could not be made."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer came from the platform in time."""
+
+
+class InvalidResponseError(APIError):
+    """The platform's answer is not the JSON the contract promises (an HTML page, truncated JSON, ...).
+
+    ``status_code`` is the HTTP status and ``body`` the start of the answer's body.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, status_code: int, body: str) -> None:
+        self.status_code = status_code
+        self.body = body
+        super().__init__(message, method=method, path=path)
+
+
+class PlatformError(APIError):
+    """The platform answered an error: a non-zero ``error.id``, or an HTTP 4xx/5xx status.
+
+    ``status_code`` is the HTTP status (200 when only the envelope says so); ``error_id`` and
+    ``error_message`` are the envelope's, or ``None`` when the answer carried none. Also importable as
+    ``ServerResponseErrorException``, the original client's name.
+    """
+
+    hint = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status_code: int,
+        error_id: int | None = None,
+        error_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error_id = error_id
+        self.error_message = error_message
+        self.retry_after = retry_after
+        super().__init__(message, method=method, path=path)
+
+
+class BadRequestError(PlatformError):
+    """HTTP 400: the platform refused the request."""
+
+
+class AuthenticationError(PlatformError):
+    """HTTP 401: the platform wants a token, or refused the one given."""
+
+    hint = "check the token given to the client (token=...)"
+
+
+class PermissionDeniedError(PlatformError):
+    """HTTP 403: the token is not allowed to do this."""
+
+    hint = "check the token's rights on the platform"
+
+
+class NotFoundError(PlatformError):
+    """HTTP 404: no such data source (or path) on the platform."""
+
+    hint = "check the data source id and the client's base_url"
+
+
+class ConflictError(PlatformError):
+    """HTTP 409: the request conflicts with the platform's state."""
+
+
+class UnprocessableEntityError(PlatformError):
+    """HTTP 422: the platform found the request body invalid; nothing of it was stored."""
+
+    hint = "the body broke the platform's contract: check the values the message names"
+
+
+class RateLimitError(PlatformError):
+    """HTTP 429: too many requests; ``retry_after`` says how long the platform asked to wait."""
+
+    hint = "send less often or in larger batches"
+
+
+class InternalServerError(PlatformError):
+    """HTTP 5xx: the platform (or a proxy in front of it) failed."""
+
+    hint = "the platform or a proxy in front of it failed; try again later"
+
+
+_STATUS_ERRORS: dict[int, type[PlatformError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def platform_error(
+    *,
+    method: str,
+    path: str,
+    status_code: int,
+    error_id: int | None,
+    error_message: str | None,
+    retry_after: float | None = None,
+    detail: Any = None,
+) -> PlatformError:
+    """Build the most specific :class:`PlatformError` for an answer's status and envelope."""
+    cls = _STATUS_ERRORS.get(status_code)
+    if cls is None:
+        cls = InternalServerError if status_code >= 500 else PlatformError
+    parts = [f"HTTP {status_code}"]
+    if error_id is not None:
+        parts.append(f"platform error {error_id}: {error_message or '(no message)'}")
+    elif detail:
+        parts.append(str(detail))
+    message = ", ".join(parts)
+    if cls.hint:
+        message += f" ({cls.hint})"
+    return cls(
+        message,
+        method=method,
+        path=path,
+        status_code=status_code,
+        error_id=error_id,
+        error_message=error_message,
+        retry_after=retry_after,
+    )

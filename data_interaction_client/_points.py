@@ -1,0 +1,168 @@
+"""Checking points as they are given, fast.
+
+A point is kept in the wire form ``{"x": ..., "y": ..., "q": ...}`` so that a send is a single
+``orjson.dumps`` of the buffers. A dict that already is in that form is kept as it is (not copied); any
+other accepted form (a tuple, a ``datetime`` timestamp, a numpy scalar) becomes a new dict. Anything
+invalid raises :class:`InvalidPointError` naming the tag, the point's index and the field.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY
+from ._exceptions import InvalidPointError
+from ._types import PointDict, TagId, timestamp_problem
+
+# Integers orjson can write: signed or unsigned 64-bit.
+_MIN_INT: Final = -(2**63)
+_MAX_INT: Final = 2**64 - 1
+_NONE_TYPE: Final = type(None)
+_POINT_KEYS: Final = frozenset(("x", "y", "q"))
+
+
+def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
+    """Check every point of ``points`` and return them in wire form, or raise on the first bad one."""
+    if isinstance(points, str | bytes | Mapping):
+        raise InvalidPointError(
+            tag_id, None, None, f"points must be a sequence of points, not {type(points).__name__}"
+        )
+    result: list[PointDict] = []
+    append = result.append
+    # The loop below is the hot path of a bulk send: it accepts the common case (a dict of an integer
+    # timestamp, a plain value and an optional integer quality) with as few operations as possible
+    # and hands every other case to the complete check.
+    for index, point in enumerate(points):
+        if type(point) is dict:
+            size = len(point)
+            if size == 2 or (size == 3 and "q" in point):
+                x = point.get("x", point)
+                y = point.get("y", point)
+                q = point.get("q")
+                ty = type(y)
+                if (
+                    type(x) is int
+                    and 0 <= x <= MAX_TIMESTAMP
+                    and (
+                        (ty is float and y - y == 0.0)
+                        or (ty is int and _MIN_INT <= y <= _MAX_INT)
+                        or ty is str
+                        or ty is bool
+                        or ty is _NONE_TYPE
+                    )
+                    and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY))
+                ):
+                    append(point)  # type: ignore[arg-type]
+                    continue
+        append(check_point(tag_id, index, point))
+    return result
+
+
+def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
+    """Check one point of any accepted form and return it in wire form."""
+    if isinstance(point, Mapping):
+        unknown = set(point) - _POINT_KEYS
+        if unknown:
+            raise InvalidPointError(
+                tag_id, index, None, f"unknown keys {sorted(map(str, unknown))}: a point has only x, y and q"
+            )
+        for key in ("x", "y"):
+            if key not in point:
+                raise InvalidPointError(tag_id, index, key, "is missing")
+        x, y, q = point["x"], point["y"], point.get("q")
+        has_q = "q" in point
+    elif isinstance(point, tuple | list):
+        if not 2 <= len(point) <= 3:
+            raise InvalidPointError(
+                tag_id, index, None, f"a point given as a sequence is (x, y) or (x, y, q), not {point!r}"
+            )
+        x, y = point[0], point[1]
+        q = point[2] if len(point) == 3 else None
+        has_q = len(point) == 3
+    else:
+        raise InvalidPointError(
+            tag_id,
+            index,
+            None,
+            f"a point is a dict {{'x': ..., 'y': ..., 'q': ...}} or a tuple (x, y[, q]), "
+            f"not {type(point).__name__}",
+        )
+    wire_x, problem = timestamp_problem(x)
+    if problem is not None:
+        raise InvalidPointError(tag_id, index, "x", problem)
+    wire_y = _json_value(tag_id, index, y, "y")
+    wire_q = _quality(tag_id, index, q)
+    if type(point) is dict and wire_x is x and wire_y is y and wire_q is q:
+        return point  # type: ignore[return-value]
+    result: PointDict = {"x": wire_x, "y": wire_y}  # type: ignore[typeddict-item]
+    if has_q:
+        result["q"] = wire_q
+    return result
+
+
+def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
+    """Check the point that ``Tag.add_data(x, y, q)`` is given and return it in wire form."""
+    wire_x, problem = timestamp_problem(x)
+    if problem is not None:
+        raise InvalidPointError(tag_id, None, "x", problem)
+    result: PointDict = {"x": wire_x, "y": _json_value(tag_id, None, y, "y")}  # type: ignore[typeddict-item]
+    result["q"] = _quality(tag_id, None, q)
+    return result
+
+
+def _quality(tag_id: TagId, index: int | None, q: object) -> int | None:
+    if q is None:
+        return None
+    if isinstance(q, bool) or not hasattr(q, "__index__"):
+        raise InvalidPointError(
+            tag_id, index, "q", f"a quality code is an integer or None, not {type(q).__name__}: {q!r}"
+        )
+    value = operator.index(q)
+    if not MIN_QUALITY <= value <= MAX_QUALITY:
+        raise InvalidPointError(tag_id, index, "q", f"{value} is out of the 32-bit range of quality codes")
+    return value
+
+
+def _json_value(tag_id: TagId, index: int | None, value: object, path: str) -> Any:
+    """Check that ``value`` is a JSON value (numpy scalars become Python ones); return the wire value."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is float or kind is int or isinstance(value, float | int):
+        return _number(tag_id, index, value, path)
+    if hasattr(value, "item") and hasattr(value, "dtype") and getattr(value, "shape", None) == ():
+        return _json_value(tag_id, index, value.item(), path)  # a numpy scalar
+    if isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise InvalidPointError(
+                    tag_id, index, "y", f"{path}: object keys must be strings, not {type(key).__name__}"
+                )
+            result[key] = _json_value(tag_id, index, item, f"{path}[{key!r}]")
+        return result
+    if isinstance(value, list | tuple):
+        return [_json_value(tag_id, index, item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise InvalidPointError(
+        tag_id, index, "y", f"{path}: {type(value).__name__} is not a JSON value: {value!r}"
+    )
+
+
+def _number(tag_id: TagId, index: int | None, value: Any, path: str) -> int | float:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not _MIN_INT <= value <= _MAX_INT:
+            raise InvalidPointError(tag_id, index, "y", f"{path}: {value} does not fit in 64 bits")
+        return int(value)
+    if not math.isfinite(value):
+        raise InvalidPointError(
+            tag_id,
+            index,
+            "y",
+            f"{path}: {value} is not a JSON number; send y=None with a quality code (q) instead",
+        )
+    return float(value)

@@ -1,0 +1,161 @@
+"""Small value types shared by the public API: tag ids, timestamps, the NOT_GIVEN sentinel."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, NotRequired, TypeAlias, TypedDict
+
+import attrs
+
+from ._constants import MAX_TIMESTAMP
+from ._exceptions import InvalidInputError
+
+__all__ = [
+    "NOT_GIVEN",
+    "NotGiven",
+    "PointDict",
+    "TagId",
+    "TagIdLike",
+    "TagPath",
+    "Timestamp",
+    "TimestampLike",
+]
+
+
+class NotGiven:
+    """The type of :data:`NOT_GIVEN`: "use the client's default", as opposed to ``None``."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:  # one instance, so `is NOT_GIVEN` works everywhere
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+@attrs.frozen(order=True)
+class TagPath:
+    """A tag id given as a name within a parent object: ``{"tagName": ..., "parentObjectId": ...}``.
+
+    Hashable and ordered, so it can key a dict or be sorted::
+
+        TagPath("pressure", "boiler-7")
+    """
+
+    tag_name: str
+    parent_object_id: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The id as the platform writes it."""
+        return {"tagName": self.tag_name, "parentObjectId": self.parent_object_id}
+
+    def __str__(self) -> str:
+        return f"{self.parent_object_id}/{self.tag_name}"
+
+
+#: A tag's id: a plain name, or a name within a parent object.
+TagId: TypeAlias = str | TagPath
+#: What the SDK accepts as a tag id: also the platform's dict form.
+TagIdLike: TypeAlias = str | TagPath | Mapping[str, Any]
+#: A timestamp as the platform writes it: integer microseconds since the epoch, or an ISO 8601 string.
+Timestamp: TypeAlias = int | str
+#: What the SDK accepts as a timestamp: also a ``datetime`` (aware, or naive meaning UTC).
+TimestampLike: TypeAlias = int | str | datetime
+
+
+class PointDict(TypedDict):
+    """A point as the platform writes it: ``x`` timestamp, ``y`` any JSON value, ``q`` quality code."""
+
+    x: Timestamp
+    y: Any
+    q: NotRequired[int | None]
+
+
+def tag_id_from(value: object) -> TagId:
+    """Turn what the user or the platform gives as a tag id into a :data:`TagId`; refuse anything else."""
+    if type(value) is str:
+        if not value:
+            raise InvalidInputError("a tag id must not be empty")
+        return value
+    if isinstance(value, TagPath):
+        return value
+    if isinstance(value, Mapping):
+        if set(value) == {"tagName", "parentObjectId"}:
+            name, parent = value["tagName"], value["parentObjectId"]
+            if type(name) is str and type(parent) is str and name and parent:
+                return TagPath(name, parent)
+        raise InvalidInputError(
+            f"a tag id given as a mapping must have exactly the non-empty string keys "
+            f"'tagName' and 'parentObjectId', not {dict(value)!r}"
+        )
+    raise InvalidInputError(f"a tag id must be a string or a TagPath, not {type(value).__name__}: {value!r}")
+
+
+def tag_id_to_wire(tag_id: TagId) -> str | dict[str, str]:
+    """The tag id as it goes into a JSON body."""
+    return tag_id if isinstance(tag_id, str) else tag_id.to_dict()
+
+
+# The contract's Timestamp string pattern (openapi.yaml); a test keeps the two identical.
+ISO_TIMESTAMP_PATTERN: Final = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+)
+_ISO_TIMESTAMP = re.compile(ISO_TIMESTAMP_PATTERN)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def iso_timestamp_problem(value: str) -> str | None:
+    """Why ``value`` is not an ISO 8601 timestamp the platform accepts, or ``None`` when it is one."""
+    if _ISO_TIMESTAMP.match(value) is None:
+        return (
+            f"{value!r} is not an ISO 8601 timestamp like '2018-06-26 10:15:00' or "
+            "'2018-06-26T10:15:00.5+03:00'"
+        )
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as exc:
+        return f"{value!r} is not a valid date and time ({exc})"
+    return None
+
+
+def datetime_to_micros(value: datetime) -> int:
+    """Microseconds since the epoch; a naive ``datetime`` is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def timestamp_problem(value: object) -> tuple[Timestamp | None, str | None]:
+    """Check and normalize one timestamp: ``(wire value, None)`` or ``(None, what is wrong)``."""
+    if type(value) is int:
+        if 0 <= value <= MAX_TIMESTAMP:
+            return value, None
+        return None, f"{value} is out of range: integer microseconds go from 0 to {MAX_TIMESTAMP}"
+    if type(value) is str:
+        problem = iso_timestamp_problem(value)
+        return (value, None) if problem is None else (None, problem)
+    if isinstance(value, datetime):
+        micros = datetime_to_micros(value)
+        if 0 <= micros <= MAX_TIMESTAMP:
+            return micros, None
+        return None, f"{value.isoformat()} is before 1970-01-01 or too far in the future"
+    if not isinstance(value, bool) and hasattr(value, "__index__"):  # an int-like such as numpy.int64
+        return timestamp_problem(operator.index(value))
+    return None, (
+        f"a timestamp must be integer microseconds, an ISO 8601 string or a datetime, "
+        f"not {type(value).__name__}: {value!r}"
+    )

@@ -1,0 +1,108 @@
+"""The one module that speaks the generated client's language.
+
+Paths and the bodies of the small requests come from the client generated from ``openapi.yaml``
+(``data_interaction_platform_api``); so does the parsing of the connect answer. Bulk points never pass
+through generated models: ``set_data`` bodies are the tags' buffers as they are, and ``get_data``
+answers are checked down to each tag and handed over as decoded. Nothing generated leaves this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from data_interaction_platform_api.api.platform import connect as _connect
+from data_interaction_platform_api.api.platform import get_data as _get_data
+from data_interaction_platform_api.api.platform import set_data as _set_data
+from data_interaction_platform_api.models import (
+    ConnectRequest,
+    ConnectResponse,
+    GetDataRequest,
+    SetDataRequest,
+    TagPath,
+)
+from data_interaction_platform_api.types import UNSET
+
+from ._request_data import RequestData
+from ._results import Connection, DataSourceAttributes, TagHistory, TagInfo
+from ._tag import TagAttributes
+from ._types import TagId, tag_id_from
+from ._types import TagPath as OurTagPath
+
+CONNECT_PATH: str = _connect._get_kwargs(body=ConnectRequest(id="-"))["url"]
+SET_DATA_PATH: str = _set_data._get_kwargs(body=SetDataRequest(data=[]))["url"]
+GET_DATA_PATH: str = _get_data._get_kwargs(body=GetDataRequest(tag_id="-"))["url"]
+
+
+class ResponseShapeError(ValueError):
+    """The answer decoded as JSON but does not have the contract's shape."""
+
+
+def connect_body(data_source_id: str) -> dict[str, Any]:
+    """The body of a connect request."""
+    return ConnectRequest(id=data_source_id).to_dict()
+
+
+def parse_connect(data_source_id: str, payload: dict[str, Any]) -> Connection:
+    """The connect answer as a :class:`Connection`; :class:`ResponseShapeError` when it is malformed."""
+    try:
+        answer = ConnectResponse.from_dict(payload)
+        attributes = answer.attributes.to_dict()
+        tags = answer.tags if isinstance(answer.tags, list) else []
+        infos = [
+            TagInfo(id=_tag_id(tag.id), attributes=TagAttributes(tag.attributes.to_dict())) for tag in tags
+        ]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ResponseShapeError(f"the connect answer does not have the contract's shape: {exc!r}") from exc
+    if not isinstance(attributes.get("smtActive"), bool):
+        raise ResponseShapeError("the connect answer's attributes.smtActive is not a boolean")
+    return Connection(data_source_id=data_source_id, attributes=DataSourceAttributes(attributes), tags=infos)
+
+
+def _tag_id(value: object) -> TagId:
+    if isinstance(value, TagPath):
+        value = value.to_dict()
+    return tag_id_from(value)
+
+
+def get_body(request: RequestData) -> dict[str, Any]:
+    """The body of a get request."""
+
+    def wire_id(tag_id: TagId) -> str | TagPath:
+        if isinstance(tag_id, OurTagPath):
+            return TagPath(tag_name=tag_id.tag_name, parent_object_id=tag_id.parent_object_id)
+        return tag_id
+
+    tag_ids = request.tag_id
+    model = GetDataRequest(
+        tag_id=[wire_id(tag_id) for tag_id in tag_ids] if isinstance(tag_ids, list) else wire_id(tag_ids),
+        from_=UNSET if request.from_time is None else request.from_time,
+        to=UNSET if request.to_time is None else request.to_time,
+        max_count=UNSET if request.max_count is None else request.max_count,
+        time_step=UNSET if request.time_step is None else request.time_step,
+        format_=UNSET if request.format_param is None else request.format_param,
+        actual=UNSET if request.actual is None else request.actual,
+        value=UNSET if request.value is None else request.value,
+    )
+    return model.to_dict()
+
+
+def parse_get(payload: dict[str, Any]) -> list[TagHistory]:
+    """The get answer as one :class:`TagHistory` per tag; points are kept as decoded."""
+    items = payload.get("data")
+    if not isinstance(items, list):
+        raise ResponseShapeError("the get answer has no 'data' list")
+    result = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ResponseShapeError(f"data[{index}] of the get answer is not an object")
+        points, exceed = item.get("data"), item.get("exceed")
+        if not isinstance(points, list) or not isinstance(exceed, bool):
+            raise ResponseShapeError(
+                f"data[{index}] of the get answer lacks its 'data' list or 'exceed' flag"
+            )
+        try:
+            tag_id = tag_id_from(item.get("tagId"))
+        except ValueError as exc:
+            raise ResponseShapeError(f"data[{index}].tagId of the get answer: {exc}") from None
+        result.append(TagHistory(tag_id=tag_id, points=points, exceed=exceed))
+    return result

@@ -1,0 +1,71 @@
+"""The public surface is exactly __all__, and every public name is documented."""
+
+from __future__ import annotations
+
+import inspect
+
+import data_interaction_client
+import DataInteractionClient as compat
+
+EXPECTED = {
+    "DEFAULT_MAX_POINTS_PER_REQUEST", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "NOT_GIVEN",
+    "APIConnectionError", "APIError", "APITimeoutError", "AsyncDataInteractionClient", "AuthenticationError",
+    "BadRequestError", "ConflictError", "Connection", "DataInteractionClient", "DataInteractionError",
+    "DataSourceAttributes", "DataSourceNotActiveError", "DataSourceNotActiveException", "InternalServerError",
+    "InvalidInputError", "InvalidPointError", "InvalidResponseError", "NoDataToSendError",
+    "NoDataToSendException", "NotFoundError", "NotGiven", "PermissionDeniedError", "PlatformError",
+    "PointDict", "RateLimitError", "RequestData", "ServerResponseErrorException", "Tag", "TagAttributes",
+    "TagBusyError", "TagHistory", "TagId", "TagInfo", "TagPath", "Timestamp", "UnprocessableEntityError",
+    "ValueType", "__version__",
+}  # fmt: skip
+
+
+def test_all_is_pinned() -> None:
+    assert set(data_interaction_client.__all__) == EXPECTED
+    assert len(data_interaction_client.__all__) == len(EXPECTED)
+
+
+def test_every_public_name_exists_and_classes_and_functions_are_documented() -> None:
+    for name in data_interaction_client.__all__:
+        obj = getattr(data_interaction_client, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert inspect.getdoc(obj), name
+            for member_name, member in vars(obj).items():
+                if not member_name.startswith("_") and (
+                    inspect.isfunction(member) or isinstance(member, property)
+                ):
+                    assert inspect.getdoc(member), f"{name}.{member_name}"
+
+
+def test_public_classes_report_the_package_as_their_module() -> None:
+    assert data_interaction_client.Tag.__module__ == "data_interaction_client"
+    assert data_interaction_client.PlatformError.__module__ == "data_interaction_client"
+
+
+def test_original_names_are_aliases() -> None:
+    assert data_interaction_client.ServerResponseErrorException is data_interaction_client.PlatformError
+    assert (
+        data_interaction_client.DataSourceNotActiveException
+        is data_interaction_client.DataSourceNotActiveError
+    )
+    assert data_interaction_client.NoDataToSendException is data_interaction_client.NoDataToSendError
+
+
+def test_original_import_line_works() -> None:
+    from DataInteractionClient import DataInteractionClient
+
+    assert DataInteractionClient is data_interaction_client.DataInteractionClient
+    for name in compat.__all__:
+        assert getattr(compat, name) is getattr(data_interaction_client, name)
+
+
+def test_generated_models_do_not_leak() -> None:
+    for name in data_interaction_client.__all__:
+        module = getattr(getattr(data_interaction_client, name), "__module__", "") or ""
+        assert not module.startswith("data_interaction_platform_api"), name
+
+
+def test_py_typed_is_shipped() -> None:
+    from importlib.resources import files
+
+    assert files("data_interaction_client").joinpath("py.typed").is_file()
