@@ -6,6 +6,7 @@ The two clients add only the I/O: sending a request, sleeping between attempts a
 from __future__ import annotations
 
 import email.utils
+import gzip
 import logging
 import random
 import time
@@ -63,6 +64,7 @@ class BaseClient(Generic[HttpxClientT]):
         max_points_per_request: int,
         total_timeout: float | None,
         headers: dict[str, str] | None,
+        compress: bool,
     ) -> None:
         url = httpx.URL(str(base_url))
         if url.scheme not in ("http", "https") or not url.host:
@@ -78,10 +80,13 @@ class BaseClient(Generic[HttpxClientT]):
         self.max_retries = max_retries
         self.max_points_per_request = max_points_per_request
         self.total_timeout = total_timeout
+        self.compress = compress
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         self._headers.update(headers or {})
         if token is not None:
             self._headers["Authorization"] = f"Bearer {token}"
+        if compress:
+            self._headers["Content-Encoding"] = "gzip"
         self._owns_http = True
 
     def __repr__(self) -> str:
@@ -105,6 +110,9 @@ class BaseClient(Generic[HttpxClientT]):
 
     def _build_request(self, path: str, body: bytes, timeout: TimeoutLike | NotGiven) -> httpx.Request:
         chosen = self.timeout if isinstance(timeout, NotGiven) else _as_timeout(timeout)
+        if self.compress:
+            # Level 1: most of the size gain for a fraction of the CPU of the default level.
+            body = gzip.compress(body, compresslevel=1)
         return self._http.build_request(
             "POST",
             self.base_url + path,

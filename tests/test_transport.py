@@ -273,3 +273,19 @@ def test_bad_request_is_reported_once(client: DataInteractionClient, platform: F
     platform.script = [json_response(OK, 400)]
     with pytest.raises(BadRequestError, match="HTTP 400, platform error 0"):
         client.connect("1")
+
+
+def test_gzip_request_bodies(platform: FakePlatform) -> None:
+    import gzip
+
+    import orjson
+
+    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform), compress=True)
+    tag = Tag("t")
+    tag.update([(i, i) for i in range(1000)])
+    client.set_data(tag)
+    request = platform.requests[0]
+    assert request.headers["content-encoding"] == "gzip"
+    body = orjson.loads(gzip.decompress(request.content))
+    assert body["data"][0]["data"][999] == {"x": 999, "y": 999}
+    assert len(request.content) < len(orjson.dumps(body)) / 3
