@@ -38,7 +38,7 @@ from ._exceptions import (
 from ._request_data import RequestData
 from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag
-from ._types import NotGiven, TagIdLike
+from ._types import NotGiven, TagIdLike, check_text
 
 log = logging.getLogger("data_interaction_client")
 
@@ -233,6 +233,7 @@ class BaseClient(Generic[HttpxClientT]):
     def _connect_body(data_source_id: str) -> bytes:
         if type(data_source_id) is not str or not data_source_id:
             raise InvalidInputError(f"data_source_id must be a non-empty string, not {data_source_id!r}")
+        check_text(data_source_id, "data_source_id")
         return orjson.dumps(_wire.connect_body(data_source_id))
 
     @classmethod

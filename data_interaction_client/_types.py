@@ -57,6 +57,12 @@ class TagPath:
     tag_name: str
     parent_object_id: str
 
+    def __attrs_post_init__(self) -> None:
+        for name, value in (("tagName", self.tag_name), ("parentObjectId", self.parent_object_id)):
+            if type(value) is not str or not value:
+                raise InvalidInputError(f"TagPath: {name} must be a non-empty string, not {value!r}")
+            check_text(value, f"TagPath: {name}")
+
     def to_dict(self) -> dict[str, str]:
         """The id as the platform writes it."""
         return {"tagName": self.tag_name, "parentObjectId": self.parent_object_id}
@@ -88,6 +94,7 @@ def tag_id_from(value: object) -> TagId:
     if type(value) is str:
         if not value:
             raise InvalidInputError("a tag id must not be empty")
+        check_text(value, "a tag id")
         return value
     if isinstance(value, TagPath):
         return value
@@ -101,6 +108,24 @@ def tag_id_from(value: object) -> TagId:
             f"'tagName' and 'parentObjectId', not {dict(value)!r}"
         )
     raise InvalidInputError(f"a tag id must be a string or a TagPath, not {type(value).__name__}: {value!r}")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot go into JSON (a lone surrogate is not UTF-8), or ``None`` when it can."""
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{value!r} is not valid Unicode text ({exc.reason} at position {exc.start})"
+    return None
+
+
+def check_text(value: str, what: str) -> None:
+    """Raise :class:`InvalidInputError` when ``value`` cannot be written as JSON text."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidInputError(f"{what}: {problem}")
 
 
 def tag_id_to_wire(tag_id: TagId) -> str | dict[str, str]:
@@ -126,9 +151,11 @@ def iso_timestamp_problem(value: str) -> str | None:
             "'2018-06-26T10:15:00.5+03:00'"
         )
     try:
-        datetime.fromisoformat(value)
+        micros = datetime_to_micros(datetime.fromisoformat(value))
     except ValueError as exc:
         return f"{value!r} is not a valid date and time ({exc})"
+    if not 0 <= micros <= MAX_TIMESTAMP:
+        return f"{value!r} is before 1970-01-01 or too far in the future"
     return None
 
 

@@ -210,3 +210,15 @@ def test_filling_from_threads_loses_nothing() -> None:
         thread.join()
     assert len(tag) == 8000
     assert len({p["x"] for p in tag.points}) == 8000
+
+
+@pytest.mark.parametrize("bad", ["\ud800", {"tagName": "a\udfff", "parentObjectId": "b"}])
+def test_ids_that_cannot_be_json_text_are_refused(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match="not valid Unicode text"):
+        Tag(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("x", ["1969-12-31 23:59:59", "0001-01-01", "2300-01-01T00:00:00Z"])
+def test_iso_timestamps_out_of_the_integer_range_are_refused(x: str) -> None:
+    with pytest.raises(InvalidPointError, match="before 1970-01-01 or too far"):
+        Tag("t").add_data(x, 1)

@@ -499,7 +499,8 @@ def test_strings_the_sdk_accepts_match_the_contract(value: str) -> None:
 
 @settings(max_examples=200, deadline=None, database=None)
 @given(
-    moment=st.datetimes(min_value=datetime(1, 1, 1), timezones=OFFSETS),
+    # The SDK takes timestamps from 1970 to 2**53 - 1 microseconds (year 2255), whatever their form.
+    moment=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2255, 1, 1), timezones=OFFSETS),
     sep=st.sampled_from(["T", " "]),
     timespec=st.sampled_from(["minutes", "seconds", "milliseconds", "microseconds"]),
     date_only=st.booleans(),
@@ -530,22 +531,26 @@ def _send_tag_id(client: DataInteractionClient) -> None:
     client.set_data(tag)
 
 
-UNSENDABLE = {
-    "set_data-y": _send_y,
-    "set_data-tag-id": _send_tag_id,
-    "connect-id": lambda client: client.connect(LONE_SURROGATE),
-    "get_data-value": lambda client: client.get_data(RequestData(tag_id="t", value=LONE_SURROGATE)),
-    "get_data-tag-id": lambda client: client.get_data(RequestData(tag_id=LONE_SURROGATE)),
-}
-
-
-@pytest.mark.xfail(
+_NOT_YET = pytest.mark.xfail(
     strict=True,
     raises=TypeError,
-    reason="SDK bug: a str with a lone surrogate passes the input checks, then orjson.dumps raises "
-    "orjson.JSONEncodeError (a TypeError, not a DataInteractionError)",
+    reason="SDK bug: a str with a lone surrogate in a value passes the input checks, then orjson.dumps "
+    "raises orjson.JSONEncodeError (a TypeError, not a DataInteractionError)",
 )
-@pytest.mark.parametrize("call", UNSENDABLE.values(), ids=UNSENDABLE.keys())
+UNSENDABLE = [
+    pytest.param(_send_y, id="set_data-y", marks=_NOT_YET),
+    pytest.param(_send_tag_id, id="set_data-tag-id"),
+    pytest.param(lambda client: client.connect(LONE_SURROGATE), id="connect-id"),
+    pytest.param(
+        lambda client: client.get_data(RequestData(tag_id="t", value=LONE_SURROGATE)),
+        id="get_data-value",
+        marks=_NOT_YET,
+    ),
+    pytest.param(lambda client: client.get_data(RequestData(tag_id=LONE_SURROGATE)), id="get_data-tag-id"),
+]
+
+
+@pytest.mark.parametrize("call", UNSENDABLE)
 def test_input_the_sdk_accepts_can_be_encoded(call: Any) -> None:
     recorder = Recorder()
     with _client(recorder) as client, pytest.raises(InvalidInputError):
