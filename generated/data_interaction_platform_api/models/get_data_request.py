@@ -21,10 +21,12 @@ class GetDataRequest:
     from_: int | str | Unset = UNSET
     """ Integer microseconds since 1970-01-01T00:00:00Z, or an ISO 8601 date and time
     (`2018-06-26 10:15:00`, `2018-06-26T10:15:00.5+03:00`); a string without a zone means UTC.
+    Either form stays within 0 to 9007199254740991 microseconds (1970 to 2255).
      """
     to: int | str | Unset = UNSET
     """ Integer microseconds since 1970-01-01T00:00:00Z, or an ISO 8601 date and time
     (`2018-06-26 10:15:00`, `2018-06-26T10:15:00.5+03:00`); a string without a zone means UTC.
+    Either form stays within 0 to 9007199254740991 microseconds (1970 to 2255).
      """
     max_count: int | Unset = UNSET
     """ At most this many points per tag; more in the period are thinned and `exceed` is set. """

@@ -17,6 +17,7 @@ class Point:
     x: int | str
     """ Integer microseconds since 1970-01-01T00:00:00Z, or an ISO 8601 date and time
     (`2018-06-26 10:15:00`, `2018-06-26T10:15:00.5+03:00`); a string without a zone means UTC.
+    Either form stays within 0 to 9007199254740991 microseconds (1970 to 2255).
      """
     y: Any
     """ The value, any JSON value (null when there is none). """
