@@ -1,0 +1,65 @@
+"""The reference platform: a faithful, stateful implementation of openapi.yaml, for tests and demos.
+
+Install it with the ``platform`` extra (``pip install data-interaction-client[platform]``) and start it
+from the command line (``python -m data_interaction_client.emulator --port 8000``) or in-process::
+
+    from data_interaction_client.emulator import Faults, run_platform
+
+    with run_platform(db=":memory:") as platform:
+        platform.url  # "http://127.0.0.1:<free port>"
+        platform.set_faults(Faults(error_rate=0.3, error_status=503, seed=1))
+        platform.stored_points("temperature")  # [{"x": ..., "y": ..., "q": ...}, ...]
+
+What it does:
+
+- ``/smt/dataSources/connect``, ``/smt/data/set`` and ``/smt/data/get`` as the contract says, every answer
+  with the ``error`` envelope; an unknown data source answers 404.
+- Data sources and their tags come from a YAML or JSON file (``EXAMPLE_CONFIG_PATH`` when none is given).
+- **Any tag id is accepted** by ``set`` and ``get``, declared in the configuration or not: the platform
+  family stores any tag. A tag declared with ``smtStep: true`` is a step tag (no interpolation).
+- Points are stored in SQLite (a file survives a restart; ``":memory:"`` does not): one row per
+  (tag, x), the last write wins, one transaction per write.
+- Every body is validated against the contract's schemas, read from openapi.yaml itself; a bad body
+  answers 422 with a message naming the field (``body.data[0].data[3].x: ...``) and stores nothing.
+- ``get`` follows the history rules of the platform family (see :mod:`._history`).
+- An optional bearer token (401 without it) and fault injection (errors, latency, dropped connections,
+  a proxy's HTML page), off by default; at run time through :meth:`RunningPlatform.set_faults` or
+  ``POST /_emulator/faults`` with a JSON object of :class:`Faults` fields.
+"""
+
+from __future__ import annotations
+
+try:
+    import jsonschema  # type: ignore[import-untyped]  # noqa: F401
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+    import yaml  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the reference platform needs the 'platform' extra: pip install 'data-interaction-client[platform]'"
+    ) from exc
+
+from ._app import PlatformState, create_app
+from ._config import EXAMPLE_CONFIG_PATH, ConfigError, DataSource, PlatformConfig, load_config, tag_key
+from ._faults import Faults
+from ._history import GRID_LIMIT
+from ._server import RunningPlatform, run_platform
+from ._spec import find_spec_path
+from ._store import Store
+
+__all__ = [
+    "EXAMPLE_CONFIG_PATH",
+    "GRID_LIMIT",
+    "ConfigError",
+    "DataSource",
+    "Faults",
+    "PlatformConfig",
+    "PlatformState",
+    "RunningPlatform",
+    "Store",
+    "create_app",
+    "find_spec_path",
+    "load_config",
+    "run_platform",
+    "tag_key",
+]
