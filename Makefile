@@ -57,7 +57,7 @@ test: install check-generated ## Run the whole test suite with coverage
 	$(BIN)/pytest
 
 demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference platform
-	$(PY) examples/run_demo.py
+	$(PY) examples/quickstart.py
 
 bench: $(INSTALL_STAMP) ## Measure the SDK against a bare httpx + orjson floor
 	$(PY) -m bench
