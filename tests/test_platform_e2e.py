@@ -103,6 +103,15 @@ def test_last_write_wins_so_resending_is_harmless(clean: RunningPlatform) -> Non
     assert [(p["x"], p["y"]) for p in clean.stored_points("t")] == [(1, 1), (2, 20), (3, 30)]
 
 
+def test_gzip_bodies(clean: RunningPlatform) -> None:
+    tag = Tag("zipped")
+    tag.update([(i, i * 0.5) for i in range(1000)])
+    with DataInteractionClient(clean.url, compress=True) as client:
+        assert client.set_data(tag) == 1000
+        assert client.connect("1").attributes.active
+    assert [p["y"] for p in clean.stored_points("zipped")] == [i * 0.5 for i in range(1000)]
+
+
 def test_connect_errors(clean: RunningPlatform) -> None:
     with DataInteractionClient(clean.url) as client:
         with pytest.raises(DataSourceNotActiveError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gzip
 import hmac
 import logging
 import os
@@ -156,7 +157,14 @@ class PlatformState:
         return b'{"error":{"id":0,"message":""},"data":[%b]}' % b",".join(items)
 
 
-def _handle(state: PlatformState, handler: Callable[[Any], bytes], raw: bytes) -> bytes:
+def _handle(state: PlatformState, handler: Callable[[Any], bytes], raw: bytes, encoding: str) -> bytes:
+    if encoding == "gzip":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise RequestError(f"body: not valid gzip ({exc})") from exc
+    elif encoding not in ("", "identity"):
+        raise RequestError(f"body: unsupported Content-Encoding {encoding!r} (gzip or none)")
     try:
         body = loads(raw)
     except ValueError as exc:
@@ -183,7 +191,8 @@ def _contract_endpoint(name: str) -> Callable[[Request], Awaitable[Response]]:
             return _envelope(401, "Missing or invalid bearer token")
         raw = await request.body()
         try:
-            answer = await run_in_threadpool(_handle, state, getattr(state, name), raw)
+            encoding = request.headers.get("content-encoding", "").strip().lower()
+            answer = await run_in_threadpool(_handle, state, getattr(state, name), raw, encoding)
         except RequestError as exc:
             return _envelope(422, exc.message)
         except NotFoundError as exc:

@@ -178,6 +178,25 @@ def test_bad_json_is_422(api: Api, raw: bytes) -> None:
     assert response.json()["error"]["message"].startswith("body: not valid JSON")
 
 
+@pytest.mark.parametrize(
+    ("content", "encoding", "message"),
+    [(b"not gzip", "gzip", "body: not valid gzip"), (b"{}", "br", "body: unsupported Content-Encoding 'br'")],
+)
+def test_bad_content_encoding_is_422(api: Api, content: bytes, encoding: str, message: str) -> None:
+    response = api.request("/smt/data/set", content=content, headers={"content-encoding": encoding})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith(message)
+
+
+def test_gzip_body_is_accepted(api: Api) -> None:
+    import gzip
+
+    body = json.dumps({"data": [{"tagId": "z", "data": [{"x": 1, "y": 2}]}]}).encode()
+    response = api.request("/smt/data/set", content=gzip.compress(body), headers={"content-encoding": "gzip"})
+    assert response.status_code == 200
+    assert api.store.count() == 1
+
+
 def test_rejected_request_stores_nothing_of_its_valid_parts(api: Api) -> None:
     body = {
         "data": [
