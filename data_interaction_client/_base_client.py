@@ -130,22 +130,23 @@ class BaseClient(Generic[HttpxClientT]):
 
     @staticmethod
     def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIError:
-        path = request.url.path
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
-            error: APIError = APITimeoutError(
-                f"no answer in time ({type(exc).__name__}); raise the client's timeout if the platform "
-                "is slow, or check the network",
-                method=request.method,
-                path=path,
+            message = (
+                f"no answer in time ({cause}); "
+                "raise the timeout if the platform is slow, or check the network"
             )
+            error: APIError = APITimeoutError(message, method=request.method, path=request.url.path)
         else:
-            error = APIConnectionError(
-                f"could not reach the platform at {request.url.scheme}://{request.url.netloc.decode()} "
-                f"({type(exc).__name__}: {exc or 'connection failed'}); check base_url and that the "
-                "platform is running",
-                method=request.method,
-                path=path,
-            )
+            if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.ProxyError):
+                where = f"{request.url.scheme}://{request.url.netloc.decode()}"
+                message = (
+                    f"could not reach the platform at {where} ({cause}); "
+                    "check base_url and that the platform is running"
+                )
+            else:
+                message = f"the connection broke before a whole answer came ({cause}); check the network"
+            error = APIConnectionError(message, method=request.method, path=request.url.path)
         error.__cause__ = exc
         return error
 

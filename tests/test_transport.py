@@ -289,3 +289,12 @@ def test_gzip_request_bodies(platform: FakePlatform) -> None:
     body = orjson.loads(gzip.decompress(request.content))
     assert body["data"][0]["data"][999] == {"x": 999, "y": 999}
     assert len(request.content) < len(orjson.dumps(body)) / 3
+
+
+def test_a_broken_connection_is_told_apart_from_an_unreachable_platform(
+    client: DataInteractionClient, platform: FakePlatform
+) -> None:
+    platform.script = [httpx.RemoteProtocolError("Server disconnected")] * 3
+    with pytest.raises(APIConnectionError, match="connection broke before a whole answer came") as caught:
+        client.connect("1")
+    assert "RemoteProtocolError: Server disconnected" in str(caught.value)
