@@ -10,8 +10,15 @@ import pytest
 
 from data_interaction_client.emulator import RunningPlatform, run_platform
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+ROOT = Path(__file__).resolve().parents[1]
+READMES = [ROOT / "README.md", ROOT / "README.ru.md"]
+BLOCKS = [
+    pytest.param(readme, code, id=f"{readme.name}-{n}")
+    for readme in READMES
+    for n, code in enumerate(
+        re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    )
+]
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +27,21 @@ def platform() -> Iterator[RunningPlatform]:
         yield running
 
 
-def test_the_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 5
+def test_the_readmes_have_the_same_examples() -> None:
+    english = [p.values[1] for p in BLOCKS if p.values[0] == READMES[0]]
+    russian = [p.values[1] for p in BLOCKS if p.values[0] == READMES[1]]
+    assert len(english) >= 5
+
+    def code_only(block: object) -> list[str]:
+        return [line.split("#")[0].rstrip() for line in str(block).splitlines()]
+
+    assert [code_only(b) for b in english] == [code_only(b) for b in russian]
 
 
-@pytest.mark.parametrize("code", BLOCKS, ids=[f"block-{n}" for n in range(len(BLOCKS))])
+@pytest.mark.parametrize(("readme", "code"), BLOCKS)
 def test_readme_example_runs(
-    code: str, platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+    readme: Path, code: str, platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = code.replace("http://127.0.0.1:8000", platform.url)
-    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+    exec(compile(code, str(readme), "exec"), {"__name__": "__readme__"})
     assert "Traceback" not in capsys.readouterr().err
