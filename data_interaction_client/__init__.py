@@ -47,7 +47,7 @@ from ._exceptions import (
 )
 from ._logging import setup_logging as _setup_logging
 from ._request_data import RequestData
-from ._results import Connection, DataSourceAttributes, TagHistory, TagInfo
+from ._results import Columns, Connection, DataSourceAttributes, Point, TagHistory, TagInfo
 from ._tag import Tag, TagAttributes, ValueType
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
@@ -70,6 +70,7 @@ __all__ = [
     "AsyncDataInteractionClient",
     "AuthenticationError",
     "BadRequestError",
+    "Columns",
     "ConflictError",
     "Connection",
     "DataInteractionClient",
@@ -87,6 +88,7 @@ __all__ = [
     "NotGiven",
     "PermissionDeniedError",
     "PlatformError",
+    "Point",
     "PointDict",
     "RateLimitError",
     "RequestData",

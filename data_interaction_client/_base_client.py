@@ -36,7 +36,7 @@ from ._exceptions import (
     platform_error,
 )
 from ._request_data import RequestData
-from ._results import Connection, TagHistory, TagInfo
+from ._results import Connection, TagHistory, TagInfo, as_points, decode_histories
 from ._tag import Tag
 from ._types import NotGiven, TagIdLike, check_text
 
@@ -235,7 +235,7 @@ class BaseClient(Generic[HttpxClientT]):
         if type(data_source_id) is not str or not data_source_id:
             raise InvalidInputError(f"data_source_id must be a non-empty string, not {data_source_id!r}")
         check_text(data_source_id, "data_source_id")
-        return orjson.dumps(_wire.connect_body(data_source_id))
+        return encode(_wire.connect_body(data_source_id))
 
     @classmethod
     def _connection(
@@ -307,7 +307,21 @@ class BaseClient(Generic[HttpxClientT]):
             raise InvalidInputError(
                 f"get_data takes a RequestData (see create_request_data), not {type(request_data).__name__}"
             )
-        return orjson.dumps(_wire.get_body(request_data))
+        return encode(_wire.get_body(request_data))
+
+    @classmethod
+    def _process_get(cls, request: httpx.Request, response: httpx.Response) -> list[TagHistory]:
+        """The histories in a get_data answer; errors as for any other request.
+
+        A success of the contract's shape is decoded straight into :class:`Point` objects (a few times
+        faster than dicts, and smaller); anything else takes the general path, which says what is wrong.
+        """
+        if 200 <= response.status_code < 300:
+            histories = decode_histories(response.content)
+            if histories is not None:
+                return histories
+        payload = cls._process_response(request, response)
+        return as_points(cls._histories(request, response, payload))
 
     @classmethod
     def _histories(
@@ -317,6 +331,17 @@ class BaseClient(Generic[HttpxClientT]):
             return _wire.parse_get(payload)
         except _wire.ResponseShapeError as exc:
             raise cls._shape_error(request, response, exc) from exc
+
+
+def encode(body: Any) -> bytes:
+    """A request body as JSON; a value that cannot be JSON is an :class:`InvalidInputError`.
+
+    The SDK checks values when they are given, so this is only a safety net: never a raw TypeError.
+    """
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:
+        raise InvalidInputError(f"the request cannot be written as JSON: {exc}") from exc
 
 
 def _as_timeout(timeout: TimeoutLike | httpx.Timeout) -> httpx.Timeout:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import attrs
+from typing import Any, TypeAlias
 
 from ._exceptions import NoDataToSendError, TagBusyError
 from ._tag import Tag
@@ -14,23 +12,20 @@ from ._types import PointDict
 __all__ = ["SendBatch"]
 
 
-@attrs.define(slots=True)
-class _Part:
-    """The points ``buffer[start:end]`` of one tag, sent in one request."""
-
-    claim: _Claim
-    start: int
-    end: int
-
-
-@attrs.define(slots=True)
 class _Claim:
     """One tag taken for this send: the buffer as it was and how much of it the platform accepted."""
 
-    tag: Tag
-    buffer: list[PointDict]
-    size: int
-    accepted: int = 0
+    __slots__ = ("accepted", "buffer", "size", "tag")
+
+    def __init__(self, tag: Tag, buffer: list[PointDict]) -> None:
+        self.tag = tag
+        self.buffer = buffer
+        self.size = len(buffer)
+        self.accepted = 0
+
+
+#: The points ``claim.buffer[start:end]`` of one tag, sent in one request: ``(claim, start, end)``.
+_Part: TypeAlias = tuple[_Claim, int, int]
 
 
 class SendBatch:
@@ -48,21 +43,25 @@ class SendBatch:
             if not isinstance(tag, Tag):
                 raise TypeError(f"set_data takes a Tag or a list of Tag, not {type(tag).__name__}")
         self._claims: list[_Claim] = []
+        append = self._claims.append
+        unique = len(set(map(id, given))) == len(given)
         seen: set[int] = set()
         try:
             for tag in given:
-                if id(tag) in seen:
-                    continue
-                seen.add(id(tag))
+                if not unique:
+                    if id(tag) in seen:
+                        continue
+                    seen.add(id(tag))
                 with tag._lock:
                     if tag._sending:
                         raise TagBusyError(
                             f"tag {tag.id!r} is already being sent by another set_data call; "
                             "send each tag from one place at a time"
                         )
-                    if tag._points:
+                    buffer = tag._points
+                    if buffer:
                         tag._sending = True
-                        self._claims.append(_Claim(tag, tag._points, len(tag._points)))
+                        append(_Claim(tag, buffer))
         except BaseException:
             self._release()
             raise
@@ -85,13 +84,16 @@ class SendBatch:
 
     def requests(self) -> Iterator[list[_Part]]:
         """The requests, in order: tags in the order given, each tag's points oldest first."""
+        if self.total <= self._max_points:  # the common case: one request
+            yield [(claim, 0, claim.size) for claim in self._claims]
+            return
         parts: list[_Part] = []
         room = self._max_points
         for claim in self._claims:
             start = 0
             while start < claim.size:
                 end = min(claim.size, start + room)
-                parts.append(_Part(claim, start, end))
+                parts.append((claim, start, end))
                 room -= end - start
                 start = end
                 if room == 0:
@@ -105,23 +107,23 @@ class SendBatch:
         """The JSON body of one request (the points are the buffer's own objects, not copies)."""
         return {
             "data": [
-                {"tagId": part.claim.tag._wire_id, "data": part.claim.buffer[part.start : part.end]}
-                for part in parts
+                {"tagId": claim.tag._wire_id, "data": claim.buffer[start:end]} for claim, start, end in parts
             ]
         }
 
     @staticmethod
     def mark_accepted(parts: list[_Part]) -> None:
         """Note that the platform accepted the request made of ``parts``."""
-        for part in parts:
-            part.claim.accepted = part.end
+        for claim, _, end in parts:
+            claim.accepted = end
 
     def _release(self) -> None:
         for claim in self._claims:
             tag = claim.tag
+            accepted = claim.accepted
             with tag._lock:
                 # Points given while the send was under way were appended after `size`; a buffer
                 # replaced by update() or clear_data() meanwhile is not this send's to trim.
-                if claim.accepted and tag._points is claim.buffer:
-                    del claim.buffer[: claim.accepted]
+                if accepted and tag._points is claim.buffer:
+                    del claim.buffer[:accepted]
                 tag._sending = False

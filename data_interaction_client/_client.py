@@ -9,15 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
-import orjson
 
 from . import _wire
-from ._base_client import BaseClient, TimeoutLike, log
+from ._base_client import BaseClient, TimeoutLike, encode, log
 from ._batch import SendBatch
 from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._exceptions import APIError
@@ -27,6 +26,8 @@ from ._tag import Tag
 from ._types import NOT_GIVEN, NotGiven
 
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
+
+_T = TypeVar("_T")
 
 
 class DataInteractionClient(BaseClient[httpx.Client]):
@@ -110,6 +111,17 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     def _request(
         self, path: str, body: bytes, *, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven
     ) -> tuple[httpx.Request, httpx.Response, dict[str, Any]]:
+        return self._send(path, body, self._process_response, timeout=timeout, max_retries=max_retries)
+
+    def _send(
+        self,
+        path: str,
+        body: bytes,
+        process: Callable[[httpx.Request, httpx.Response], _T],
+        *,
+        timeout: TimeoutLike | NotGiven,
+        max_retries: int | NotGiven,
+    ) -> tuple[httpx.Request, httpx.Response, _T]:
         request = self._build_request(path, body, timeout)
         retries = self._retries(max_retries)
         started = time.monotonic()
@@ -119,7 +131,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                     log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
                 response = self._http.send(request)
                 log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
-                return request, response, self._process_response(request, response)
+                return request, response, process(request, response)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, request)
             except APIError as exc:
@@ -165,7 +177,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         """
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
-                body = orjson.dumps(batch.body(parts))
+                body = encode(batch.body(parts))
                 try:
                     self._request(_wire.SET_DATA_PATH, body, timeout=timeout, max_retries=max_retries)
                 except APIError as exc:
@@ -183,10 +195,10 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> list[TagHistory]:
         """Read history as ``request_data`` says: one :class:`TagHistory` per requested tag."""
         body = self._get_body(request_data)
-        request, response, payload = self._request(
-            _wire.GET_DATA_PATH, body, timeout=timeout, max_retries=max_retries
+        _, _, histories = self._send(
+            _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
         )
-        return self._histories(request, response, payload)
+        return histories
 
 
 class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
@@ -253,6 +265,17 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     async def _request(
         self, path: str, body: bytes, *, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven
     ) -> tuple[httpx.Request, httpx.Response, dict[str, Any]]:
+        return await self._send(path, body, self._process_response, timeout=timeout, max_retries=max_retries)
+
+    async def _send(
+        self,
+        path: str,
+        body: bytes,
+        process: Callable[[httpx.Request, httpx.Response], _T],
+        *,
+        timeout: TimeoutLike | NotGiven,
+        max_retries: int | NotGiven,
+    ) -> tuple[httpx.Request, httpx.Response, _T]:
         request = self._build_request(path, body, timeout)
         retries = self._retries(max_retries)
         started = time.monotonic()
@@ -262,7 +285,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                     log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
                 response = await self._http.send(request)
                 log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
-                return request, response, self._process_response(request, response)
+                return request, response, process(request, response)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, request)
             except APIError as exc:
@@ -297,7 +320,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         """Send the buffered points of one tag or of many; see :meth:`DataInteractionClient.set_data`."""
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
-                body = orjson.dumps(batch.body(parts))
+                body = encode(batch.body(parts))
                 try:
                     await self._request(_wire.SET_DATA_PATH, body, timeout=timeout, max_retries=max_retries)
                 except APIError as exc:
@@ -315,7 +338,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     ) -> list[TagHistory]:
         """Read history; see :meth:`DataInteractionClient.get_data`."""
         body = self._get_body(request_data)
-        request, response, payload = await self._request(
-            _wire.GET_DATA_PATH, body, timeout=timeout, max_retries=max_retries
+        _, _, histories = await self._send(
+            _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
         )
-        return self._histories(request, response, payload)
+        return histories

@@ -10,18 +10,49 @@ from __future__ import annotations
 
 import math
 import operator
+import re
+import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from itertools import repeat
+from typing import Annotated, Any, Final
+
+import msgspec
 
 from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY
 from ._exceptions import InvalidPointError
-from ._types import PointDict, TagId, timestamp_problem
+from ._types import PointDict, TagId, text_problem, timestamp_problem
 
 # Integers orjson can write: signed or unsigned 64-bit.
 _MIN_INT: Final = -(2**63)
 _MAX_INT: Final = 2**64 - 1
 _NONE_TYPE: Final = type(None)
 _POINT_KEYS: Final = frozenset(("x", "y", "q"))
+_PLAIN_Y: Final = frozenset((float, int, str, bool, _NONE_TYPE))
+_DICT_GET: Final = dict.__getitem__
+_MAX_FLOAT: Final = sys.float_info.max
+# Where msgspec says the first refused point is: "... - at `$[123].y`".
+_FAILED_INDEX: Final = re.compile(r"at `\$\[(\d+)\]")
+
+
+class _FastPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """What the fast check accepts; anything else takes the complete check (``check_point``).
+
+    Floats must be finite (NaN and infinities fail the bounds), integers fit in 64 bits; a float or
+    int subclass (e.g. ``numpy.float64``), a nested value or a non-integer timestamp is refused here.
+    """
+
+    x: Annotated[int, msgspec.Meta(ge=0, le=MAX_TIMESTAMP)]
+    y: (
+        Annotated[float, msgspec.Meta(ge=-_MAX_FLOAT, le=_MAX_FLOAT)]
+        | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+        | str
+        | bool
+        | None
+    )
+    q: Annotated[int, msgspec.Meta(ge=MIN_QUALITY, le=MAX_QUALITY)] | None = None
+
+
+_FAST_POINTS: Final = list[_FastPoint]
 
 
 def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
@@ -30,35 +61,66 @@ def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
         raise InvalidPointError(
             tag_id, None, None, f"points must be a sequence of points, not {type(points).__name__}"
         )
-    result: list[PointDict] = []
-    append = result.append
-    # The loop below is the hot path of a bulk send: it accepts the common case (a dict of an integer
-    # timestamp, a plain value and an optional integer quality) with as few operations as possible
-    # and hands every other case to the complete check.
-    for index, point in enumerate(points):
-        if type(point) is dict:
-            size = len(point)
-            if size == 2 or (size == 3 and "q" in point):
-                x = point.get("x", point)
-                y = point.get("y", point)
-                q = point.get("q")
-                ty = type(y)
-                if (
-                    type(x) is int
-                    and 0 <= x <= MAX_TIMESTAMP
-                    and (
-                        (ty is float and y - y == 0.0)
-                        or (ty is int and _MIN_INT <= y <= _MAX_INT)
-                        or ty is str
-                        or ty is bool
-                        or ty is _NONE_TYPE
-                    )
-                    and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY))
-                ):
-                    append(point)  # type: ignore[arg-type]
-                    continue
-        append(check_point(tag_id, index, point))
-    return result
+    # A new list in any case: the buffer must not share the caller's list.
+    given: list[Any] = points.copy() if type(points) is list else list(points)
+    # The hot path of a bulk send: plain dicts of an integer timestamp, a number, string, bool or null
+    # value and an optional integer quality are checked by msgspec and builtins, in C, without a
+    # Python loop; they are kept as given. On the first point msgspec refuses (another form, or a bad
+    # point), the points before it are known good and the rest take the complete check, point by
+    # point, which also says what is wrong.
+    start = 0
+    if given:
+        try:
+            msgspec.convert(given, _FAST_POINTS, strict=True)
+        except msgspec.ValidationError as exc:
+            found = _FAILED_INDEX.search(str(exc))
+            start = int(found.group(1)) if found else 0
+        else:
+            # msgspec also takes any Mapping, a Decimal for a float and subclasses of int and str:
+            # only dicts whose y is of exactly these types are kept as given (orjson writes them as
+            # they are). dict.__getitem__ refuses anything but a dict.
+            try:
+                value_types = set(map(type, map(_DICT_GET, given, repeat("y"))))
+            except TypeError:
+                value_types = {dict}
+            # Strings are looked at one by one only when there are some: a lone surrogate is no JSON.
+            if value_types <= _PLAIN_Y and (str not in value_types or _texts_are_json(given)):
+                return given
+    for index in range(start, len(given)):
+        point = given[index]
+        if type(point) is not dict or not _is_wire_point(point):
+            given[index] = check_point(tag_id, index, point)
+    return given
+
+
+def _texts_are_json(points: list[Any]) -> bool:
+    """Whether every string value can be written as JSON (no lone surrogates); quick for ASCII."""
+    return all(
+        y.isascii() or text_problem(y) is None for y in map(_DICT_GET, points, repeat("y")) if type(y) is str
+    )
+
+
+def _is_wire_point(point: dict[Any, Any]) -> bool:
+    """Whether ``point`` is a dict of the common wire form, to be kept as it is (a quick check)."""
+    size = len(point)
+    if not (size == 2 or (size == 3 and "q" in point)):
+        return False
+    x = point.get("x", point)
+    y = point.get("y", point)
+    q = point.get("q")
+    ty = type(y)
+    return (
+        type(x) is int
+        and 0 <= x <= MAX_TIMESTAMP
+        and (
+            (ty is float and y - y == 0.0)
+            or (ty is int and _MIN_INT <= y <= _MAX_INT)
+            or (ty is str and y.isascii())
+            or ty is bool
+            or ty is _NONE_TYPE
+        )
+        and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY))
+    )
 
 
 def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
@@ -105,6 +167,17 @@ def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
 
 def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
     """Check the point that ``Tag.add_data(x, y, q)`` is given and return it in wire form."""
+    # The common case first, inline: an integer timestamp, a plain value and an integer quality.
+    if type(x) is int and 0 <= x <= MAX_TIMESTAMP:
+        ty = type(y)
+        if (
+            (ty is float and y - y == 0.0)  # type: ignore[operator]
+            or (ty is int and _MIN_INT <= y <= _MAX_INT)  # type: ignore[operator]
+            or (ty is str and y.isascii())  # type: ignore[attr-defined]
+            or ty is bool
+            or ty is _NONE_TYPE
+        ) and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY)):
+            return {"x": x, "y": y, "q": q}
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, None, "x", problem)
@@ -129,7 +202,12 @@ def _quality(tag_id: TagId, index: int | None, q: object) -> int | None:
 def _json_value(tag_id: TagId, index: int | None, value: object, path: str) -> Any:
     """Check that ``value`` is a JSON value (numpy scalars become Python ones); return the wire value."""
     kind = type(value)
-    if kind is str or kind is bool or value is None:
+    if kind is str:
+        problem = text_problem(value)  # type: ignore[arg-type]
+        if problem is not None:
+            raise InvalidPointError(tag_id, index, "y", f"{path}: {problem}")
+        return value
+    if kind is bool or value is None:
         return value
     if kind is float or kind is int or isinstance(value, float | int):
         return _number(tag_id, index, value, path)
@@ -138,7 +216,7 @@ def _json_value(tag_id: TagId, index: int | None, value: object, path: str) -> A
     if isinstance(value, Mapping):
         result = {}
         for key, item in value.items():
-            if type(key) is not str:
+            if type(key) is not str or text_problem(key) is not None:
                 raise InvalidPointError(
                     tag_id, index, "y", f"{path}: object keys must be strings, not {type(key).__name__}"
                 )

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from ._columns import check_columns
 from ._points import check_points, point
 from ._types import PointDict, TagId, TagIdLike, TimestampLike, tag_id_from, tag_id_to_wire
 
@@ -154,6 +155,26 @@ class Tag:
     def extend(self, points: Iterable[Any]) -> None:
         """Append ``points`` to the buffer, after checking every one of them."""
         checked = check_points(self._id, points)
+        with self._lock:
+            self._points.extend(checked)
+
+    def update_columns(self, x: Any, y: Any, q: Any = None) -> None:
+        """Replace the buffered points with the points given by column, after checking every one.
+
+        ``x`` (timestamps), ``y`` (values) and ``q`` (quality codes) are sequences of the same length,
+        numpy arrays or pandas Series; ``q`` may also be one integer for every point, or ``None`` for
+        points without a quality code. Timestamps are given as for :meth:`update`, or as a
+        ``datetime64`` array (naive means UTC). Numpy arrays of plain dtypes are checked vectorized::
+
+            tag.update_columns(df["time"], df["value"], q=0)
+        """
+        checked = check_columns(self._id, x, y, q)
+        with self._lock:
+            self._points = checked
+
+    def extend_columns(self, x: Any, y: Any, q: Any = None) -> None:
+        """Append points given by column to the buffer; see :meth:`update_columns`."""
+        checked = check_columns(self._id, x, y, q)
         with self._lock:
             self._points.extend(checked)
 

@@ -222,3 +222,28 @@ def test_ids_that_cannot_be_json_text_are_refused(bad: object) -> None:
 def test_iso_timestamps_out_of_the_integer_range_are_refused(x: str) -> None:
     with pytest.raises(InvalidPointError, match="before 1970-01-01 or too far"):
         Tag("t").add_data(x, 1)
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [{"x": 1, "y": "ok"}, {"x": 2, "y": "\ud800"}],
+        [{"x": 1, "y": "ok"}, {"x": 2, "y": {"k": ["\udfff"]}}],
+        [{"x": 1, "y": "ok"}, {"x": 2, "y": {"\ud800": 1}}],
+    ],
+)
+def test_text_that_cannot_be_json_is_refused_when_given(points: list[dict[str, object]]) -> None:
+    tag = Tag("t")
+    with pytest.raises(InvalidPointError, match=r"point 1, field 'y'"):
+        tag.update(points)
+    with pytest.raises(InvalidPointError, match="field 'y'"):
+        tag.add_data(1, points[1]["y"])
+    tag.update([{"x": 1, "y": "déjà vu"}, {"x": 2, "y": "温度"}])
+    assert [p["y"] for p in tag.points] == ["déjà vu", "温度"]
+
+
+def test_encoding_never_raises_a_raw_type_error() -> None:
+    from data_interaction_client._base_client import encode
+
+    with pytest.raises(InvalidInputError, match="cannot be written as JSON"):
+        encode({"y": object()})

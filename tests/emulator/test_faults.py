@@ -43,7 +43,8 @@ def test_error_with_retry_after(platform: RunningPlatform, client: httpx.Client)
 
 def test_dropped_connection(platform: RunningPlatform, client: httpx.Client) -> None:
     platform.set_faults(Faults(drop_rate=1.0))
-    with pytest.raises(httpx.RemoteProtocolError):
+    # The server closes mid-answer: the client sees the answer cut short, or the connection reset.
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         client.post("/smt/data/set", json=WRITE)
     assert platform.stored_points("faulty") == []
     platform.set_faults(None)

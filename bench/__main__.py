@@ -1,0 +1,183 @@
+"""``python -m bench``: the SDK against the floor (bare ``httpx`` + ``orjson``) on a local server.
+
+Options: ``--quick`` (small sizes, one repeat: a smoke test), ``--markdown`` (the table as Markdown),
+``--repeat N`` (timed runs per side, default 5), ``--only bulk,live,read``. Never fails on numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._scenarios import SCENARIOS, SIDES, Bench, Sizes, points_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def server(sizes: Sizes) -> Iterator[str]:
+    """Start the benchmark server in its own process; yield its URL; stop it by its pid."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench._server", str(sizes.read_tags), str(sizes.read_points)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def machine() -> str:
+    """CPU model, cores and Python version."""
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()} "
+        f"({platform.python_implementation()}), {platform.system()} {platform.release()}"
+    )
+
+
+def import_time(runs: int = 5) -> float:
+    """Median seconds of ``import data_interaction_client`` in a fresh interpreter."""
+    code = (
+        "import time; t = time.perf_counter(); import data_interaction_client; print(time.perf_counter() - t)"
+    )
+    times = [
+        float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True).stdout)
+        for _ in range(runs)
+    ]
+    return statistics.median(times)
+
+
+def memory(url: str, scenario: str, side: str, quick: bool) -> dict[str, Any]:
+    """Peak memory of one side of one scenario, measured in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench._memory", url, scenario, side, "quick" if quick else "full"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    return orjson.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = Sizes.quick() if args.quick else Sizes()
+    repeat = 1 if args.quick else args.repeat
+    scenarios = [name for name in SCENARIOS if name in args.only.split(",")]
+    results: dict[str, Any] = {"machine": machine(), "rows": []}
+    with server(sizes) as url:
+        bench = Bench(url, sizes)
+        results["max_points_per_request"] = bench.client.max_points_per_request
+        try:
+            for scenario in scenarios:
+                times: dict[str, list[float]] = {side: [] for side in SIDES}
+                for _ in range(repeat):
+                    for side in SIDES:  # alternating SDK and floor runs
+                        times[side].append(bench.runner(scenario, side)())
+                row: dict[str, Any] = {"scenario": scenario, "points": points_of(scenario, sizes)}
+                for side in SIDES:
+                    row[side] = statistics.median(times[side])
+                    row[f"{side}_all"] = times[side]
+                    row[f"{side}_memory"] = memory(url, scenario, side, args.quick)
+                results["rows"].append(row)
+        finally:
+            bench.close()
+    results["import"] = import_time()
+    return results
+
+
+def _mib(kib: int | None) -> str:
+    return "n/a" if kib is None else f"{kib / 1024:.0f}"
+
+
+def table(results: dict[str, Any], markdown: bool) -> str:
+    header = [
+        "scenario",
+        "points",
+        "SDK s",
+        "floor s",
+        "floor/SDK",
+        "SDK pts/s",
+        "floor pts/s",
+        "SDK peak MiB (step)",
+        "floor peak MiB (step)",
+    ]
+    lines = []
+    for row in results["rows"]:
+        sdk, floor = row["sdk"], row["floor"]
+        sdk_mem, floor_mem = row["sdk_memory"], row["floor_memory"]
+        lines.append(
+            [
+                row["scenario"],
+                f"{row['points']:,}",
+                f"{sdk:.4f}",
+                f"{floor:.4f}",
+                f"{floor / sdk:.2f}",
+                f"{row['points'] / sdk:,.0f}",
+                f"{row['points'] / floor:,.0f}",
+                f"{_mib(sdk_mem['peak_kib'])} (+{_mib(sdk_mem['step_kib'])})",
+                f"{_mib(floor_mem['peak_kib'])} (+{_mib(floor_mem['step_kib'])})",
+            ]
+        )
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        out += ["| " + " | ".join(line) + " |" for line in lines]
+    else:
+        widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
+        out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True))]
+        out.append("  ".join("-" * width for width in widths))
+        out += [
+            "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)) for line in lines
+        ]
+    notes = [
+        f"Machine: {results['machine']}",
+        f"import data_interaction_client: {results['import'] * 1000:.0f} ms (median of 5 fresh interpreters)",
+        f"SDK max_points_per_request: {results['max_points_per_request']:,} (the floor sends one request)",
+        "Times: median of the runs, SDK and floor alternating, same server process. Memory: one run per "
+        "side in a fresh process; peak = the process's peak resident set (VmHWM, data included), step = "
+        "rise of the resident set over its size just before the timed step (VmHWM reset via "
+        "/proc/self/clear_refs).",
+    ]
+    sep = "\n\n" if markdown else "\n"
+    return "\n".join(out) + sep + sep.join(notes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes and one repeat (smoke test)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per side (default 5)")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios to run, comma-separated")
+    parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results = run(args)
+    print(table(results, args.markdown))
+    if args.json:
+        print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
+    print(f"(benchmark took {time.perf_counter() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

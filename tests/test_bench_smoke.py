@@ -1,0 +1,26 @@
+"""The benchmark runs end to end (`python -m bench --quick`): a smoke test, never a timing test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_quick_prints_the_table() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = done.stdout
+    assert "| scenario |" in out
+    for scenario in ("bulk", "live", "read"):
+        assert f"| {scenario} |" in out
+    assert "Machine:" in out
+    assert "import data_interaction_client:" in out
