@@ -46,6 +46,7 @@ HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
 TimeoutLike = float | httpx.Timeout | None
 
 _RETRY_STATUSES = frozenset({408, 429})
+_READ = httpx.ByteStream(b"")  # the stream of every response once read
 _EXCERPT = 300
 
 
@@ -120,6 +121,17 @@ class BaseClient(Generic[HttpxClientT]):
             headers=self._headers,
             timeout=chosen,
         )
+
+    @staticmethod
+    def _unbind(response: httpx.Response) -> httpx.Response:
+        """Drop the stream of a response read in full.
+
+        httpx binds a response and its stream to each other; that cycle keeps the request, and with
+        it the request body, alive until the next garbage collection. Without it, a chunked send
+        frees each body as soon as its request is done, so the bodies held stay bounded.
+        """
+        response.stream = _READ
+        return response
 
     def _retries(self, max_retries: int | NotGiven) -> int:
         if isinstance(max_retries, NotGiven):

@@ -129,7 +129,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             try:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
-                response = self._http.send(request)
+                response = self._unbind(self._http.send(request))
                 log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
                 return request, response, process(request, response)
             except httpx.TransportError as exc:
@@ -283,7 +283,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             try:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
-                response = await self._http.send(request)
+                response = self._unbind(await self._http.send(request))
                 log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
                 return request, response, process(request, response)
             except httpx.TransportError as exc:
