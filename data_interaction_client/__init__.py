@@ -16,11 +16,10 @@ it can read history back::
         for history in client.get_data(req):
             print(history.tag_id, history.points)
 
-Every error is a :class:`DataInteractionError`; see :mod:`data_interaction_client._exceptions` for
-the whole tree. :class:`AsyncDataInteractionClient` is the same client for ``asyncio``.
+Every error is a :class:`DataInteractionError` (the class tree below shows them all; bad input is an
+:class:`InvalidInputError`, a failed request an :class:`APIError`). :class:`AsyncDataInteractionClient`
+is the same client for ``asyncio``; :mod:`data_interaction_client.emulator` is the reference platform.
 """
-
-import contextlib as _contextlib
 
 from ._client import AsyncDataInteractionClient, DataInteractionClient
 from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
@@ -108,10 +107,9 @@ __all__ = [
 
 _setup_logging()
 
-# Public names report the package as their home, as in pydoc and tracebacks.
+# Errors report the package as their home, so tracebacks name them as users import them.
 for _name in __all__:
     _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("data_interaction_client._"):
-        with _contextlib.suppress(AttributeError, TypeError):  # a few types refuse it
-            _obj.__module__ = __name__
+    if isinstance(_obj, type) and issubclass(_obj, Exception):
+        _obj.__module__ = __name__
 del _name, _obj

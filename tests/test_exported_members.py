@@ -72,9 +72,19 @@ def test_every_public_name_exists_and_classes_and_functions_are_documented() -> 
                     assert inspect.getdoc(member), f"{name}.{member_name}"
 
 
-def test_public_classes_report_the_package_as_their_module() -> None:
-    assert data_interaction_client.Tag.__module__ == "data_interaction_client"
+def test_errors_report_the_package_as_their_module() -> None:
     assert data_interaction_client.PlatformError.__module__ == "data_interaction_client"
+    assert data_interaction_client.InvalidPointError.__module__ == "data_interaction_client"
+
+
+def test_pydoc_renders_the_package() -> None:
+    import pydoc
+
+    text = pydoc.render_doc(data_interaction_client, renderer=pydoc.plaintext)
+    for name in ("DataInteractionClient", "AsyncDataInteractionClient", "Tag", "RequestData", "Point"):
+        assert f"class {name}" in text, name
+    assert "DataInteractionError" in text
+    assert "set_data(self, tags" in text
 
 
 def test_original_names_are_aliases() -> None:
