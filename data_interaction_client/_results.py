@@ -8,33 +8,17 @@ from typing import Any, Literal, NamedTuple, overload
 
 import attrs
 import msgspec
-import orjson
 
 from ._tag import TagAttributes
-from ._types import PointDict, TagId, Timestamp, tag_id_from
+from ._types import Attributes, PointDict, TagId, Timestamp, tag_id_from
 
 __all__ = ["Columns", "Connection", "DataSourceAttributes", "Point", "TagHistory", "TagInfo"]
 
 
-class DataSourceAttributes(Mapping[str, Any]):
+class DataSourceAttributes(Attributes):
     """A data source's attributes: a read-only mapping with typed accessors for the known ones."""
 
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = dict(data)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"DataSourceAttributes({self._data!r})"
+    __slots__ = ()
 
     @property
     def active(self) -> bool:
@@ -47,13 +31,7 @@ class DataSourceAttributes(Mapping[str, Any]):
 
         ``None`` when absent; the raw text when it is not JSON.
         """
-        raw = self._data.get("smtJsonConfigString")
-        if not isinstance(raw, str):
-            return raw
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw
+        return self._json_text("smtJsonConfigString")
 
 
 @attrs.frozen

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-import orjson
 
 from ._columns import check_columns
 from ._points import check_points, point
-from ._types import PointDict, TagId, TagIdLike, TimestampLike, tag_id_from, tag_id_to_wire
+from ._types import Attributes, PointDict, TagId, TagIdLike, TimestampLike, tag_id_from, tag_id_to_wire
 
 __all__ = ["Tag", "TagAttributes", "ValueType"]
 
@@ -26,7 +24,7 @@ class ValueType(enum.IntEnum):
     JSON = 4
 
 
-class TagAttributes(Mapping[str, Any]):
+class TagAttributes(Attributes):
     """A tag's attributes as the platform gives them: a read-only mapping with typed accessors.
 
     The known attributes have properties; any other key is read as from a dict::
@@ -35,22 +33,7 @@ class TagAttributes(Mapping[str, Any]):
         tag.attributes["smtTagMaxDev"]   # 0.5
     """
 
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = dict(data or {})
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"TagAttributes({self._data!r})"
+    __slots__ = ()
 
     @property
     def value_type(self) -> ValueType | None:
@@ -76,13 +59,7 @@ class TagAttributes(Mapping[str, Any]):
 
         The raw text when it is not JSON; ``None`` when absent.
         """
-        raw = self._data.get("smtTagSource")
-        if not isinstance(raw, str):
-            return raw
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw
+        return self._json_text("smtTagSource")
 
     @property
     def step(self) -> bool:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NotRequired, TypeAlias, TypedDict
 
 import attrs
+import orjson
 
 from ._constants import MAX_TIMESTAMP
 from ._exceptions import InvalidInputError
@@ -69,6 +70,37 @@ class TagPath:
 
     def __str__(self) -> str:
         return f"{self.parent_object_id}/{self.tag_name}"
+
+
+class Attributes(Mapping[str, Any]):
+    """Attributes as the platform gives them: a read-only mapping; subclasses add typed accessors."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(data or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data!r})"
+
+    def _json_text(self, key: str) -> Any:
+        """The attribute ``key`` parsed from its JSON text; the raw value when it is not JSON text."""
+        raw = self._data.get(key)
+        if not isinstance(raw, str):
+            return raw
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw
 
 
 #: A tag's id: a plain name, or a name within a parent object.
