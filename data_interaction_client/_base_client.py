@@ -36,7 +36,7 @@ from ._exceptions import (
     platform_error,
 )
 from ._request_data import RequestData
-from ._results import Connection, TagHistory, TagInfo, as_points, decode_histories
+from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag
 from ._types import NotGiven, TagIdLike, check_text
 
@@ -323,26 +323,16 @@ class BaseClient(Generic[HttpxClientT]):
 
     @classmethod
     def _process_get(cls, request: httpx.Request, response: httpx.Response) -> list[TagHistory]:
-        """The histories in a get_data answer; errors as for any other request.
-
-        A success of the contract's shape is decoded straight into :class:`Point` objects (a few times
-        faster than dicts, and smaller); anything else takes the general path, which says what is wrong.
-        """
+        """The histories in a get_data answer, or the error the answer stands for."""
+        problem = None
         if 200 <= response.status_code < 300:
-            histories = decode_histories(response.content)
-            if histories is not None:
-                return histories
-        payload = cls._process_response(request, response)
-        return as_points(cls._histories(request, response, payload))
-
-    @classmethod
-    def _histories(
-        cls, request: httpx.Request, response: httpx.Response, payload: dict[str, Any]
-    ) -> list[TagHistory]:
-        try:
-            return _wire.parse_get(payload)
-        except _wire.ResponseShapeError as exc:
-            raise cls._shape_error(request, response, exc) from exc
+            try:
+                return _wire.parse_get(response.content)
+            except _wire.ResponseShapeError as exc:
+                problem = exc
+        cls._process_response(request, response)  # raises for an error status, envelope or body
+        assert problem is not None  # a 2xx success envelope that decoded, yet not as a get answer
+        raise cls._shape_error(request, response, problem) from problem
 
 
 def encode(body: Any) -> bytes:

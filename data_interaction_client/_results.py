@@ -10,7 +10,7 @@ import attrs
 import msgspec
 
 from ._tag import TagAttributes
-from ._types import Attributes, PointDict, TagId, Timestamp, tag_id_from
+from ._types import Attributes, PointDict, TagId, Timestamp
 
 __all__ = ["Columns", "Connection", "DataSourceAttributes", "Point", "TagHistory", "TagInfo"]
 
@@ -189,58 +189,3 @@ class TagHistory:
 _GET_X = operator.attrgetter("x")
 _GET_Y = operator.attrgetter("y")
 _GET_Q = operator.attrgetter("q")
-
-
-# --- decoding the get_data answer ----------------------------------------------------------------
-
-
-class _Error(msgspec.Struct):
-    id: int
-    message: str | None = None
-
-
-class _TagPoints(msgspec.Struct, gc=False):
-    tagId: str | dict[str, str]  # the wire's name
-    exceed: bool
-    data: list[Point]
-
-
-class _GetAnswer(msgspec.Struct):
-    error: _Error
-    data: list[_TagPoints]
-
-
-_GET_ANSWER_DECODER = msgspec.json.Decoder(_GetAnswer)
-
-
-def decode_histories(content: bytes) -> list[TagHistory] | None:
-    """The successful get_data answer ``content`` as histories, decoded straight into :class:`Point`.
-
-    ``None`` when the answer is not a success of the contract's shape: the caller then takes the
-    general path, which says what is wrong.
-    """
-    try:
-        answer = _GET_ANSWER_DECODER.decode(content)
-    except msgspec.DecodeError:  # also msgspec.ValidationError
-        return None
-    if answer.error.id != 0:
-        return None
-    try:
-        return [TagHistory(tag_id_from(item.tagId), item.data, item.exceed) for item in answer.data]
-    except ValueError:  # a malformed tag id
-        return None
-
-
-def as_points(histories: list[TagHistory]) -> list[TagHistory]:
-    """Histories whose points were decoded as dicts (off the contract's shape), with Point objects.
-
-    Points that are not dicts are left as they are.
-    """
-    return [
-        TagHistory(
-            history.tag_id,
-            [Point(p.get("x"), p.get("y"), p.get("q")) if isinstance(p, dict) else p for p in history.points],
-            history.exceed,
-        )
-        for history in histories
-    ]

@@ -3,13 +3,15 @@
 Paths and the bodies of the small requests come from the client generated from ``openapi.yaml``
 (``data_interaction_platform_api``); so does the parsing of the connect answer. Bulk points never pass
 through generated models: ``set_data`` bodies are the tags' buffers as they are, and ``get_data``
-answers are checked down to each tag and handed over as decoded. Nothing generated leaves this module.
+answers are decoded and checked in one pass by msgspec, straight into :class:`Point` structs. Nothing
+generated leaves this module.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from data_interaction_platform_api.api.platform import connect as _connect
 from data_interaction_platform_api.api.platform import get_data as _get_data
 from data_interaction_platform_api.api.platform import set_data as _set_data
@@ -23,7 +25,7 @@ from data_interaction_platform_api.models import (
 from data_interaction_platform_api.types import UNSET
 
 from ._request_data import RequestData
-from ._results import Connection, DataSourceAttributes, TagHistory, TagInfo
+from ._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo
 from ._tag import TagAttributes
 from ._types import TagId, tag_id_from
 from ._types import TagPath as OurTagPath
@@ -86,23 +88,42 @@ def get_body(request: RequestData) -> dict[str, Any]:
     return model.to_dict()
 
 
-def parse_get(payload: dict[str, Any]) -> list[TagHistory]:
-    """The get answer as one :class:`TagHistory` per tag; points are kept as decoded."""
-    items = payload.get("data")
-    if not isinstance(items, list):
-        raise ResponseShapeError("the get answer has no 'data' list")
+class _Envelope(msgspec.Struct):
+    id: int
+    message: str | None = None
+
+
+class _History(msgspec.Struct, gc=False):
+    tagId: str | dict[str, str]  # the wire's name
+    exceed: bool
+    data: list[Point]
+
+
+class _GetAnswer(msgspec.Struct):
+    error: _Envelope
+    data: list[_History]
+
+
+_GET_ANSWER = msgspec.json.Decoder(_GetAnswer)
+
+
+def parse_get(content: bytes) -> list[TagHistory]:
+    """A successful get answer as one :class:`TagHistory` per tag, decoded straight into :class:`Point`.
+
+    Raises :class:`ResponseShapeError`, naming the place, when the answer is not a success of the
+    contract's shape (the caller first looks for an error the answer may carry).
+    """
+    try:
+        answer = _GET_ANSWER.decode(content)
+    except msgspec.DecodeError as exc:  # also msgspec.ValidationError
+        raise ResponseShapeError(f"the get answer does not have the contract's shape: {exc}") from None
+    if answer.error.id != 0:
+        raise ResponseShapeError(f"the get answer carries error {answer.error.id}")
     result = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ResponseShapeError(f"data[{index}] of the get answer is not an object")
-        points, exceed = item.get("data"), item.get("exceed")
-        if not isinstance(points, list) or not isinstance(exceed, bool):
-            raise ResponseShapeError(
-                f"data[{index}] of the get answer lacks its 'data' list or 'exceed' flag"
-            )
+    for index, item in enumerate(answer.data):
         try:
-            tag_id = tag_id_from(item.get("tagId"))
+            tag_id = tag_id_from(item.tagId)
         except ValueError as exc:
-            raise ResponseShapeError(f"data[{index}].tagId of the get answer: {exc}") from None
-        result.append(TagHistory(tag_id=tag_id, points=points, exceed=exceed))
+            raise ResponseShapeError(f"the get answer's data[{index}].tagId: {exc}") from None
+        result.append(TagHistory(tag_id=tag_id, points=item.data, exceed=item.exceed))
     return result

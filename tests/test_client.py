@@ -176,10 +176,15 @@ def test_get_data_single_tag_and_type_check(client: DataInteractionClient, platf
 @pytest.mark.parametrize(
     ("payload", "problem"),
     [
-        ({**OK}, "no 'data' list"),
-        ({**OK, "data": [5]}, r"data\[0\] of the get answer is not an object"),
-        ({**OK, "data": [{"tagId": "a", "data": []}]}, "'exceed' flag"),
-        ({**OK, "data": [{"tagId": 5, "exceed": False, "data": []}]}, r"data\[0\].tagId"),
+        ({**OK}, "missing required field `data`"),
+        ({**OK, "data": [5]}, r"at `\$\.data\[0\]`"),
+        ({**OK, "data": [{"tagId": "a", "data": []}]}, "missing required field `exceed`"),
+        ({**OK, "data": [{"tagId": "a", "exceed": False, "data": [{"x": 1.5, "y": 1}]}]}, r"data\[0\]\.x"),
+        ({**OK, "data": [{"tagId": 5, "exceed": False, "data": []}]}, r"\$\.data\[0\]\.tagId"),
+        (
+            {**OK, "data": [{"tagId": {"tagName": "a"}, "exceed": False, "data": []}]},
+            r"data\[0\]\.tagId: a tag id",
+        ),
     ],
 )
 def test_get_answer_of_the_wrong_shape(

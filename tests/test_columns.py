@@ -15,7 +15,8 @@ import pytest
 
 from data_interaction_client import InvalidPointError, Tag
 from data_interaction_client._points import check_points
-from data_interaction_client._results import Columns, Point, TagHistory, as_points, decode_histories
+from data_interaction_client._results import Columns, Point, TagHistory
+from data_interaction_client._wire import ResponseShapeError, parse_get
 
 # --- the fast check of update() gives the same result as the complete one ------------------------
 
@@ -160,7 +161,7 @@ def test_update_columns_shape_errors() -> None:
     assert tag.points == []
 
 
-# --- reading: Point, decode_histories, to_columns, to_pandas ------------------------------------
+# --- reading: Point, parse_get, to_columns, to_pandas ------------------------------------
 
 
 def _answer(points: list[dict[str, Any]], **extra: Any) -> bytes:
@@ -174,7 +175,7 @@ def _answer(points: list[dict[str, Any]], **extra: Any) -> bytes:
 
 
 def test_points_read_like_dicts() -> None:
-    (history,) = decode_histories(_answer([{"x": 1, "y": 2.5, "q": 0}, {"x": "2018-06-26", "y": [1]}])) or []
+    (history,) = parse_get(_answer([{"x": 1, "y": 2.5, "q": 0}, {"x": "2018-06-26", "y": [1]}]))
     first, second = history.points
     assert first == {"x": 1, "y": 2.5, "q": 0}
     assert {"x": 1, "y": 2.5, "q": 0} == first  # noqa: SIM300  (the dict on the left)
@@ -206,19 +207,13 @@ def test_points_read_like_dicts() -> None:
         ),
     ],
 )
-def test_answers_off_the_contract_take_the_general_path(content: bytes) -> None:
-    assert decode_histories(content) is None
-
-
-def test_as_points_turns_decoded_dicts_into_points() -> None:
-    history = TagHistory("a", [{"x": 1.5, "y": 1}, 7], False)  # type: ignore[list-item]
-    (converted,) = as_points([history])
-    assert converted.points[0] == Point(1.5, 1, None)  # type: ignore[arg-type]
-    assert converted.points[1] == 7
+def test_answers_off_the_contract_are_refused(content: bytes) -> None:
+    with pytest.raises(ResponseShapeError):
+        parse_get(content)
 
 
 def test_to_columns_and_to_pandas() -> None:
-    (history,) = decode_histories(_answer([{"x": 1, "y": 2.5, "q": 0}, {"x": 2, "y": 3.5}])) or []
+    (history,) = parse_get(_answer([{"x": 1, "y": 2.5, "q": 0}, {"x": 2, "y": 3.5}]))
     assert history.to_columns() == Columns([1, 2], [2.5, 3.5], [0, None])
     frame = history.to_pandas()
     assert list(frame.columns) == ["x", "y", "q"]
