@@ -90,8 +90,8 @@ def _vectorized(x: Any, y: Any, q: Any) -> tuple[list[Any], list[Any], list[Any]
     if kind == "f":
         if not np.isfinite(ys).all():
             return None
-    elif kind not in "iubU":
-        return None  # objects, complex numbers, bytes, times: point by point
+    elif kind not in "iub":
+        return None  # strings (checked as text), objects, complex numbers, bytes, times: point by point
     if qs is not None:
         if qs.ndim != 1 or qs.dtype.kind not in "iu":
             return None

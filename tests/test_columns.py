@@ -227,3 +227,11 @@ def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match=r"pip install data-interaction-client\[pandas\]"):
         TagHistory("a", [], False).to_pandas()
+
+
+def test_string_columns_are_checked_as_text() -> None:
+    tag = Tag("t")
+    tag.update_columns(np.array([1, 2]), np.array(["on", "温度"]))
+    assert tag.points == [{"x": 1, "y": "on"}, {"x": 2, "y": "温度"}]
+    with pytest.raises(InvalidPointError, match="point 1, field 'y'"):
+        tag.update_columns(np.array([1, 2]), ["on", "\ud800"])
