@@ -250,9 +250,11 @@ class BaseClient(Generic[HttpxClientT]):
         return encode(_wire.connect_body(data_source_id))
 
     @classmethod
-    def _connection(
-        cls, data_source_id: str, request: httpx.Request, response: httpx.Response, payload: dict[str, Any]
+    def _process_connect(
+        cls, data_source_id: str, request: httpx.Request, response: httpx.Response
     ) -> Connection:
+        """The connection in a connect answer, or the error the answer stands for."""
+        payload = cls._process_response(request, response)
         try:
             connection = _wire.parse_connect(data_source_id, payload)
         except _wire.ResponseShapeError as exc:

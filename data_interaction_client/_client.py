@@ -7,11 +7,12 @@ between attempts and closing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import httpx
 
@@ -108,11 +109,6 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> None:
         self.close()
 
-    def _request(
-        self, path: str, body: bytes, *, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven
-    ) -> tuple[httpx.Request, httpx.Response, dict[str, Any]]:
-        return self._send(path, body, self._process_response, timeout=timeout, max_retries=max_retries)
-
     def _send(
         self,
         path: str,
@@ -121,7 +117,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         *,
         timeout: TimeoutLike | NotGiven,
         max_retries: int | NotGiven,
-    ) -> tuple[httpx.Request, httpx.Response, _T]:
+    ) -> _T:
         request = self._build_request(path, body, timeout)
         retries = self._retries(max_retries)
         started = time.monotonic()
@@ -131,7 +127,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                     log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
                 response = self._unbind(self._http.send(request))
                 log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
-                return request, response, process(request, response)
+                return process(request, response)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, request)
             except APIError as exc:
@@ -154,11 +150,9 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         Raises :class:`DataSourceNotActiveError` when the data source is switched off and
         :class:`NotFoundError` when the platform has no such data source.
         """
+        process = functools.partial(self._process_connect, data_source_id)
         body = self._connect_body(data_source_id)
-        request, response, payload = self._request(
-            _wire.CONNECT_PATH, body, timeout=timeout, max_retries=max_retries
-        )
-        return self._connection(data_source_id, request, response, payload)
+        return self._send(_wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries)
 
     def set_data(
         self,
@@ -179,7 +173,13 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             for parts in batch.requests():
                 body = encode(batch.body(parts))
                 try:
-                    self._request(_wire.SET_DATA_PATH, body, timeout=timeout, max_retries=max_retries)
+                    self._send(
+                        _wire.SET_DATA_PATH,
+                        body,
+                        self._process_response,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                    )
                 except APIError as exc:
                     exc.points_sent = batch.accepted
                     raise
@@ -195,10 +195,9 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> list[TagHistory]:
         """Read history as ``request_data`` says: one :class:`TagHistory` per requested tag."""
         body = self._get_body(request_data)
-        _, _, histories = self._send(
+        return self._send(
             _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
         )
-        return histories
 
 
 class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
@@ -262,11 +261,6 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     ) -> None:
         await self.aclose()
 
-    async def _request(
-        self, path: str, body: bytes, *, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven
-    ) -> tuple[httpx.Request, httpx.Response, dict[str, Any]]:
-        return await self._send(path, body, self._process_response, timeout=timeout, max_retries=max_retries)
-
     async def _send(
         self,
         path: str,
@@ -275,7 +269,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         *,
         timeout: TimeoutLike | NotGiven,
         max_retries: int | NotGiven,
-    ) -> tuple[httpx.Request, httpx.Response, _T]:
+    ) -> _T:
         request = self._build_request(path, body, timeout)
         retries = self._retries(max_retries)
         started = time.monotonic()
@@ -285,7 +279,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                     log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
                 response = self._unbind(await self._http.send(request))
                 log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
-                return request, response, process(request, response)
+                return process(request, response)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, request)
             except APIError as exc:
@@ -304,11 +298,9 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Connection:
         """Connect a data source; see :meth:`DataInteractionClient.connect`."""
+        process = functools.partial(self._process_connect, data_source_id)
         body = self._connect_body(data_source_id)
-        request, response, payload = await self._request(
-            _wire.CONNECT_PATH, body, timeout=timeout, max_retries=max_retries
-        )
-        return self._connection(data_source_id, request, response, payload)
+        return await self._send(_wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries)
 
     async def set_data(
         self,
@@ -322,7 +314,13 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             for parts in batch.requests():
                 body = encode(batch.body(parts))
                 try:
-                    await self._request(_wire.SET_DATA_PATH, body, timeout=timeout, max_retries=max_retries)
+                    await self._send(
+                        _wire.SET_DATA_PATH,
+                        body,
+                        self._process_response,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                    )
                 except APIError as exc:
                     exc.points_sent = batch.accepted
                     raise
@@ -338,7 +336,6 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     ) -> list[TagHistory]:
         """Read history; see :meth:`DataInteractionClient.get_data`."""
         body = self._get_body(request_data)
-        _, _, histories = await self._send(
+        return await self._send(
             _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
         )
-        return histories
