@@ -95,15 +95,18 @@ class BaseClient(Generic[HttpxClientT]):
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     @staticmethod
-    def _http_options(
-        *, verify: bool | str, proxy: str | None, transport: Any, follow_redirects: bool = False
-    ) -> dict[str, Any]:
+    def _http_options(*, verify: bool | str, proxy: str | None, transport: Any) -> dict[str, Any]:
+        """Settings of the client's own httpx client.
+
+        Redirects are not followed: a redirected POST is reported (it usually means a wrong base_url),
+        not silently turned into a GET.
+        """
         return {
             "verify": verify,
             "proxy": proxy,
             "transport": transport,
             "limits": DEFAULT_LIMITS,
-            "follow_redirects": follow_redirects,
+            "follow_redirects": False,
             "timeout": DEFAULT_TIMEOUT,
         }
 
