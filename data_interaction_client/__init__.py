@@ -41,8 +41,15 @@ from ._exceptions import (
     PermissionDeniedError,
     PlatformError,
     RateLimitError,
+    SpoolDiskFullError,
+    SpoolError,
+    SpoolLockedError,
     TagBusyError,
     UnprocessableEntityError,
+    WriterClosedError,
+    WriterError,
+    WriterFullError,
+    WriterTimeoutError,
 )
 from ._logging import setup_logging as _setup_logging
 from ._request_data import RequestData
@@ -92,6 +99,9 @@ __all__ = [
     "RateLimitError",
     "RequestData",
     "ServerResponseErrorException",
+    "SpoolDiskFullError",
+    "SpoolError",
+    "SpoolLockedError",
     "Tag",
     "TagAttributes",
     "TagBusyError",
@@ -102,6 +112,10 @@ __all__ = [
     "Timestamp",
     "UnprocessableEntityError",
     "ValueType",
+    "WriterClosedError",
+    "WriterError",
+    "WriterFullError",
+    "WriterTimeoutError",
     "__version__",
 ]
 

@@ -8,6 +8,13 @@ import data_interaction_client
 import DataInteractionClient as compat
 
 EXPECTED = {
+    "SpoolDiskFullError",
+    "SpoolError",
+    "SpoolLockedError",
+    "WriterClosedError",
+    "WriterError",
+    "WriterFullError",
+    "WriterTimeoutError",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
