@@ -57,6 +57,8 @@ from ._results import Columns, Connection, DataSourceAttributes, Point, TagHisto
 from ._tag import Tag, TagAttributes, ValueType
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
+from ._writer import AsyncWriter, Writer
+from ._writer_options import QuarantinedBatch, WriterStats
 
 #: The original client's name for :class:`PlatformError`.
 ServerResponseErrorException = PlatformError
@@ -74,6 +76,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AsyncDataInteractionClient",
+    "AsyncWriter",
     "AuthenticationError",
     "BadRequestError",
     "Columns",
@@ -96,6 +99,7 @@ __all__ = [
     "PlatformError",
     "Point",
     "PointDict",
+    "QuarantinedBatch",
     "RateLimitError",
     "RequestData",
     "ServerResponseErrorException",
@@ -112,9 +116,11 @@ __all__ = [
     "Timestamp",
     "UnprocessableEntityError",
     "ValueType",
+    "Writer",
     "WriterClosedError",
     "WriterError",
     "WriterFullError",
+    "WriterStats",
     "WriterTimeoutError",
     "__version__",
 ]

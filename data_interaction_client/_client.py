@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self, TypeVar, Unpack
 
 import httpx
 
@@ -25,6 +26,8 @@ from ._request_data import RequestData
 from ._results import Connection, TagHistory
 from ._tag import Tag
 from ._types import NOT_GIVEN, NotGiven
+from ._writer import AsyncWriter, Writer
+from ._writer_options import WriterOptions
 
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
 
@@ -199,6 +202,14 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
         )
 
+    def writer(self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]) -> Writer:
+        """A background writer that batches points and sends them, through a durable spool directory.
+
+        The way for long-running connectors: ``with client.writer(spool="/var/lib/c/spool") as w:``;
+        ``spool=None`` keeps pending points in memory only. See :class:`Writer` for the options.
+        """
+        return Writer(self, spool, **options)
+
 
 class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     """The async twin of :class:`DataInteractionClient`: the same methods, to be awaited.
@@ -339,3 +350,12 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         return await self._send(
             _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
         )
+
+    def writer(
+        self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]
+    ) -> AsyncWriter:
+        """The async background writer; call it in a coroutine: ``async with client.writer(...) as w:``.
+
+        See :class:`AsyncWriter` and :class:`Writer` for the options.
+        """
+        return AsyncWriter(self, spool, **options)

@@ -8,12 +8,16 @@ import data_interaction_client
 import DataInteractionClient as compat
 
 EXPECTED = {
+    "AsyncWriter",
+    "QuarantinedBatch",
     "SpoolDiskFullError",
     "SpoolError",
     "SpoolLockedError",
+    "Writer",
     "WriterClosedError",
     "WriterError",
     "WriterFullError",
+    "WriterStats",
     "WriterTimeoutError",
     "APIConnectionError",
     "APIError",
