@@ -43,7 +43,7 @@ from data_interaction_client import (
 )
 
 from ._files import FileError, Source, format_of, open_source, open_writer, tag_text
-from ._send import open_sink, send_files
+from ._send import SendReport, open_sink, send_files
 from ._times import DURATION_HELP, TIME_HELP, format_time, parse_duration, parse_time
 
 __all__ = ["cli", "run"]
@@ -344,9 +344,10 @@ def send(settings: Settings, files: tuple[str, ...], source: str | None, dry_run
         if source is not None:
             allowed = {info.id for info in client.connect(source).tags}
         sink = None if dry_run else open_sink(client)
+        report = SendReport()
         with _Reporter(sources, dry_run) as reporter:
             try:
-                report = send_files(
+                send_files(
                     sources,
                     sink,
                     chunk=chunk,
@@ -354,7 +355,11 @@ def send(settings: Settings, files: tuple[str, ...], source: str | None, dry_run
                     progress=reporter.progress,
                     allowed=allowed,
                     where=f"data source {source!r}",
+                    result=report,
                 )
+            except DataInteractionError:
+                click.echo(report.summary(dry_run) + " before the failure")  # what did go, then the error
+                raise
             finally:
                 if sink is not None:
                     sink.close()

@@ -221,28 +221,32 @@ def send_files(
     progress: Callable[[Source, int, int], None],
     allowed: set[TagId] | None = None,
     where: str = "",
+    result: SendReport | None = None,
 ) -> SendReport:
     """Read, check and (unless ``sink`` is ``None``: a dry run) send every file; return what was done.
 
     ``report`` gets one line per bad row; ``progress`` gets (file, position in it, points so far).
+    ``result`` (a new one by default) is kept up to date as chunks are sent, so that it says what was
+    done even when a send fails: tags and times count once their points are sent.
     """
-    result = SendReport()
+    result = SendReport() if result is None else result
     started = time.perf_counter()
     try:
         for source in sources:
             checker = _Checker(source, report, allowed, where)
             for records, bad, position, rows in source.chunks(chunk):
                 result.rows += rows
+                before = checker.bad
                 tags = checker.tags(records, bad)
-                count = sum(len(tag) for tag in tags)
-                result.points += count
-                for tag in tags:
-                    result.tags.add(tag.id)
-                    result.times(point["x"] for point in tag.points)
+                result.bad += checker.bad - before
+                result.points += sum(len(tag) for tag in tags)
+                sent = [(tag.id, [point["x"] for point in tag.points]) for tag in tags]
                 if sink is not None and tags:
                     result.sent += sink.send(tags)
+                for tag_id, xs in sent:
+                    result.tags.add(tag_id)
+                    result.times(xs)
                 progress(source, position, result.sent if sink is not None else result.points)
-            result.bad += checker.bad
     finally:
         result.seconds = time.perf_counter() - started
     return result

@@ -442,3 +442,35 @@ def test_a_terminal_gets_a_progress_bar_and_tables(
     table = run("get", "term.a", "--from", str(B), "--to", str(B + 2))
     assert "┏━" in table.out
     assert "term.a" in table.out
+
+
+def test_send_that_fails_midway_says_what_was_sent(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    from data_interaction_client.emulator import Faults
+
+    platform.clear()
+    path = tmp_path / "points.csv"
+    path.write_text("tag,x,y\n" + "\n".join(f"mid.a,{B + i},{i}" for i in range(30)) + "\n")
+    calls = {"n": 0}
+    original = DataInteractionClient.set_data
+
+    def flaky(self: DataInteractionClient, tags: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            platform.set_faults(Faults(error_rate=1.0, error_status=503))
+        try:
+            return original(self, tags, **kwargs)
+        finally:
+            platform.set_faults(None)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DataInteractionClient, "set_data", flaky)
+        result = run("--retries", "0", "send", str(path), "--chunk", "10")
+    assert result.code == 1
+    assert result.out.startswith(
+        "sent 10 points to 1 tags, 2024-05-01T10:00:00.000000Z .. 2024-05-01T10:00:00.000009Z"
+    )
+    assert "before the failure" in result.out
+    assert _lines(result.err)[-1].startswith("error: POST /smt/data/set: HTTP 503")
+    assert len(platform.stored_points("mid.a")) == 10
