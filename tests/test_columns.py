@@ -74,7 +74,7 @@ def test_fast_check_errors_name_the_index(bad: dict[str, Any], field: str | None
 
 
 def test_mappings_other_than_dicts_become_dicts() -> None:
-    point = Point(1, 2.0, 0)
+    point = Point(x=1, y=2.0, q=0)
     checked = check_points("t", [point, {"x": 2, "y": 3}])
     assert checked == [{"x": 1, "y": 2.0, "q": 0}, {"x": 2, "y": 3}]
     assert type(checked[0]) is dict
@@ -183,8 +183,8 @@ def test_points_read_like_dicts() -> None:
     assert second != {"x": "2018-06-26", "y": [1], "z": 1}
     assert first != {"x": 1, "y": 2.5, "q": 1}
     assert first != 5
-    assert first == Point(1, 2.5, 0)
-    assert hash(first) == hash(Point(1, 2.5, 0))
+    assert first == Point(x=1, y=2.5, q=0)
+    assert hash(first) == hash(Point(x=1, y=2.5, q=0))
     assert (first["x"], first["y"], first["q"], second.get("q"), second.get("z", 7)) == (1, 2.5, 0, None, 7)
     with pytest.raises(KeyError):
         first["z"]
