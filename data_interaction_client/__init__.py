@@ -22,13 +22,21 @@ is the same client for ``asyncio``; :mod:`data_interaction_client.emulator` is t
 """
 
 from ._client import AsyncDataInteractionClient, DataInteractionClient
-from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import (
+    DEFAULT_MAX_POINTS_PER_REQUEST,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MIN_THROUGHPUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+)
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     DataInteractionError,
     DataSourceNotActiveError,
@@ -60,8 +68,11 @@ NoDataToSendException = NoDataToSendError
 
 __all__ = [
     "DEFAULT_MAX_POINTS_PER_REQUEST",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MIN_THROUGHPUT",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
     "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
@@ -69,6 +80,7 @@ __all__ = [
     "AsyncDataInteractionClient",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "Columns",
     "ConflictError",
     "Connection",

@@ -6,6 +6,16 @@ import httpx
 
 #: Connect within 5 s; every other phase (write, read, pool) within 30 s.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: Seconds one call may take, all its requests and attempts included, before the bytes it moves
+#: (see DEFAULT_MIN_THROUGHPUT): finite, so that no call can hang.
+DEFAULT_TOTAL_TIMEOUT = 120.0
+#: A call's deadline grows by one second per this many bytes it sends or receives (100 KiB/s), so a
+#: large send on a slow link is not cut off while a small call that hangs is.
+DEFAULT_MIN_THROUGHPUT = 100 * 1024
+#: The most decompressed bytes a get_data answer may have (about 25 million points).
+DEFAULT_MAX_RESPONSE_BYTES = 1024**3
+#: The most decompressed bytes a connect or set_data answer may have: they are small.
+SMALL_ANSWER_LIMIT = 16 * 1024**2
 #: Retries after the first attempt, for connection errors, timeouts, 408, 429 and 5xx.
 DEFAULT_MAX_RETRIES = 2
 #: Backoff: 0.5 s, 1 s, 2 s, ... up to 8 s, each with up to 25 % jitter taken off.

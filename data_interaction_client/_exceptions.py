@@ -7,6 +7,7 @@ The hierarchy::
      │    └── InvalidPointError                      names the tag, the point's index and the field
      ├── NoDataToSendError                           set_data found no buffered point
      ├── TagBusyError                                the tag is being sent by another call
+     ├── ClientClosedError (also a RuntimeError)     a call on a client after close()
      ├── DataSourceNotActiveError                    connect: the data source is switched off
      └── APIError                                    the request failed; carries method and path
           ├── APIConnectionError                     no answer: refused, reset, DNS failure
@@ -40,6 +41,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "DataInteractionError",
     "DataSourceNotActiveError",
@@ -94,6 +96,10 @@ class TagBusyError(DataInteractionError):
     """A tag given to ``set_data`` is already being sent by another call; nothing was sent."""
 
 
+class ClientClosedError(DataInteractionError, RuntimeError):
+    """A call was made on a client that is closed; make a new client."""
+
+
 class DataSourceNotActiveError(DataInteractionError):
     """The platform says the data source is switched off (``smtActive`` is false)."""
 
@@ -113,6 +119,8 @@ class APIError(DataInteractionError):
     """
 
     points_sent: int | None
+    # Whether trying again may help, when the class alone does not say (see _base_client._should_retry).
+    _transient: bool | None = None
 
     def __init__(self, message: str, *, method: str, path: str) -> None:
         self.method = method

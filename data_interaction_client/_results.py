@@ -136,7 +136,7 @@ class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
         return hash((self.x, self.y, self.q))
 
 
-class _ArrayPoint(Point, array_like=True):
+class _ArrayPoint(Point, frozen=True, array_like=True):
     """A point the platform wrote in its array form ``[y, x, q]``: a :class:`Point` in every way."""
 
 

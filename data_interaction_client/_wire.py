@@ -106,6 +106,7 @@ class _GetAnswer(msgspec.Struct):
 
 _GET_ANSWER = msgspec.json.Decoder(_GetAnswer)
 _OBJECT_POINTS = msgspec.json.Decoder(list[Point])
+# A list of _ArrayPoint is a list of Point (a subclass); lists are invariant for mypy only.
 _ARRAY_POINTS = msgspec.json.Decoder(list[_ArrayPoint])
 _JSON_SPACE = b" \t\r\n"
 
@@ -137,9 +138,9 @@ def parse_get(content: bytes) -> list[TagHistory]:
 def _points_of(raw: msgspec.Raw, index: int) -> list[Point]:
     """The points of ``data[index].data``: one decoder per form, chosen by the first point's opening."""
     head = bytes(memoryview(raw)[:64]).lstrip(_JSON_SPACE)
-    decoder = _ARRAY_POINTS if head[1:].lstrip(_JSON_SPACE)[:1] == b"[" else _OBJECT_POINTS
+    as_arrays = head[1:].lstrip(_JSON_SPACE)[:1] == b"["
     try:
-        return decoder.decode(raw)
+        return _ARRAY_POINTS.decode(raw) if as_arrays else _OBJECT_POINTS.decode(raw)  # type: ignore[return-value]
     except msgspec.DecodeError as exc:
         # msgspec names the place within this list: "at `$[3].x`" becomes "at `$.data[index].data[3].x`".
         message = str(exc).replace("`$", f"`$.data[{index}].data", 1)
