@@ -35,6 +35,7 @@ from ._exceptions import (
     InvalidResponseError,
     PlatformError,
     platform_error,
+    printable,
 )
 from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline, install_deadlines
 from ._options import check_headers, check_seconds, check_token, redacted, ssl_context
@@ -536,9 +537,9 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _describe_body(response: httpx.Response) -> str:
-    content_type = response.headers.get("content-type", "no content type")
+    content_type = printable(response.headers.get("content-type", "no content type"))
     if not response.content:
         return f"{content_type}, empty body"
-    text = " ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split())
+    text = printable(" ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split()))
     more = "..." if len(response.content) > _EXCERPT else ""
     return f"{content_type}, {len(response.content)} bytes: {text}{more}"

@@ -254,7 +254,7 @@ def platform_error(
         cls = InternalServerError if status_code >= 500 else PlatformError
     parts = [f"HTTP {status_code}"]
     if error_id is not None:
-        parts.append(f"platform error {error_id}: {error_message or '(no message)'}")
+        parts.append(f"platform error {error_id}: {printable(error_message or '(no message)')}")
     elif detail:
         parts.append(str(detail))
     message = ", ".join(parts)
@@ -269,3 +269,13 @@ def platform_error(
         error_message=error_message,
         retry_after=retry_after,
     )
+
+
+def printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped, for messages (ESC as x1b).
+
+    Text from an answer may hold terminal escape sequences or line breaks that would forge log lines.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

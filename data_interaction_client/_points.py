@@ -57,7 +57,7 @@ _FAST_POINTS: Final = list[_FastPoint]
 
 def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
     """Check every point of ``points`` and return them in wire form, or raise on the first bad one."""
-    if isinstance(points, str | bytes | Mapping):
+    if isinstance(points, str | bytes | Mapping) or not isinstance(points, Iterable):
         raise InvalidPointError(
             tag_id, None, None, f"points must be a sequence of points, not {type(points).__name__}"
         )

@@ -233,7 +233,7 @@ def test_no_data_to_send(client: DataInteractionClient, platform: FakePlatform) 
 
 
 def test_set_data_refuses_non_tags(client: DataInteractionClient) -> None:
-    with pytest.raises(TypeError, match="not dict"):
+    with pytest.raises(InvalidInputError, match="item 0 is a dict"):
         client.set_data([{"x": 1}])  # type: ignore[list-item]
 
 
