@@ -12,7 +12,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -204,12 +204,22 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         the send is under way stay buffered for the next one. Raises :class:`NoDataToSendError` when
         no tag has a buffered point.
         """
+        return self._set_data(tags, timeout, max_retries, total_timeout)[0]
+
+    def _set_data(
+        self,
+        tags: Tag | Sequence[Tag],
+        timeout: TimeoutLike | NotGiven,
+        max_retries: int | NotGiven,
+        total_timeout: float | NotGiven,
+    ) -> tuple[int, dict[str, Any]]:
+        """The send of :meth:`set_data`: how many points went, and the platform's last answer."""
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
                 body = encode(batch.body(parts))
                 try:
-                    self._send(
+                    answer = self._send(
                         _wire.SET_DATA_PATH,
                         body,
                         self._process_response,
@@ -221,7 +231,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                     exc.points_sent = batch.accepted
                     raise
                 batch.mark_accepted(parts)
-        return batch.total
+        return batch.total, answer
 
     def get_data(
         self,
