@@ -10,7 +10,7 @@ import gzip
 import logging
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -39,10 +39,10 @@ from ._exceptions import (
 )
 from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline, install_deadlines
 from ._options import check_headers, check_seconds, check_token, redacted, ssl_context
-from ._request_data import RequestData
+from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag
-from ._types import NotGiven, TagIdLike, check_text
+from ._types import JsonValue, NotGiven, TimestampLike, check_text
 
 log = logging.getLogger("data_interaction_client")
 
@@ -433,12 +433,12 @@ class BaseClient(Generic[HttpxClientT]):
 
     @staticmethod
     def create_request_data(
-        tag_id: TagIdLike | Sequence[TagIdLike],
-        from_time: Any = None,
-        to_time: Any = None,
+        tag_id: TagIds,
+        from_time: TimestampLike | None = None,
+        to_time: TimestampLike | None = None,
         max_count: int | None = None,
-        time_step: Any = None,
-        value: Any = None,
+        time_step: int | timedelta | None = None,
+        value: JsonValue = None,
         format_param: bool | None = None,
         actual: bool | None = None,
     ) -> RequestData:

@@ -31,6 +31,8 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 LOG_ENV_VAR = "DATA_INTERACTION_CLIENT_LOG"
 #: Largest integer timestamp (microseconds) the contract allows: 2**53 - 1.
 MAX_TIMESTAMP = 9_007_199_254_740_991
+#: Integer timestamps below this (1970-04-27, in microseconds) are likely seconds or milliseconds.
+SMALL_TIMESTAMP = 10**13
 #: Bounds of a quality code (a 32-bit signed integer).
 MIN_QUALITY = -(2**31)
 MAX_QUALITY = 2**31 - 1

@@ -55,6 +55,7 @@ __all__ = [
     "PlatformError",
     "RateLimitError",
     "TagBusyError",
+    "TimestampUnitWarning",
     "UnprocessableEntityError",
 ]
 
@@ -86,6 +87,14 @@ class InvalidPointError(InvalidInputError):
         if field is not None:
             where += f", field {field!r}"
         super().__init__(f"{where}: {problem}")
+
+
+class TimestampUnitWarning(UserWarning):
+    """An integer timestamp so small (before 1970-04-27) that it is likely in seconds or milliseconds.
+
+    Integer timestamps are microseconds since the epoch. The SDK warns once per tag and sends the point
+    as given; silence it with ``warnings.filterwarnings("ignore", category=TimestampUnitWarning)``.
+    """
 
 
 class NoDataToSendError(DataInteractionError):

@@ -170,6 +170,18 @@ class TagHistory:
         """The number of points."""
         return len(self.points)
 
+    def __iter__(self) -> Iterator[Point]:
+        """The points, oldest first: ``for point in history``."""
+        return iter(self.points)
+
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Point]: ...
+    def __getitem__(self, index: int | slice) -> Point | list[Point]:
+        """A point by position (``history[-1]`` is the latest), or a list of them by slice."""
+        return self.points[index]
+
     def to_columns(self) -> Columns:
         """The points as three lists, ``x``, ``y`` and ``q``: ``xs, ys, qs = history.to_columns()``."""
         points = self.points

@@ -53,6 +53,7 @@ EXPECTED = {
     "TagInfo",
     "TagPath",
     "Timestamp",
+    "TimestampUnitWarning",
     "UnprocessableEntityError",
     "ValueType",
     "__version__",
