@@ -12,8 +12,9 @@ DEFAULT_TOTAL_TIMEOUT = 120.0
 #: A call's deadline grows by one second per this many bytes it sends or receives (100 KiB/s), so a
 #: large send on a slow link is not cut off while a small call that hangs is.
 DEFAULT_MIN_THROUGHPUT = 100 * 1024
-#: The most decompressed bytes a get_data answer may have (about 25 million points).
-DEFAULT_MAX_RESPONSE_BYTES = 1024**3
+#: The most decompressed bytes a get_data answer may have (about 6 million points); read longer
+#: periods in parts, or raise it per client.
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024**2
 #: The most decompressed bytes a connect or set_data answer may have: they are small.
 SMALL_ANSWER_LIMIT = 16 * 1024**2
 #: Retries after the first attempt, for connection errors, timeouts, 408, 429 and 5xx.
