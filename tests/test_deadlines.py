@@ -146,7 +146,7 @@ def test_a_trickled_answer_is_cut_off_at_the_deadline(
         with pytest.raises(APITimeoutError, match=r"deadline of 1\.0 s") as caught:
             read(client)
         elapsed = time.monotonic() - started
-    assert elapsed < 1.8, elapsed
+    assert elapsed < 3, elapsed  # the whole answer would take over 6 s; slack for a loaded machine
     assert "total_timeout=1 s" in str(caught.value)
 
 
@@ -162,7 +162,7 @@ def test_the_async_client_is_cut_off_too(serve: Callable[[Handler], RawServer]) 
                 await client.get_data(client.create_request_data("a"))
             return time.monotonic() - started
 
-    assert asyncio.run(scenario()) < 1.8
+    assert asyncio.run(scenario()) < 3
 
 
 def test_a_silent_server_is_cut_off_at_the_deadline_not_the_read_timeout(
@@ -173,7 +173,7 @@ def test_a_silent_server_is_cut_off_at_the_deadline_not_the_read_timeout(
         started = time.monotonic()
         with pytest.raises(APITimeoutError, match="deadline"):
             read(client)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 2.5
     assert server.requests == 1  # no retry is started without time left for it
 
 
