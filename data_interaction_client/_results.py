@@ -66,19 +66,24 @@ class Connection:
         raise KeyError(key)
 
 
-class Point(msgspec.Struct, frozen=True, gc=False):
+class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One point read back by ``get_data``: timestamp ``x``, value ``y``, quality code ``q``.
 
     It reads like the dict the platform wrote, ``{"x": ..., "y": ..., "q": ...}``: ``p["x"]``,
     ``p.get("q")``, ``dict(p)``, and it compares equal to that dict (a ``q`` the platform left out
     reads as ``None``). It is immutable and costs a fraction of a dict, so that a million points decode
     fast; it is a :class:`~collections.abc.Mapping` for ``isinstance`` and can be given back to
-    :meth:`Tag.update`.
+    :meth:`Tag.update`. Build one by keyword: ``Point(x=1530008100000000, y=21.5, q=0)``.
     """
 
-    x: Timestamp
+    # The fields are in the order of the platform's array form, [y, x, q], so that _ArrayPoint can
+    # decode that form straight into a Point; keyword-only, so that the order never matters to users.
     y: Any
+    x: Timestamp
     q: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Point(x={self.x!r}, y={self.y!r}, q={self.q!r})"
 
     def __getitem__(self, key: str) -> Any:
         if key == "x":
@@ -114,7 +119,7 @@ class Point(msgspec.Struct, frozen=True, gc=False):
         return {"x": self.x, "y": self.y, "q": self.q}
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is Point:
+        if isinstance(other, Point):
             return self.x == other.x and self.y == other.y and self.q == other.q
         if isinstance(other, dict):
             return (
@@ -129,6 +134,10 @@ class Point(msgspec.Struct, frozen=True, gc=False):
 
     def __hash__(self) -> int:
         return hash((self.x, self.y, self.q))
+
+
+class _ArrayPoint(Point, frozen=True, array_like=True):
+    """A point the platform wrote in its array form ``[y, x, q]``: a :class:`Point` in every way."""
 
 
 _POINT_KEYS: tuple[str, str, str] = ("x", "y", "q")
@@ -160,6 +169,18 @@ class TagHistory:
     def __len__(self) -> int:
         """The number of points."""
         return len(self.points)
+
+    def __iter__(self) -> Iterator[Point]:
+        """The points, oldest first: ``for point in history``."""
+        return iter(self.points)
+
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Point]: ...
+    def __getitem__(self, index: int | slice) -> Point | list[Point]:
+        """A point by position (``history[-1]`` is the latest), or a list of them by slice."""
+        return self.points[index]
 
     def to_columns(self) -> Columns:
         """The points as three lists, ``x``, ``y`` and ``q``: ``xs, ys, qs = history.to_columns()``."""

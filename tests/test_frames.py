@@ -228,7 +228,9 @@ def test_a_tag_asked_twice_and_wide_frames(client: DataInteractionClient) -> Non
 
 
 def test_history_to_pandas_and_polars() -> None:
-    history = TagHistory("a", [Point(B, 1, 0), Point(B + S, 2.5), Point(B + 2 * S, "x", 100)], False)
+    history = TagHistory(
+        "a", [Point(x=B, y=1, q=0), Point(x=B + S, y=2.5), Point(x=B + 2 * S, y="x", q=100)], False
+    )
     frame = history.to_pandas()
     assert str(frame["x"].dtype) == "datetime64[us, UTC]"
     assert frame["y"].tolist() == [1, 2.5, "x"]
@@ -237,14 +239,14 @@ def test_history_to_pandas_and_polars() -> None:
     assert polar["x"].to_list() == [B, B + S, B + 2 * S]
     assert polar["y"].dtype == pl.Object
     assert polar["y"].to_list() == [1, 2.5, "x"]
-    iso = TagHistory("a", [Point("2020-09-13T12:26:40Z", 1), Point("2020-09-13 12:26:41", 2)], False)
+    iso = TagHistory("a", [Point(x="2020-09-13T12:26:40Z", y=1), Point(x="2020-09-13 12:26:41", y=2)], False)
     assert iso.to_pandas(x_as="us")["x"].tolist() == [B, B + S]
     assert iso.to_polars()["y"].to_list() == [1, 2]
-    numbers = TagHistory("a", [Point(B, 1), Point(B + S, 2.5), Point(B + 2 * S, None)], False)
+    numbers = TagHistory("a", [Point(x=B, y=1), Point(x=B + S, y=2.5), Point(x=B + 2 * S, y=None)], False)
     assert numbers.to_polars()["y"].to_list() == [1.0, 2.5, None]
     assert numbers.to_pandas()["y"].dtype == np.float64
-    assert TagHistory("a", [Point(B, True)], False).to_pandas()["y"].dtype == bool
-    assert TagHistory("a", [Point(B, 2**70)], False).to_pandas()["y"].tolist() == [2**70]
+    assert TagHistory("a", [Point(x=B, y=True)], False).to_pandas()["y"].dtype == bool
+    assert TagHistory("a", [Point(x=B, y=2**70)], False).to_pandas()["y"].tolist() == [2**70]
 
 
 def test_without_pandas_or_polars(monkeypatch: pytest.MonkeyPatch) -> None:

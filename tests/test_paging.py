@@ -233,7 +233,7 @@ def test_to_defaults_to_now_fixed_once() -> None:
 def _history(tag: str, xs: list[int], exceed: bool = False) -> Any:
     from data_interaction_client import TagHistory
 
-    return TagHistory(tag, [Point(x, 1) for x in xs], exceed)
+    return TagHistory(tag, [Point(x=x, y=1) for x in xs], exceed)
 
 
 def test_a_platform_that_always_thins_is_reported() -> None:
@@ -251,7 +251,7 @@ def test_odd_answers_are_reported() -> None:
     from data_interaction_client import TagHistory
 
     with pytest.raises(InvalidResponseError, match="ISO timestamps"):
-        pager.take([TagHistory("a", [Point("1970-01-01", 1)], False), _history("b", [])])
+        pager.take([TagHistory("a", [Point(x="1970-01-01", y=1)], False), _history("b", [])])
 
 
 def test_points_outside_the_window_are_dropped() -> None:

@@ -17,12 +17,16 @@ S = 1_000_000
 
 def _histories() -> list[TagHistory]:
     return [
-        TagHistory("flow", [Point(B + i * 60 * S, i * 1.5, 0 if i != 5 else 102) for i in range(20)], False),
         TagHistory(
-            "valve", [Point(B + i * 120 * S, i % 2, None if i != 3 else 100) for i in range(10)], True
+            "flow", [Point(x=B + i * 60 * S, y=i * 1.5, q=0 if i != 5 else 102) for i in range(20)], False
         ),
         TagHistory(
-            TagPath("p", "o"), [Point(B, "text"), Point(B + S, None, 102), Point(B + 2 * S, True)], False
+            "valve", [Point(x=B + i * 120 * S, y=i % 2, q=None if i != 3 else 100) for i in range(10)], True
+        ),
+        TagHistory(
+            TagPath("p", "o"),
+            [Point(x=B, y="text"), Point(x=B + S, y=None, q=102), Point(x=B + 2 * S, y=True)],
+            False,
         ),
     ]
 
@@ -67,7 +71,7 @@ def test_history_plot_on_given_axes(tmp_path: Path) -> None:
     assert _histories()[0].plot(ax=ax, title="mine") is figure
     assert ax.get_title() == "mine"
     assert "no points" in TagHistory("a", [], False).plot().axes[0].get_title()
-    iso = TagHistory("a", [Point("2020-09-13T12:26:40Z", 1), Point("2020-09-13 12:27:40", 2)], False)
+    iso = TagHistory("a", [Point(x="2020-09-13T12:26:40Z", y=1), Point(x="2020-09-13 12:27:40", y=2)], False)
     iso.plot(path=tmp_path / "iso.png")
     assert (tmp_path / "iso.png").stat().st_size > 0
 

@@ -94,11 +94,10 @@ def test_send_dry_run_reports_each_bad_row_and_sends_nothing(
     path.write_text(BAD_CSV)
     result = run("send", str(path), "--dry-run")
     assert result.code == 1
-    assert [line for line in _lines(result.err) if "field" in line] == [
-        f"{path}:5, field 'x': 'yesterday' is not an ISO 8601 timestamp like '2018-06-26 10:15:00' or "
-        "'2018-06-26T10:15:00.5+03:00'",
-        f"{path}:6, field 'q': 'x' is not an integer quality code",
-    ]
+    bad = [line for line in _lines(result.err) if "field" in line]
+    assert len(bad) == 2
+    assert bad[0].startswith(f"{path}:5, field 'x': 'yesterday' is not an ISO 8601 timestamp")
+    assert bad[1] == f"{path}:6, field 'q': 'x' is not an integer quality code"
     assert result.out.startswith("checked 6 rows: 4 good points for 2 tags, 2024-05-01T10:00:00.000000Z .. ")
     assert "2 bad rows left out; nothing sent (--dry-run)" in result.out
     assert platform.state.store.count() == 0

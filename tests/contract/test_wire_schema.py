@@ -288,7 +288,7 @@ GET_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
         {
             "tag_id": ("temperature",),
             "from_time": "2018-06-26 10:15:00",
-            "to_time": "2018-06-26T11:15:00.5+03:00",
+            "to_time": "2018-06-26T14:15:00.5+03:00",
             "max_count": 2**31 - 1,
             "time_step": timedelta(seconds=1),
             "value": 21.5,
@@ -298,7 +298,7 @@ GET_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
         {
             "tagId": ["temperature"],
             "from": "2018-06-26 10:15:00",
-            "to": "2018-06-26T11:15:00.5+03:00",
+            "to": "2018-06-26T14:15:00.5+03:00",
             "maxCount": 2**31 - 1,
             "timeStep": 1000000,
             "value": 21.5,
