@@ -585,6 +585,10 @@ def _fail(message: str, exit_code: int, debug: bool) -> int:
     return exit_code
 
 
+# click >= 8.2 raises this for a group run without a command; older versions print the help themselves.
+_NO_ARGS: Final[Any] = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -593,6 +597,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except _NO_ARGS as exc:  # a group given no command: its help, as click shows it
+        sys.stderr.write(exc.ctx.get_help() + "\n" if exc.ctx is not None else str(exc))
+        return 2
     except click.UsageError as exc:
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         return _fail(exc.format_message() + where, 2, debug)

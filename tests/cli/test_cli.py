@@ -389,6 +389,14 @@ def test_the_token_is_used_and_never_printed(
         assert run("--token-file", str(empty), "connect", "1").code == 2
 
 
+def test_a_group_without_a_command_shows_its_help(run: Run) -> None:
+    result = run()
+    assert result.code == 2
+    assert "Commands:" in result.err
+    assert "send" in result.err
+    assert "serve" in run("platform").err
+
+
 def test_platform_serve_passes_its_options(run: Run) -> None:
     result = run("platform", "serve", "--help")
     assert result.code == 0
