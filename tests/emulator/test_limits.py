@@ -27,10 +27,10 @@ LIMIT = 16 * MiB
 LIMIT_MESSAGE = f"larger than the limit of {LIMIT} bytes"
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    folder = tmp_path_factory.mktemp("limits")
-    with PlatformProcess(folder, "--db", str(folder / "points.db"), "--max-body-size", "16M") as running:
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[PlatformProcess]:
+    # One process per test: where the peak cannot be reset, it is then this test's own.
+    with PlatformProcess(tmp_path, "--db", str(tmp_path / "points.db"), "--max-body-size", "16M") as running:
         yield running
 
 

@@ -25,7 +25,7 @@ from data_interaction_client.emulator import __main__ as cli
 from .process import PlatformProcess
 
 # The grace period, then rolling back and closing; generous for a loaded machine.
-DEADLINE = STOP_GRACE + 6
+DEADLINE = STOP_GRACE + 8
 SIGNALS = [pytest.param((signal.SIGINT,), id="ctrl-c"), pytest.param((signal.SIGTERM,), id="sigterm")]
 
 
