@@ -69,7 +69,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             it needs. ``None``: the deadline is ``total_timeout`` alone.
         max_response_bytes: The most decompressed bytes a ``get_data`` answer may have (default
             256 MiB, about 6 million points); connect and set_data answers may have at most 16 MiB.
-            A larger answer (a gzip bomb, an answer that never ends) raises :class:`InvalidResponseError`.
+            A larger answer (a gzip bomb, an answer that never ends) raises
+            :class:`InvalidResponseError`.
         headers: Extra headers sent with every request (str to str).
         compress: Gzip request bodies (``Content-Encoding: gzip``): less traffic on slow links for some
             CPU; the platform must accept gzip bodies.

@@ -187,10 +187,28 @@ def iso_timestamp_problem(value: str) -> str | None:
     if _ISO_TIMESTAMP.match(value) is None:
         return f"{value!r} is not an ISO 8601 timestamp: {_iso_hint(value)}"
     try:
-        micros = datetime_to_micros(datetime.fromisoformat(value))
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         return f"{value!r} is not a valid date and time ({exc})"
-    return _range_problem(repr(value), micros)
+    problem = _range_problem(repr(value), datetime_to_micros(moment))
+    if problem is None and moment.tzinfo is not None:
+        problem = _edge_zone_problem(value, moment)
+    return problem
+
+
+def _edge_zone_problem(value: str, moment: datetime) -> str | None:
+    """The contract's pattern, a plain regular expression, takes fewer zones at the range's ends.
+
+    A string dated 1969-12-31, or 1970-01-01 with a zone east of UTC, or 2255-06-04 or later with a
+    zone west of UTC, does not match it even when its instant is within the range.
+    """
+    offset = moment.utcoffset() or timedelta(0)
+    day = moment.date().isoformat()
+    east, west = offset > timedelta(0), offset < timedelta(0)
+    if not (day < "1970-01-01" or (day == "1970-01-01" and east) or (day >= "2255-06-04" and west)):
+        return None
+    utc = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return f"{value!r}: near the ends of the range the platform takes this instant only in UTC: {utc!r}"
 
 
 _EXAMPLE: Final = "write it like '2018-06-26 10:15:00' or '2018-06-26T10:15:00.5+03:00'"
