@@ -297,3 +297,16 @@ def test_memory_of_a_paged_export_stays_far_below_the_data() -> None:
         single_peak = peak(single)
         paged_peak = peak(paged)
     assert paged_peak * 8 < single_peak, (paged_peak, single_peak)
+
+
+def test_pages_of_a_platform_answering_points_as_arrays(filled: RunningPlatform) -> None:
+    # The platform family may answer points as [y, x, q] arrays: paging reads the same Points.
+    with DataInteractionClient(filled.url) as client:
+        req = client.create_request_data(IDS, from_time=B, to_time=B + 4000 * S, actual=True)
+        single = client.get_data(req)
+        filled.set_point_form("array")
+        try:
+            pages = list(client.iter_history(req, window=timedelta(minutes=5), page_size=900))
+        finally:
+            filled.set_point_form("object")
+    assert _joined(pages) == [h.points for h in single]
