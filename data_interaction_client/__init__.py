@@ -56,6 +56,7 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._logging import setup_logging as _setup_logging
+from ._plot import plot_histories
 from ._request_data import RequestData
 from ._results import Columns, Connection, DataSourceAttributes, Point, TagHistory, TagInfo
 from ._tag import Tag, TagAttributes, ValueType
@@ -119,6 +120,7 @@ __all__ = [
     "UnprocessableEntityError",
     "ValueType",
     "__version__",
+    "plot_histories",
 ]
 
 _setup_logging()

@@ -10,7 +10,8 @@ import asyncio
 import functools
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -28,7 +29,9 @@ from ._constants import (
     DEFAULT_TOTAL_TIMEOUT,
 )
 from ._exceptions import APIError
+from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
 from ._limits import Deadline, using
+from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._request_data import RequestData
 from ._results import Connection, TagHistory
 from ._tag import Tag
@@ -254,6 +257,95 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             deadline=deadline,
         )
 
+    # --- paging and data frames: the logic lives in _paging.py and _frames.py ------------------
+
+    def iter_history(
+        self,
+        request_data: RequestData,
+        *,
+        window: timedelta | int = DEFAULT_WINDOW,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Iterator[list[TagHistory]]:
+        """Read every stored point of a long period in time windows, a page at a time.
+
+        Each page is a list of :class:`TagHistory`, one per tag, of at most about ``page_size`` points
+        in all, so memory stays bounded. ``request_data`` needs ``from_time`` (``to_time`` defaults to
+        now); windows start ``window`` long and adapt to the data; no point is missed or given twice.
+        ``timeout``, ``max_retries`` and ``total_timeout`` apply to each page's request. Raises
+        :class:`InvalidInputError` at once for a request it cannot page (see the README)::
+
+            for page in client.iter_history(req, window=timedelta(hours=1)):
+                for history in page:
+                    export(history.tag_id, history.points)
+        """
+        pager = HistoryPager(request_data, window=window, page_size=page_size)
+
+        def pages() -> Iterator[list[TagHistory]]:
+            while (request := pager.next_request()) is not None:
+                page = pager.take(
+                    self.get_data(
+                        request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                    )
+                )
+                if page:
+                    yield page
+
+        return pages()
+
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        """Read history of many tags into one pandas or polars frame, in one call.
+
+        ``form="long"``: the columns ``tag, x, y, q``; ``form="wide"``: ``x`` and one column per tag,
+        aligned on ``x``. ``x`` holds UTC datetimes, or integer microseconds with ``x_as="us"``.
+        """
+        check_options(form=form, backend=backend, x_as=x_as)
+        histories = self.get_data(
+            integer_request(request_data),
+            timeout=timeout,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+        )
+        return histories_frame(histories, form=form, backend=backend, x_as=x_as)
+
+    def set_frame(
+        self,
+        frame: Any,
+        *,
+        form: Form = "long",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Send the points of a pandas or polars frame, long or wide; return how many were sent.
+
+        The frame is checked and sent in chunks of ``max_points_per_request`` rows; a bad row raises
+        :class:`InvalidPointError` naming its tag, its position in the frame and the field (the
+        chunks before it were sent); a failed send's ``points_sent`` counts every point accepted.
+        """
+        sent = 0
+        for tags in frame_tags(frame, form=form, chunk_size=self.max_points_per_request):
+            try:
+                sent += self.set_data(
+                    tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                )
+            except APIError as exc:
+                exc.points_sent = sent + (exc.points_sent or 0)
+                raise
+        return sent
+
 
 class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     """The async twin of :class:`DataInteractionClient`: the same methods, to be awaited.
@@ -422,6 +514,73 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             max_retries=max_retries,
             deadline=deadline,
         )
+
+    # --- paging and data frames: the logic lives in _paging.py and _frames.py ------------------
+
+    def iter_history(
+        self,
+        request_data: RequestData,
+        *,
+        window: timedelta | int = DEFAULT_WINDOW,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> AsyncIterator[list[TagHistory]]:
+        """Read a long period page by page (``async for``); see :meth:`DataInteractionClient.iter_history`."""
+        pager = HistoryPager(request_data, window=window, page_size=page_size)
+
+        async def pages() -> AsyncIterator[list[TagHistory]]:
+            while (request := pager.next_request()) is not None:
+                page = pager.take(
+                    await self.get_data(
+                        request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                    )
+                )
+                if page:
+                    yield page
+
+        return pages()
+
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        """Read history into one frame; see :meth:`DataInteractionClient.get_frame`."""
+        check_options(form=form, backend=backend, x_as=x_as)
+        request = integer_request(request_data)
+        histories = await self.get_data(
+            request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+        )
+        return histories_frame(histories, form=form, backend=backend, x_as=x_as)
+
+    async def set_frame(
+        self,
+        frame: Any,
+        *,
+        form: Form = "long",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Send the points of a frame; see :meth:`DataInteractionClient.set_frame`."""
+        sent = 0
+        for tags in frame_tags(frame, form=form, chunk_size=self.max_points_per_request):
+            try:
+                sent += await self.set_data(
+                    tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                )
+            except APIError as exc:
+                exc.points_sent = sent + (exc.points_sent or 0)
+                raise
+        return sent
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:

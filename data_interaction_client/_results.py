@@ -190,21 +190,31 @@ class TagHistory:
         except AttributeError:  # points that are not Point objects: read them as mappings
             return Columns([p["x"] for p in points], [p["y"] for p in points], [p.get("q") for p in points])
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self, *, x_as: Literal["datetime", "us"] = "datetime") -> Any:
         """The points as a pandas ``DataFrame`` with the columns ``x``, ``y`` and ``q``.
 
-        ``x`` holds the timestamps as the platform wrote them (integer microseconds since the epoch,
-        as ``int64`` when all are integers); ``pandas.to_datetime(df["x"], unit="us", utc=True)``
-        makes them times. Needs pandas: ``pip install data-interaction-client[pandas]``.
+        ``x`` holds timezone-aware UTC datetimes, or integer microseconds with ``x_as="us"``; ``q`` is
+        a nullable integer column. Needs pandas: ``pip install data-interaction-client[pandas]``.
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-        except ImportError as exc:
-            raise ImportError(
-                "TagHistory.to_pandas needs pandas: pip install data-interaction-client[pandas]"
-            ) from exc
-        x, y, q = self.to_columns()
-        return pd.DataFrame({"x": x, "y": y, "q": q})
+        from ._frames import history_frame
+
+        return history_frame(self, backend="pandas", x_as=x_as)
+
+    def to_polars(self, *, x_as: Literal["datetime", "us"] = "datetime") -> Any:
+        """The points as a polars ``DataFrame``, as :meth:`to_pandas` (``pip install ...[polars]``)."""
+        from ._frames import history_frame
+
+        return history_frame(self, backend="polars", x_as=x_as)
+
+    def plot(self, **options: Any) -> Any:
+        """Draw the points against UTC time; return the matplotlib ``Figure``.
+
+        The options are those of :func:`plot_histories` (``path``, ``ax``, ``step``, ``source``,
+        ``title``). Needs matplotlib: ``pip install data-interaction-client[plot]``.
+        """
+        from ._plot import plot_histories
+
+        return plot_histories([self], **options)
 
 
 _GET_X = operator.attrgetter("x")

@@ -42,7 +42,8 @@ def test_public_surfaces_are_identical() -> None:
             assert s.parameters[parameter].default == a.parameters[parameter].default, (name, parameter)
             assert s.parameters[parameter].kind == a.parameters[parameter].kind, (name, parameter)
         is_async = inspect.iscoroutinefunction(getattr(AsyncDataInteractionClient, name))
-        assert is_async == (name in {"connect", "set_data", "get_data", "close"}), name
+        coroutines = {"connect", "set_data", "get_data", "close", "get_frame", "set_frame"}
+        assert is_async == (name in coroutines), name
     init_s = inspect.signature(DataInteractionClient.__init__).parameters
     init_a = inspect.signature(AsyncDataInteractionClient.__init__).parameters
     assert list(init_s) == list(init_a)

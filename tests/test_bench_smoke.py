@@ -20,7 +20,7 @@ def test_bench_quick_prints_the_table() -> None:
     )
     out = done.stdout
     assert "| scenario |" in out
-    for scenario in ("bulk", "live", "read"):
+    for scenario in ("bulk", "live", "read", "frame_read", "frame_send"):
         assert f"| {scenario} |" in out
     assert "Machine:" in out
     assert "import data_interaction_client:" in out

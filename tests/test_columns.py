@@ -219,7 +219,7 @@ def test_answers_off_the_contract_are_refused(content: bytes) -> None:
 def test_to_columns_and_to_pandas() -> None:
     (history,) = parse_get(_answer([{"x": 1, "y": 2.5, "q": 0}, {"x": 2, "y": 3.5}]))
     assert history.to_columns() == Columns([1, 2], [2.5, 3.5], [0, None])
-    frame = history.to_pandas()
+    frame = history.to_pandas(x_as="us")
     assert list(frame.columns) == ["x", "y", "q"]
     assert frame["x"].tolist() == [1, 2]
     assert frame["x"].dtype == np.int64

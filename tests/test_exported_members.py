@@ -8,6 +8,7 @@ import data_interaction_client
 import DataInteractionClient as compat
 
 EXPECTED = {
+    "plot_histories",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
