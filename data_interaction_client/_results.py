@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import attrs
 import msgspec
 
 from ._tag import TagAttributes
 from ._types import Attributes, PointDict, TagId, Timestamp
+
+if TYPE_CHECKING:  # the optional extras: only the annotations name them
+    import pandas  # type: ignore[import-untyped,unused-ignore]
+    import polars
 
 __all__ = ["Columns", "Connection", "DataSourceAttributes", "Point", "TagHistory", "TagInfo"]
 
@@ -190,7 +194,7 @@ class TagHistory:
         except AttributeError:  # points that are not Point objects: read them as mappings
             return Columns([p["x"] for p in points], [p["y"] for p in points], [p.get("q") for p in points])
 
-    def to_pandas(self, *, x_as: Literal["datetime", "us"] = "datetime") -> Any:
+    def to_pandas(self, *, x_as: Literal["datetime", "us"] = "datetime") -> pandas.DataFrame:
         """The points as a pandas ``DataFrame`` with the columns ``x``, ``y`` and ``q``.
 
         ``x`` holds timezone-aware UTC datetimes, or integer microseconds with ``x_as="us"``; ``q`` is
@@ -200,11 +204,12 @@ class TagHistory:
 
         return history_frame(self, backend="pandas", x_as=x_as)
 
-    def to_polars(self, *, x_as: Literal["datetime", "us"] = "datetime") -> Any:
+    def to_polars(self, *, x_as: Literal["datetime", "us"] = "datetime") -> polars.DataFrame:
         """The points as a polars ``DataFrame``, as :meth:`to_pandas` (``pip install ...[polars]``)."""
         from ._frames import history_frame
 
-        return history_frame(self, backend="polars", x_as=x_as)
+        frame: polars.DataFrame = history_frame(self, backend="polars", x_as=x_as)
+        return frame
 
     def plot(self, **options: Any) -> Any:
         """Draw the points against UTC time; return the matplotlib ``Figure``.
