@@ -1,16 +1,18 @@
 """The original client's import path: ``from DataInteractionClient import DataInteractionClient``.
 
-Everything here is :mod:`data_interaction_client`; new code should import that instead.
+Code written for the original client runs as it was: here ``connect``, ``set_data`` and ``get_data``
+return the platform's JSON answers as plain dicts, as they did. New code should import
+:mod:`data_interaction_client`, whose client returns typed results.
 """
 
 from data_interaction_client import (
-    DataInteractionClient,
     DataSourceNotActiveException,
     NoDataToSendException,
     RequestData,
     ServerResponseErrorException,
     Tag,
 )
+from data_interaction_client._compat import DataInteractionClient
 
 __all__ = [
     "DataInteractionClient",

@@ -1,7 +1,10 @@
 """``python -m bench``: the SDK against the floor (bare ``httpx`` + ``orjson``) on a local server.
 
 Options: ``--quick`` (small sizes, one repeat: a smoke test), ``--markdown`` (the table as Markdown),
-``--repeat N`` (timed runs per side, default 5), ``--only bulk,live,read``. Never fails on numbers.
+``--repeat N`` (timed runs per side, default 5), ``--only bulk,live,read,writer-live,writer-bulk,frames``.
+Never fails on numbers. ``frames`` is a second table: the frame calls against the SDK's own (see
+``_frames.py``); the writer's rows come with the cost of ``write()`` and its memory in an outage (see
+``_writer.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ._frames import frame_rows, frame_table
 from ._scenarios import SCENARIOS, SIDES, Bench, Sizes, points_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results["outage_memory"] = writer_measure("outage-memory", str(calls))
         finally:
             bench.close()
+        if "frames" in args.only.split(","):
+            results["frames"] = frame_rows(url, sizes, repeat)
     results["import"] = import_time()
     return results
 
@@ -187,7 +193,8 @@ def table(results: dict[str, Any], markdown: bool) -> str:
             f"{outage['seconds']:.2f} s."
         )
     sep = "\n\n" if markdown else "\n"
-    return "\n".join(out) + sep + sep.join(notes)
+    frames = sep + frame_table(results["frames"], markdown) if results.get("frames") else ""
+    return "\n".join(out) + sep + sep.join(notes) + frames
 
 
 def main() -> None:
@@ -195,7 +202,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and one repeat (smoke test)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per side (default 5)")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios to run, comma-separated")
+    parser.add_argument(
+        "--only", default=",".join((*SCENARIOS, "frames")), help="scenarios to run, comma-separated"
+    )
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
     started = time.perf_counter()

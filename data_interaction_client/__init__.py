@@ -21,14 +21,24 @@ Every error is a :class:`DataInteractionError` (the class tree below shows them 
 is the same client for ``asyncio``; :mod:`data_interaction_client.emulator` is the reference platform.
 """
 
+import typing as _typing
+
 from ._client import AsyncDataInteractionClient, DataInteractionClient
-from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import (
+    DEFAULT_MAX_POINTS_PER_REQUEST,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MIN_THROUGHPUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+)
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     DataInteractionError,
     DataSourceNotActiveError,
@@ -45,6 +55,7 @@ from ._exceptions import (
     SpoolError,
     SpoolLockedError,
     TagBusyError,
+    TimestampUnitWarning,
     UnprocessableEntityError,
     WriterClosedError,
     WriterError,
@@ -52,6 +63,7 @@ from ._exceptions import (
     WriterTimeoutError,
 )
 from ._logging import setup_logging as _setup_logging
+from ._plot import plot_histories
 from ._request_data import RequestData
 from ._results import Columns, Connection, DataSourceAttributes, Point, TagHistory, TagInfo
 from ._tag import Tag, TagAttributes, ValueType
@@ -69,8 +81,11 @@ NoDataToSendException = NoDataToSendError
 
 __all__ = [
     "DEFAULT_MAX_POINTS_PER_REQUEST",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MIN_THROUGHPUT",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
     "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
@@ -79,6 +94,7 @@ __all__ = [
     "AsyncWriter",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "Columns",
     "ConflictError",
     "Connection",
@@ -114,6 +130,7 @@ __all__ = [
     "TagInfo",
     "TagPath",
     "Timestamp",
+    "TimestampUnitWarning",
     "UnprocessableEntityError",
     "ValueType",
     "Writer",
@@ -123,13 +140,18 @@ __all__ = [
     "WriterStats",
     "WriterTimeoutError",
     "__version__",
+    "plot_histories",
 ]
 
 _setup_logging()
 
-# Errors report the package as their home, so tracebacks name them as users import them.
+# Public classes report the package as their home, so tracebacks and pydoc name them as users import
+# them (not by the private module that defines them).
+# Their annotations are resolved first, while their own module is still theirs to resolve them in.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) and issubclass(_obj, Exception):
+    if isinstance(_obj, type) and _obj.__module__.startswith(f"{__name__}._"):
+        if "__annotations__" in vars(_obj):
+            _obj.__annotations__ = _typing.get_type_hints(_obj, include_extras=True)
         _obj.__module__ = __name__
 del _name, _obj

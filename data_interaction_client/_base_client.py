@@ -9,9 +9,8 @@ import email.utils
 import gzip
 import logging
 import random
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -24,26 +23,32 @@ from ._constants import (
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
+    SMALL_ANSWER_LIMIT,
 )
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ClientClosedError,
     DataSourceNotActiveError,
     InvalidInputError,
     InvalidResponseError,
     PlatformError,
     platform_error,
+    printable,
 )
-from ._request_data import RequestData
+from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline, install_deadlines
+from ._options import check_headers, check_seconds, check_token, redacted, ssl_context
+from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag
-from ._types import NotGiven, TagIdLike, check_text
+from ._types import JsonValue, NotGiven, TimestampLike, check_text
 
 log = logging.getLogger("data_interaction_client")
 
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
-TimeoutLike = float | httpx.Timeout | None
+#: Seconds for every phase of an attempt, or an ``httpx.Timeout`` for each phase.
+TimeoutLike = float | httpx.Timeout
 
 _RETRY_STATUSES = frozenset({408, 429})
 _READ = httpx.ByteStream(b"")  # the stream of every response once read
@@ -60,55 +65,77 @@ class BaseClient(Generic[HttpxClientT]):
         base_url: str | httpx.URL,
         *,
         token: str | None,
-        timeout: TimeoutLike | httpx.Timeout,
+        timeout: TimeoutLike,
         max_retries: int,
         max_points_per_request: int,
-        total_timeout: float | None,
+        total_timeout: float,
+        min_throughput: float | None,
+        max_response_bytes: int,
         headers: dict[str, str] | None,
         compress: bool,
     ) -> None:
-        url = httpx.URL(str(base_url))
+        try:
+            url = httpx.URL(str(base_url))
+        except httpx.InvalidURL as exc:
+            raise InvalidInputError(f"base_url is not a URL ({exc})") from None
         if url.scheme not in ("http", "https") or not url.host:
-            raise InvalidInputError(f"base_url must be an http:// or https:// URL, not {str(base_url)!r}")
+            raise InvalidInputError(f"base_url must be an http:// or https:// URL, not {redacted(url)!r}")
         if type(max_retries) is not int or max_retries < 0:
             raise InvalidInputError(f"max_retries must be an integer >= 0, not {max_retries!r}")
         if type(max_points_per_request) is not int or max_points_per_request < 1:
             raise InvalidInputError(
                 f"max_points_per_request must be an integer >= 1, not {max_points_per_request!r}"
             )
-        self.base_url = str(url).rstrip("/")
+        if min_throughput is not None:
+            min_throughput = check_seconds("min_throughput (bytes per second)", min_throughput)
+        if type(max_response_bytes) is not int or max_response_bytes < 1:
+            raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}")
+        self._url = str(url).rstrip("/")  # credentials in it are sent (httpx makes them Basic auth)
+        self.base_url = redacted(url).rstrip("/")
         self.timeout = _as_timeout(timeout)
         self.max_retries = max_retries
         self.max_points_per_request = max_points_per_request
-        self.total_timeout = total_timeout
+        self.total_timeout = check_seconds("total_timeout", total_timeout)
+        self.min_throughput = min_throughput
+        self.max_response_bytes = max_response_bytes
         self.compress = compress
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        self._headers.update(headers or {})
-        if token is not None:
-            self._headers["Authorization"] = f"Bearer {token}"
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        self._headers.update(check_headers(headers))
+        checked_token = check_token(token)
+        if checked_token is not None:
+            self._headers["Authorization"] = f"Bearer {checked_token}"
         if compress:
             self._headers["Content-Encoding"] = "gzip"
         self._owns_http = True
 
     def __repr__(self) -> str:
-        # The token stays out of repr, logs and errors.
+        # The token stays out of repr, logs and errors; so do credentials in base_url.
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     @staticmethod
-    def _http_options(*, verify: bool | str, proxy: str | None, transport: Any) -> dict[str, Any]:
+    def _http_options(*, verify: object, proxy: str | None, transport: Any) -> dict[str, Any]:
         """Settings of the client's own httpx client.
 
         Redirects are not followed: a redirected POST is reported (it usually means a wrong base_url),
         not silently turned into a GET.
         """
         return {
-            "verify": verify,
+            "verify": ssl_context(verify),
             "proxy": proxy,
             "transport": transport,
             "limits": DEFAULT_LIMITS,
             "follow_redirects": False,
             "timeout": DEFAULT_TIMEOUT,
         }
+
+    def _own(self, http: HttpxClientT) -> HttpxClientT:
+        """Take ``http`` as the client's own: its connections end by each call's deadline."""
+        install_deadlines(http)
+        return http
 
     # --- requests --------------------------------------------------------------------------------
 
@@ -119,11 +146,64 @@ class BaseClient(Generic[HttpxClientT]):
             body = gzip.compress(body, compresslevel=1)
         return self._http.build_request(
             "POST",
-            self.base_url + path,
+            self._url + path,
             content=body,
             headers=self._headers,
             timeout=chosen,
         )
+
+    def _deadline(self, total_timeout: float | NotGiven) -> Deadline:
+        """A new call's deadline: ``total_timeout`` (the client's unless given) plus the bytes it moves."""
+        if isinstance(total_timeout, NotGiven):
+            return Deadline(self.total_timeout, self.min_throughput)
+        return Deadline(check_seconds("total_timeout", total_timeout), self.min_throughput)
+
+    def _answer_limit(self, path: str) -> int:
+        """The most decompressed bytes an answer to ``path`` may have."""
+        if path == _wire.GET_DATA_PATH:
+            return self.max_response_bytes
+        return min(self.max_response_bytes, SMALL_ANSWER_LIMIT)
+
+    def _start_attempt(self, request: httpx.Request, phases: dict[str, Any], deadline: Deadline) -> None:
+        """Before each attempt: refuse a closed client, count the body, fit the timeouts in the deadline."""
+        if self._http.is_closed:
+            raise ClientClosedError(
+                f"{type(self).__name__} is closed: make a new client (or use it within its 'with' block)"
+            )
+        deadline.add(len(request.content))
+        left = max(deadline.remaining(), 0.001)
+        request.extensions["timeout"] = {
+            phase: left if seconds is None else min(seconds, left) for phase, seconds in phases.items()
+        }
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s: %d bytes", request.method, request.url.path, len(request.content))
+
+    def _answer(self, request: httpx.Request, response: httpx.Response) -> AnswerBuffer:
+        """Where the answer to ``request`` is read into, bounded by the limit for its path.
+
+        A transport that hands over a response already read (a mock, say) has it decoded already.
+        """
+        limit = self._answer_limit(request.url.path)
+        if response.is_stream_consumed:
+            answer = AnswerBuffer(limit)
+            answer.add(response.content)
+            return answer
+        return AnswerBuffer(limit, response.headers.get("content-encoding"))
+
+    @staticmethod
+    def _take(answer: AnswerBuffer, chunk: bytes, deadline: Deadline) -> None:
+        """Add a raw chunk of the answer, within its size limit and the call's deadline."""
+        answer.add(chunk)
+        deadline.add(len(chunk))
+        if deadline.remaining() <= 0:
+            raise httpx.ReadTimeout("the call's deadline passed while the answer was read")
+
+    @classmethod
+    def _finish(cls, response: httpx.Response, answer: AnswerBuffer) -> httpx.Response:
+        """The response with its whole body, read through ``answer``."""
+        response._content = answer.content()
+        log.debug("HTTP %d, %d bytes", response.status_code, len(response._content))
+        return cls._unbind(response)
 
     @staticmethod
     def _unbind(response: httpx.Response) -> httpx.Response:
@@ -142,6 +222,62 @@ class BaseClient(Generic[HttpxClientT]):
         if type(max_retries) is not int or max_retries < 0:
             raise InvalidInputError(f"max_retries must be an integer >= 0, not {max_retries!r}")
         return max_retries
+
+    def _error(self, exc: Exception, request: httpx.Request, deadline: Deadline) -> APIError:
+        """The package error an attempt's failure stands for; anything unexpected is raised as it is."""
+        method, path = request.method, request.url.path
+        if isinstance(exc, APIError):
+            return exc
+        if isinstance(exc, AnswerTooLargeError):
+            limit = self._answer_limit(path)
+            error: APIError = InvalidResponseError(
+                f"the answer is larger than {limit} bytes, the limit for {path}; "
+                + (
+                    "read a shorter period or fewer tags, or raise max_response_bytes"
+                    if path == _wire.GET_DATA_PATH
+                    else "the platform (or a proxy) sent far more than the contract's answer"
+                ),
+                method=method,
+                path=path,
+                status_code=0,
+                body="",
+            )
+        elif isinstance(exc, httpx.TimeoutException | httpx.NetworkError) and deadline.remaining() <= 0.01:
+            error = APITimeoutError(
+                f"no whole answer within the call's deadline of {deadline.describe()}; raise "
+                "total_timeout (or lower min_throughput) if the platform is this slow",
+                method=method,
+                path=path,
+            )
+        elif isinstance(exc, httpx.DecodingError):
+            encoding = request.headers.get("accept-encoding", "")
+            error = InvalidResponseError(
+                f"the answer's body could not be decompressed ({type(exc).__name__}; the client accepts "
+                f"{encoding!r}): a proxy or a broken connection mangled it",
+                method=method,
+                path=path,
+                status_code=0,
+                body="",
+            )
+            error._transient = True
+        elif isinstance(exc, httpx.LocalProtocolError):
+            # Its message may quote a header value, and so a secret: name the kind only.
+            error = APIConnectionError(
+                f"the request could not be written ({type(exc).__name__}); check headers and base_url",
+                method=method,
+                path=path,
+            )
+            error._transient = False
+        elif isinstance(exc, httpx.TransportError):
+            error = self._transport_error(exc, request)
+        elif isinstance(exc, httpx.HTTPError):
+            error = APIConnectionError(
+                f"the request failed ({type(exc).__name__}: {exc})", method=method, path=path
+            )
+        else:
+            raise exc
+        error.__cause__ = exc
+        return error
 
     @staticmethod
     def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIError:
@@ -162,7 +298,6 @@ class BaseClient(Generic[HttpxClientT]):
             else:
                 message = f"the connection broke before a whole answer came ({cause}); check the network"
             error = APIConnectionError(message, method=request.method, path=request.url.path)
-        error.__cause__ = exc
         return error
 
     @staticmethod
@@ -221,7 +356,8 @@ class BaseClient(Generic[HttpxClientT]):
 
     # --- retry policy ----------------------------------------------------------------------------
 
-    def _retry_delay(self, error: APIError, attempt: int, max_retries: int, started: float) -> float | None:
+    @staticmethod
+    def _retry_delay(error: APIError, attempt: int, max_retries: int, deadline: Deadline) -> float | None:
         """Seconds to wait before trying again after ``error``, or ``None`` to give up."""
         if attempt >= max_retries or not _should_retry(error):
             return None
@@ -230,7 +366,7 @@ class BaseClient(Generic[HttpxClientT]):
             delay = retry_after
         else:
             delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
-        if self.total_timeout is not None and time.monotonic() - started + delay > self.total_timeout:
+        if delay >= deadline.remaining():
             return None
         log.warning(
             "%s %s failed (%s); retrying in %.2f s, retry %d of %d",
@@ -297,12 +433,12 @@ class BaseClient(Generic[HttpxClientT]):
 
     @staticmethod
     def create_request_data(
-        tag_id: TagIdLike | Sequence[TagIdLike],
-        from_time: Any = None,
-        to_time: Any = None,
+        tag_id: TagIds,
+        from_time: TimestampLike | None = None,
+        to_time: TimestampLike | None = None,
         max_count: int | None = None,
-        time_step: Any = None,
-        value: Any = None,
+        time_step: int | timedelta | None = None,
+        value: JsonValue = None,
         format_param: bool | None = None,
         actual: bool | None = None,
     ) -> RequestData:
@@ -351,7 +487,7 @@ def encode(body: Any) -> bytes:
         raise InvalidInputError(f"the request cannot be written as JSON: {exc}") from exc
 
 
-def _as_timeout(timeout: TimeoutLike | httpx.Timeout) -> httpx.Timeout:
+def _as_timeout(timeout: TimeoutLike) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if timeout is None:
@@ -362,6 +498,8 @@ def _as_timeout(timeout: TimeoutLike | httpx.Timeout) -> httpx.Timeout:
 
 
 def _should_retry(error: APIError) -> bool:
+    if error._transient is not None:
+        return error._transient
     if isinstance(error, APIConnectionError):
         return True
     if isinstance(error, PlatformError):
@@ -399,9 +537,9 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _describe_body(response: httpx.Response) -> str:
-    content_type = response.headers.get("content-type", "no content type")
+    content_type = printable(response.headers.get("content-type", "no content type"))
     if not response.content:
         return f"{content_type}, empty body"
-    text = " ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split())
+    text = printable(" ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split()))
     more = "..." if len(response.content) > _EXCERPT else ""
     return f"{content_type}, {len(response.content)} bytes: {text}{more}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from ._exceptions import NoDataToSendError, TagBusyError
+from ._exceptions import InvalidInputError, NoDataToSendError, TagBusyError
 from ._tag import Tag
 from ._types import PointDict
 
@@ -38,10 +38,17 @@ class SendBatch:
     """
 
     def __init__(self, tags: Tag | Sequence[Tag], max_points: int) -> None:
-        given = [tags] if isinstance(tags, Tag) else list(tags)
-        for tag in given:
+        if isinstance(tags, Tag):
+            given = [tags]
+        elif isinstance(tags, Iterable) and not isinstance(tags, str | bytes | Mapping):
+            given = list(tags)
+        else:
+            raise InvalidInputError(f"set_data takes a Tag or a list of Tag, not {type(tags).__name__}")
+        for index, tag in enumerate(given):
             if not isinstance(tag, Tag):
-                raise TypeError(f"set_data takes a Tag or a list of Tag, not {type(tag).__name__}")
+                raise InvalidInputError(
+                    f"set_data takes a Tag or a list of Tag; item {index} is a {type(tag).__name__}"
+                )
         self._claims: list[_Claim] = []
         append = self._claims.append
         unique = len(set(map(id, given))) == len(given)

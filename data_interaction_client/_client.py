@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
+import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import timedelta
 from types import TracebackType
-from typing import Self, TypeVar, Unpack
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
 from . import _wire
-from ._base_client import BaseClient, TimeoutLike, encode, log
+from ._base_client import BaseClient, TimeoutLike, encode
 from ._batch import SendBatch
-from ._constants import DEFAULT_MAX_POINTS_PER_REQUEST, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import (
+    DEFAULT_MAX_POINTS_PER_REQUEST,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MIN_THROUGHPUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+)
 from ._exceptions import APIError
+from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
+from ._limits import Deadline, using
+from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._request_data import RequestData
 from ._results import Connection, TagHistory
 from ._tag import Tag
@@ -49,21 +60,34 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     Args:
         base_url: The platform's address, e.g. ``"http://127.0.0.1:8000"``.
         token: A bearer token, when the platform asks for one. It never appears in logs, errors or repr.
-        timeout: Seconds, or an ``httpx.Timeout``, for each attempt (default: connect 5 s, others 30 s).
+        timeout: Seconds, or an ``httpx.Timeout``, for each phase of each attempt (default: connect
+            5 s, others 30 s).
         max_retries: Retries after a connection error, a timeout, HTTP 408, 429 or 5xx (default 2).
         max_points_per_request: ``set_data`` splits larger sends into requests of this many points.
-        total_timeout: Seconds one call may take across all its attempts (default: no limit beyond
-            ``timeout`` and ``max_retries``).
-        headers: Extra headers sent with every request.
+        total_timeout: The deadline of one call, all its requests, attempts and waits included, in
+            seconds (default 120), before ``min_throughput``. It holds while an answer is read too: a
+            server that trickles its answer is cut off, and the call raises :class:`APITimeoutError`.
+        min_throughput: Bytes per second (default 100 KiB/s): a call's deadline grows by one second
+            for each this many bytes it sends or receives, so a large send on a slow link has the time
+            it needs. ``None``: the deadline is ``total_timeout`` alone.
+        max_response_bytes: The most decompressed bytes a ``get_data`` answer may have (default
+            256 MiB, about 6 million points); connect and set_data answers may have at most 16 MiB.
+            A larger answer (a gzip bomb, an answer that never ends) raises
+            :class:`InvalidResponseError`.
+        headers: Extra headers sent with every request (str to str).
         compress: Gzip request bodies (``Content-Encoding: gzip``): less traffic on slow links for some
             CPU; the platform must accept gzip bodies.
-        verify: TLS verification: ``True`` (default), ``False``, or the path of a CA bundle.
+        verify: TLS verification: ``True`` (default), ``False``, an ``ssl.SSLContext``, or the path of a
+            CA bundle (checked when the client is made).
         proxy: A proxy URL for every request.
         http_client: An ``httpx.Client`` of your own to send with (its own settings apply; the client
             does not close it).
         transport: An httpx transport for the client's own ``httpx.Client`` (e.g. for tests).
 
-    Every method that talks to the platform also takes ``timeout`` and ``max_retries`` for that call.
+    Every method that talks to the platform also takes ``timeout``, ``max_retries`` and
+    ``total_timeout`` for that call. With an ``http_client`` of your own, the deadline is checked
+    before each attempt and between the chunks of an answer, but a server that trickles the headers of
+    its answer is cut off only by that client's own timeouts.
 
     """
 
@@ -72,13 +96,15 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         base_url: str | httpx.URL,
         *,
         token: str | None = None,
-        timeout: TimeoutLike | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
-        total_timeout: float | None = None,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        min_throughput: float | None = DEFAULT_MIN_THROUGHPUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         headers: dict[str, str] | None = None,
         compress: bool = False,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         proxy: str | None = None,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -90,6 +116,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             max_retries=max_retries,
             max_points_per_request=max_points_per_request,
             total_timeout=total_timeout,
+            min_throughput=min_throughput,
+            max_response_bytes=max_response_bytes,
             headers=headers,
             compress=compress,
         )
@@ -97,7 +125,9 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             self._http = http_client
             self._owns_http = False
         else:
-            self._http = httpx.Client(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+            self._http = self._own(
+                httpx.Client(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+            )
 
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor)."""
@@ -120,25 +150,29 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         *,
         timeout: TimeoutLike | NotGiven,
         max_retries: int | NotGiven,
+        deadline: Deadline,
     ) -> _T:
         request = self._build_request(path, body, timeout)
+        phases = dict(request.extensions["timeout"])
         retries = self._retries(max_retries)
-        started = time.monotonic()
-        for attempt in range(retries + 1):
-            try:
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
-                response = self._unbind(self._http.send(request))
-                log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
-                return process(request, response)
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, request)
-            except APIError as exc:
-                error = exc
-            delay = self._retry_delay(error, attempt, retries, started)
-            if delay is None:
-                raise error
-            time.sleep(delay)
+        with using(deadline):
+            for attempt in range(retries + 1):
+                try:
+                    self._start_attempt(request, phases, deadline)
+                    response = self._http.send(request, stream=True)
+                    try:
+                        answer = self._answer(request, response)
+                        for chunk in () if response.is_stream_consumed else response.iter_raw():
+                            self._take(answer, chunk, deadline)
+                    finally:
+                        response.close()
+                    return process(request, self._finish(response, answer))
+                except Exception as exc:  # every failure becomes a package error, or is raised as it is
+                    error = self._error(exc, request, deadline)
+                delay = self._retry_delay(error, attempt, retries, deadline)
+                if delay is None:
+                    raise error
+                time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def connect(
@@ -147,6 +181,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         *,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> Connection:
         """Connect a data source: its attributes and the tags to feed.
 
@@ -155,7 +190,10 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         """
         process = functools.partial(self._process_connect, data_source_id)
         body = self._connect_body(data_source_id)
-        return self._send(_wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries)
+        deadline = self._deadline(total_timeout)
+        return self._send(
+            _wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )
 
     def set_data(
         self,
@@ -163,6 +201,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         *,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> int:
         """Send the buffered points of one tag or of many; return how many points were sent.
 
@@ -172,22 +211,34 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         the send is under way stay buffered for the next one. Raises :class:`NoDataToSendError` when
         no tag has a buffered point.
         """
+        return self._set_data(tags, timeout, max_retries, total_timeout)[0]
+
+    def _set_data(
+        self,
+        tags: Tag | Sequence[Tag],
+        timeout: TimeoutLike | NotGiven,
+        max_retries: int | NotGiven,
+        total_timeout: float | NotGiven,
+    ) -> tuple[int, dict[str, Any]]:
+        """The send of :meth:`set_data`: how many points went, and the platform's last answer."""
+        deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
                 body = encode(batch.body(parts))
                 try:
-                    self._send(
+                    answer = self._send(
                         _wire.SET_DATA_PATH,
                         body,
                         self._process_response,
                         timeout=timeout,
                         max_retries=max_retries,
+                        deadline=deadline,
                     )
                 except APIError as exc:
                     exc.points_sent = batch.accepted
                     raise
                 batch.mark_accepted(parts)
-        return batch.total
+        return batch.total, answer
 
     def get_data(
         self,
@@ -195,12 +246,108 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         *,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[TagHistory]:
         """Read history as ``request_data`` says: one :class:`TagHistory` per requested tag."""
         body = self._get_body(request_data)
+        deadline = self._deadline(total_timeout)
         return self._send(
-            _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
+            _wire.GET_DATA_PATH,
+            body,
+            self._process_get,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
+
+    # --- paging and data frames: the logic lives in _paging.py and _frames.py ------------------
+
+    def iter_history(
+        self,
+        request_data: RequestData,
+        *,
+        window: timedelta | int = DEFAULT_WINDOW,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Iterator[list[TagHistory]]:
+        """Read every stored point of a long period in time windows, a page at a time.
+
+        Each page is a list of :class:`TagHistory`, one per tag, of at most about ``page_size`` points
+        in all, so memory stays bounded. ``request_data`` needs ``from_time`` (``to_time`` defaults to
+        now); windows start ``window`` long and adapt to the data; no point is missed or given twice.
+        ``timeout``, ``max_retries`` and ``total_timeout`` apply to each page's request. Raises
+        :class:`InvalidInputError` at once for a request it cannot page (see the README)::
+
+            for page in client.iter_history(req, window=timedelta(hours=1)):
+                for history in page:
+                    export(history.tag_id, history.points)
+        """
+        pager = HistoryPager(request_data, window=window, page_size=page_size)
+
+        def pages() -> Iterator[list[TagHistory]]:
+            while (request := pager.next_request()) is not None:
+                page = pager.take(
+                    self.get_data(
+                        request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                    )
+                )
+                if page:
+                    yield page
+
+        return pages()
+
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        """Read history of many tags into one pandas or polars frame, in one call.
+
+        ``form="long"``: the columns ``tag, x, y, q``; ``form="wide"``: ``x`` and one column per tag,
+        aligned on ``x``. ``x`` holds UTC datetimes, or integer microseconds with ``x_as="us"``.
+        """
+        check_options(form=form, backend=backend, x_as=x_as)
+        histories = self.get_data(
+            integer_request(request_data),
+            timeout=timeout,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+        )
+        return histories_frame(histories, form=form, backend=backend, x_as=x_as)
+
+    def set_frame(
+        self,
+        frame: Any,
+        *,
+        form: Form = "long",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Send the points of a pandas or polars frame, long or wide; return how many were sent.
+
+        The frame is checked and sent in chunks of ``max_points_per_request`` rows; a bad row raises
+        :class:`InvalidPointError` naming its tag, its position in the frame and the field (the
+        chunks before it were sent); a failed send's ``points_sent`` counts every point accepted.
+        """
+        sent = 0
+        for tags in frame_tags(frame, form=form, chunk_size=self.max_points_per_request):
+            try:
+                sent += self.set_data(
+                    tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                )
+            except APIError as exc:
+                exc.points_sent = sent + (exc.points_sent or 0)
+                raise
+        return sent
 
     def writer(self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]) -> Writer:
         """A background writer that batches points and sends them, through a durable spool directory.
@@ -230,13 +377,15 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         base_url: str | httpx.URL,
         *,
         token: str | None = None,
-        timeout: TimeoutLike | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
-        total_timeout: float | None = None,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        min_throughput: float | None = DEFAULT_MIN_THROUGHPUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         headers: dict[str, str] | None = None,
         compress: bool = False,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         proxy: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -248,6 +397,8 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             max_retries=max_retries,
             max_points_per_request=max_points_per_request,
             total_timeout=total_timeout,
+            min_throughput=min_throughput,
+            max_response_bytes=max_response_bytes,
             headers=headers,
             compress=compress,
         )
@@ -255,14 +406,18 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             self._http = http_client
             self._owns_http = False
         else:
-            self._http = httpx.AsyncClient(
-                **self._http_options(verify=verify, proxy=proxy, transport=transport)
+            self._http = self._own(
+                httpx.AsyncClient(**self._http_options(verify=verify, proxy=proxy, transport=transport))
             )
 
     async def aclose(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor)."""
         if self._owns_http:
             await self._http.aclose()
+
+    async def close(self) -> None:
+        """Close the connection pool: the same as :meth:`aclose`, named as on the sync client."""
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -280,25 +435,31 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         *,
         timeout: TimeoutLike | NotGiven,
         max_retries: int | NotGiven,
+        deadline: Deadline,
     ) -> _T:
         request = self._build_request(path, body, timeout)
+        phases = dict(request.extensions["timeout"])
         retries = self._retries(max_retries)
-        started = time.monotonic()
-        for attempt in range(retries + 1):
-            try:
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("POST %s: %d bytes, attempt %d", path, len(body), attempt + 1)
-                response = self._unbind(await self._http.send(request))
-                log.debug("POST %s: HTTP %d, %d bytes", path, response.status_code, len(response.content))
-                return process(request, response)
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, request)
-            except APIError as exc:
-                error = exc
-            delay = self._retry_delay(error, attempt, retries, started)
-            if delay is None:
-                raise error
-            await asyncio.sleep(delay)
+        with using(deadline):
+            for attempt in range(retries + 1):
+                try:
+                    self._start_attempt(request, phases, deadline)
+                    response = await self._http.send(request, stream=True)
+                    try:
+                        answer = self._answer(request, response)
+                        async for chunk in (
+                            _no_chunks() if response.is_stream_consumed else response.aiter_raw()
+                        ):
+                            self._take(answer, chunk, deadline)
+                    finally:
+                        await response.aclose()
+                    return process(request, self._finish(response, answer))
+                except Exception as exc:  # every failure becomes a package error, or is raised as it is
+                    error = self._error(exc, request, deadline)
+                delay = self._retry_delay(error, attempt, retries, deadline)
+                if delay is None:
+                    raise error
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def connect(
@@ -307,11 +468,15 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         *,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> Connection:
         """Connect a data source; see :meth:`DataInteractionClient.connect`."""
         process = functools.partial(self._process_connect, data_source_id)
         body = self._connect_body(data_source_id)
-        return await self._send(_wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries)
+        deadline = self._deadline(total_timeout)
+        return await self._send(
+            _wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
+        )
 
     async def set_data(
         self,
@@ -319,8 +484,10 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         *,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> int:
         """Send the buffered points of one tag or of many; see :meth:`DataInteractionClient.set_data`."""
+        deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
                 body = encode(batch.body(parts))
@@ -331,6 +498,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                         self._process_response,
                         timeout=timeout,
                         max_retries=max_retries,
+                        deadline=deadline,
                     )
                 except APIError as exc:
                     exc.points_sent = batch.accepted
@@ -344,12 +512,86 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         *,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[TagHistory]:
         """Read history; see :meth:`DataInteractionClient.get_data`."""
         body = self._get_body(request_data)
+        deadline = self._deadline(total_timeout)
         return await self._send(
-            _wire.GET_DATA_PATH, body, self._process_get, timeout=timeout, max_retries=max_retries
+            _wire.GET_DATA_PATH,
+            body,
+            self._process_get,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
         )
+
+    # --- paging and data frames: the logic lives in _paging.py and _frames.py ------------------
+
+    def iter_history(
+        self,
+        request_data: RequestData,
+        *,
+        window: timedelta | int = DEFAULT_WINDOW,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> AsyncIterator[list[TagHistory]]:
+        """Read a long period page by page (``async for``); see :meth:`DataInteractionClient.iter_history`."""
+        pager = HistoryPager(request_data, window=window, page_size=page_size)
+
+        async def pages() -> AsyncIterator[list[TagHistory]]:
+            while (request := pager.next_request()) is not None:
+                page = pager.take(
+                    await self.get_data(
+                        request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                    )
+                )
+                if page:
+                    yield page
+
+        return pages()
+
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        """Read history into one frame; see :meth:`DataInteractionClient.get_frame`."""
+        check_options(form=form, backend=backend, x_as=x_as)
+        request = integer_request(request_data)
+        histories = await self.get_data(
+            request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+        )
+        return histories_frame(histories, form=form, backend=backend, x_as=x_as)
+
+    async def set_frame(
+        self,
+        frame: Any,
+        *,
+        form: Form = "long",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Send the points of a frame; see :meth:`DataInteractionClient.set_frame`."""
+        sent = 0
+        for tags in frame_tags(frame, form=form, chunk_size=self.max_points_per_request):
+            try:
+                sent += await self.set_data(
+                    tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
+                )
+            except APIError as exc:
+                exc.points_sent = sent + (exc.points_sent or 0)
+                raise
+        return sent
 
     def writer(
         self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]
@@ -359,3 +601,9 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         See :class:`AsyncWriter` and :class:`Writer` for the options.
         """
         return AsyncWriter(self, spool, **options)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    """No more of an answer that was read already."""
+    return
+    yield  # pragma: no cover - makes this an async generator

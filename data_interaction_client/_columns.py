@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY
+from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
 from ._exceptions import InvalidPointError
 from ._points import check_points
 from ._types import PointDict, TagId
@@ -84,8 +84,8 @@ def _vectorized(x: Any, y: Any, q: Any) -> tuple[list[Any], list[Any], list[Any]
     qs = None if q is None else np.asarray(q)
     if xs is None or xs.ndim != 1 or ys.ndim != 1:
         return None
-    if xs.size and (xs.min() < 0 or xs.max() > MAX_TIMESTAMP):
-        return None
+    if xs.size and (xs.min() < SMALL_TIMESTAMP or xs.max() > MAX_TIMESTAMP):
+        return None  # out of range, or to be warned about: the per-point check does both
     kind = ys.dtype.kind
     if kind == "f":
         if not np.isfinite(ys).all():

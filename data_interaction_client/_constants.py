@@ -6,6 +6,17 @@ import httpx
 
 #: Connect within 5 s; every other phase (write, read, pool) within 30 s.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: Seconds one call may take, all its requests and attempts included, before the bytes it moves
+#: (see DEFAULT_MIN_THROUGHPUT): finite, so that no call can hang.
+DEFAULT_TOTAL_TIMEOUT = 120.0
+#: A call's deadline grows by one second per this many bytes it sends or receives (100 KiB/s), so a
+#: large send on a slow link is not cut off while a small call that hangs is.
+DEFAULT_MIN_THROUGHPUT = 100 * 1024
+#: The most decompressed bytes a get_data answer may have (about 6 million points); read longer
+#: periods in parts, or raise it per client.
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024**2
+#: The most decompressed bytes a connect or set_data answer may have: they are small.
+SMALL_ANSWER_LIMIT = 16 * 1024**2
 #: Retries after the first attempt, for connection errors, timeouts, 408, 429 and 5xx.
 DEFAULT_MAX_RETRIES = 2
 #: Backoff: 0.5 s, 1 s, 2 s, ... up to 8 s, each with up to 25 % jitter taken off.
@@ -21,6 +32,8 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 LOG_ENV_VAR = "DATA_INTERACTION_CLIENT_LOG"
 #: Largest integer timestamp (microseconds) the contract allows: 2**53 - 1.
 MAX_TIMESTAMP = 9_007_199_254_740_991
+#: Integer timestamps below this (1970-04-27, in microseconds) are likely seconds or milliseconds.
+SMALL_TIMESTAMP = 10**13
 #: Bounds of a quality code (a 32-bit signed integer).
 MIN_QUALITY = -(2**31)
 MAX_QUALITY = 2**31 - 1

@@ -7,6 +7,7 @@ The hierarchy::
      │    └── InvalidPointError                      names the tag, the point's index and the field
      ├── NoDataToSendError                           set_data found no buffered point
      ├── TagBusyError                                the tag is being sent by another call
+     ├── ClientClosedError (also a RuntimeError)     a call on a client after close()
      ├── DataSourceNotActiveError                    connect: the data source is switched off
      ├── WriterError                                 the background writer (client.writer()) refused a call
      │    ├── WriterClosedError                      the writer is closed
@@ -47,6 +48,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "DataInteractionError",
     "DataSourceNotActiveError",
@@ -63,6 +65,7 @@ __all__ = [
     "SpoolError",
     "SpoolLockedError",
     "TagBusyError",
+    "TimestampUnitWarning",
     "UnprocessableEntityError",
     "WriterClosedError",
     "WriterError",
@@ -100,12 +103,24 @@ class InvalidPointError(InvalidInputError):
         super().__init__(f"{where}: {problem}")
 
 
+class TimestampUnitWarning(UserWarning):
+    """An integer timestamp so small (before 1970-04-27) that it is likely in seconds or milliseconds.
+
+    Integer timestamps are microseconds since the epoch. The SDK warns once per tag and sends the point
+    as given; silence it with ``warnings.filterwarnings("ignore", category=TimestampUnitWarning)``.
+    """
+
+
 class NoDataToSendError(DataInteractionError):
     """``set_data`` was called but none of the given tags has a buffered point."""
 
 
 class TagBusyError(DataInteractionError):
     """A tag given to ``set_data`` is already being sent by another call; nothing was sent."""
+
+
+class ClientClosedError(DataInteractionError, RuntimeError):
+    """A call was made on a client that is closed; make a new client."""
 
 
 class DataSourceNotActiveError(DataInteractionError):
@@ -127,6 +142,8 @@ class APIError(DataInteractionError):
     """
 
     points_sent: int | None
+    # Whether trying again may help, when the class alone does not say (see _base_client._should_retry).
+    _transient: bool | None = None
 
     def __init__(self, message: str, *, method: str, path: str) -> None:
         self.method = method
@@ -260,7 +277,7 @@ def platform_error(
         cls = InternalServerError if status_code >= 500 else PlatformError
     parts = [f"HTTP {status_code}"]
     if error_id is not None:
-        parts.append(f"platform error {error_id}: {error_message or '(no message)'}")
+        parts.append(f"platform error {error_id}: {printable(error_message or '(no message)')}")
     elif detail:
         parts.append(str(detail))
     message = ", ".join(parts)
@@ -275,6 +292,16 @@ def platform_error(
         error_message=error_message,
         retry_after=retry_after,
     )
+
+
+def printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped, for messages (ESC as x1b).
+
+    Text from an answer may hold terminal escape sequences or line breaks that would forge log lines.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 # --- the background writer (client.writer()) -------------------------------------------------------

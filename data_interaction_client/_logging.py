@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 from ._constants import LOG_ENV_VAR
 
@@ -15,8 +16,15 @@ def setup_logging() -> None:
 
     Without the variable nothing is configured: the application's own logging settings apply.
     """
-    level = _LEVELS.get(os.environ.get(LOG_ENV_VAR, "").strip().lower())
+    name = os.environ.get(LOG_ENV_VAR, "").strip().lower()
+    if not name:
+        return
+    level = _LEVELS.get(name)
     if level is None:
+        warnings.warn(
+            f"{LOG_ENV_VAR}={name!r} is not a level the SDK knows: use one of {', '.join(_LEVELS)}",
+            stacklevel=3,
+        )
         return
     logger = logging.getLogger("data_interaction_client")
     if not any(getattr(handler, "_data_interaction_client", False) for handler in logger.handlers):

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import Annotated, Any, Final
 
 import msgspec
 
-from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY
-from ._exceptions import InvalidPointError
+from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
+from ._exceptions import InvalidPointError, TimestampUnitWarning
 from ._types import PointDict, TagId, text_problem, timestamp_problem
 
 # Integers orjson can write: signed or unsigned 64-bit.
@@ -38,10 +41,11 @@ class _FastPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """What the fast check accepts; anything else takes the complete check (``check_point``).
 
     Floats must be finite (NaN and infinities fail the bounds), integers fit in 64 bits; a float or
-    int subclass (e.g. ``numpy.float64``), a nested value or a non-integer timestamp is refused here.
+    int subclass (e.g. ``numpy.float64``), a nested value or a non-integer timestamp is refused here,
+    and so is a timestamp so small it may be in another unit (the complete check warns about it).
     """
 
-    x: Annotated[int, msgspec.Meta(ge=0, le=MAX_TIMESTAMP)]
+    x: Annotated[int, msgspec.Meta(ge=SMALL_TIMESTAMP, le=MAX_TIMESTAMP)]
     y: (
         Annotated[float, msgspec.Meta(ge=-_MAX_FLOAT, le=_MAX_FLOAT)]
         | Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -57,7 +61,7 @@ _FAST_POINTS: Final = list[_FastPoint]
 
 def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
     """Check every point of ``points`` and return them in wire form, or raise on the first bad one."""
-    if isinstance(points, str | bytes | Mapping):
+    if isinstance(points, str | bytes | Mapping) or not isinstance(points, Iterable):
         raise InvalidPointError(
             tag_id, None, None, f"points must be a sequence of points, not {type(points).__name__}"
         )
@@ -90,6 +94,8 @@ def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
         point = given[index]
         if type(point) is not dict or not _is_wire_point(point):
             given[index] = check_point(tag_id, index, point)
+        elif point["x"] < SMALL_TIMESTAMP:
+            warn_small_timestamp(tag_id, point["x"])
     return given
 
 
@@ -155,6 +161,8 @@ def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, index, "x", problem)
+    if type(wire_x) is int and wire_x < SMALL_TIMESTAMP and not isinstance(x, datetime | str):
+        warn_small_timestamp(tag_id, wire_x)
     wire_y = _json_value(tag_id, index, y, "y")
     wire_q = _quality(tag_id, index, q)
     if type(point) is dict and wire_x is x and wire_y is y and wire_q is q:
@@ -168,7 +176,7 @@ def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
 def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
     """Check the point that ``Tag.add_data(x, y, q)`` is given and return it in wire form."""
     # The common case first, inline: an integer timestamp, a plain value and an integer quality.
-    if type(x) is int and 0 <= x <= MAX_TIMESTAMP:
+    if type(x) is int and SMALL_TIMESTAMP <= x <= MAX_TIMESTAMP:
         ty = type(y)
         if (
             (ty is float and y - y == 0.0)  # type: ignore[operator]
@@ -181,6 +189,8 @@ def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, None, "x", problem)
+    if type(wire_x) is int and wire_x < SMALL_TIMESTAMP and not isinstance(x, datetime | str):
+        warn_small_timestamp(tag_id, wire_x)
     result: PointDict = {"x": wire_x, "y": _json_value(tag_id, None, y, "y")}  # type: ignore[typeddict-item]
     result["q"] = _quality(tag_id, None, q)
     return result
@@ -205,7 +215,7 @@ def _json_value(tag_id: TagId, index: int | None, value: object, path: str) -> A
     if kind is str:
         problem = text_problem(value)  # type: ignore[arg-type]
         if problem is not None:
-            raise InvalidPointError(tag_id, index, "y", f"{path}: {problem}")
+            raise InvalidPointError(tag_id, index, "y", f"{_at(path)}{problem}")
         return value
     if kind is bool or value is None:
         return value
@@ -218,14 +228,14 @@ def _json_value(tag_id: TagId, index: int | None, value: object, path: str) -> A
         for key, item in value.items():
             if type(key) is not str or text_problem(key) is not None:
                 raise InvalidPointError(
-                    tag_id, index, "y", f"{path}: object keys must be strings, not {type(key).__name__}"
+                    tag_id, index, "y", f"{_at(path)}object keys must be strings, not {type(key).__name__}"
                 )
             result[key] = _json_value(tag_id, index, item, f"{path}[{key!r}]")
         return result
     if isinstance(value, list | tuple):
         return [_json_value(tag_id, index, item, f"{path}[{i}]") for i, item in enumerate(value)]
     raise InvalidPointError(
-        tag_id, index, "y", f"{path}: {type(value).__name__} is not a JSON value: {value!r}"
+        tag_id, index, "y", f"{_at(path)}{type(value).__name__} is not a JSON value: {value!r}"
     )
 
 
@@ -234,13 +244,52 @@ def _number(tag_id: TagId, index: int | None, value: Any, path: str) -> int | fl
         return value
     if isinstance(value, int):
         if not _MIN_INT <= value <= _MAX_INT:
-            raise InvalidPointError(tag_id, index, "y", f"{path}: {value} does not fit in 64 bits")
+            raise InvalidPointError(tag_id, index, "y", f"{_at(path)}{value} does not fit in 64 bits")
         return int(value)
     if not math.isfinite(value):
         raise InvalidPointError(
             tag_id,
             index,
             "y",
-            f"{path}: {value} is not a JSON number; send y=None with a quality code (q) instead",
+            f"{_at(path)}{value} is not a JSON number; "
+            + (
+                "send y=None with a quality code (q) instead"
+                if path.startswith("y")
+                else "filter on a number, a string, a bool or None"
+            ),
         )
     return float(value)
+
+
+def _at(path: str) -> str:
+    """Where in a value the problem is, when inside it (``"at y[1]: "``); nothing for the value itself."""
+    return f"at {path}: " if "[" in path else ""
+
+
+_WARNED_TAGS: set[TagId] = set()
+_PACKAGE_DIR: Final = os.path.dirname(__file__)
+
+
+def warn_small_timestamp(tag_id: TagId, x: int) -> None:
+    """Warn, once per tag, that the integer timestamp ``x`` is likely not in microseconds."""
+    if tag_id in _WARNED_TAGS:
+        return
+    _WARNED_TAGS.add(tag_id)
+    when = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=x)).isoformat()
+    unit, factor = ("seconds", "1_000_000") if x < 10**11 else ("milliseconds", "1_000")
+    warnings.warn(
+        f"tag {tag_id!r}: the integer timestamp x={x} means {when} (integer timestamps are microseconds "
+        f"since the epoch); if it is in {unit}, multiply it by {factor}, or give a datetime",
+        TimestampUnitWarning,
+        stacklevel=_caller_level(),
+    )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside this package: the user's call."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level

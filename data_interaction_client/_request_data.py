@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._constants import MAX_TIMESTAMP
 from ._exceptions import InvalidInputError
 from ._points import _json_value
-from ._types import TagId, TagIdLike, Timestamp, TimestampLike, tag_id_from, timestamp_problem
+from ._tag import Tag
+from ._types import (
+    NOT_GIVEN,
+    JsonValue,
+    NotGiven,
+    TagId,
+    TagIdLike,
+    Timestamp,
+    TimestampLike,
+    tag_id_from,
+    timestamp_micros,
+    timestamp_problem,
+)
 
-__all__ = ["RequestData"]
+__all__ = ["RequestData", "TagIds"]
+
+#: What ``tag_id`` takes: one tag (an id, or a :class:`Tag`) or a sequence of them.
+TagIds: TypeAlias = TagIdLike | Tag | Sequence[TagIdLike | Tag]
 
 _MAX_COUNT = 2**31 - 1
 
@@ -19,13 +34,15 @@ _MAX_COUNT = 2**31 - 1
 def _tag_ids(value: object) -> TagId | list[TagId]:
     if value is None:
         raise InvalidInputError("tag_id is required: one tag id or a list of them")
+    if isinstance(value, Tag):
+        return value.id
     if isinstance(value, list | tuple):
         if not value:
             raise InvalidInputError("tag_id: the list of tag ids is empty")
         ids = []
         for index, item in enumerate(value):
             try:
-                ids.append(tag_id_from(item))
+                ids.append(item.id if isinstance(item, Tag) else tag_id_from(item))
             except InvalidInputError as exc:
                 raise InvalidInputError(f"tag_id[{index}]: {exc}") from None
         return ids
@@ -114,18 +131,18 @@ class RequestData:
     to_time: Timestamp | None
     max_count: int | None
     time_step: int | None
-    value: Any
+    value: JsonValue
     format_param: bool | None
     actual: bool | None
 
     def __init__(
         self,
-        tag_id: TagIdLike | Sequence[TagIdLike],
+        tag_id: TagIds,
         from_time: TimestampLike | None = None,
         to_time: TimestampLike | None = None,
         max_count: int | None = None,
         time_step: int | timedelta | None = None,
-        value: Any = None,
+        value: JsonValue = None,
         format_param: bool | None = None,
         actual: bool | None = None,
     ) -> None:
@@ -145,22 +162,43 @@ class RequestData:
         for name, field_value in checked.items():
             object.__setattr__(self, name, field_value)
 
-    def update(self, **changes: Any) -> None:
-        """Change the fields named, and only those; ``None`` unsets a field.
+    def update(
+        self,
+        *,
+        tag_id: TagIds | NotGiven = NOT_GIVEN,
+        from_time: TimestampLike | NotGiven | None = NOT_GIVEN,
+        to_time: TimestampLike | NotGiven | None = NOT_GIVEN,
+        max_count: int | NotGiven | None = NOT_GIVEN,
+        time_step: int | timedelta | NotGiven | None = NOT_GIVEN,
+        value: JsonValue | NotGiven = NOT_GIVEN,
+        format_param: bool | NotGiven | None = NOT_GIVEN,
+        actual: bool | NotGiven | None = NOT_GIVEN,
+    ) -> None:
+        """Change the fields given, and only those; ``None`` unsets a field.
 
         All changes are checked first: if one is refused, none is made.
         """
-        unknown = sorted(set(changes) - set(_FIELDS))
-        if unknown:
-            raise TypeError(
-                f"RequestData.update() got unknown fields {unknown}; the fields are {list(_FIELDS)}"
-            )
+        given = {
+            "tag_id": tag_id,
+            "from_time": from_time,
+            "to_time": to_time,
+            "max_count": max_count,
+            "time_step": time_step,
+            "value": value,
+            "format_param": format_param,
+            "actual": actual,
+        }
+        self._apply({name: change for name, change in given.items() if change is not NOT_GIVEN})
+
+    def _apply(self, changes: dict[str, Any]) -> None:
         checked = _check(changes, current=self)
         for name, field_value in checked.items():
             object.__setattr__(self, name, field_value)
 
     def __setattr__(self, name: str, value: object) -> None:
-        self.update(**{name: value})
+        if name not in _FIELDS:
+            raise AttributeError(f"RequestData has no field {name!r}; the fields are {list(_FIELDS)}")
+        self._apply({name: value})
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RequestData):
@@ -180,6 +218,6 @@ def _check(changes: dict[str, Any], current: RequestData | None) -> dict[str, An
     checked = {name: _FIELDS[name](value) for name, value in changes.items()}
     start = checked["from_time"] if "from_time" in checked else getattr(current, "from_time", None)
     end = checked["to_time"] if "to_time" in checked else getattr(current, "to_time", None)
-    if type(start) is int and type(end) is int and start > end:
-        raise InvalidInputError(f"from_time ({start}) is after to_time ({end})")
+    if start is not None and end is not None and timestamp_micros(start) > timestamp_micros(end):
+        raise InvalidInputError(f"from_time ({start!r}) is after to_time ({end!r})")
     return checked

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import attrs
 import msgspec
 
 from ._tag import TagAttributes
 from ._types import Attributes, PointDict, TagId, Timestamp
+
+if TYPE_CHECKING:  # the optional extras: only the annotations name them
+    import pandas  # type: ignore[import-untyped,unused-ignore]
+    import polars
 
 __all__ = ["Columns", "Connection", "DataSourceAttributes", "Point", "TagHistory", "TagInfo"]
 
@@ -66,19 +70,24 @@ class Connection:
         raise KeyError(key)
 
 
-class Point(msgspec.Struct, frozen=True, gc=False):
+class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One point read back by ``get_data``: timestamp ``x``, value ``y``, quality code ``q``.
 
     It reads like the dict the platform wrote, ``{"x": ..., "y": ..., "q": ...}``: ``p["x"]``,
     ``p.get("q")``, ``dict(p)``, and it compares equal to that dict (a ``q`` the platform left out
     reads as ``None``). It is immutable and costs a fraction of a dict, so that a million points decode
     fast; it is a :class:`~collections.abc.Mapping` for ``isinstance`` and can be given back to
-    :meth:`Tag.update`.
+    :meth:`Tag.update`. Build one by keyword: ``Point(x=1530008100000000, y=21.5, q=0)``.
     """
 
-    x: Timestamp
+    # The fields are in the order of the platform's array form, [y, x, q], so that _ArrayPoint can
+    # decode that form straight into a Point; keyword-only, so that the order never matters to users.
     y: Any
+    x: Timestamp
     q: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Point(x={self.x!r}, y={self.y!r}, q={self.q!r})"
 
     def __getitem__(self, key: str) -> Any:
         if key == "x":
@@ -114,7 +123,7 @@ class Point(msgspec.Struct, frozen=True, gc=False):
         return {"x": self.x, "y": self.y, "q": self.q}
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is Point:
+        if isinstance(other, Point):
             return self.x == other.x and self.y == other.y and self.q == other.q
         if isinstance(other, dict):
             return (
@@ -129,6 +138,10 @@ class Point(msgspec.Struct, frozen=True, gc=False):
 
     def __hash__(self) -> int:
         return hash((self.x, self.y, self.q))
+
+
+class _ArrayPoint(Point, frozen=True, array_like=True):
+    """A point the platform wrote in its array form ``[y, x, q]``: a :class:`Point` in every way."""
 
 
 _POINT_KEYS: tuple[str, str, str] = ("x", "y", "q")
@@ -161,6 +174,18 @@ class TagHistory:
         """The number of points."""
         return len(self.points)
 
+    def __iter__(self) -> Iterator[Point]:
+        """The points, oldest first: ``for point in history``."""
+        return iter(self.points)
+
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Point]: ...
+    def __getitem__(self, index: int | slice) -> Point | list[Point]:
+        """A point by position (``history[-1]`` is the latest), or a list of them by slice."""
+        return self.points[index]
+
     def to_columns(self) -> Columns:
         """The points as three lists, ``x``, ``y`` and ``q``: ``xs, ys, qs = history.to_columns()``."""
         points = self.points
@@ -169,21 +194,32 @@ class TagHistory:
         except AttributeError:  # points that are not Point objects: read them as mappings
             return Columns([p["x"] for p in points], [p["y"] for p in points], [p.get("q") for p in points])
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self, *, x_as: Literal["datetime", "us"] = "datetime") -> pandas.DataFrame:
         """The points as a pandas ``DataFrame`` with the columns ``x``, ``y`` and ``q``.
 
-        ``x`` holds the timestamps as the platform wrote them (integer microseconds since the epoch,
-        as ``int64`` when all are integers); ``pandas.to_datetime(df["x"], unit="us", utc=True)``
-        makes them times. Needs pandas: ``pip install data-interaction-client[pandas]``.
+        ``x`` holds timezone-aware UTC datetimes, or integer microseconds with ``x_as="us"``; ``q`` is
+        a nullable integer column. Needs pandas: ``pip install data-interaction-client[pandas]``.
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-        except ImportError as exc:
-            raise ImportError(
-                "TagHistory.to_pandas needs pandas: pip install data-interaction-client[pandas]"
-            ) from exc
-        x, y, q = self.to_columns()
-        return pd.DataFrame({"x": x, "y": y, "q": q})
+        from ._frames import history_frame
+
+        return history_frame(self, backend="pandas", x_as=x_as)
+
+    def to_polars(self, *, x_as: Literal["datetime", "us"] = "datetime") -> polars.DataFrame:
+        """The points as a polars ``DataFrame``, as :meth:`to_pandas` (``pip install ...[polars]``)."""
+        from ._frames import history_frame
+
+        frame: polars.DataFrame = history_frame(self, backend="polars", x_as=x_as)
+        return frame
+
+    def plot(self, **options: Any) -> Any:
+        """Draw the points against UTC time; return the matplotlib ``Figure``.
+
+        The options are those of :func:`plot_histories` (``path``, ``ax``, ``step``, ``source``,
+        ``title``). Needs matplotlib: ``pip install data-interaction-client[plot]``.
+        """
+        from ._plot import plot_histories
+
+        return plot_histories([self], **options)
 
 
 _GET_X = operator.attrgetter("x")

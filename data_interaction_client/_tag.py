@@ -135,21 +135,22 @@ class Tag:
         with self._lock:
             self._points.extend(checked)
 
-    def update_columns(self, x: Any, y: Any, q: Any = None) -> None:
+    def update_columns(self, x: Any, y: Any, q: Any = 0) -> None:
         """Replace the buffered points with the points given by column, after checking every one.
 
         ``x`` (timestamps), ``y`` (values) and ``q`` (quality codes) are sequences of the same length,
-        numpy arrays or pandas Series; ``q`` may also be one integer for every point, or ``None`` for
-        points without a quality code. Timestamps are given as for :meth:`update`, or as a
-        ``datetime64`` array (naive means UTC). Numpy arrays of plain dtypes are checked vectorized::
+        numpy arrays or pandas Series; ``q`` may also be one integer for every point (default 0, good,
+        as for :meth:`add_data`), or ``None`` for points without a quality code. Timestamps are given
+        as for :meth:`update`, or as a ``datetime64`` array (naive means UTC). Numpy arrays of plain
+        dtypes are checked vectorized::
 
-            tag.update_columns(df["time"], df["value"], q=0)
+            tag.update_columns(df["time"], df["value"])
         """
         checked = check_columns(self._id, x, y, q)
         with self._lock:
             self._points = checked
 
-    def extend_columns(self, x: Any, y: Any, q: Any = None) -> None:
+    def extend_columns(self, x: Any, y: Any, q: Any = 0) -> None:
         """Append points given by column to the buffer; see :meth:`update_columns`."""
         checked = check_columns(self._id, x, y, q)
         with self._lock:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NotRequired, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Final, NotRequired, TypeAlias, TypedDict
 
 import attrs
 import orjson
@@ -16,6 +16,7 @@ from ._exceptions import InvalidInputError
 
 __all__ = [
     "NOT_GIVEN",
+    "JsonValue",
     "NotGiven",
     "PointDict",
     "TagId",
@@ -111,6 +112,11 @@ TagIdLike: TypeAlias = str | TagPath | Mapping[str, Any]
 Timestamp: TypeAlias = int | str
 #: What the SDK accepts as a timestamp: also a ``datetime`` (aware, or naive meaning UTC).
 TimestampLike: TypeAlias = int | str | datetime
+#: A JSON value: what a point's ``y`` or a value filter may be.
+if TYPE_CHECKING:  # recursive for type checkers; at run time annotations must resolve without it
+    JsonValue: TypeAlias = bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
+else:
+    JsonValue = bool | int | float | str | Sequence[Any] | Mapping[str, Any] | None
 
 
 class PointDict(TypedDict):
@@ -173,21 +179,61 @@ ISO_TIMESTAMP_PATTERN: Final = (
 _ISO_TIMESTAMP = re.compile(ISO_TIMESTAMP_PATTERN)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
+_LATEST: Final = (_EPOCH + MAX_TIMESTAMP * _MICROSECOND).isoformat().replace("+00:00", "Z")
 
 
 def iso_timestamp_problem(value: str) -> str | None:
     """Why ``value`` is not an ISO 8601 timestamp the platform accepts, or ``None`` when it is one."""
     if _ISO_TIMESTAMP.match(value) is None:
-        return (
-            f"{value!r} is not an ISO 8601 timestamp like '2018-06-26 10:15:00' or "
-            "'2018-06-26T10:15:00.5+03:00'"
-        )
+        return f"{value!r} is not an ISO 8601 timestamp: {_iso_hint(value)}"
     try:
-        micros = datetime_to_micros(datetime.fromisoformat(value))
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         return f"{value!r} is not a valid date and time ({exc})"
-    if not 0 <= micros <= MAX_TIMESTAMP:
-        return f"{value!r} is before 1970-01-01 or too far in the future"
+    problem = _range_problem(repr(value), datetime_to_micros(moment))
+    if problem is None and moment.tzinfo is not None:
+        problem = _edge_zone_problem(value, moment)
+    return problem
+
+
+def _edge_zone_problem(value: str, moment: datetime) -> str | None:
+    """The contract's pattern, a plain regular expression, takes fewer zones at the range's ends.
+
+    A string dated 1969-12-31, or 1970-01-01 with a zone east of UTC, or 2255-06-04 or later with a
+    zone west of UTC, does not match it even when its instant is within the range.
+    """
+    offset = moment.utcoffset() or timedelta(0)
+    day = moment.date().isoformat()
+    east, west = offset > timedelta(0), offset < timedelta(0)
+    if not (day < "1970-01-01" or (day == "1970-01-01" and east) or (day >= "2255-06-04" and west)):
+        return None
+    utc = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return f"{value!r}: near the ends of the range the platform takes this instant only in UTC: {utc!r}"
+
+
+_EXAMPLE: Final = "write it like '2018-06-26 10:15:00' or '2018-06-26T10:15:00.5+03:00'"
+_FRACTION: Final = re.compile(r"[T ]\d{2}:\d{2}:\d{2}\.(\d+)")
+_OFFSET_WITHOUT_COLON: Final = re.compile(r"[+-]\d{4}$")
+
+
+def _iso_hint(value: str) -> str:
+    """What is most likely wrong with a string that is not an ISO 8601 timestamp."""
+    if value != value.strip():
+        return f"it has white space at its start or end; {_EXAMPLE}"
+    fraction = _FRACTION.search(value)
+    if fraction and len(fraction.group(1)) > 6:
+        return f"{len(fraction.group(1))} fractional digits, at most 6 (microseconds) are allowed"
+    if _OFFSET_WITHOUT_COLON.search(value) and len(value) > 10:
+        return f"the zone offset {value[-5:]!r} needs a colon: {value[-5:-2] + ':' + value[-2:]!r}"
+    return _EXAMPLE
+
+
+def _range_problem(shown: str, micros: int) -> str | None:
+    """Why a timestamp of ``micros`` is out of the platform's range, or ``None``."""
+    if micros < 0:
+        return f"{shown} is before 1970-01-01T00:00:00Z, the earliest timestamp"
+    if micros > MAX_TIMESTAMP:
+        return f"{shown} is after {_LATEST}, the latest timestamp (2**53 - 1 microseconds)"
     return None
 
 
@@ -198,22 +244,30 @@ def datetime_to_micros(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+def timestamp_micros(value: Timestamp) -> int:
+    """A checked wire timestamp as microseconds since the epoch (an ISO string without zone is UTC)."""
+    return value if type(value) is int else datetime_to_micros(datetime.fromisoformat(str(value)))
+
+
 def timestamp_problem(value: object) -> tuple[Timestamp | None, str | None]:
     """Check and normalize one timestamp: ``(wire value, None)`` or ``(None, what is wrong)``."""
     if type(value) is int:
         if 0 <= value <= MAX_TIMESTAMP:
             return value, None
-        return None, f"{value} is out of range: integer microseconds go from 0 to {MAX_TIMESTAMP}"
+        return None, f"{value} is out of range: integer microseconds go from 0 to {MAX_TIMESTAMP} ({_LATEST})"
     if type(value) is str:
         problem = iso_timestamp_problem(value)
         return (value, None) if problem is None else (None, problem)
     if isinstance(value, datetime):
         micros = datetime_to_micros(value)
-        if 0 <= micros <= MAX_TIMESTAMP:
-            return micros, None
-        return None, f"{value.isoformat()} is before 1970-01-01 or too far in the future"
+        problem = _range_problem(value.isoformat(), micros)
+        return (micros, None) if problem is None else (None, problem)
     if not isinstance(value, bool) and hasattr(value, "__index__"):  # an int-like such as numpy.int64
         return timestamp_problem(operator.index(value))
+    if getattr(getattr(value, "dtype", None), "kind", None) == "M":  # a numpy.datetime64 (naive: UTC)
+        if str(value) == "NaT":
+            return None, "NaT (not a time) is not a timestamp"
+        return timestamp_problem(int(value.astype("datetime64[us]").astype("int64")))  # type: ignore[attr-defined]
     return None, (
         f"a timestamp must be integer microseconds, an ISO 8601 string or a datetime, "
         f"not {type(value).__name__}: {value!r}"

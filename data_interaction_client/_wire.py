@@ -25,7 +25,7 @@ from data_interaction_platform_api.models import (
 from data_interaction_platform_api.types import UNSET
 
 from ._request_data import RequestData
-from ._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo
+from ._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, _ArrayPoint
 from ._tag import TagAttributes
 from ._types import TagId, tag_id_from
 from ._types import TagPath as OurTagPath
@@ -95,8 +95,8 @@ class _Envelope(msgspec.Struct):
 
 class _History(msgspec.Struct, gc=False):
     tagId: str | dict[str, str]  # the wire's name
-    exceed: bool
-    data: list[Point]
+    data: msgspec.Raw  # decoded by _points_of, in whichever form the platform wrote them
+    exceed: bool = False  # the platform family writes it only when the request had maxCount
 
 
 class _GetAnswer(msgspec.Struct):
@@ -105,13 +105,19 @@ class _GetAnswer(msgspec.Struct):
 
 
 _GET_ANSWER = msgspec.json.Decoder(_GetAnswer)
+_OBJECT_POINTS = msgspec.json.Decoder(list[Point])
+# A list of _ArrayPoint is a list of Point (a subclass); lists are invariant for mypy only.
+_ARRAY_POINTS = msgspec.json.Decoder(list[_ArrayPoint])
+_JSON_SPACE = b" \t\r\n"
 
 
 def parse_get(content: bytes) -> list[TagHistory]:
     """A successful get answer as one :class:`TagHistory` per tag, decoded straight into :class:`Point`.
 
-    Raises :class:`ResponseShapeError`, naming the place, when the answer is not a success of the
-    contract's shape (the caller first looks for an error the answer may carry).
+    Points may come as objects ``{"x", "y", "q"}`` or in the platform family's array form
+    ``[y, x, q]``; unknown keys are ignored, and a missing ``exceed`` reads as false. Raises
+    :class:`ResponseShapeError`, naming the place, when the answer is not a success of the contract's
+    shape (the caller first looks for an error the answer may carry).
     """
     try:
         answer = _GET_ANSWER.decode(content)
@@ -125,5 +131,17 @@ def parse_get(content: bytes) -> list[TagHistory]:
             tag_id = tag_id_from(item.tagId)
         except ValueError as exc:
             raise ResponseShapeError(f"the get answer's data[{index}].tagId: {exc}") from None
-        result.append(TagHistory(tag_id=tag_id, points=item.data, exceed=item.exceed))
+        result.append(TagHistory(tag_id=tag_id, points=_points_of(item.data, index), exceed=item.exceed))
     return result
+
+
+def _points_of(raw: msgspec.Raw, index: int) -> list[Point]:
+    """The points of ``data[index].data``: one decoder per form, chosen by the first point's opening."""
+    head = bytes(memoryview(raw)[:64]).lstrip(_JSON_SPACE)
+    as_arrays = head[1:].lstrip(_JSON_SPACE)[:1] == b"["
+    try:
+        return _ARRAY_POINTS.decode(raw) if as_arrays else _OBJECT_POINTS.decode(raw)  # type: ignore[return-value]
+    except msgspec.DecodeError as exc:
+        # msgspec names the place within this list: "at `$[3].x`" becomes "at `$.data[index].data[3].x`".
+        message = str(exc).replace("`$", f"`$.data[{index}].data", 1)
+        raise ResponseShapeError(f"the get answer does not have the contract's shape: {message}") from None

@@ -22,7 +22,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from . import _wire
-from ._exceptions import APIError, InvalidInputError, SpoolError, WriterTimeoutError
+from ._exceptions import InvalidInputError, SpoolError, WriterTimeoutError
+from ._types import NOT_GIVEN
 from ._writer_core import _STORE_RETRY_DELAY, INTAKE_CAP, WriterCore, _Take
 from ._writer_delivery import Delivery
 from ._writer_options import Settings, WriterOptions
@@ -52,6 +53,7 @@ def _post(client: DataInteractionClient, body: bytes, settings: Settings) -> Non
         client._process_response,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
+        deadline=client._deadline(NOT_GIVEN),  # each attempt within the client's total_timeout
     )
 
 
@@ -62,6 +64,7 @@ async def _apost(client: AsyncDataInteractionClient, body: bytes, settings: Sett
         client._process_response,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
+        deadline=client._deadline(NOT_GIVEN),
     )
 
 
@@ -292,7 +295,6 @@ class Writer(WriterCore):
             except Exception as exc:
                 if self._stop:
                     return False
-                _log_unexpected(exc)
                 with self._lock:
                     delay = self._failed(delivery, piece, exc)
                 if delay is not None and not self._pause(delay):
@@ -575,7 +577,6 @@ class AsyncWriter(WriterCore):
             except Exception as exc:
                 if self._stop:
                     return False
-                _log_unexpected(exc)
                 with self._lock:
                     delay = self._failed(delivery, piece, exc)
                 if delay is not None and not await self._pause(delay):
@@ -659,12 +660,6 @@ class AsyncWriter(WriterCore):
         self._io.shutdown(wait=False)
 
     aclose = close
-
-
-def _log_unexpected(error: Exception) -> None:
-    """An error that is no :class:`APIError` is a bug somewhere: say so with its traceback."""
-    if not isinstance(error, APIError):
-        log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
 
 
 # Writers still open when the interpreter exits write what they hold to their spool (no flush:

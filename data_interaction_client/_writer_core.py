@@ -46,7 +46,7 @@ from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
 from ._spool_sqlite import SqliteSpool
 from ._tag import Tag, TagAttributes
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_delivery import Delivery, Verdict, describe, verdict
+from ._writer_delivery import Delivery, Verdict, describe, unexpected, verdict
 from ._writer_options import (
     Health,
     QuarantinedBatch,
@@ -618,6 +618,8 @@ class WriterCore:
             return None
         self._failures += 1
         self._last_error = describe(error)
+        if self._failures == 1 and unexpected(error):
+            log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
         health: Health = "critical" if judged == Verdict.REFUSED else "degraded"
         if self._failures == 1:
             self._failing_since = time.monotonic()
@@ -630,8 +632,8 @@ class WriterCore:
         pending = self._pending_points()
         if health == "critical":
             log.error(
-                "the platform refuses the writer's requests (%s): check the token and base_url; the points "
-                "stay pending (%d) and the writer keeps trying",
+                "the writer's requests are refused (%s); the points stay pending (%d) and the writer "
+                "keeps trying until this is fixed",
                 self._last_error,
                 pending,
             )

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import logging
 
-from ._exceptions import APIConnectionError, InvalidResponseError, PlatformError
+from ._exceptions import (
+    APIConnectionError,
+    ClientClosedError,
+    DataInteractionError,
+    InvalidResponseError,
+    PlatformError,
+)
 from ._spool import QuarantineEntry, Record
 from ._writer_records import Piece, RecordError, parts_of
 
-__all__ = ["Delivery", "Verdict", "describe", "verdict"]
+__all__ = ["Delivery", "Verdict", "describe", "unexpected", "verdict"]
 
 log = logging.getLogger("data_interaction_client")
 
@@ -89,6 +95,8 @@ class Verdict:
 
 def verdict(error: BaseException) -> str:
     """Classify a failed send (see the README's "Long-running connectors")."""
+    if isinstance(error, ClientClosedError):
+        return Verdict.REFUSED  # the connector closed the client: nothing goes until it restarts
     if isinstance(error, PlatformError):
         status = error.status_code
         if status == 413:
@@ -105,6 +113,11 @@ def verdict(error: BaseException) -> str:
 
 def describe(error: BaseException) -> str:
     """The error as the log and the stats show it."""
-    if isinstance(error, APIConnectionError | PlatformError | InvalidResponseError):
+    if isinstance(error, APIConnectionError | PlatformError | InvalidResponseError | ClientClosedError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def unexpected(error: BaseException) -> bool:
+    """Whether ``error`` is none of the SDK's: a bug somewhere, to be logged with its traceback."""
+    return not isinstance(error, DataInteractionError)

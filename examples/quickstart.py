@@ -24,6 +24,11 @@ def show(title: str, rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> No
             print("  " + "  ".join("-" * width for width in widths))
 
 
+def tag_name(tag_id: str | dict[str, str]) -> str:
+    """A tag id as the platform writes it, as text: a name, or ``parent/name``."""
+    return tag_id if isinstance(tag_id, str) else f"{tag_id['parentObjectId']}/{tag_id['tagName']}"
+
+
 def main() -> None:
     with ExitStack() as stack:
         base_url = os.environ.get("PLATFORM_URL")
@@ -48,26 +53,30 @@ def main() -> None:
         client.set_data(tags)
         req_data = client.create_request_data(tag_id=[tag.id for tag in tags])
         req_data.update(from_time=100, to_time=1000000, max_count=100, time_step=100000, format_param=True)
-        original = client.get_data(req_data)
+        original = client.get_data(req_data)["data"]  # the platform's answer, as the original returned it
 
         # And the period that was sent, stored values only, to see the round trip.
         req_data.update(
             from_time="2018-06-26 10:00:00", to_time="2018-06-26 15:00:00", time_step=None, actual=True
         )
-        round_trip = client.get_data(req_data)
+        round_trip = client.get_data(req_data)["data"]
 
     show("Sent with set_data", sent, ("tag", "x", "y"))
     show(
         "Read back with the original request (from 100 to 1000000 µs, every 100000 µs)",
-        [(h.tag_id, len(h.points), h.points[0]["x"], h.points[0]["y"], h.exceed) for h in original],
+        [
+            (h["tagId"], len(h["data"]), h["data"][0]["x"], h["data"][0]["y"], h.get("exceed"))
+            for h in original
+        ],
         ("tag", "points", "first x", "first y", "exceed"),
     )
     show(
         "Read back: the period sent, stored values only",
-        [(h.tag_id, p["x"], p["y"], p.get("q")) for h in round_trip for p in h.points],
+        [(tag_name(h["tagId"]), p["x"], p["y"], p.get("q")) for h in round_trip for p in h["data"]],
         ("tag", "x", "y", "q"),
     )
-    print(f"\n{len(sent)} points sent, {sum(len(h) for h in round_trip)} read back; the platform is stopped.")
+    read_back = sum(len(h["data"]) for h in round_trip)
+    print(f"\n{len(sent)} points sent, {read_back} read back; the platform is stopped.")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from data_interaction_client import (
 from .conftest import OK, FakePlatform, json_response
 
 ASYNC_ONLY = {"aclose"}
-SYNC_ONLY = {"close"}
+SYNC_ONLY: set[str] = set()
 
 
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
@@ -42,7 +42,8 @@ def test_public_surfaces_are_identical() -> None:
             assert s.parameters[parameter].default == a.parameters[parameter].default, (name, parameter)
             assert s.parameters[parameter].kind == a.parameters[parameter].kind, (name, parameter)
         is_async = inspect.iscoroutinefunction(getattr(AsyncDataInteractionClient, name))
-        assert is_async == (name in {"connect", "set_data", "get_data"}), name
+        coroutines = {"connect", "set_data", "get_data", "close", "get_frame", "set_frame"}
+        assert is_async == (name in coroutines), name
     init_s = inspect.signature(DataInteractionClient.__init__).parameters
     init_a = inspect.signature(AsyncDataInteractionClient.__init__).parameters
     assert list(init_s) == list(init_a)
@@ -122,3 +123,12 @@ def test_async_own_http_client_not_closed(platform: FakePlatform) -> None:
         await http.aclose()
 
     asyncio.run(scenario())
+
+
+def test_close_is_awaitable_as_the_readme_says(platform: FakePlatform) -> None:
+    async def scenario() -> bool:
+        client = AsyncDataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+        await client.close()
+        return client._http.is_closed
+
+    assert asyncio.run(scenario()) is True

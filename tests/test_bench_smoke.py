@@ -20,7 +20,7 @@ def test_bench_quick_prints_the_table() -> None:
     )
     out = done.stdout
     assert "| scenario |" in out
-    for scenario in ("bulk", "live", "read", "writer-live", "writer-bulk"):
+    for scenario in ("bulk", "live", "read", "frame_read", "frame_send", "writer-live", "writer-bulk"):
         assert f"| {scenario} |" in out
     assert "Writer: write()" in out
     assert "Writer, platform down:" in out

@@ -178,7 +178,8 @@ def test_get_data_single_tag_and_type_check(client: DataInteractionClient, platf
     [
         ({**OK}, "missing required field `data`"),
         ({**OK, "data": [5]}, r"at `\$\.data\[0\]`"),
-        ({**OK, "data": [{"tagId": "a", "data": []}]}, "missing required field `exceed`"),
+        ({**OK, "data": [{"tagId": "a"}]}, "missing required field `data`"),
+        ({**OK, "data": [{"tagId": "a", "data": [[1, 1.5]]}]}, r"data\[0\]\.data\[0\]\[1\]"),
         ({**OK, "data": [{"tagId": "a", "exceed": False, "data": [{"x": 1.5, "y": 1}]}]}, r"data\[0\]\.x"),
         ({**OK, "data": [{"tagId": 5, "exceed": False, "data": []}]}, r"\$\.data\[0\]\.tagId"),
         (
@@ -232,7 +233,7 @@ def test_no_data_to_send(client: DataInteractionClient, platform: FakePlatform) 
 
 
 def test_set_data_refuses_non_tags(client: DataInteractionClient) -> None:
-    with pytest.raises(TypeError, match="not dict"):
+    with pytest.raises(InvalidInputError, match="item 0 is a dict"):
         client.set_data([{"x": 1}])  # type: ignore[list-item]
 
 

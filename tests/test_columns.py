@@ -74,7 +74,7 @@ def test_fast_check_errors_name_the_index(bad: dict[str, Any], field: str | None
 
 
 def test_mappings_other_than_dicts_become_dicts() -> None:
-    point = Point(1, 2.0, 0)
+    point = Point(x=1, y=2.0, q=0)
     checked = check_points("t", [point, {"x": 2, "y": 3}])
     assert checked == [{"x": 1, "y": 2.0, "q": 0}, {"x": 2, "y": 3}]
     assert type(checked[0]) is dict
@@ -85,8 +85,10 @@ def test_mappings_other_than_dicts_become_dicts() -> None:
 
 def test_update_columns_from_lists() -> None:
     tag = Tag("t")
-    tag.update_columns([1, 2], [1.5, "on"])
-    assert tag.points == [{"x": 1, "y": 1.5}, {"x": 2, "y": "on"}]
+    tag.update_columns([1, 2], [1.5, "on"])  # q=0 (good) unless given, as for add_data
+    assert tag.points == [{"x": 1, "y": 1.5, "q": 0}, {"x": 2, "y": "on", "q": 0}]
+    tag.update_columns([1], [1.5], q=None)
+    assert tag.points == [{"x": 1, "y": 1.5}]
     tag.update_columns([3], [None], q=5)
     assert tag.points == [{"x": 3, "y": None, "q": 5}]
     tag.extend_columns([4, 5], [1, 2], [0, None])
@@ -100,7 +102,7 @@ def test_update_columns_from_numpy_gives_python_values() -> None:
     )
     assert tag.points == [{"x": 1, "y": 0.5, "q": 0}, {"x": 2, "y": 1.5, "q": 3}]
     assert all(type(p["x"]) is int and type(p["y"]) is float and type(p["q"]) is int for p in tag.points)
-    tag.update_columns(np.array([1]), np.array([True]))
+    tag.update_columns(np.array([1]), np.array([True]), q=None)
     assert tag.points == [{"x": 1, "y": True}]
     assert type(tag.points[0]["y"]) is bool
 
@@ -115,12 +117,14 @@ def test_update_columns_from_pandas_times() -> None:
     assert tag.points == [{"x": micros, "y": 1.0, "q": 0}, {"x": micros + 1, "y": 2.0, "q": 0}]
     naive = np.array(["2018-06-26T10:15:00"], dtype="datetime64[s]")
     tag.update_columns(naive, [1])
-    assert tag.points == [{"x": micros, "y": 1}]
+    assert tag.points == [{"x": micros, "y": 1, "q": 0}]
 
 
 def test_update_columns_object_columns_take_the_point_by_point_check() -> None:
     tag = Tag("t")
-    tag.update_columns(np.array(["2018-06-26 10:15:00", 5], dtype=object), np.array([1, None], dtype=object))
+    tag.update_columns(
+        np.array(["2018-06-26 10:15:00", 5], dtype=object), np.array([1, None], dtype=object), q=None
+    )
     assert tag.points == [{"x": "2018-06-26 10:15:00", "y": 1}, {"x": 5, "y": None}]
 
 
@@ -183,8 +187,8 @@ def test_points_read_like_dicts() -> None:
     assert second != {"x": "2018-06-26", "y": [1], "z": 1}
     assert first != {"x": 1, "y": 2.5, "q": 1}
     assert first != 5
-    assert first == Point(1, 2.5, 0)
-    assert hash(first) == hash(Point(1, 2.5, 0))
+    assert first == Point(x=1, y=2.5, q=0)
+    assert hash(first) == hash(Point(x=1, y=2.5, q=0))
     assert (first["x"], first["y"], first["q"], second.get("q"), second.get("z", 7)) == (1, 2.5, 0, None, 7)
     with pytest.raises(KeyError):
         first["z"]
@@ -215,7 +219,7 @@ def test_answers_off_the_contract_are_refused(content: bytes) -> None:
 def test_to_columns_and_to_pandas() -> None:
     (history,) = parse_get(_answer([{"x": 1, "y": 2.5, "q": 0}, {"x": 2, "y": 3.5}]))
     assert history.to_columns() == Columns([1, 2], [2.5, 3.5], [0, None])
-    frame = history.to_pandas()
+    frame = history.to_pandas(x_as="us")
     assert list(frame.columns) == ["x", "y", "q"]
     assert frame["x"].tolist() == [1, 2]
     assert frame["x"].dtype == np.int64
@@ -231,7 +235,7 @@ def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_string_columns_are_checked_as_text() -> None:
     tag = Tag("t")
-    tag.update_columns(np.array([1, 2]), np.array(["on", "温度"]))
+    tag.update_columns(np.array([1, 2]), np.array(["on", "温度"]), q=None)
     assert tag.points == [{"x": 1, "y": "on"}, {"x": 2, "y": "温度"}]
     with pytest.raises(InvalidPointError, match="point 1, field 'y'"):
         tag.update_columns(np.array([1, 2]), ["on", "\ud800"])

@@ -235,3 +235,32 @@ def test_quickstart_example_runs() -> None:
     ).stdout
     assert "10 points sent, 10 read back" in out
     assert "boiler-7/pressure  2018-06-26T11:15:00.000000Z  1" in out
+
+
+@pytest.mark.parametrize("point_form", ["object", "array"])
+def test_history_reads_the_same_in_both_answer_forms(platform: RunningPlatform, point_form: str) -> None:
+    tag = Tag(f"forms-{point_form}")
+    tag.update(
+        [(1_530_008_100_000_000, 1.5, 0), (1_530_008_101_000_000, "on", 192), (1_530_008_102_000_000, None)]
+    )
+    expected = [dict(p) for p in tag.points]
+    platform.set_point_form(point_form)  # type: ignore[arg-type]
+    try:
+        with DataInteractionClient(platform.url) as client:
+            client.set_data(tag)
+            req = client.create_request_data(tag, from_time=1_530_008_100_000_000, actual=True)
+            (history,) = client.get_data(req)
+            assert history.exceed is False  # no maxCount: the platform leaves exceed out
+            assert [dict(p) for p in history] == [{**p, "q": p.get("q")} for p in expected]
+            req.update(max_count=1)
+            (thinned,) = client.get_data(req)
+            assert thinned.exceed is True
+            assert len(thinned) == 1
+
+            async def read_async() -> list[object]:
+                async with AsyncDataInteractionClient(platform.url) as async_client:
+                    return list((await async_client.get_data(req))[0])
+
+            assert asyncio.run(read_async()) == thinned.points
+    finally:
+        platform.set_point_form("object")

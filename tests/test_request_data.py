@@ -93,13 +93,13 @@ def test_bad_tag_ids(tag_id: object, problem: str) -> None:
 
 def test_update_rejects_unknown_fields_and_attribute_assignment_is_checked() -> None:
     req = RequestData(tag_id="a")
-    with pytest.raises(TypeError, match="unknown fields \\['max'\\]"):
-        req.update(max=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max'"):
+        req.update(max=3)  # type: ignore[call-arg]
     req.max_count = 10
     assert req.max_count == 10
     with pytest.raises(InvalidInputError):
         req.max_count = -1
-    with pytest.raises(TypeError):
+    with pytest.raises(AttributeError, match="RequestData has no field 'nonsense'"):
         req.nonsense = 1
 
 

@@ -281,7 +281,8 @@ def test_a_refused_token_keeps_the_points_and_is_critical(
     stats = w.stats()
     assert (stats.health, stats.quarantined_batches, stats.pending_points) == ("critical", 0, 5)
     assert "HTTP 401" in (stats.last_error or "")
-    assert "check the token" in caplog.text
+    assert "check the token" in caplog.text  # the client's hint, in the error
+    assert "are refused" in caplog.text
     recorder.up()
     w.flush(timeout=30)
     assert w.stats().health == "ok"
@@ -724,3 +725,16 @@ def test_orjson_of_a_record_is_the_request_body(
     w.write_points("a", [{"x": X, "y": 1.5, "q": 0}])
     w.flush(timeout=30)
     assert orjson.loads(sent[0]) == {"data": [{"tagId": "a", "data": [{"x": X, "y": 1.5, "q": 0}]}]}
+
+
+def test_a_client_closed_under_the_writer_keeps_the_points(recorder: Recorder, tmp_path: Path) -> None:
+    client = DataInteractionClient("http://platform.test", transport=httpx.MockTransport(recorder))
+    w = client.writer(spool=tmp_path / "s", **{**FAST, "close_timeout": 0.1})
+    client.close()
+    w.write_points("a", points(0, 0, 5))
+    wait_until(lambda: w.stats().health == "critical", what="the refusal")
+    assert "closed" in (w.stats().last_error or "")
+    w.close()
+    spool = SqliteSpool(tmp_path / "s")
+    assert spool.points == 5
+    spool.close()

@@ -18,13 +18,22 @@ What it does:
 - **Any tag id is accepted** by ``set`` and ``get``, declared in the configuration or not: the platform
   family stores any tag. A tag declared with ``smtStep: true`` is a step tag (no interpolation).
 - Points are stored in SQLite (a file survives a restart; ``":memory:"`` does not): one row per
-  (tag, x), the last write wins, one transaction per write.
+  (tag, x), the last write wins, one transaction per write; write time does not depend on the size of
+  the values stored.
 - Every body is validated against the contract's schemas, read from openapi.yaml itself; a bad body
   answers 422 with a message naming the field (``body.data[0].data[3].x: ...``) and stores nothing.
-- ``get`` follows the history rules of the platform family (see :mod:`._history`).
-- An optional bearer token (401 without it) and fault injection (errors, latency, dropped connections,
-  a proxy's HTML page), off by default; at run time through :meth:`RunningPlatform.set_faults` or
-  ``POST /_emulator/faults`` with a JSON object of :class:`Faults` fields.
+  Numbers beyond a double (``1e400``) and values nested deeper than :data:`MAX_DEPTH` are refused too.
+- A body larger than ``max_body_size`` (default :data:`DEFAULT_MAX_BODY_SIZE`), before or after gzip
+  decompression, answers 413; a body within it costs a small multiple of its size in memory.
+- ``get`` follows the history rules of the platform family (see :mod:`._history`); its points come as
+  ``{x, y, q}`` objects, or as ``[y, x, q]`` arrays with ``point_form="array"``; ``exceed`` only when
+  the request had ``maxCount`` (or when it is true), as in the platform family.
+- An optional bearer token (401 without it, checked before anything else) and fault injection (errors,
+  latency, dropped connections, a proxy's HTML page), off by default; at run time through
+  :meth:`RunningPlatform.set_faults` or ``POST /_emulator/faults`` with a JSON object of :class:`Faults`
+  fields.
+- Stopping (Ctrl-C, SIGTERM, leaving :func:`run_platform`) takes a few seconds at most, whatever runs:
+  a write still running after :data:`STOP_GRACE` seconds rolls back.
 """
 
 from __future__ import annotations
@@ -39,24 +48,34 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the reference platform needs the 'platform' extra: pip install 'data-interaction-client[platform]'"
     ) from exc
 
-from ._app import PlatformState, create_app
+from ._app import POINT_FORMS, PlatformState, PointForm, create_app
+from ._body import DEFAULT_MAX_BODY_SIZE
 from ._config import EXAMPLE_CONFIG_PATH, ConfigError, DataSource, PlatformConfig, load_config, tag_key
 from ._faults import Faults
 from ._history import GRID_LIMIT
-from ._server import RunningPlatform, run_platform
+from ._json import MAX_DEPTH
+from ._server import STOP_GRACE, PlatformServer, RunningPlatform, run_platform
 from ._spec import find_spec_path
-from ._store import Store
+from ._store import Store, StoreClosed, StoreError
 
 __all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
     "EXAMPLE_CONFIG_PATH",
     "GRID_LIMIT",
+    "MAX_DEPTH",
+    "POINT_FORMS",
+    "STOP_GRACE",
     "ConfigError",
     "DataSource",
     "Faults",
     "PlatformConfig",
+    "PlatformServer",
     "PlatformState",
+    "PointForm",
     "RunningPlatform",
     "Store",
+    "StoreClosed",
+    "StoreError",
     "create_app",
     "find_spec_path",
     "load_config",

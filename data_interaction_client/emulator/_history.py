@@ -14,7 +14,9 @@
 - ``value``: only the points whose ``y`` equals it (or one of them, given a list); JSON equality, so
   ``1`` equals ``1.0`` but not ``true``.
 - ``maxCount``: more points than that are thinned to evenly spaced ones, keeping the first and the last,
-  and ``exceed`` is set.
+  and ``exceed`` is set. As in the platform family, an answer item carries ``exceed`` only when the
+  request had ``maxCount`` (absent means false), or when it is true (a ``timeStep`` grid thinned to
+  :data:`GRID_LIMIT` without ``maxCount``): an answer never hides that it was thinned.
 """
 
 from __future__ import annotations
@@ -123,9 +125,18 @@ class _Series:
 
 
 def compute(
-    query: HistoryQuery, window: Callable[[int, int], Sequence[Row]], step: bool, now: int
-) -> tuple[list[dict[str, Any]], bool]:
-    """Answer one tag: its points (y as ``orjson.Fragment``) and the ``exceed`` flag."""
+    query: HistoryQuery,
+    window: Callable[[int, int], Sequence[Row]],
+    step: bool,
+    now: int,
+    *,
+    arrays: bool = False,
+) -> tuple[list[Any], bool]:
+    """Answer one tag: its points (y as ``orjson.Fragment``) and the ``exceed`` flag.
+
+    Points are ``{"x", "y", "q"}`` dicts, or ``[y, x, q]`` lists with ``arrays`` (the platform family's
+    documented form).
+    """
     exceed = False
     values: Sequence[Row]
     if query.start is None:
@@ -159,6 +170,10 @@ def compute(
         values = [values[index] for index in thin_indices(len(values), query.max_count)]
         exceed = True
     fragment = orjson.Fragment
+    if arrays:
+        if query.iso:
+            return [[fragment(y), format_iso(x), q] for x, y, q in values], exceed
+        return [[fragment(y), x, q] for x, y, q in values], exceed
     if query.iso:
         return [{"x": format_iso(x), "y": fragment(y), "q": q} for x, y, q in values], exceed
     return [{"x": x, "y": fragment(y), "q": q} for x, y, q in values], exceed

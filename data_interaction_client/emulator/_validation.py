@@ -9,19 +9,22 @@ semantics the schema cannot express are checked: an ISO string must be a real in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
 from jsonschema import ValidationError  # type: ignore[import-untyped]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
-from ._json import dumps_text
+from ._json import dumps_text, value_problem
 from ._spec import integer_bounds, load_spec, schema_pattern, schema_validator
 from ._timestamps import MAX_X, MIN_X, TimestampError, to_micros
 
-_TIMESTAMP_PATTERN = re.compile(schema_pattern("Timestamp"))
-_Q_MIN, _Q_MAX = integer_bounds("Quality")
+#: The contract's pattern of an ISO 8601 Timestamp.
+TIMESTAMP_PATTERN = re.compile(schema_pattern("Timestamp"))
+#: The contract's bounds of a quality code.
+QUALITY_BOUNDS = integer_bounds("Quality")
+_Q_MIN, _Q_MAX = QUALITY_BOUNDS
 _POINT_KEYS = frozenset(load_spec()["components"]["schemas"]["Point"]["properties"])
 _MAX_MESSAGE = 300
 
@@ -62,9 +65,12 @@ def describe(error: ValidationError) -> str:
 
 def check_schema(name: str, body: Any, prefix: Sequence[str | int] = ()) -> None:
     """Raise :class:`RequestError` when ``body`` does not follow ``#/components/schemas/<name>``."""
-    error = best_match(schema_validator(name).iter_errors(body))
-    if error is not None:
-        message = describe(error)
+    try:
+        error = best_match(schema_validator(name).iter_errors(body))
+        message = None if error is None else describe(error)
+    except RecursionError:  # quoting a deeply nested value in the message
+        message = "body: nested too deeply"
+    if message is not None:
         if prefix:
             message = field_path(prefix) + message[len("body") :]
         raise RequestError(message)
@@ -80,7 +86,7 @@ def _is_integer(value: Any) -> bool:
 def timestamp_error(value: Any) -> str | None:
     """Return why ``value`` is not a contract Timestamp (schema only), or None when it is one."""
     if isinstance(value, str):
-        if _TIMESTAMP_PATTERN.search(value) is None:
+        if TIMESTAMP_PATTERN.search(value) is None:
             return f"{_shorten(repr(value))} is not an ISO 8601 date and time"
         return None
     if _is_integer(value):
@@ -150,14 +156,27 @@ def point_problem(point: Any, index: int, number: int) -> RequestError:
     raise AssertionError("unreachable: the point is valid")
 
 
-def set_rows(points: list[Any], index: int) -> list[tuple[int, str, int | None]]:
-    """Validate the points of ``body.data[index]`` and turn them into rows ``(x, y JSON text, q)``.
+def encode_value(value: Any) -> str:
+    """A point's ``y`` as JSON text; ``ValueError`` saying why it cannot be stored (nested too deeply)."""
+    kind = type(value)
+    if kind is list or kind is dict:
+        problem = value_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson refuses integers beyond 64 bits
+        return dumps_text(value)
+
+
+def iter_set_rows(points: list[Any], index: int) -> Iterator[tuple[int, str, int | None]]:
+    """Validate the points of ``body.data[index]`` one by one and yield rows ``(x, y JSON text, q)``.
 
     The common point (integer x in range, optional integer q) is checked inline; any other goes through
-    :func:`point_error`, the equivalent of the ``Point`` schema, then the timestamp's conversion.
+    :func:`point_error`, the equivalent of the ``Point`` schema, then the timestamp's conversion. Lazy,
+    so that a million points never sit in memory twice: the store writes each row as it comes, and a
+    bad point raises :class:`RequestError` mid-write, which rolls the whole write back.
     """
-    rows: list[tuple[int, str, int | None]] = []
-    append = rows.append
     dumps = orjson.dumps
     low, high, q_low, q_high = MIN_X, MAX_X, _Q_MIN, _Q_MAX
     for number, point in enumerate(points):
@@ -184,12 +203,24 @@ def set_rows(points: list[Any], index: int) -> list[tuple[int, str, int | None]]
                 raise point_problem(point, index, number) from None
             quality = point.get("q")
             quality = None if quality is None else int(quality)
-        try:
-            y = dumps(point["y"]).decode()
-        except TypeError:  # orjson refuses integers beyond 64 bits
-            y = dumps_text(point["y"])
-        append((x, y, quality))
-    return rows
+        value = point["y"]
+        kind = type(value)
+        if kind is list or kind is dict:
+            try:
+                y = encode_value(value)
+            except ValueError as exc:
+                raise RequestError(f"{field_path(['data', index, 'data', number, 'y'])}: {exc}") from None
+        else:
+            try:
+                y = dumps(value).decode()
+            except TypeError:  # orjson refuses integers beyond 64 bits
+                y = dumps_text(value)
+        yield (x, y, quality)
+
+
+def set_rows(points: list[Any], index: int) -> list[tuple[int, str, int | None]]:
+    """All the rows of :func:`iter_set_rows` at once (for tests and small bodies)."""
+    return list(iter_set_rows(points, index))
 
 
 def timestamp_micros(value: Any, parts: Sequence[str | int]) -> int:

@@ -170,9 +170,12 @@ GIVEN = [given_point for given_point, _ in MIXED]
 EXPECTED = [wire for _, wire in MIXED]
 
 
-def test_timestamp_pattern_is_the_contracts() -> None:
-    assert SCHEMAS["Timestamp"]["oneOf"][1]["pattern"] == ISO_TIMESTAMP_PATTERN
+def test_timestamp_range_is_the_contracts() -> None:
+    # The SDK checks strings by their form (ISO_TIMESTAMP_PATTERN), then as dates in that range; the
+    # contract spells both in one pattern. test_the_sdk_and_the_contract_agree_on_strings pins that
+    # they accept the same strings.
     assert SCHEMAS["Timestamp"]["oneOf"][0]["maximum"] == MAX_TIMESTAMP
+    assert ISO_TIMESTAMP_PATTERN.startswith("^")
 
 
 def test_connect_body() -> None:
@@ -288,7 +291,7 @@ GET_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
         {
             "tag_id": ("temperature",),
             "from_time": "2018-06-26 10:15:00",
-            "to_time": "2018-06-26T11:15:00.5+03:00",
+            "to_time": "2018-06-26T14:15:00.5+03:00",
             "max_count": 2**31 - 1,
             "time_step": timedelta(seconds=1),
             "value": 21.5,
@@ -298,7 +301,7 @@ GET_CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
         {
             "tagId": ["temperature"],
             "from": "2018-06-26 10:15:00",
-            "to": "2018-06-26T11:15:00.5+03:00",
+            "to": "2018-06-26T14:15:00.5+03:00",
             "maxCount": 2**31 - 1,
             "timeStep": 1000000,
             "value": 21.5,
@@ -488,11 +491,12 @@ def _accepted(value: str) -> bool:
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(value=near_iso() | st.text(max_size=40))
-def test_strings_the_sdk_accepts_match_the_contract(value: str) -> None:
+def test_the_sdk_and_the_contract_agree_on_strings(value: str) -> None:
     if _accepted(value):
         assert CONTRACT_PATTERN.search(value), value
         CONTRACT_TIMESTAMP.validate(value)
     else:
+        assert not CONTRACT_PATTERN.search(value), value
         with pytest.raises(InvalidInputError):
             Tag("t").add_data(value, 1)
 
@@ -549,3 +553,31 @@ def test_input_the_sdk_accepts_can_be_encoded(call: Any) -> None:
     with _client(recorder) as client, pytest.raises(InvalidInputError):
         call(client)
     assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1970-01-01",
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T00:30:00+01:00",  # before the epoch once the zone is counted
+        "1970-01-01T01:00:00+01:00",
+        "1969-12-31T23:00:00-01:00",
+        "1970-01-01T05:00:00+01:00",
+        "1970-01-01T05:00:00-01:00",
+        "2255-06-04T10:00:00-01:00",
+        "2255-06-04T10:00:00+01:00",
+        "2255-06-03T10:00:00-01:00",
+        "2255-06-05T23:47:34.740991Z",
+        "2255-06-05T23:47:34.740992Z",
+        "2255-06-06",
+        "2000-02-29",
+        "1900-02-29",
+        "2100-02-29",
+        "2018-13-01",
+        "0000-00-00",
+        "2018-06-26T24:00:00",
+    ],
+)
+def test_the_sdk_and_the_contract_agree_at_the_edges(value: str) -> None:
+    assert _accepted(value) == bool(CONTRACT_PATTERN.search(value)), value

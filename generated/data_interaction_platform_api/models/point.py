@@ -17,7 +17,11 @@ class Point:
     x: int | str
     """ Integer microseconds since 1970-01-01T00:00:00Z, or an ISO 8601 date and time
     (`2018-06-26 10:15:00`, `2018-06-26T10:15:00.5+03:00`); a string without a zone means UTC.
-    Either form stays within 0 to 9007199254740991 microseconds (1970 to 2255).
+    Either form stays within 0 to 9007199254740991 microseconds (1970-01-01T00:00:00Z to
+    2255-06-05T23:47:34.740991Z). The string's pattern admits only real dates and times within
+    that range; at its ends it is stricter, to stay a plain regular expression: 1970-01-01 takes
+    `Z`, `+00:00`, `-hh:mm` or no zone; 2255-06-04 and 2255-06-05 take `Z`, `+hh:mm` or none, and
+    no later date matches.
      """
     y: Any
     """ The value, any JSON value (null when there is none). """

@@ -43,6 +43,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 413:
+        response_413 = ErrorResponse.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = ErrorResponse.from_dict(response.json())
 
@@ -83,7 +88,9 @@ def sync_detailed(
     """Read the history of one or many tags
 
      Answers one item per requested tag, its points sorted by `x` ascending. With neither `from` nor
-    `to` the answer is the current value, stamped now; `to` defaults to now.
+    `to` the answer is the current value, stamped now; `to` defaults to now. Points come as
+    `{x, y, q}` objects or as `[y, x, q]` arrays (the platform family's documented form), and
+    `exceed` only when the request had `maxCount`: read both forms, and an absent `exceed` as false.
 
     Args:
         body (GetDataRequest):
@@ -115,7 +122,9 @@ def sync(
     """Read the history of one or many tags
 
      Answers one item per requested tag, its points sorted by `x` ascending. With neither `from` nor
-    `to` the answer is the current value, stamped now; `to` defaults to now.
+    `to` the answer is the current value, stamped now; `to` defaults to now. Points come as
+    `{x, y, q}` objects or as `[y, x, q]` arrays (the platform family's documented form), and
+    `exceed` only when the request had `maxCount`: read both forms, and an absent `exceed` as false.
 
     Args:
         body (GetDataRequest):
@@ -142,7 +151,9 @@ async def asyncio_detailed(
     """Read the history of one or many tags
 
      Answers one item per requested tag, its points sorted by `x` ascending. With neither `from` nor
-    `to` the answer is the current value, stamped now; `to` defaults to now.
+    `to` the answer is the current value, stamped now; `to` defaults to now. Points come as
+    `{x, y, q}` objects or as `[y, x, q]` arrays (the platform family's documented form), and
+    `exceed` only when the request had `maxCount`: read both forms, and an absent `exceed` as false.
 
     Args:
         body (GetDataRequest):
@@ -172,7 +183,9 @@ async def asyncio(
     """Read the history of one or many tags
 
      Answers one item per requested tag, its points sorted by `x` ascending. With neither `from` nor
-    `to` the answer is the current value, stamped now; `to` defaults to now.
+    `to` the answer is the current value, stamped now; `to` defaults to now. Points come as
+    `{x, y, q}` objects or as `[y, x, q]` arrays (the platform family's documented form), and
+    `exceed` only when the request had `maxCount`: read both forms, and an absent `exceed` as false.
 
     Args:
         body (GetDataRequest):

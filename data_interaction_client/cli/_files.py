@@ -1,0 +1,450 @@
+"""Points in files: CSV, JSON Lines and Parquet, read and written a chunk at a time.
+
+Two shapes, told apart by the columns (the first object's keys in JSON Lines):
+
+- **long**: ``tag, x, y[, q]``, one point per row;
+- **wide**: ``x`` and one column per tag (the column's name is the tag); an empty cell is no point.
+
+A tag is named by text: a plain id as it is, a ``{tagName, parentObjectId}`` path as its JSON object
+(JSON Lines may also give the object itself). ``x`` is integer microseconds, ISO 8601 text (UTC unless
+a zone is given) or, in Parquet, a timestamp column.
+
+Text cells (CSV, and Parquet string columns) follow one rule, both ways, so that a file written by
+``get`` reads back as the same values: an empty cell is ``null``; a cell that is valid JSON is that
+JSON value (``21.5``, ``true``, ``{"a": 1}``, ``"21.5"`` for the text ``21.5``); any other cell is
+text. JSON Lines carry JSON values as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final, NamedTuple
+
+import orjson
+
+from data_interaction_client import TagHistory, TagPath
+
+from ._times import format_time
+
+__all__ = [
+    "FORMATS",
+    "BadRow",
+    "Chunk",
+    "FileError",
+    "Record",
+    "Source",
+    "Writer",
+    "format_of",
+    "open_source",
+    "open_writer",
+    "tag_text",
+]
+
+FORMATS: Final = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_LONG_COLUMNS: Final = frozenset(("tag", "x", "y", "q"))
+
+
+class FileError(Exception):
+    """A file that cannot be read or written as asked (its format, its header): one line of text."""
+
+
+class Record(NamedTuple):
+    """One point read from a file, not yet checked: where it is, its tag (text or object), x, y, q."""
+
+    line: int
+    tag: Any
+    x: Any
+    y: Any
+    q: Any
+
+
+class BadRow(NamedTuple):
+    """A row that cannot be a point: where, which field, what is wrong."""
+
+    line: int
+    field: str | None
+    problem: str
+
+
+class Chunk(NamedTuple):
+    """Rows read together: their points, the bad ones, and how far into the file they end."""
+
+    records: list[Record]
+    bad: list[BadRow]
+    position: int
+    rows: int
+
+
+def format_of(path: str | os.PathLike[str]) -> str:
+    """``csv``, ``jsonl`` or ``parquet``, from the file's extension; :class:`FileError` otherwise."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        raise FileError(
+            f"{os.fspath(path)}: unknown file type {suffix or '(no extension)'!r}: "
+            "use .csv, .jsonl (or .ndjson) or .parquet"
+        ) from None
+
+
+def tag_text(tag_id: str | TagPath) -> str:
+    """A tag as a file names it: a plain id as it is, a path as its JSON object."""
+    if isinstance(tag_id, TagPath):
+        return orjson.dumps(tag_id.to_dict()).decode()
+    return tag_id
+
+
+def _cell_value(text: str) -> Any:
+    """A text cell's value (see the module): empty is null, JSON is JSON, anything else is text."""
+    if not text:
+        return None
+    first = text[0]
+    if first.isalpha() and text not in ("true", "false", "null"):
+        return text  # the common case of plain text, without a JSON attempt
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _cell_text(value: Any) -> str:
+    """The text cell of a value, the inverse of :func:`_cell_value`."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        if value and _cell_value(value) == value and type(_cell_value(value)) is str:
+            return value
+        return orjson.dumps(value).decode()
+    if type(value) is float or type(value) is int:
+        return repr(value)
+    return orjson.dumps(value).decode()
+
+
+def _timestamp(value: Any) -> Any:
+    """``x`` as read: digits become integer microseconds, a datetime too; text stays for the SDK to check."""
+    if type(value) is str:
+        stripped = value.strip()
+        return int(stripped) if stripped.isdigit() else stripped
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return (value - _EPOCH) // _MICROSECOND_DELTA
+    return value
+
+
+def _quality(value: Any) -> tuple[Any, str | None]:
+    if value is None or value == "":
+        return None, None
+    if type(value) is str:
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text), None
+        return None, f"{value!r} is not an integer quality code"
+    return value, None
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+class Source:
+    """One input file: its format, its shape, its size (``total`` in ``unit``), read by :meth:`chunks`."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        self.path = path
+        self.kind = kind
+        self.unit = "rows" if kind == "parquet" else "bytes"
+        self.total = 0
+        self.wide = False
+
+    def chunks(self, rows: int) -> Iterator[Chunk]:
+        """The file's rows, ``rows`` at a time."""
+        raise NotImplementedError
+
+    def _shape(self, columns: list[str]) -> list[str]:
+        """Check the header; decide long or wide; return the tag columns of a wide file."""
+        if len(set(columns)) != len(columns):
+            raise FileError(f"{self.path}: a column name appears twice in the header {columns}")
+        if "x" not in columns:
+            raise FileError(
+                f"{self.path}: no column 'x'; a file has the columns tag, x, y[, q] (long) "
+                f"or x and one column per tag (wide), not {columns}"
+            )
+        if "tag" in columns:
+            extra = sorted(set(columns) - {"tag", "x", "y", "q"})
+            if "y" not in columns or extra:
+                raise FileError(
+                    f"{self.path}: a long file has the columns tag, x, y and q (optional), not {columns}"
+                )
+            return []
+        self.wide = True
+        tags = [name for name in columns if name != "x"]
+        if not tags:
+            raise FileError(f"{self.path}: a wide file has x and one column per tag; no tag column")
+        return tags
+
+    def _records(
+        self, line: int, row: dict[str, Any], tags: list[str], text: bool
+    ) -> Iterator[Record | BadRow]:
+        """The points of one row given as a mapping of column to value."""
+        x = _timestamp(row.get("x"))
+        if x is None or x == "":
+            yield BadRow(line, "x", "no timestamp")
+            return
+        if not self.wide:
+            q, problem = _quality(row.get("q"))
+            if problem is not None:
+                yield BadRow(line, "q", problem)
+                return
+            y = row.get("y")
+            yield Record(line, row.get("tag"), x, _cell_value(y) if text and type(y) is str else y, q)
+            return
+        for tag in tags:
+            y = row.get(tag)
+            if y is None or y == "":
+                continue  # no point for this tag in this row
+            yield Record(line, tag, x, _cell_value(y) if text and type(y) is str else y, None)
+
+
+def _split(items: list[Record | BadRow]) -> tuple[list[Record], list[BadRow]]:
+    records = [item for item in items if isinstance(item, Record)]
+    bad = [item for item in items if isinstance(item, BadRow)]
+    return records, bad
+
+
+class _CsvSource(Source):
+    def chunks(self, rows: int) -> Iterator[Chunk]:
+        with open(self.path, "rb") as raw:
+            self.total = os.fstat(raw.fileno()).st_size
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            header = next(reader, None)
+            if header is None:
+                raise FileError(f"{self.path}: the file is empty (a CSV file starts with its header)")
+            columns = [name.strip() for name in header]
+            tags = self._shape(columns)
+            width = len(columns)
+            items: list[Record | BadRow] = []
+            count = 0
+            for cells in reader:
+                line = reader.line_num
+                if not cells:
+                    continue
+                if len(cells) != width:
+                    items.append(BadRow(line, None, f"{len(cells)} cells where the header has {width}"))
+                else:
+                    items.extend(self._records(line, dict(zip(columns, cells, strict=True)), tags, True))
+                count += 1
+                if count >= rows:
+                    yield Chunk(*_split(items), raw.tell(), count)
+                    items, count = [], 0
+            yield Chunk(*_split(items), self.total, count)
+
+
+class _JsonLinesSource(Source):
+    def _line(
+        self, line: int, content: bytes, tags: list[str] | None, items: list[Record | BadRow]
+    ) -> list[str] | None:
+        """Add the points of one line to ``items``; return the tag columns known so far."""
+        try:
+            row = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            items.append(BadRow(line, None, f"not JSON: {exc}"))
+            return tags
+        if not isinstance(row, dict):
+            items.append(BadRow(line, None, f"a line is a JSON object, not {type(row).__name__}"))
+            return tags
+        if tags is None:
+            tags = self._shape(list(row))
+        if self.wide:
+            tags = [name for name in row if name != "x"]
+        elif set(row) - _LONG_COLUMNS:
+            items.append(BadRow(line, None, f"unknown keys {sorted(set(row) - _LONG_COLUMNS)}"))
+            return tags
+        items.extend(self._records(line, row, tags, False))
+        return tags
+
+    def chunks(self, rows: int) -> Iterator[Chunk]:
+        with open(self.path, "rb") as raw:
+            self.total = os.fstat(raw.fileno()).st_size
+            items: list[Record | BadRow] = []
+            tags: list[str] | None = None
+            count = 0
+            for line, content in enumerate(raw, start=1):
+                if not content.strip():
+                    continue
+                tags = self._line(line, content, tags, items)
+                count += 1
+                if count >= rows:
+                    yield Chunk(*_split(items), raw.tell(), count)
+                    items, count = [], 0
+            yield Chunk(*_split(items), self.total, count)
+
+
+class _ParquetSource(Source):
+    def chunks(self, rows: int) -> Iterator[Chunk]:
+        parquet = _pyarrow_parquet("reading Parquet")
+        try:
+            file = parquet.ParquetFile(self.path)
+        except Exception as exc:  # pyarrow's own errors: not Parquet, truncated
+            raise FileError(f"{self.path}: not a Parquet file ({exc})") from None
+        with file:
+            self.total = file.metadata.num_rows
+            columns = list(file.schema_arrow.names)
+            tags = self._shape(columns)
+            done = 0
+            for batch in file.iter_batches(batch_size=rows):
+                items: list[Record | BadRow] = []
+                for offset, row in enumerate(batch.to_pylist()):
+                    items.extend(self._records(done + offset + 1, row, tags, True))
+                done += batch.num_rows
+                yield Chunk(*_split(items), done, batch.num_rows)
+
+
+def open_source(path: str) -> Source:
+    """The reader of ``path``, chosen by its extension."""
+    kind = format_of(path)
+    if kind == "csv":
+        return _CsvSource(path, kind)
+    if kind == "jsonl":
+        return _JsonLinesSource(path, kind)
+    return _ParquetSource(path, kind)
+
+
+def _pyarrow_parquet(what: str) -> Any:
+    try:
+        from pyarrow import parquet  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        raise FileError(f"{what} needs pyarrow: pip install 'data-interaction-client[parquet]'") from None
+    return parquet
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _numeric(points: Iterable[Any]) -> bool:
+    return all(type(p.y) in (int, float) or p.y is None for p in points)
+
+
+class Writer:
+    """Writes pages of history (long form: tag, x, y, q) as they come; :meth:`close` finishes the file."""
+
+    def __init__(self, stream: IO[Any], kind: str, path: str) -> None:
+        self.stream = stream
+        self.kind = kind
+        self.path = path
+        self.points = 0
+        self._csv = csv.writer(stream, lineterminator="\n") if kind == "csv" else None
+        if self._csv is not None:
+            self._csv.writerow(["tag", "x", "y", "q"])
+        self._parquet: Any = None
+        self._numeric: bool | None = None
+
+    def write(self, page: list[TagHistory]) -> None:
+        """Append the points of one page."""
+        if self.kind == "parquet" and self._parquet is None and any(h.points for h in page):
+            # y's column type is the first page's: float64 when every value is a number, else text.
+            self._open_parquet(all(_numeric(h.points) for h in page))
+        for history in page:
+            if not history.points:
+                continue
+            self.points += len(history.points)
+            if self.kind == "csv":
+                self._write_csv(history)
+            elif self.kind == "jsonl":
+                self._write_jsonl(history)
+            else:
+                self._write_parquet(history)
+
+    def _write_csv(self, history: TagHistory) -> None:
+        assert self._csv is not None
+        tag = tag_text(history.tag_id)
+        self._csv.writerows(
+            [tag, format_time(p.x) if type(p.x) is int else p.x, _cell_text(p.y), "" if p.q is None else p.q]
+            for p in history.points
+        )
+
+    def _write_jsonl(self, history: TagHistory) -> None:
+        tag: Any = history.tag_id.to_dict() if isinstance(history.tag_id, TagPath) else history.tag_id
+        lines = b"".join(
+            orjson.dumps({"tag": tag, "x": format_time(p.x) if type(p.x) is int else p.x, "y": p.y, "q": p.q})
+            + b"\n"
+            for p in history.points
+        )
+        if isinstance(self.stream, io.TextIOBase):
+            self.stream.write(lines.decode())
+        else:
+            self.stream.write(lines)
+
+    def _write_parquet(self, history: TagHistory) -> None:
+        import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+        xs, ys, qs = history.to_columns()
+        if self._numeric and not _numeric(history.points):
+            raise FileError(
+                f"{self.path}: tag {tag_text(history.tag_id)!r} has values that are not numbers after "
+                "numbers: a Parquet column has one type; write .csv or .jsonl instead"
+            )
+        values = ys if self._numeric else [_cell_text(y) if y is not None else None for y in ys]
+        table = pa.Table.from_arrays(
+            [
+                pa.array([tag_text(history.tag_id)] * len(xs), pa.string()),
+                pa.array(xs, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+                pa.array(values, self._parquet.schema.field("y").type),
+                pa.array(qs, pa.int64()),
+            ],
+            schema=self._parquet.schema,
+        )
+        self._parquet.write_table(table)
+
+    def _open_parquet(self, numeric: bool) -> None:
+        import pyarrow as pa
+
+        self._numeric = numeric
+        schema = pa.schema(
+            [
+                ("tag", pa.string()),
+                ("x", pa.timestamp("us", tz="UTC")),
+                ("y", pa.float64() if numeric else pa.string()),
+                ("q", pa.int64()),
+            ]
+        )
+        self._parquet = _pyarrow_parquet("writing Parquet").ParquetWriter(self.stream, schema)
+
+    def close(self) -> None:
+        """Finish the file (a Parquet file gets its footer) and close it."""
+        try:
+            if self.kind == "parquet":
+                if self._parquet is None:  # no point at all: still a valid file, with its columns
+                    self._open_parquet(True)
+                self._parquet.close()
+        finally:
+            if self.path != "-":
+                self.stream.close()
+
+
+def open_writer(path: str, stdout: IO[str] | None = None, kind: str | None = None) -> Writer:
+    """A writer to ``path`` (its format from the extension), or to ``stdout`` in ``kind`` format."""
+    if stdout is not None:
+        return Writer(stdout, kind or "csv", "-")
+    kind = format_of(path)
+    if kind == "parquet":
+        _pyarrow_parquet("writing Parquet")
+        return Writer(open(path, "wb"), kind, path)
+    if kind == "csv":
+        return Writer(open(path, "w", encoding="utf-8", newline=""), kind, path)
+    return Writer(open(path, "wb"), kind, path)
+
+
+_MICROSECOND_DELTA: Final = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH

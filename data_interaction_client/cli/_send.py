@@ -1,0 +1,252 @@
+"""``send``: points from files to the platform, a chunk at a time, every row checked.
+
+Rows are read ``chunk`` at a time; each chunk's points are grouped by tag and checked by the SDK
+(:meth:`Tag.extend`); a bad row is reported with its file, line and field and left out, the rest of
+the chunk is sent. Memory holds one chunk, whatever the size of the file. Where the points go is a
+:class:`Sink`: :func:`open_sink` is the one place that chooses it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+import orjson
+
+from data_interaction_client import (
+    DataInteractionClient,
+    InvalidInputError,
+    InvalidPointError,
+    Tag,
+    TagId,
+)
+
+from ._files import BadRow, Record, Source, tag_text
+from ._times import format_time
+
+__all__ = ["ClientSink", "SendReport", "Sink", "open_sink", "send_files"]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+class Sink(Protocol):
+    """Where checked points go."""
+
+    def send(self, tags: list[Tag]) -> int:
+        """Send the tags' buffered points; return how many were sent."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release whatever the sink holds."""
+        ...
+
+
+class ClientSink:
+    """Points sent at once with ``client.set_data``."""
+
+    def __init__(self, client: DataInteractionClient) -> None:
+        self.client = client
+
+    def send(self, tags: list[Tag]) -> int:
+        """One ``set_data`` of the chunk's tags (split by ``max_points_per_request``)."""
+        return self.client.set_data(tags)
+
+    def close(self) -> None:
+        """Nothing to flush: every send has returned."""
+
+
+def open_sink(client: DataInteractionClient) -> Sink:
+    """The sink for ``send``'s options: the one place a new way of sending (a spool) plugs in."""
+    return ClientSink(client)
+
+
+@dataclass
+class SendReport:
+    """What a ``send`` did, for its summary."""
+
+    rows: int = 0
+    points: int = 0
+    sent: int = 0
+    bad: int = 0
+    tags: set[TagId] = field(default_factory=set)
+    first: int | None = None
+    last: int | None = None
+    seconds: float = 0.0
+
+    def times(self, xs: Iterable[Any]) -> None:
+        """Widen the time range by checked timestamps (integers, or ISO text the SDK accepted)."""
+        micros = [x if type(x) is int else _micros(x) for x in xs]
+        if micros:
+            low, high = min(micros), max(micros)
+            self.first = low if self.first is None else min(self.first, low)
+            self.last = high if self.last is None else max(self.last, high)
+
+    def summary(self, dry_run: bool) -> str:
+        """One line: points, tags, time range, seconds."""
+        span = (
+            f", {format_time(self.first)} .. {format_time(self.last)}"
+            if self.first is not None and self.last is not None
+            else ""
+        )
+        bad = f", {self.bad} bad rows left out" if self.bad else ""
+        if dry_run:
+            return (
+                f"checked {self.rows:,} rows: {self.points:,} good points for {len(self.tags)} tags{span}"
+                f"{bad}; nothing sent (--dry-run), {self.seconds:.2f} s"
+            )
+        rate = f", {self.sent / self.seconds:,.0f} points/s" if self.seconds > 0 else ""
+        return f"sent {self.sent:,} points to {len(self.tags)} tags{span}{bad} in {self.seconds:.2f} s{rate}"
+
+
+def _micros(x: Any) -> int:
+    """ISO text the SDK accepted, in microseconds (no zone means UTC)."""
+    value = datetime.fromisoformat(str(x))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // _MICROSECOND
+
+
+class _Checker:
+    """Turns records into checked tags; reports each bad row once."""
+
+    def __init__(
+        self, source: Source, report: Callable[[str], None], allowed: set[TagId] | None, where: str
+    ) -> None:
+        self.source = source
+        self.report = report
+        self.allowed = allowed
+        self.where = where
+        self.ids: dict[Any, TagId | InvalidInputError] = {}
+        self.bad = 0
+        self._pending: list[tuple[int, str]] = []
+
+    def _bad(self, line: int, field_name: str | None, problem: str) -> None:
+        self.bad += 1
+        place = (
+            f"{self.source.path} row {line}"
+            if self.source.kind == "parquet"
+            else f"{self.source.path}:{line}"
+        )
+        column = f", field {field_name!r}" if field_name else ""
+        self._pending.append((line, f"{place}{column}: {problem}"))
+
+    def _flush(self) -> None:
+        """Report the chunk's bad rows in the order of the file."""
+        for _, text in sorted(self._pending, key=lambda item: item[0]):
+            self.report(text)
+        self._pending.clear()
+
+    def tag_id(self, record: Record) -> TagId | None:
+        key = record.tag if not isinstance(record.tag, dict) else repr(sorted(record.tag.items()))
+        known = self.ids.get(key)
+        if known is None:
+            try:
+                tag = record.tag
+                if type(tag) is str and tag.startswith("{"):
+                    try:
+                        tag = orjson.loads(tag)
+                    except orjson.JSONDecodeError:
+                        raise InvalidInputError(
+                            f"{tag!r} starts with '{{' but is not a tag path's JSON"
+                        ) from None
+                known = Tag(tag).id
+                if self.allowed is not None and known not in self.allowed:
+                    raise InvalidInputError(f"{_name(known)} is not a tag of {self.where}")
+            except InvalidInputError as exc:
+                known = exc
+            self.ids[key] = known
+        if isinstance(known, InvalidInputError):
+            self._bad(record.line, "tag" if not self.source.wide else None, str(known))
+            return None
+        return known
+
+    def tags(self, records: list[Record], bad: list[BadRow]) -> list[Tag]:
+        """The chunk's good points in one tag per tag id; every bad row reported."""
+        for row in bad:
+            self._bad(row.line, row.field, row.problem)
+        groups: dict[TagId, tuple[list[dict[str, Any]], list[int]]] = {}
+        for record in records:
+            tag_id = self.tag_id(record)
+            if tag_id is None:
+                continue
+            points, lines = groups.setdefault(tag_id, ([], []))
+            point = {"x": record.x, "y": record.y}
+            if record.q is not None:
+                point["q"] = record.q
+            points.append(point)
+            lines.append(record.line)
+        tags = []
+        for tag_id, (points, lines) in groups.items():
+            tag = Tag(tag_id)
+            try:
+                tag.extend(points)
+            except InvalidPointError:
+                tag.extend(self._good(tag_id, points, lines))
+            if len(tag):
+                tags.append(tag)
+        self._flush()
+        return tags
+
+    def _good(self, tag_id: TagId, points: list[dict[str, Any]], lines: list[int]) -> list[dict[str, Any]]:
+        """The good points of a tag whose points hold a bad one; each bad one reported."""
+        good = []
+        probe = Tag(tag_id)
+        for point, line in zip(points, lines, strict=True):
+            try:
+                probe.update([point])
+            except InvalidPointError as exc:
+                field_name = exc.field
+                if self.source.wide and field_name == "y":
+                    field_name = _name(tag_id)
+                self._bad(line, field_name, exc.problem)
+            else:
+                good.append(point)
+        return good
+
+
+def _name(tag_id: TagId) -> str:
+    return repr(tag_text(tag_id))
+
+
+def send_files(
+    sources: list[Source],
+    sink: Sink | None,
+    *,
+    chunk: int,
+    report: Callable[[str], None],
+    progress: Callable[[Source, int, int], None],
+    allowed: set[TagId] | None = None,
+    where: str = "",
+    result: SendReport | None = None,
+) -> SendReport:
+    """Read, check and (unless ``sink`` is ``None``: a dry run) send every file; return what was done.
+
+    ``report`` gets one line per bad row; ``progress`` gets (file, position in it, points so far).
+    ``result`` (a new one by default) is kept up to date as chunks are sent, so that it says what was
+    done even when a send fails: tags and times count once their points are sent.
+    """
+    result = SendReport() if result is None else result
+    started = time.perf_counter()
+    try:
+        for source in sources:
+            checker = _Checker(source, report, allowed, where)
+            for records, bad, position, rows in source.chunks(chunk):
+                result.rows += rows
+                before = checker.bad
+                tags = checker.tags(records, bad)
+                result.bad += checker.bad - before
+                result.points += sum(len(tag) for tag in tags)
+                sent = [(tag.id, [point["x"] for point in tag.points]) for tag in tags]
+                if sink is not None and tags:
+                    result.sent += sink.send(tags)
+                for tag_id, xs in sent:
+                    result.tags.add(tag_id)
+                    result.times(xs)
+                progress(source, position, result.sent if sink is not None else result.points)
+    finally:
+        result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,111 @@
+"""The SDK reads the platform as it really answers: points as objects or [y, x, q] arrays, `exceed`
+left out when the request had no maxCount, and keys it does not know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from data_interaction_client import DataInteractionClient, Point, TagHistory
+
+from .conftest import OK, FakePlatform, json_response
+
+
+def read(client: DataInteractionClient, platform: FakePlatform, answer: dict[str, Any]) -> list[TagHistory]:
+    platform.script = [json_response(answer)]
+    return client.get_data(client.create_request_data(["a", "b"]))
+
+
+def test_array_points_decode_into_the_same_points_as_objects(
+    client: DataInteractionClient, platform: FakePlatform
+) -> None:
+    as_objects = read(
+        client,
+        platform,
+        {
+            **OK,
+            "data": [
+                {"tagId": "a", "exceed": False, "data": [{"x": 1, "y": 1.5, "q": 0}, {"x": 2, "y": "s"}]}
+            ],
+        },
+    )
+    as_arrays = read(
+        client,
+        platform,
+        {**OK, "data": [{"tagId": "a", "exceed": False, "data": [[1.5, 1, 0], ["s", 2]]}]},
+    )
+    assert as_arrays == as_objects
+    point = as_arrays[0].points[0]
+    assert isinstance(point, Point)
+    assert (point["x"], point["y"], point["q"]) == (1, 1.5, 0)
+    assert repr(point) == "Point(x=1, y=1.5, q=0)"
+    assert as_arrays[0].points[1].q is None
+
+
+def test_each_tag_may_answer_in_its_own_form(client: DataInteractionClient, platform: FakePlatform) -> None:
+    result = read(
+        client,
+        platform,
+        {
+            **OK,
+            "data": [
+                {"tagId": "a", "data": [[3, "2018-06-26 10:15:00", 192]]},
+                {"tagId": "b", "data": [{"x": 5, "y": None}]},
+                {"tagId": "c", "data": []},
+            ],
+        },
+    )
+    assert [h.points for h in result] == [
+        [{"x": "2018-06-26 10:15:00", "y": 3, "q": 192}],
+        [{"x": 5, "y": None}],
+        [],
+    ]
+
+
+def test_exceed_left_out_reads_as_false(client: DataInteractionClient, platform: FakePlatform) -> None:
+    result = read(client, platform, {**OK, "data": [{"tagId": "a", "data": [{"x": 1, "y": 2}]}]})
+    assert result == [TagHistory(tag_id="a", points=[{"x": 1, "y": 2}], exceed=False)]
+
+
+def test_unknown_keys_anywhere_are_ignored(client: DataInteractionClient, platform: FakePlatform) -> None:
+    result = read(
+        client,
+        platform,
+        {
+            "error": {"id": 0, "message": "", "traceId": "abc"},
+            "version": 2,
+            "data": [
+                {"tagId": "a", "exceed": True, "unit": "degC", "data": [{"x": 1, "y": 2, "q": 0, "src": "x"}]}
+            ],
+        },
+    )
+    assert result == [TagHistory(tag_id="a", points=[{"x": 1, "y": 2, "q": 0}], exceed=True)]
+    platform.script = [
+        json_response({**OK, "attributes": {"smtActive": True, "newAttr": 1}, "tags": [], "more": [1]})
+    ]
+    assert client.connect("1").attributes["newAttr"] == 1
+    # Items past [y, x, q] are read like unknown keys: ignored.
+    assert read(client, platform, {**OK, "data": [{"tagId": "a", "data": [[2, 1, 0, "new"]]}]})[0].points == [
+        {"x": 1, "y": 2, "q": 0}
+    ]
+    platform.script = [json_response({**OK, "accepted": 1})]
+    client_tag = client.create_tags([{"id": "a"}])[0]
+    client_tag.add_data(1_530_008_100_000_000, 1)
+    assert client.set_data(client_tag) == 1
+
+
+@pytest.mark.parametrize(
+    ("points", "where"),
+    [
+        ([[1.5]], r"data\[0\]\.data\[0\]"),  # too short
+        ([[1.5, 1.5]], r"data\[0\]\.data\[0\]\[1\]"),  # x not a timestamp
+    ],
+)
+def test_a_bad_array_point_names_its_place(
+    client: DataInteractionClient, platform: FakePlatform, points: object, where: str
+) -> None:
+    from data_interaction_client import InvalidResponseError
+
+    with pytest.raises(InvalidResponseError, match=where):
+        read(client, platform, {**OK, "data": [{"tagId": "a", "data": points}]})
