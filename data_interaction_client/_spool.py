@@ -52,7 +52,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "AppendResult",
@@ -67,8 +67,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class NewRecord:
+class NewRecord(NamedTuple):
     """A record to append: ``points`` counted, ``tags`` and ``data`` stored as they are."""
 
     points: int
@@ -81,8 +80,7 @@ class NewRecord:
         return len(self.tags) + len(self.data)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A stored record: its id, when it was stored (seconds since the epoch) and its content."""
 
     id: int
@@ -97,8 +95,7 @@ class Record:
         return len(self.tags) + len(self.data)
 
 
-@dataclass(frozen=True, slots=True)
-class QuarantineEntry:
+class QuarantineEntry(NamedTuple):
     """What to set aside: the record it came from, its content (maybe a part of it) and why."""
 
     batch: int
@@ -111,8 +108,7 @@ class QuarantineEntry:
     damaged: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class QuarantinedRecord:
+class QuarantinedRecord(NamedTuple):
     """An entry of the quarantine, as listed."""
 
     id: int
@@ -127,8 +123,7 @@ class QuarantinedRecord:
     damaged: bool
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """What :meth:`Spool.append` did: the ids given (``first`` to ``last``) and what the limit dropped."""
 
     first: int

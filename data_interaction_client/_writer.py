@@ -17,7 +17,6 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
@@ -460,6 +459,8 @@ class AsyncWriter(WriterCore):
         self._stop = False
         super().__init__(client, spool, options)
         self._http_client = client
+        from concurrent.futures import ThreadPoolExecutor  # only an async writer needs it
+
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-interaction-writer-io")
         self._tasks = [
             loop.create_task(self._guard(self._commit_loop), name="data-interaction-writer-commit"),

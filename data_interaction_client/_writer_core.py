@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -43,13 +42,13 @@ from ._exceptions import (
 from ._points import check_points, point
 from ._results import Columns
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
-from ._spool_sqlite import SqliteSpool
 from ._tag import Tag, TagAttributes
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
 from ._writer_delivery import Delivery, Verdict, describe, unexpected, verdict
 from ._writer_options import (
     Health,
     QuarantinedBatch,
+    Settings,
     WriterStats,
     flag,
     seconds,
@@ -90,13 +89,17 @@ class _TagEntry:
         self.overrides: dict[str, Any] = {}
 
 
-@dataclass(slots=True)
 class _Take:
     """The intake taken for one commit: each tag's points, and the count of points written by then."""
 
-    groups: list[tuple[str | dict[str, str], list[PointDict]]]
-    points: int
-    mark: int
+    __slots__ = ("groups", "mark", "points")
+
+    def __init__(
+        self, groups: list[tuple[str | dict[str, str], list[PointDict]]], points: int, mark: int
+    ) -> None:
+        self.groups = groups
+        self.points = points
+        self.mark = mark
 
 
 class WriterCore:
@@ -146,9 +149,7 @@ class WriterCore:
         self._dropping = False  # the last commit dropped the oldest points for room
         self._dropped_since_log = 0
         self._drop_logged_at = -math.inf
-        self._spool: Spool = (
-            MemorySpool() if settings.spool is None else SqliteSpool(settings.spool, fsync=settings.fsync)
-        )
+        self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
         self._update_room()
         if self._spool.batches:
             log.info(
@@ -883,3 +884,11 @@ def _check_many(tag_id: TagId, points: Any) -> list[PointDict]:
             )
         return check_columns(tag_id, points["x"], points["y"], points["q"] if "q" in columns else None)
     return check_points(tag_id, points)
+
+
+def _disk_spool(settings: Settings) -> Spool:
+    """The spool on disk; SQLite is imported only by a writer that uses it (not at import time)."""
+    from ._spool_sqlite import SqliteSpool
+
+    assert settings.spool is not None
+    return SqliteSpool(settings.spool, fsync=settings.fsync)

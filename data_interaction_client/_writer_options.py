@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 import attrs
 
@@ -23,6 +22,7 @@ from ._constants import (
     WRITER_MAX_SPOOL_BYTES,
 )
 from ._exceptions import InvalidInputError
+from ._options import check_seconds
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId
 
 __all__ = [
@@ -117,8 +117,7 @@ class QuarantinedBatch:
     damaged: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """The options, checked, with the defaults filled in."""
 
     spool: str | None
@@ -205,11 +204,13 @@ def count(name: str, value: object) -> int:
 
 
 def seconds(name: str, value: object, *, zero_ok: bool = True) -> float:
-    """A number of seconds: finite, and >= 0 (or > 0 when not ``zero_ok``)."""
+    """A finite number of seconds, > 0 (or >= 0 when ``zero_ok``)."""
+    if not zero_ok:
+        return check_seconds(name, value)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInputError(f"{name} must be a finite number of seconds, not {value!r}")
-    if value < 0 or (value == 0 and not zero_ok):
-        raise InvalidInputError(f"{name} must be {'>= 0' if zero_ok else '> 0'} seconds, not {value!r}")
+    if value < 0:
+        raise InvalidInputError(f"{name} must be >= 0 seconds, not {value!r}")
     return float(value)
 
 

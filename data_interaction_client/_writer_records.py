@@ -14,8 +14,7 @@ points keep the order they were written in. Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,8 +28,7 @@ class RecordError(ValueError):
     """A record's bytes are not the layout above (it was damaged, or written by something else)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(NamedTuple):
     """The points of one tag in one record: the tag id as JSON and the points' JSON array."""
 
     tag: bytes
@@ -38,16 +36,15 @@ class Part:
     data: bytes | memoryview
 
 
-@dataclass(slots=True)
 class Piece:
     """Parts sent in one request; ``source`` is the record the first part comes from."""
 
-    parts: list[Part]
-    source: Record
-    points: int = field(init=False)
+    __slots__ = ("parts", "points", "source")
 
-    def __post_init__(self) -> None:
-        self.points = sum(part.points for part in self.parts)
+    def __init__(self, parts: list[Part], source: Record) -> None:
+        self.parts = parts
+        self.source = source
+        self.points = sum(part.points for part in parts)
 
     def body(self) -> bytes:
         """The request body: one item per tag, its arrays joined in order (no point is re-encoded)."""
