@@ -1,8 +1,10 @@
 """``python -m bench``: the SDK against the floor (bare ``httpx`` + ``orjson``) on a local server.
 
 Options: ``--quick`` (small sizes, one repeat: a smoke test), ``--markdown`` (the table as Markdown),
-``--repeat N`` (timed runs per side, default 5), ``--only bulk,live,read,frames``. Never fails on
-numbers. ``frames`` is a second table: the frame calls against the SDK's own (see ``_frames.py``).
+``--repeat N`` (timed runs per side, default 5), ``--only bulk,live,read,writer-live,writer-bulk,frames``.
+Never fails on numbers. ``frames`` is a second table: the frame calls against the SDK's own (see
+``_frames.py``); the writer's rows come with the cost of ``write()`` and its memory in an outage (see
+``_writer.py``).
 """
 
 from __future__ import annotations
@@ -83,6 +85,14 @@ def memory(url: str, scenario: str, side: str, quick: bool) -> dict[str, Any]:
     return orjson.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def writer_measure(*args: str) -> dict[str, Any]:
+    """One of the writer's own measures (bench/_writer.py), in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench._writer", *args], cwd=ROOT, capture_output=True, check=True
+    )
+    return orjson.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = Sizes.quick() if args.quick else Sizes()
     repeat = 1 if args.quick else args.repeat
@@ -103,6 +113,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     row[f"{side}_all"] = times[side]
                     row[f"{side}_memory"] = memory(url, scenario, side, args.quick)
                 results["rows"].append(row)
+            if any(name.startswith("writer-") for name in scenarios):
+                calls = 100_000 if args.quick else 1_000_000
+                results["write_cost"] = writer_measure("write-cost", url, str(calls))
+                results["outage_memory"] = writer_measure("outage-memory", str(calls))
         finally:
             bench.close()
         if "frames" in args.only.split(","):
@@ -163,6 +177,21 @@ def table(results: dict[str, Any], markdown: bool) -> str:
         "rise of the resident set over its size just before the timed step (VmHWM reset via "
         "/proc/self/clear_refs).",
     ]
+    cost, outage = results.get("write_cost"), results.get("outage_memory")
+    if cost is not None:
+        notes.append(
+            f"Writer: write() {cost['median_us']:.2f} us per point on the caller's thread (median of "
+            f"{cost['calls'] // 1000:,} blocks of 1,000 calls, spool on, sending meanwhile)."
+        )
+    if outage is not None:
+        step = "n/a" if outage["step_kib"] is None else f"+{outage['step_kib'] / 1024:.0f} MiB"
+        spool_mib = outage["spool_bytes"] / 2**20
+        notes.append(
+            f"Writer, platform down: {outage['pending_points']:,} points pending grew the process by "
+            f"{step} (peak over the size before the writer opened); spool {spool_mib:.0f} MiB, "
+            f"{outage['bytes_per_point']:.1f} bytes per point; written and synced in "
+            f"{outage['seconds']:.2f} s."
+        )
     sep = "\n\n" if markdown else "\n"
     frames = sep + frame_table(results["frames"], markdown) if results.get("frames") else ""
     return "\n".join(out) + sep + sep.join(notes) + frames

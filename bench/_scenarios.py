@@ -6,6 +6,8 @@ data is built before the clock starts, and both sides get the same Python data.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ class Bench:
         self.client = DataInteractionClient(url)
         self.http = httpx.Client(timeout=60.0)
         self._bulk: list[list[dict[str, Any]]] | None = None
+        self._writer_points = 0
         # Open the connections before any clock starts.
         self.http.post(url + SET_PATH, content=b'{"data":[]}')
         warm = Tag("warm")
@@ -150,21 +153,63 @@ class Bench:
         )
         return elapsed
 
+    # --- the background writer, spool on: its floors are the bulk and live ones ------------------
+
+    def _timed_writer(self, work: Callable[[Any], None]) -> float:
+        """Open a writer on a fresh spool, then time ``work(writer)`` and a flush; clean up after."""
+        spool = tempfile.mkdtemp(prefix="bench-spool-")
+        try:
+            with self.client.writer(spool=spool) as writer:
+                started = time.perf_counter()
+                work(writer)
+                writer.flush()
+                elapsed = time.perf_counter() - started
+                assert writer.stats().sent_points == self._writer_points
+            return elapsed
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+
+    def sdk_writer_live(self) -> float:
+        sizes = self.sizes
+        tags = [Tag(f"t{t}") for t in range(sizes.live_tags)]
+        self._writer_points = sizes.live_sends * sizes.live_tags
+
+        def work(writer: Any) -> None:
+            write = writer.write
+            for send in range(sizes.live_sends):
+                x = BASE_X + send * 1_000_000
+                for index, tag in enumerate(tags):
+                    write(tag, x, send * 0.5 + index)
+
+        return self._timed_writer(work)
+
+    def sdk_writer_bulk(self) -> float:
+        tags = [Tag(f"t{t}") for t in range(len(self.bulk))]
+        self._writer_points = sum(map(len, self.bulk))
+
+        def work(writer: Any) -> None:
+            for tag, points in zip(tags, self.bulk, strict=True):
+                writer.write_points(tag, points)
+
+        return self._timed_writer(work)
+
     def runner(self, scenario: str, side: str) -> Callable[[], float]:
-        """The function that runs ``scenario`` (bulk, live, read) for ``side`` (sdk, floor) once."""
-        if scenario == "bulk":
+        """The function that runs ``scenario`` (see SCENARIOS) for ``side`` (sdk, floor) once."""
+        if scenario in ("bulk", "writer-bulk"):
             self.bulk  # noqa: B018  (build the data now, before any clock starts)
-        return getattr(self, f"{side}_{scenario}")  # type: ignore[no-any-return]
+        if side == "floor" and scenario.startswith("writer-"):
+            scenario = scenario.removeprefix("writer-")  # the same work without the writer
+        return getattr(self, f"{side}_{scenario.replace('-', '_')}")  # type: ignore[no-any-return]
 
 
-SCENARIOS = ("bulk", "live", "read")
+SCENARIOS = ("bulk", "live", "read", "writer-live", "writer-bulk")
 SIDES = ("sdk", "floor")
 
 
 def points_of(scenario: str, sizes: Sizes) -> int:
     """How many points one pass of ``scenario`` moves."""
-    if scenario == "bulk":
+    if scenario in ("bulk", "writer-bulk"):
         return sizes.bulk_tags * sizes.bulk_points
-    if scenario == "live":
+    if scenario in ("live", "writer-live"):
         return sizes.live_sends * sizes.live_tags
     return sizes.read_tags * sizes.read_points

@@ -51,9 +51,16 @@ from ._exceptions import (
     PermissionDeniedError,
     PlatformError,
     RateLimitError,
+    SpoolDiskFullError,
+    SpoolError,
+    SpoolLockedError,
     TagBusyError,
     TimestampUnitWarning,
     UnprocessableEntityError,
+    WriterClosedError,
+    WriterError,
+    WriterFullError,
+    WriterTimeoutError,
 )
 from ._logging import setup_logging as _setup_logging
 from ._plot import plot_histories
@@ -62,6 +69,8 @@ from ._results import Columns, Connection, DataSourceAttributes, Point, TagHisto
 from ._tag import Tag, TagAttributes, ValueType
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
+from ._writer import AsyncWriter, Writer
+from ._writer_options import QuarantinedBatch, WriterStats
 
 #: The original client's name for :class:`PlatformError`.
 ServerResponseErrorException = PlatformError
@@ -82,6 +91,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AsyncDataInteractionClient",
+    "AsyncWriter",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
@@ -105,9 +115,13 @@ __all__ = [
     "PlatformError",
     "Point",
     "PointDict",
+    "QuarantinedBatch",
     "RateLimitError",
     "RequestData",
     "ServerResponseErrorException",
+    "SpoolDiskFullError",
+    "SpoolError",
+    "SpoolLockedError",
     "Tag",
     "TagAttributes",
     "TagBusyError",
@@ -119,6 +133,12 @@ __all__ = [
     "TimestampUnitWarning",
     "UnprocessableEntityError",
     "ValueType",
+    "Writer",
+    "WriterClosedError",
+    "WriterError",
+    "WriterFullError",
+    "WriterStats",
+    "WriterTimeoutError",
     "__version__",
     "plot_histories",
 ]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
@@ -36,6 +37,8 @@ from ._request_data import RequestData
 from ._results import Connection, TagHistory
 from ._tag import Tag
 from ._types import NOT_GIVEN, NotGiven
+from ._writer import AsyncWriter, Writer
+from ._writer_options import WriterOptions
 
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
 
@@ -346,6 +349,14 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                 raise
         return sent
 
+    def writer(self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]) -> Writer:
+        """A background writer that batches points and sends them, through a durable spool directory.
+
+        The way for long-running connectors: ``with client.writer(spool="/var/lib/c/spool") as w:``;
+        ``spool=None`` keeps pending points in memory only. See :class:`Writer` for the options.
+        """
+        return Writer(self, spool, **options)
+
 
 class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     """The async twin of :class:`DataInteractionClient`: the same methods, to be awaited.
@@ -581,6 +592,15 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                 exc.points_sent = sent + (exc.points_sent or 0)
                 raise
         return sent
+
+    def writer(
+        self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]
+    ) -> AsyncWriter:
+        """The async background writer; call it in a coroutine: ``async with client.writer(...) as w:``.
+
+        See :class:`AsyncWriter` and :class:`Writer` for the options.
+        """
+        return AsyncWriter(self, spool, **options)
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:

@@ -37,3 +37,24 @@ SMALL_TIMESTAMP = 10**13
 #: Bounds of a quality code (a 32-bit signed integer).
 MIN_QUALITY = -(2**31)
 MAX_QUALITY = 2**31 - 1
+
+# The background writer (client.writer()).
+#: Points per request, and at most per spool record.
+WRITER_BATCH_POINTS = 5_000
+#: Seconds a point may wait for more to join its request (the time-based batching).
+WRITER_FLUSH_INTERVAL = 1.0
+#: Seconds within which a written point is on disk.
+WRITER_COMMIT_INTERVAL = 0.2
+#: Seconds close() spends delivering what is pending before it keeps the rest on disk.
+WRITER_CLOSE_TIMEOUT = 10.0
+#: Bytes of points the spool may hold (about 25 million points of a number each).
+WRITER_MAX_SPOOL_BYTES = 1 << 30
+#: Points a memory-only writer may hold.
+WRITER_MAX_PENDING_POINTS = 1_000_000
+#: Seconds a write waits for room with overflow="block" before it raises.
+WRITER_BLOCK_TIMEOUT = 60.0
+#: Seconds after which the deadband keeps a point whatever its value (a heartbeat).
+WRITER_MAX_INTERVAL = 600.0
+#: The writer's own backoff between failed sends: from 1 s, doubling, up to this many seconds.
+WRITER_INITIAL_RETRY_DELAY = 1.0
+WRITER_MAX_RETRY_DELAY = 30.0

@@ -9,6 +9,13 @@ The hierarchy::
      ├── TagBusyError                                the tag is being sent by another call
      ├── ClientClosedError (also a RuntimeError)     a call on a client after close()
      ├── DataSourceNotActiveError                    connect: the data source is switched off
+     ├── WriterError                                 the background writer (client.writer()) refused a call
+     │    ├── WriterClosedError                      the writer is closed
+     │    ├── WriterFullError                        its spool or queue is full (overflow "raise" or "block")
+     │    ├── WriterTimeoutError (a TimeoutError)    sync() or flush() did not finish in time
+     │    └── SpoolError                             the spool directory cannot be used
+     │         ├── SpoolLockedError                  another writer holds the spool directory
+     │         └── SpoolDiskFullError                the disk is full: the call's points were not kept
      └── APIError                                    the request failed; carries method and path
           ├── APIConnectionError                     no answer: refused, reset, DNS failure
           │    └── APITimeoutError                   no answer in time
@@ -54,9 +61,16 @@ __all__ = [
     "PermissionDeniedError",
     "PlatformError",
     "RateLimitError",
+    "SpoolDiskFullError",
+    "SpoolError",
+    "SpoolLockedError",
     "TagBusyError",
     "TimestampUnitWarning",
     "UnprocessableEntityError",
+    "WriterClosedError",
+    "WriterError",
+    "WriterFullError",
+    "WriterTimeoutError",
 ]
 
 
@@ -288,3 +302,56 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+# --- the background writer (client.writer()) -------------------------------------------------------
+
+
+class WriterError(DataInteractionError):
+    """The background writer refused a call, or could not do what it was asked in time."""
+
+
+class WriterClosedError(WriterError):
+    """The writer is closed: it takes no more points."""
+
+
+class WriterFullError(WriterError):
+    """The writer's spool (``max_spool_bytes``) or queue (``max_pending_points``) is full.
+
+    Raised by ``write``, ``write_points`` and ``write_tags`` with ``overflow="raise"``, or with
+    ``overflow="block"`` once ``block_timeout`` has passed; none of the call's points were kept.
+    ``points`` is how many the call gave.
+    """
+
+    def __init__(self, message: str, *, points: int) -> None:
+        self.points = points
+        super().__init__(message)
+
+
+class WriterTimeoutError(WriterError, TimeoutError):
+    """``sync()`` or ``flush()`` did not finish within its timeout; nothing is lost, the writer goes on."""
+
+
+class SpoolError(WriterError):
+    """The spool directory cannot be used (it cannot be created, read or written).
+
+    ``path`` names the directory or file.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class SpoolLockedError(SpoolError):
+    """Another writer (in this process or another one) holds the spool directory.
+
+    One writer per spool directory: give each writer its own directory.
+    """
+
+
+class SpoolDiskFullError(SpoolError):
+    """The disk (or the spool file's size limit) is full; the points of the call that raised it were not kept.
+
+    The writer keeps the points it took before and goes on once there is space again.
+    """

@@ -20,7 +20,9 @@ def test_bench_quick_prints_the_table() -> None:
     )
     out = done.stdout
     assert "| scenario |" in out
-    for scenario in ("bulk", "live", "read", "frame_read", "frame_send"):
+    for scenario in ("bulk", "live", "read", "frame_read", "frame_send", "writer-live", "writer-bulk"):
         assert f"| {scenario} |" in out
+    assert "Writer: write()" in out
+    assert "Writer, platform down:" in out
     assert "Machine:" in out
     assert "import data_interaction_client:" in out

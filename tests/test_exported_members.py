@@ -8,6 +8,17 @@ import data_interaction_client
 import DataInteractionClient as compat
 
 EXPECTED = {
+    "AsyncWriter",
+    "QuarantinedBatch",
+    "SpoolDiskFullError",
+    "SpoolError",
+    "SpoolLockedError",
+    "Writer",
+    "WriterClosedError",
+    "WriterError",
+    "WriterFullError",
+    "WriterStats",
+    "WriterTimeoutError",
     "plot_histories",
     "APIConnectionError",
     "APIError",

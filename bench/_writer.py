@@ -1,0 +1,121 @@
+"""The writer's own measures: ``write()`` per point, and memory while the platform is down.
+
+``python -m bench._writer write-cost URL CALLS`` times ``write()`` with the spool on and the sender
+delivering to ``URL`` in the background: calls are timed in blocks of 1,000 (a clock read per call
+would cost more than the call) and the median of the blocks' means is the cost per point.
+
+``python -m bench._writer outage-memory POINTS`` writes POINTS points while the platform cannot be
+reached (a port that refuses connections), syncs them to the spool, and reports how far the resident
+set rose over its size just before the writer was opened (``VmHWM`` reset with /proc/self/clear_refs).
+Each prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from data_interaction_client import DataInteractionClient, Tag
+
+BASE_X = 1_600_000_000_000_000
+BLOCK = 1_000
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def write_cost(url: str, calls: int) -> dict[str, Any]:
+    """Median microseconds per ``write()`` over ``calls`` calls (100 tags, one point each in turn)."""
+    tags = [Tag(f"w{t}") for t in range(100)]
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-spool-") as spool,
+        DataInteractionClient(url) as client,
+        client.writer(spool=spool) as writer,
+    ):
+        write = writer.write
+        perf = time.perf_counter
+        means = []
+        for block in range(calls // BLOCK):
+            base = BASE_X + block * BLOCK
+            started = perf()
+            for i in range(BLOCK):
+                write(tags[i % 100], base + i, 0.5)
+            means.append((perf() - started) / BLOCK)
+        writer.flush()
+    means.sort()
+    return {
+        "calls": len(means) * BLOCK,
+        "median_us": statistics.median(means) * 1e6,
+        "p99_block_us": means[int(len(means) * 0.99)] * 1e6,
+    }
+
+
+def outage_memory(points: int) -> dict[str, Any]:
+    """How far the process grows with ``points`` points pending while the platform is down."""
+    with socket.socket() as closed:  # bound, not listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        tags = [Tag(f"o{t}") for t in range(100)]
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-spool-") as spool,
+            DataInteractionClient(url) as client,
+        ):
+            before = _status_kib("VmRSS")
+            reset = _write_clear_refs()
+            started = time.perf_counter()
+            writer = client.writer(spool=spool, max_retry_delay=1.0)
+            write = writer.write
+            for i in range(points):
+                write(tags[i % 100], BASE_X + i, i * 0.5)
+            writer.sync()
+            seconds = time.perf_counter() - started
+            stats = writer.stats()
+            high = _status_kib("VmHWM")
+            after = _status_kib("VmRSS")
+            writer._close(0.0)
+    step = None if not reset or high is None or before is None else high - before
+    return {
+        "points": points,
+        "pending_points": stats.pending_points,
+        "spool_bytes": stats.spool_bytes,
+        "bytes_per_point": stats.spool_bytes / max(1, stats.pending_points),
+        "step_kib": step,
+        "rss_after_kib": None if after is None or before is None else after - before,
+        "seconds": seconds,
+    }
+
+
+def _write_clear_refs() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def main() -> None:
+    """Run one measure and print it as JSON."""
+    what = sys.argv[1]
+    if what == "write-cost":
+        result = write_cost(sys.argv[2], int(sys.argv[3]))
+    else:
+        result = outage_memory(int(sys.argv[2]))
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,341 @@
+"""The writer's spool: an ordered queue of batches that survives crashes, and a quarantine beside it.
+
+It knows nothing of HTTP or of points: a batch is an opaque record of ``points`` (a count), ``tags`` and
+``data`` (bytes). The contract the writer relies on:
+
+- **One owner.** ``SqliteSpool(directory)`` creates the directory if need be and takes it for itself
+  with an OS lock (``fcntl.flock`` on ``<directory>/lock``), held until :meth:`~Spool.close` or the
+  end of the process, however it ends (``kill -9`` included). A second spool on the same directory,
+  in this process or another one, raises :class:`SpoolLockedError` naming the holder's pid.
+- **Storage.** The records live in ``<directory>/spool.sqlite3`` (SQLite in WAL mode), one row per
+  record with a CRC-32 of its bytes. On open the file must pass ``PRAGMA quick_check``: a file that
+  does not, or is no database, is renamed aside to ``spool.sqlite3.corrupt-<UTC time>`` (with its
+  ``-wal`` and ``-shm`` files; never deleted), logged at ERROR, and a fresh spool is started. A spool
+  never refuses to open because of damage; only a file made by a newer version of this format is
+  refused (:class:`SpoolError`), rather than touched.
+- **append** stores records in the order given, in one transaction, and returns once it is
+  committed: with ``fsync=True`` (``synchronous=FULL``) after the disk was asked to flush it, so it
+  survives power loss on disks that honour flushes; with ``fsync=False`` it survives a crash of the
+  process but maybe not of the machine. All or nothing: on failure nothing was stored and the error
+  is :class:`SpoolDiskFullError` (SQLITE_FULL, ENOSPC) or :class:`SpoolError`. With a limit
+  (``max_bytes``, ``max_points``), the oldest records that are not reserved are dropped in the same
+  transaction until the records not reserved fit (the records just given included, oldest first);
+  the result counts them. The reserved records (the batch in flight) come on top of the limit.
+- **Order.** Ids grow in append order and are never reused while the spool is open. :meth:`peek`
+  returns the oldest records (at least one, then more while they fit in ``max_points``) and reserves
+  them: a reserved record is never dropped. A record whose checksum fails is moved to the quarantine
+  (logged at ERROR) instead of being returned.
+- **Removal.** :meth:`settle` marks the reserved records up to an id delivered: it moves a watermark
+  kept in the ledger file ``<directory>/acked`` (the watermark with the spool file's random
+  generation id and a CRC-32, written in place; flushed to the disk with ``fsync=True``), after
+  storing the quarantine entries, if any, with the watermark in one transaction. A record leaves
+  the queue that way, by the limit's drops, or to the quarantine, and no other; until then it is
+  handed out again after a restart: every record is delivered at least once, oldest first, and only
+  the records reserved when the process died can be handed out twice. A torn ledger, or one of
+  another spool file, is not believed (at worst, records are handed out again). The rows under the
+  watermark are deleted later, in bulk (:meth:`sweep`).
+- **Quarantine.** Entries hold the bytes and the error; :meth:`quarantined` lists them,
+  :meth:`requeue` moves them back to the end of the queue (damaged ones stay), :meth:`purge` deletes
+  them.
+- **Counters** (``points``, ``batches``, ``bytes``, ``head`` and ``oldest_created`` (the id and the time of
+  the oldest record), ``last_id``, ``quarantined_batches``) are kept
+  in memory and exact after every call; ``bytes`` counts the records' bytes (the file is somewhat
+  larger: SQLite's pages and its write-ahead log).
+- Every method is thread-safe. :class:`~._spool_sqlite.SqliteSpool` keeps the contract on disk;
+  :class:`MemorySpool` keeps it in memory, without the lock file or any durability.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+__all__ = [
+    "AppendResult",
+    "MemorySpool",
+    "NewRecord",
+    "QuarantineEntry",
+    "QuarantinedRecord",
+    "Record",
+    "Spool",
+    "first_records",
+    "record_crc",
+]
+
+
+class NewRecord(NamedTuple):
+    """A record to append: ``points`` counted, ``tags`` and ``data`` stored as they are."""
+
+    points: int
+    tags: bytes
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        """The bytes the record takes in the spool's accounts."""
+        return len(self.tags) + len(self.data)
+
+
+class Record(NamedTuple):
+    """A stored record: its id, when it was stored (seconds since the epoch) and its content."""
+
+    id: int
+    created: float
+    points: int
+    tags: bytes
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        """The bytes the record takes in the spool's accounts."""
+        return len(self.tags) + len(self.data)
+
+
+class QuarantineEntry(NamedTuple):
+    """What to set aside: the record it came from, its content (maybe a part of it) and why."""
+
+    batch: int
+    created: float
+    points: int
+    tags: bytes
+    data: bytes
+    error: str
+    status: int | None = None
+    damaged: bool = False
+
+
+class QuarantinedRecord(NamedTuple):
+    """An entry of the quarantine, as listed."""
+
+    id: int
+    batch: int
+    created: float
+    quarantined: float
+    points: int
+    tags: bytes
+    data: bytes
+    error: str
+    status: int | None
+    damaged: bool
+
+
+class AppendResult(NamedTuple):
+    """What :meth:`Spool.append` did: the ids given (``first`` to ``last``) and what the limit dropped."""
+
+    first: int
+    last: int
+    dropped_batches: int = 0
+    dropped_points: int = 0
+
+
+def record_crc(tags: bytes, data: bytes) -> int:
+    """The CRC-32 kept beside a record's bytes."""
+    return zlib.crc32(data, zlib.crc32(tags))
+
+
+class Spool:
+    """What both spools share: the counters and the lock."""
+
+    #: The directory, or ``None`` in memory.
+    path: str | None = None
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.points = 0
+        self.batches = 0
+        self.bytes = 0
+        self.oldest_created: float | None = None
+        self.head: int | None = None  # the id of the oldest record
+        self.quarantined_batches = 0
+        self.last_id = 0
+        self._reserved = 0  # records with an id up to this one are reserved by peek
+
+    # The operations; see the module's docstring.
+
+    def append(
+        self, records: Sequence[NewRecord], *, max_bytes: int | None = None, max_points: int | None = None
+    ) -> AppendResult:
+        """Store ``records`` at the end of the queue, all or nothing; drop the oldest to fit a limit."""
+        raise NotImplementedError
+
+    def peek(self, max_points: int) -> list[Record]:
+        """The oldest records, at least one and more while they fit in ``max_points``; reserve them."""
+        raise NotImplementedError
+
+    def settle(self, through: int, quarantine: Sequence[QuarantineEntry] = ()) -> None:
+        """Remove the reserved records with ids up to ``through`` and store ``quarantine``, atomically."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Give up the reservation of the last :meth:`peek` (its records stay, at the head)."""
+        with self._lock:
+            self._reserved = 0
+
+    def sweep(self) -> bool:
+        """Tidy the storage after deliveries (see :class:`SqliteSpool`); ``False`` when nothing to do."""
+        return False
+
+    @property
+    def needs_sweep(self) -> bool:
+        """Whether :meth:`sweep` has something to do."""
+        return False
+
+    def quarantined(self) -> list[QuarantinedRecord]:
+        """Every quarantine entry, oldest first."""
+        raise NotImplementedError
+
+    def requeue(self, ids: Iterable[int] | None = None) -> int:
+        """Move quarantine entries (all, or those of ``ids``) back to the end of the queue.
+
+        Damaged entries stay. Returns how many entries moved.
+        """
+        raise NotImplementedError
+
+    def purge(self, ids: Iterable[int] | None = None) -> tuple[int, int]:
+        """Delete quarantine entries (all, or those of ``ids``); return ``(entries, points)`` deleted."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the storage and give the directory up."""
+
+
+class MemorySpool(Spool):
+    """The spool's contract in memory: nothing survives the process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._records: deque[Record] = deque()
+        self._quarantine: list[QuarantinedRecord] = []
+        self._quarantine_id = 0
+
+    def append(
+        self, records: Sequence[NewRecord], *, max_bytes: int | None = None, max_points: int | None = None
+    ) -> AppendResult:
+        """Store ``records`` at the end of the queue; drop the oldest to fit a limit."""
+        with self._lock:
+            now = time.time()
+            first = self.last_id + 1
+            for record in records:
+                self.last_id += 1
+                self._records.append(Record(self.last_id, now, record.points, record.tags, record.data))
+                self.points += record.points
+                self.bytes += record.size
+                self.batches += 1
+            batches, points = self._fit(max_bytes, max_points)
+            self._set_oldest()
+            return AppendResult(first, self.last_id, batches, points)
+
+    def _fit(self, max_bytes: int | None, max_points: int | None) -> tuple[int, int]:
+        dropped_batches = dropped_points = 0
+        kept: list[Record] = []
+        records = self._records
+        while records and records[0].id <= self._reserved:
+            kept.append(records.popleft())
+        # The batch in flight is not counted (see SqliteSpool.append).
+        reserved_bytes = sum(record.size for record in kept)
+        reserved_points = sum(record.points for record in kept)
+        while records and (
+            (max_bytes is not None and self.bytes - reserved_bytes > max_bytes)
+            or (max_points is not None and self.points - reserved_points > max_points)
+        ):
+            record = records.popleft()
+            self.points -= record.points
+            self.bytes -= record.size
+            self.batches -= 1
+            dropped_batches += 1
+            dropped_points += record.points
+        records.extendleft(reversed(kept))
+        return dropped_batches, dropped_points
+
+    def _set_oldest(self) -> None:
+        head = self._records[0] if self._records else None
+        self.oldest_created = None if head is None else head.created
+        self.head = None if head is None else head.id
+
+    def peek(self, max_points: int) -> list[Record]:
+        """The oldest records, at least one and more while they fit in ``max_points``; reserve them."""
+        with self._lock:
+            chosen = first_records(self._records, max_points)
+            self._reserved = chosen[-1].id if chosen else 0
+            return chosen
+
+    def settle(self, through: int, quarantine: Sequence[QuarantineEntry] = ()) -> None:
+        """Remove the records with ids up to ``through`` and store ``quarantine``."""
+        with self._lock:
+            now = time.time()
+            for entry in quarantine:
+                self._quarantine_id += 1
+                self._quarantine.append(_quarantined(self._quarantine_id, now, entry))
+            self.quarantined_batches = len(self._quarantine)
+            records = self._records
+            upto = min(through, self._reserved)
+            while records and records[0].id <= upto:
+                record = records.popleft()
+                self.points -= record.points
+                self.bytes -= record.size
+                self.batches -= 1
+            self._reserved = 0
+            self._set_oldest()
+
+    def quarantined(self) -> list[QuarantinedRecord]:
+        """Every quarantine entry, oldest first."""
+        with self._lock:
+            return list(self._quarantine)
+
+    def requeue(self, ids: Iterable[int] | None = None) -> int:
+        """Move quarantine entries back to the end of the queue; damaged ones stay."""
+        with self._lock:
+            wanted = None if ids is None else set(ids)
+            moving = [e for e in self._quarantine if (wanted is None or e.id in wanted) and not e.damaged]
+            now = time.time()
+            for entry in moving:
+                self.last_id += 1
+                self._records.append(Record(self.last_id, now, entry.points, entry.tags, entry.data))
+                self.points += entry.points
+                self.bytes += len(entry.tags) + len(entry.data)
+                self.batches += 1
+            moved = {entry.id for entry in moving}
+            self._quarantine = [e for e in self._quarantine if e.id not in moved]
+            self.quarantined_batches = len(self._quarantine)
+            self._set_oldest()
+            return len(moving)
+
+    def purge(self, ids: Iterable[int] | None = None) -> tuple[int, int]:
+        """Delete quarantine entries; return ``(entries, points)`` deleted."""
+        with self._lock:
+            wanted = None if ids is None else set(ids)
+            gone = [e for e in self._quarantine if wanted is None or e.id in wanted]
+            self._quarantine = [e for e in self._quarantine if not (wanted is None or e.id in wanted)]
+            self.quarantined_batches = len(self._quarantine)
+            return len(gone), sum(e.points for e in gone)
+
+
+def _quarantined(entry_id: int, now: float, entry: QuarantineEntry) -> QuarantinedRecord:
+    return QuarantinedRecord(
+        id=entry_id,
+        batch=entry.batch,
+        created=entry.created,
+        quarantined=now,
+        points=entry.points,
+        tags=entry.tags,
+        data=entry.data,
+        error=entry.error,
+        status=entry.status,
+        damaged=entry.damaged,
+    )
+
+
+def first_records(records: Iterable[Record], max_points: int) -> list[Record]:
+    """The first records, at least one, then more while they fit in ``max_points``."""
+    chosen: list[Record] = []
+    total = 0
+    for record in records:
+        if chosen and total + record.points > max_points:
+            break
+        chosen.append(record)
+        total += record.points
+    return chosen

@@ -1,0 +1,762 @@
+"""The spool on disk: :class:`SqliteSpool` keeps the contract of :mod:`._spool` in a directory.
+
+``<directory>/lock`` is the OS lock (``fcntl.flock``) that makes the directory one writer's;
+``<directory>/spool.sqlite3`` (SQLite in WAL mode) holds the records and the quarantine, one row
+each, with a CRC-32; ``<directory>/acked`` is the ledger of the delivery watermark. SQLite was
+chosen over a log of files of our own: it handles torn writes and atomic commits, checks its own
+integrity, and needs no dependency; what it costs (deleting rows walks their pages) is kept off the
+sender's path by the ledger and the sweep (see :class:`SqliteSpool`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import secrets
+import sqlite3
+import struct
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ._exceptions import SpoolDiskFullError, SpoolError, SpoolLockedError
+from ._spool import (
+    AppendResult,
+    NewRecord,
+    QuarantinedRecord,
+    QuarantineEntry,
+    Record,
+    Spool,
+    first_records,
+    record_crc,
+)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
+
+log = logging.getLogger("data_interaction_client")
+
+#: The version of the file's layout; a file of a newer one is refused, not touched.
+FORMAT = 1
+DB_NAME = "spool.sqlite3"
+LOCK_NAME = "lock"
+LEDGER_NAME = "acked"
+#: Keep the write-ahead log from staying large after a burst (it is reused, then truncated to this).
+_WAL_SIZE_LIMIT = 16 * 1024 * 1024
+#: Bytes of just-appended records also kept in memory, so that the sender need not read them back.
+_CACHE_BYTES = 8 * 1024 * 1024
+#: Bytes of delivered records left in the file before an append deletes them in the same transaction.
+_SWEEP_BYTES = 64 * 1024 * 1024
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    points INTEGER NOT NULL,
+    tags BLOB NOT NULL,
+    data BLOB NOT NULL,
+    crc INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch INTEGER NOT NULL,
+    created REAL NOT NULL,
+    quarantined REAL NOT NULL,
+    points INTEGER NOT NULL,
+    tags BLOB NOT NULL,
+    data BLOB NOT NULL,
+    crc INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    status INTEGER,
+    damaged INTEGER NOT NULL
+);
+"""
+_CORRUPT_CODES = frozenset((sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
+
+
+class SqliteSpool(Spool):
+    """The spool's contract on disk, in ``<directory>/spool.sqlite3``; see the module's docstring.
+
+    How it stays fast with a committer and a sender at work at once: records just appended are also
+    kept in memory (up to ``_CACHE_BYTES``), so the sender seldom reads them back; a delivery moves a
+    watermark kept in the ledger file ``<directory>/acked`` (16 bytes written in place, and flushed
+    with ``fsync=True``) rather than deleting rows, so it never waits for an append to commit; the
+    rows under the watermark are deleted in bulk by :meth:`sweep` when the writer has a moment (or by
+    :meth:`append` once they take much room). Two locks: ``_lock`` guards the counters and the cache
+    and is held briefly; ``_db_lock`` serializes the use of the connection (taken first when both).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        super().__init__()
+        self.path: str = os.fspath(directory)
+        self.fsync = fsync
+        self._db_path = os.path.join(self.path, DB_NAME)
+        self._db_lock = threading.Lock()
+        self._ledger_lock = threading.Lock()
+        self._closed = False
+        self._generation = 0  # the file's random id: a ledger of another file is not believed
+        self._acked = 0  # every record with an id up to this one is delivered (the watermark)
+        self._ledger_acked = 0  # the watermark as the ledger holds it
+        self._unswept = 0  # bytes of delivered records still in the file
+        self._reserved_records: list[tuple[int, int, int]] = []  # (id, points, bytes) of the last peek
+        # The oldest pending records, in order (a prefix of the queue); while ``_cache_all`` holds,
+        # every pending record, so that records appended may join it.
+        self._cache: OrderedDict[int, Record] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_all = False
+        self._lock_fd = _take_directory(self.path)
+        self._ledger_fd = -1
+        try:
+            self._ledger_fd = os.open(os.path.join(self.path, LEDGER_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+            self._conn = self._open()
+            self._load_counters()
+        except OSError as exc:
+            self._release_files()
+            raise _spool_error(exc, self.path, "be opened") from exc
+        except BaseException:
+            self._release_files()
+            raise
+
+    def _release_files(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        for fd in (self._ledger_fd, self._lock_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @property
+    def _synchronous(self) -> str:
+        return "FULL" if self.fsync else "NORMAL"
+
+    def _open(self) -> sqlite3.Connection:
+        """The connection to a spool file that passed its check; a damaged one is renamed aside first."""
+        problem: str | None = None
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = self._connect()
+            problem = _check(conn)
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            if _code(exc) not in _CORRUPT_CODES:
+                raise _spool_error(exc, self._db_path, "open") from exc
+            problem = f"{type(exc).__name__}: {exc}"
+            conn = None
+        if problem is None and conn is not None:
+            return conn
+        if conn is not None:
+            conn.close()
+        aside = self._rename_aside()
+        log.error(
+            "the spool file %s failed its integrity check (%s): renamed to %s and a fresh spool started; "
+            "the renamed file keeps whatever it held",
+            self._db_path,
+            problem,
+            aside,
+        )
+        try:
+            conn = self._connect()
+            _check(conn)
+        except sqlite3.DatabaseError as exc:
+            raise _spool_error(exc, self._db_path, "create") from exc
+        return conn
+
+    def _rename_aside(self) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        aside = f"{self._db_path}.corrupt-{stamp}"
+        for suffix in ("", "-wal", "-shm"):
+            source = self._db_path + suffix
+            if os.path.exists(source):
+                try:
+                    os.replace(source, aside + suffix)
+                except OSError as exc:
+                    raise SpoolError(
+                        f"the spool file {source} is damaged and cannot be renamed aside: {exc}",
+                        path=source,
+                    ) from exc
+        return aside
+
+    def _load_counters(self) -> None:
+        conn = self._conn
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            self._generation = int(meta["generation"])
+            ledger = _read_ledger(self._ledger_fd)
+            acked = int(meta.get("acked", 0))
+            if ledger is not None and ledger[0] == self._generation:
+                acked = max(acked, ledger[1])
+            self._acked = self._ledger_acked = acked
+            with self._transaction("sweep", synchronous="NORMAL") as tx:
+                tx.execute("DELETE FROM batches WHERE id <= ?", (acked,))
+                tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (acked,))
+            points, batches, size, last = conn.execute(
+                "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0), "
+                "COALESCE(MAX(id), 0) FROM batches"
+            ).fetchone()
+            self.quarantined_batches = conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+            self.head, self.oldest_created = self._head_from_file()
+        except sqlite3.DatabaseError as exc:
+            raise _spool_error(exc, self._db_path, "read") from exc
+        self.points, self.batches, self.bytes = int(points), int(batches), int(size)
+        self.last_id = max(int(last), self._acked)
+        self._cache_all = not self.batches
+
+    def _head_from_file(self) -> tuple[int | None, float | None]:
+        """The id and time of the oldest pending record, read from the file (``_db_lock`` held)."""
+        row = self._conn.execute(
+            "SELECT id, created FROM batches WHERE id > ? ORDER BY id LIMIT 1", (self._acked,)
+        ).fetchone()
+        return (None, None) if row is None else (int(row[0]), float(row[1]))
+
+    def _set_head(self) -> bool:
+        """Set ``head`` from memory (``_lock`` held); ``False`` when only the file can tell."""
+        if self._cache:
+            first = next(iter(self._cache.values()))
+            self.head, self.oldest_created = first.id, first.created
+        elif not self.batches:
+            self.head = self.oldest_created = None
+        else:
+            return False
+        return True
+
+    def _refresh_head(self) -> None:
+        """Set ``head`` from memory, or from the file (call with neither lock held)."""
+        with self._lock:
+            if self._set_head():
+                return
+        with self._db_lock:
+            if self._closed:
+                return
+            try:
+                head = self._head_from_file()
+            except sqlite3.Error:
+                return  # a later call sets it
+            with self._lock:
+                if not self._set_head():
+                    self.head, self.oldest_created = head
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self, doing: str, *, synchronous: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``_db_lock`` held); a failure rolls it back as a :class:`SpoolError`.
+
+        ``synchronous="NORMAL"`` skips the flush to the disk for a transaction whose loss to a power
+        cut only costs work done again (a sweep); a later flushed commit flushes it too, the
+        write-ahead log being written in order.
+        """
+        if self._closed:
+            raise SpoolError(f"the spool {self.path} is closed", path=self.path)
+        conn = self._conn
+        relaxed = synchronous is not None and synchronous != self._synchronous
+        try:
+            if relaxed:
+                conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise _spool_error(exc, self._db_path, doing) from exc
+            raise
+        finally:
+            if relaxed:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+
+    def append(
+        self, records: Sequence[NewRecord], *, max_bytes: int | None = None, max_points: int | None = None
+    ) -> AppendResult:
+        """Store ``records`` at the end of the queue, all or nothing; drop the oldest to fit a limit."""
+        now = time.time()
+        crcs = [record_crc(r.tags, r.data) for r in records]
+        added_points = sum(r.points for r in records)
+        added_bytes = sum(r.size for r in records)
+        with self._db_lock:
+            with self._lock:
+                first = self.last_id + 1
+                sweep = self._unswept >= _SWEEP_BYTES
+                acked = self._acked
+                swept = self._unswept
+                held_bytes, held_points = self._held()
+                limited = (max_bytes is not None and held_bytes + added_bytes > max_bytes) or (
+                    max_points is not None and held_points + added_points > max_points
+                )
+            rows = [
+                (first + i, now, r.points, r.tags, r.data, crc)
+                for i, (r, crc) in enumerate(zip(records, crcs, strict=True))
+            ]
+            dropped: list[tuple[int, int, int]] = []
+            if limited:
+                # Dropping depends on what is reserved: no peek may reserve meanwhile.
+                self._lock.acquire()
+            try:
+                with self._transaction("write") as conn:
+                    if sweep:
+                        conn.execute("DELETE FROM batches WHERE id <= ?", (acked,))
+                        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (acked,))
+                    conn.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    if limited:
+                        held_bytes, held_points = self._held()
+                        excess_bytes = None if max_bytes is None else held_bytes + added_bytes - max_bytes
+                        excess_points = (
+                            None if max_points is None else held_points + added_points - max_points
+                        )
+                        dropped = self._drop(conn, excess_bytes, excess_points)
+            finally:
+                if limited:
+                    self._lock.release()
+            self._appended(records, rows, dropped, swept if sweep else 0)
+            return AppendResult(first, self.last_id, len(dropped), sum(p for _, p, _ in dropped))
+
+    def _appended(
+        self,
+        records: Sequence[NewRecord],
+        rows: list[tuple[int, float, int, bytes, bytes, int]],
+        dropped: list[tuple[int, int, int]],
+        swept: int,
+    ) -> None:
+        """Count what an append stored and dropped, and cache what it stored (``_db_lock`` held)."""
+        with self._lock:
+            self._unswept -= swept
+            self.last_id = rows[-1][0] if rows else self.last_id
+            self.points += sum(r.points for r in records) - sum(p for _, p, _ in dropped)
+            self.bytes += sum(r.size for r in records) - sum(b for _, _, b in dropped)
+            self.batches += len(rows) - len(dropped)
+            gone = {record_id for record_id, _, _ in dropped}
+            for record_id in gone:
+                cached = self._cache.pop(record_id, None)
+                if cached is not None:
+                    self._cache_bytes -= cached.size
+            for record, row in zip(records, rows, strict=True):
+                if row[0] in gone or not self._cache_all:
+                    continue
+                if self._cache_bytes + record.size > _CACHE_BYTES:
+                    self._cache_all = False  # the rest is read from the file
+                    continue
+                self._cache[row[0]] = Record(row[0], row[1], record.points, record.tags, record.data)
+                self._cache_bytes += record.size
+            if self._set_head():
+                return
+        head = self._head_from_file()
+        with self._lock:
+            self.head, self.oldest_created = head
+
+    def _held(self) -> tuple[int, int]:
+        """Bytes and points pending but not in flight (``_lock`` held)."""
+        return (
+            self.bytes - sum(size for _, _, size in self._reserved_records),
+            self.points - sum(points for _, points, _ in self._reserved_records),
+        )
+
+    def _drop(
+        self, conn: sqlite3.Connection, excess_bytes: int | None, excess_points: int | None
+    ) -> list[tuple[int, int, int]]:
+        """Delete the oldest unreserved records until the excess is gone; return (id, points, bytes)."""
+        dropped: list[tuple[int, int, int]] = []
+        freed_bytes = freed_points = 0
+        after = max(self._reserved, self._acked)
+        cursor = conn.execute(
+            "SELECT id, points, length(tags) + length(data) FROM batches WHERE id > ? ORDER BY id", (after,)
+        )
+        for record_id, points, size in cursor:
+            if (excess_bytes is None or freed_bytes >= excess_bytes) and (
+                excess_points is None or freed_points >= excess_points
+            ):
+                break
+            dropped.append((record_id, points, size))
+            freed_bytes += size
+            freed_points += points
+        cursor.close()
+        if dropped:
+            conn.execute("DELETE FROM batches WHERE id > ? AND id <= ?", (after, dropped[-1][0]))
+        return dropped
+
+    def peek(self, max_points: int) -> list[Record]:
+        """The oldest records, at least one and more while they fit in ``max_points``; reserve them.
+
+        A record whose checksum fails is moved to the quarantine instead.
+        """
+        with self._lock:
+            if self._closed:
+                raise SpoolError(f"the spool {self.path} is closed", path=self.path)
+            if self._cache:
+                return self._reserve(first_records(self._cache.values(), max_points))
+        with self._db_lock:
+            chosen, damaged = self._peek_file(max_points)
+            if damaged:
+                self._set_aside(damaged)
+            with self._lock:
+                return self._reserve(chosen)
+
+    def _reserve(self, chosen: list[Record]) -> list[Record]:
+        self._reserved = chosen[-1].id if chosen else 0
+        self._reserved_records = [(r.id, r.points, r.size) for r in chosen]
+        return chosen
+
+    def _peek_file(self, max_points: int) -> tuple[list[Record], list[QuarantineEntry]]:
+        """The oldest records read from the file, and those that failed their checksum (``_db_lock``)."""
+        chosen: list[Record] = []
+        damaged: list[QuarantineEntry] = []
+        total = 0
+        try:
+            cursor = self._conn.execute(
+                "SELECT id, created, points, tags, data, crc FROM batches WHERE id > ? ORDER BY id",
+                (self._acked,),
+            )
+            for record_id, created, points, raw_tags, raw_data, crc in cursor:
+                if chosen and total + points > max_points:
+                    break
+                tags, data = bytes(raw_tags), bytes(raw_data)
+                if record_crc(tags, data) != crc:
+                    damaged.append(
+                        QuarantineEntry(
+                            batch=record_id,
+                            created=created,
+                            points=points,
+                            tags=tags,
+                            data=data,
+                            error=(
+                                f"the record failed its checksum (stored {crc:#010x}, computed "
+                                f"{record_crc(tags, data):#010x}): it was damaged on disk"
+                            ),
+                            damaged=True,
+                        )
+                    )
+                    if not chosen:
+                        continue
+                    break
+                chosen.append(Record(record_id, created, points, tags, data))
+                total += points
+            cursor.close()
+        except sqlite3.DatabaseError as exc:
+            raise _spool_error(exc, self._db_path, "read") from exc
+        return chosen, damaged
+
+    def _set_aside(self, damaged: list[QuarantineEntry]) -> None:
+        """Move damaged records to the quarantine (``_db_lock`` held)."""
+        with self._transaction("quarantine") as conn:
+            self._insert_quarantine(conn, damaged)
+            conn.executemany("DELETE FROM batches WHERE id = ?", [(e.batch,) for e in damaged])
+        head = self._head_from_file()
+        with self._lock:
+            for entry in damaged:
+                log.error(
+                    "spool %s: record %d set aside in the quarantine: %s", self.path, entry.batch, entry.error
+                )
+                self.points -= entry.points
+                self.bytes -= len(entry.tags) + len(entry.data)
+                self.batches -= 1
+            self.quarantined_batches += len(damaged)
+            self.head, self.oldest_created = head
+
+    @staticmethod
+    def _insert_quarantine(conn: sqlite3.Connection, entries: Sequence[QuarantineEntry]) -> None:
+        now = time.time()
+        conn.executemany(
+            "INSERT INTO quarantine (batch, created, quarantined, points, tags, data, crc, error, status, "
+            "damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.batch,
+                    e.created,
+                    now,
+                    e.points,
+                    e.tags,
+                    e.data,
+                    record_crc(e.tags, e.data),
+                    e.error,
+                    e.status,
+                    int(e.damaged),
+                )
+                for e in entries
+            ],
+        )
+
+    def settle(self, through: int, quarantine: Sequence[QuarantineEntry] = ()) -> None:
+        """Remove the reserved records with ids up to ``through`` and store ``quarantine``, atomically.
+
+        The removal moves the watermark (in the ledger, and with ``quarantine`` in the file too, in
+        the transaction that stores it); :meth:`sweep` deletes the rows later.
+        """
+        with self._lock:
+            if self._closed:
+                raise SpoolError(f"the spool {self.path} is closed", path=self.path)
+            upto = min(through, self._reserved)
+            gone = [entry for entry in self._reserved_records if entry[0] <= upto]
+            upto = max(upto, self._acked)
+        if quarantine:
+            with self._db_lock, self._transaction("remove") as conn:
+                self._insert_quarantine(conn, quarantine)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (upto,))
+        if upto > self._ledger_acked:
+            self._write_ledger(upto)
+        with self._lock:
+            self._acked = max(self._acked, upto)
+            for _, points, size in gone:
+                self.batches -= 1
+                self.points -= points
+                self.bytes -= size
+                self._unswept += size
+            for record_id in [record_id for record_id in self._cache if record_id <= upto]:
+                self._cache_bytes -= self._cache.pop(record_id).size
+            if not self.batches:
+                self._cache_all = True  # nothing pending: records appended from now on are cached
+            self.quarantined_batches += len(quarantine)
+            self._reserved = 0
+            self._reserved_records = []
+        self._refresh_head()
+
+    def _write_ledger(self, acked: int) -> None:
+        """Write the watermark in place (and flush it with ``fsync``); a torn write fails its checksum."""
+        with self._ledger_lock:
+            try:
+                os.pwrite(self._ledger_fd, _ledger_bytes(self._generation, acked), 0)
+                if self.fsync:
+                    os.fdatasync(self._ledger_fd)
+            except OSError as exc:
+                raise _spool_error(exc, self.path, "record a delivery in") from exc
+            self._ledger_acked = acked
+
+    @property
+    def needs_sweep(self) -> bool:
+        """Whether delivered records still take room in the file."""
+        return self._unswept > 0 and not self._closed
+
+    def sweep(self) -> bool:
+        """Delete the rows of delivered records from the file; ``False`` when there were none."""
+        with self._db_lock:
+            with self._lock:
+                if not self._unswept or self._closed:
+                    return False
+                acked, swept = self._acked, self._unswept
+            with self._transaction("sweep", synchronous="NORMAL") as conn:
+                conn.execute("DELETE FROM batches WHERE id <= ?", (acked,))
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (acked,))
+            with self._lock:
+                self._unswept -= swept
+            return True
+
+    def quarantined(self) -> list[QuarantinedRecord]:
+        """Every quarantine entry, oldest first."""
+        with self._db_lock:
+            if self._closed:
+                raise SpoolError(f"the spool {self.path} is closed", path=self.path)
+            try:
+                rows = self._conn.execute(
+                    "SELECT id, batch, created, quarantined, points, tags, data, crc, error, status, damaged "
+                    "FROM quarantine ORDER BY id"
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise _spool_error(exc, self._db_path, "read") from exc
+        result = []
+        for row in rows:
+            (
+                row_id,
+                batch,
+                created,
+                quarantined,
+                points,
+                raw_tags,
+                raw_data,
+                crc,
+                stored_error,
+                status,
+                flag,
+            ) = row
+            tags, data = bytes(raw_tags), bytes(raw_data)
+            damaged = bool(flag)
+            error = stored_error
+            if not damaged and record_crc(tags, data) != crc:
+                damaged = True
+                error = f"{error}; then the entry failed its checksum: it was damaged on disk"
+            result.append(
+                QuarantinedRecord(
+                    row_id, batch, created, quarantined, points, tags, data, error, status, damaged
+                )
+            )
+        return result
+
+    def requeue(self, ids: Iterable[int] | None = None) -> int:
+        """Move quarantine entries back to the end of the queue; damaged ones stay."""
+        entries = [e for e in self.quarantined() if not e.damaged]
+        if ids is not None:
+            wanted = set(ids)
+            entries = [e for e in entries if e.id in wanted]
+        if not entries:
+            return 0
+        now = time.time()
+        with self._db_lock:
+            with self._lock:
+                first = self.last_id + 1
+                self._cache_all = False  # requeued records are read from the file
+            rows = [
+                (first + i, now, e.points, e.tags, e.data, record_crc(e.tags, e.data))
+                for i, e in enumerate(entries)
+            ]
+            with self._transaction("requeue") as conn:
+                conn.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+                conn.executemany("DELETE FROM quarantine WHERE id = ?", [(e.id,) for e in entries])
+            with self._lock:
+                self.last_id = first + len(rows) - 1
+                self.points += sum(e.points for e in entries)
+                self.bytes += sum(len(e.tags) + len(e.data) for e in entries)
+                self.batches += len(rows)
+                self.quarantined_batches -= len(entries)
+                known = self._set_head()
+            if not known:
+                head = self._head_from_file()
+                with self._lock:
+                    self.head, self.oldest_created = head
+        return len(entries)
+
+    def purge(self, ids: Iterable[int] | None = None) -> tuple[int, int]:
+        """Delete quarantine entries; return ``(entries, points)`` deleted."""
+        with self._db_lock:
+            with self._transaction("purge") as conn:
+                if ids is None:
+                    count, points = conn.execute(
+                        "SELECT COUNT(*), COALESCE(SUM(points), 0) FROM quarantine"
+                    ).fetchone()
+                    conn.execute("DELETE FROM quarantine")
+                else:
+                    count = points = 0
+                    for entry_id in set(ids):
+                        row = conn.execute(
+                            "SELECT points FROM quarantine WHERE id = ?", (entry_id,)
+                        ).fetchone()
+                        if row is not None:
+                            conn.execute("DELETE FROM quarantine WHERE id = ?", (entry_id,))
+                            count += 1
+                            points += row[0]
+            with self._lock:
+                self.quarantined_batches -= count
+            return int(count), int(points)
+
+    def close(self) -> None:
+        """Close the file and give the directory up (the lock is released)."""
+        with self._db_lock, self._ledger_lock, self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._cache.clear()
+            self._release_files()
+
+    # --- for tests -------------------------------------------------------------------------------
+
+    def _limit_pages(self, pages: int) -> None:
+        """Cap the file at ``pages`` pages (``PRAGMA max_page_count``): a full disk, simulated."""
+        with self._db_lock:
+            self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+        with self._lock:
+            self._cache.clear()  # read from the file from now on, as after a restart
+            self._cache_bytes = 0
+            self._cache_all = False
+
+    def _page_count(self) -> int:
+        with self._db_lock:
+            return int(self._conn.execute("PRAGMA page_count").fetchone()[0])
+
+
+def _ledger_bytes(generation: int, acked: int) -> bytes:
+    body = struct.pack("<QQ", generation, acked)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def _read_ledger(fd: int) -> tuple[int, int] | None:
+    """The ledger's ``(generation, watermark)``, or ``None`` when it is empty or torn."""
+    raw = os.pread(fd, 20, 0)
+    if len(raw) != 20 or zlib.crc32(raw[:16]) != struct.unpack("<I", raw[16:])[0]:
+        return None
+    generation, acked = struct.unpack("<QQ", raw[:16])
+    return int(generation), int(acked)
+
+
+def _check(conn: sqlite3.Connection) -> str | None:
+    """What is wrong with an open spool file, or ``None``; raises for a file of a newer format."""
+    rows = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+    if rows != ["ok"]:
+        return "quick_check: " + "; ".join(map(str, rows[:5]))
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if "format" not in meta:
+        if conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]:
+            return "the file holds batches but no format: it is not a spool this version made"
+        conn.execute("INSERT INTO meta (key, value) VALUES ('format', ?)", (FORMAT,))
+    elif meta["format"] > FORMAT:
+        raise sqlite3.DatabaseError(f"spool format {meta['format']} is newer than this version's ({FORMAT})")
+    if "generation" not in meta:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('generation', ?)", (secrets.randbits(62),))
+    return None
+
+
+def _code(exc: BaseException) -> int:
+    return int(getattr(exc, "sqlite_errorcode", -1)) & 0xFF
+
+
+def _spool_error(exc: BaseException, path: str, doing: str) -> SpoolError:
+    """The :class:`SpoolError` that ``exc``, met while ``doing`` something, stands for."""
+    full = _code(exc) == sqlite3.SQLITE_FULL or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
+    if full:
+        return SpoolDiskFullError(
+            f"the spool's disk is full ({path}: {exc}); free some space: the writer goes on once it can",
+            path=path,
+        )
+    return SpoolError(f"the spool {path} could not {doing}: {type(exc).__name__}: {exc}", path=path)
+
+
+def _take_directory(path: str) -> int:
+    """Create the directory if need be and lock it; the file descriptor that holds the lock."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        raise SpoolError("a spool needs a POSIX system (fcntl.flock); use spool=None", path=path)
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _spool_error(exc, path, "be created") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = ""
+        with contextlib.suppress(OSError, ValueError):
+            holder = os.pread(fd, 32, 0).decode().strip()
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            who = f" (process {holder})" if holder else ""
+            raise SpoolLockedError(
+                f"the spool {path} is in use by another writer{who}: "
+                "give each writer its own spool directory",
+                path=path,
+            ) from None
+        raise _spool_error(exc, path, "be locked") from exc
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd

@@ -1,0 +1,690 @@
+"""The background writers: :class:`Writer` (threads) and :class:`AsyncWriter` (asyncio tasks).
+
+Both are thin: the state and every step that does no I/O live in :class:`WriterCore`; these add the
+committer and the sender (two threads, or two tasks with the spool's I/O on one worker thread), the
+waiting of ``sync``, ``flush`` and ``close``, and the one call that sends a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import functools
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
+
+from . import _wire
+from ._exceptions import InvalidInputError, SpoolError, WriterTimeoutError
+from ._types import NOT_GIVEN
+from ._writer_core import _STORE_RETRY_DELAY, INTAKE_CAP, WriterCore, _Take
+from ._writer_delivery import Delivery
+from ._writer_options import Settings, WriterOptions
+
+if TYPE_CHECKING:
+    from ._client import AsyncDataInteractionClient, DataInteractionClient
+
+__all__ = ["AsyncWriter", "Writer"]
+
+log = logging.getLogger("data_interaction_client")
+
+_T = TypeVar("_T")
+#: Seconds close() gives the last commit (local disk) even when close_timeout is shorter.
+_CLOSE_COMMIT_TIME = 5.0
+#: Seconds before a loop that failed unexpectedly starts again.
+_RESTART_DELAY = 1.0
+
+
+# The one place that sends a batch: the client's transport, so its token, timeouts, retries with
+# backoff and Retry-After, and its typed errors apply to the writer too.
+
+
+def _post(client: DataInteractionClient, body: bytes, settings: Settings) -> None:
+    client._send(
+        _wire.SET_DATA_PATH,
+        body,
+        client._process_response,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        deadline=client._deadline(NOT_GIVEN),  # each attempt within the client's total_timeout
+    )
+
+
+async def _apost(client: AsyncDataInteractionClient, body: bytes, settings: Settings) -> None:
+    await client._send(
+        _wire.SET_DATA_PATH,
+        body,
+        client._process_response,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        deadline=client._deadline(NOT_GIVEN),
+    )
+
+
+def _deadline(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        raise InvalidInputError(f"timeout must be a number of seconds >= 0, or None, not {timeout!r}")
+    return time.monotonic() + timeout
+
+
+def _remaining(deadline: float | None, what: str, timeout: float | None, pending: int) -> float | None:
+    """Seconds left before ``deadline``; :class:`WriterTimeoutError` once it has passed."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise WriterTimeoutError(
+            f"{what}() did not finish within {timeout:g} s ({pending} points pending); nothing is lost: "
+            "the writer goes on"
+        )
+    return left
+
+
+class Writer(WriterCore):
+    """A background writer with a durable spool: the way long-running connectors send points.
+
+    Made by ``client.writer(spool=...)``; use it as a context manager, or call :meth:`close`::
+
+        with client.writer(spool="/var/lib/my-connector/spool") as w:
+            w.write(tag, x, y, q=0)         # a Tag or a tag id; never waits on the network
+            w.write_points(tag, points)     # many: dicts, tuples or columns
+            w.write_tags(tags)              # move the tags' buffered points into the writer
+            w.sync()                        # returns once everything written so far is on disk
+            w.flush()                       # returns once everything written so far is accepted
+            print(w.stats())
+
+    The two promises:
+
+    1. A point written is on disk within ``commit_interval`` (default at most 0.2 s); ``sync()``
+       returns once everything written so far is on disk (``synchronous=FULL`` or equivalent by
+       default, so it also holds through power loss on disks that honour flush; an option may trade
+       that for speed). The option is ``fsync=False``: it still holds through a crash of the process.
+    2. A point on disk reaches the platform, through outages, ``kill -9`` and restarts, in write
+       order per tag. Only the batch in flight at a crash may be sent twice, which the platform's
+       last-write-wins per (tag, x) makes harmless.
+
+    Every point is checked when it is given (:class:`InvalidPointError`, as ``Tag.update``). Points
+    are sent in requests of up to ``batch_points``, at least every ``flush_interval``, one request
+    at a time, through the client's transport (its token, timeouts, typed errors and ``Retry-After``).
+    After a failure the writer waits (doubling from 1 s up to ``max_retry_delay``, or as long as
+    ``Retry-After`` says, up to 60 s) and tries again, forever: it never gives up on a point for a
+    transient failure (connection errors, timeouts, 408, 429, 5xx), and it logs when the platform
+    stops and starts accepting points, not every retry. A batch the platform refuses for good
+    (400, 404, 409, 422) goes to the quarantine (:meth:`quarantined`), one tag's points at a time,
+    without holding up the others; one too large (413) is split. A refused token (401, 403) is
+    retried too (the points stay; fix the token and restart) and reported as ``health="critical"``.
+
+    Args (all keyword-only, given to ``client.writer``):
+        spool: A directory for the spool (created if need be; one writer per directory), or ``None``
+            to keep pending points in memory only (lost if the process ends).
+        batch_points: Points per request, at most (default 5,000).
+        flush_interval: Seconds a point may wait for others to join its request (default 1.0).
+        commit_interval: Seconds within which a written point is on disk (default 0.2).
+        close_timeout: Seconds :meth:`close` spends delivering what is pending (default 10); the rest
+            stays in the spool for the next start.
+        max_spool_bytes: Bytes of points the spool may hold (default 1 GiB); with a spool only.
+        max_pending_points: Points a memory-only writer may hold (default 1,000,000).
+        overflow: When full: ``"raise"`` (default: :class:`WriterFullError`, the call's points are not
+            kept), ``"block"`` (wait up to ``block_timeout`` seconds for room, then raise; not in the
+            async writer) or ``"drop_oldest"`` (drop the oldest pending points, counted in
+            ``stats().dropped_points`` and logged at WARNING).
+        block_timeout: Seconds a write waits for room with ``overflow="block"`` (default 60).
+        fsync: ``True`` (default) to flush each commit to the disk; see the first promise.
+        scale: Multiply numeric values by the tag's ``smtTagValueScale`` (default ``False``).
+        deadband: Drop points within the tag's ``smtTagMaxDev`` of the last one kept (default ``False``).
+        max_interval: With ``deadband``, keep a point at least this many seconds (by timestamp) after
+            the last kept, whatever its value (default 600; ``None``: never).
+        max_retry_delay: The longest wait between failed attempts (default 30 s).
+        timeout: The client's ``timeout`` for each request (default: the client's).
+        max_retries: The client's quick retries within one attempt (default 0: the writer's own
+            retries, forever and logged only when the state changes, are enough).
+
+    ``set_policy(tag, ...)`` sets ``scale``, ``deadband`` and ``max_interval`` for one tag.
+    """
+
+    def __init__(
+        self,
+        client: DataInteractionClient,
+        spool: str | os.PathLike[str] | None = None,
+        **options: Unpack[WriterOptions],
+    ) -> None:
+        super().__init__(client, spool, options)
+        self._http_client = client
+        self._commit_cv = threading.Condition(self._lock)
+        self._send_cv = threading.Condition(self._lock)
+        self._progress_cv = threading.Condition(self._lock)
+        self._stop = False
+        with self._lock:
+            self._intake_cap = INTAKE_CAP
+            self._update_room()
+        name = f"data-interaction-writer-{id(self):x}"
+        self._committer = threading.Thread(
+            target=self._guard, args=(self._commit_loop,), name=f"{name}-commit", daemon=True
+        )
+        self._sender = threading.Thread(
+            target=self._guard, args=(self._send_loop,), name=f"{name}-send", daemon=True
+        )
+        self._committer.start()
+        self._sender.start()
+        _register(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- what the core asks for ----------------------------------------------------------------------
+
+    def _signal(self, *, commit: bool = False, send: bool = False, progress: bool = False) -> None:
+        if commit:
+            self._commit_cv.notify()
+        if send:
+            self._send_cv.notify()
+        if progress:
+            self._progress_cv.notify_all()
+
+    def _wait_for_room(self, seconds: float) -> None:
+        self._progress_cv.wait(seconds)
+
+    # --- the committer ---------------------------------------------------------------------------------
+
+    def _guard(self, loop: Callable[[], None]) -> None:
+        """Run a loop until it returns; an unexpected error is logged and the loop starts again."""
+        while True:
+            try:
+                loop()
+                return
+            except Exception:
+                log.exception(
+                    "the writer's %s failed unexpectedly; starting it again", threading.current_thread().name
+                )
+                time.sleep(_RESTART_DELAY)
+
+    def _commit_loop(self) -> None:
+        while True:
+            sweep = False
+            with self._lock:
+                while True:
+                    wait = self._commit_wait(time.monotonic())
+                    if wait == 0:
+                        break
+                    if self._stop:
+                        return
+                    if self._sweep_due():  # idle: tidy the spool meanwhile
+                        sweep = True
+                        break
+                    self._commit_cv.wait(wait)
+                take = self._take() if wait == 0 and self._intake else None
+            if sweep:
+                self._sweep()
+            else:
+                self._commit(take)
+
+    def _sweep(self) -> None:
+        try:
+            self._spool.sweep()
+        except SpoolError as exc:
+            with self._lock:
+                self._sweep_failed(exc)
+
+    def _commit(self, take: _Take | None) -> None:
+        records = self._encode(take) if take is not None else []
+        with self._lock:
+            batch, limit = self._append_args(records)
+        result = None
+        if batch:
+            try:
+                result = self._spool.append(batch, **limit)
+            except SpoolError as exc:
+                with self._lock:
+                    self._store_failed(take, records, exc)
+                return
+        with self._lock:
+            self._stored(take, batch, result)
+
+    # --- the sender ------------------------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._lock:
+                while True:
+                    if self._stop:
+                        return
+                    wait = self._send_wait(time.monotonic(), time.time())
+                    if wait == 0:
+                        break
+                    self._send_cv.wait(wait)
+            try:
+                records = self._spool.peek(self._settings.batch_points)
+            except SpoolError as exc:
+                if not self._pause_after(exc, "read"):
+                    return
+                continue
+            if not records:
+                continue
+            delivery = self._delivery(records)
+            if not self._deliver(delivery):
+                return
+            try:
+                self._spool.settle(delivery.through, delivery.quarantine)
+            except SpoolError as exc:
+                self._spool.release()
+                if not self._pause_after(exc, "remove delivered points from"):
+                    return
+                continue
+            with self._lock:
+                self._settled()
+
+    def _deliver(self, delivery: Delivery) -> bool:
+        """Send every piece until each is accepted or set aside; ``False`` when stopped first."""
+        while (piece := delivery.next()) is not None:
+            try:
+                _post(self._http_client, piece.body(), self._settings)
+            except Exception as exc:
+                if self._stop:
+                    return False
+                with self._lock:
+                    delay = self._failed(delivery, piece, exc)
+                if delay is not None and not self._pause(delay):
+                    return False
+                continue
+            if self._stop:
+                return False
+            with self._lock:
+                self._succeeded(delivery, piece)
+        return True
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; ``False`` when the writer is stopping."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            while not self._stop:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return True
+                self._send_cv.wait(left)
+        return False
+
+    def _pause_after(self, error: SpoolError, doing: str) -> bool:
+        if self._stop:
+            return False
+        log.error("the writer could not %s its spool (%s); trying again", doing, error)
+        return self._pause(_STORE_RETRY_DELAY)
+
+    # --- waiting ---------------------------------------------------------------------------------------
+
+    def sync(self, timeout: float | None = None) -> None:
+        """Return once everything written so far is on disk (in memory for a memory-only writer).
+
+        Raises :class:`WriterTimeoutError` after ``timeout`` seconds, and :class:`SpoolDiskFullError`
+        (or :class:`SpoolError`) while the spool cannot store them.
+        """
+        self._sync(_deadline(timeout), timeout, "sync")
+
+    def _sync(self, deadline: float | None, timeout: float | None, what: str) -> None:
+        with self._lock:
+            target = self._ask_sync()
+            while not self._synced(target):
+                self._progress_cv.wait(_remaining(deadline, what, timeout, self._pending_points()))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Return once everything written so far has been accepted by the platform (or set aside).
+
+        Sends at once what is pending, without waiting for ``flush_interval``. Raises
+        :class:`WriterTimeoutError` after ``timeout`` seconds; the writer goes on either way.
+        A batch the platform refuses for good is set aside in the quarantine, not waited for.
+        """
+        deadline = _deadline(timeout)
+        self._sync(deadline, timeout, "flush")
+        with self._lock:
+            through = self._ask_flush()
+            while not self._flushed(through):
+                self._progress_cv.wait(_remaining(deadline, "flush", timeout, self._pending_points()))
+
+    def close(self) -> None:
+        """Stop taking points, deliver for at most ``close_timeout`` seconds, keep the rest in the spool.
+
+        Later calls do nothing. A memory-only writer loses what it could not deliver (logged at
+        ERROR and counted as ``dropped_points["closed"]``).
+        """
+        self._close(self._settings.close_timeout)
+
+    def _close(self, close_timeout: float) -> None:
+        with self._lock:
+            if not self._begin_close():
+                return
+        started = time.monotonic()
+        deadline = started + close_timeout
+        try:
+            self._sync(max(deadline, started + _CLOSE_COMMIT_TIME), close_timeout, "close")
+            self.flush(max(0.0, deadline - time.monotonic()))
+        except (WriterTimeoutError, SpoolError):
+            pass  # what is left is reported below
+        with self._lock:
+            self._stop = True
+            self._commit_cv.notify_all()
+            self._send_cv.notify_all()
+            self._progress_cv.notify_all()
+        self._committer.join(_CLOSE_COMMIT_TIME)
+        self._sender.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._report_close()
+            self._closed = True
+        self._spool.close()
+        _unregister(self)
+
+
+class _Signal:
+    """Wakes the coroutines waiting on it; may be fired from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread = threading.get_ident()
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def fire(self) -> None:
+        if threading.get_ident() == self._thread:
+            self._wake()
+            return
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until fired or ``timeout`` seconds (``None``: until fired)."""
+        waiter = self._loop.create_future()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait((waiter,), timeout=timeout)
+        finally:
+            self._waiters.discard(waiter)
+            waiter.cancel()
+
+
+class AsyncWriter(WriterCore):
+    """The async twin of :class:`Writer`: the same options and promises, for ``asyncio``.
+
+    Made by ``AsyncDataInteractionClient.writer(spool=...)`` inside a running event loop::
+
+        async with client.writer(spool="/var/lib/my-connector/spool") as w:
+            w.write(tag, x, y, q=0)       # plain calls: they never wait
+            await w.sync()
+            await w.flush()
+
+    ``write``, ``write_points``, ``write_tags``, ``stats`` and the quarantine's methods are plain
+    calls; ``sync``, ``flush`` and ``close`` (also ``aclose``) are awaited. The spool is read and
+    written on one worker thread, so the event loop never waits on the disk (but for opening the
+    spool, in the constructor). ``overflow="block"`` is not offered: a plain call cannot wait
+    without blocking the event loop.
+    """
+
+    def __init__(
+        self,
+        client: AsyncDataInteractionClient,
+        spool: str | os.PathLike[str] | None = None,
+        **options: Unpack[WriterOptions],
+    ) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise InvalidInputError(
+                "the async writer runs tasks on the event loop: make it inside a coroutine "
+                "(async with client.writer(...) as w:)"
+            ) from None
+        if options.get("overflow") == "block":
+            raise InvalidInputError(
+                "overflow='block' would block the event loop in a plain write() call: use 'raise' "
+                "(and await w.flush() when WriterFullError comes) or 'drop_oldest'"
+            )
+        self._loop = loop
+        self._commit_signal = _Signal(loop)
+        self._send_signal = _Signal(loop)
+        self._progress_signal = _Signal(loop)
+        self._stop = False
+        super().__init__(client, spool, options)
+        self._http_client = client
+        from concurrent.futures import ThreadPoolExecutor  # only an async writer needs it
+
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-interaction-writer-io")
+        self._tasks = [
+            loop.create_task(self._guard(self._commit_loop), name="data-interaction-writer-commit"),
+            loop.create_task(self._guard(self._send_loop), name="data-interaction-writer-send"),
+        ]
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # --- what the core asks for ----------------------------------------------------------------------
+
+    def _signal(self, *, commit: bool = False, send: bool = False, progress: bool = False) -> None:
+        if commit:
+            self._commit_signal.fire()
+        if send:
+            self._send_signal.fire()
+        if progress:
+            self._progress_signal.fire()
+
+    def _wait_for_room(self, seconds: float) -> None:  # pragma: no cover - "block" is refused above
+        raise AssertionError("overflow='block' is not offered by the async writer")
+
+    async def _io_call(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run a spool call on the writer's worker thread."""
+        return await self._loop.run_in_executor(self._io, functools.partial(function, *args, **kwargs))
+
+    # --- the committer ---------------------------------------------------------------------------------
+
+    async def _guard(self, loop: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await loop()
+                return
+            except Exception:
+                log.exception("the async writer's loop failed unexpectedly; starting it again")
+                await asyncio.sleep(_RESTART_DELAY)
+
+    async def _commit_loop(self) -> None:
+        while True:
+            with self._lock:
+                wait = self._commit_wait(time.monotonic())
+                stop = self._stop
+                sweep = wait != 0 and not stop and self._sweep_due()
+                take = self._take() if wait == 0 and self._intake else None
+            if sweep:  # idle: tidy the spool meanwhile
+                try:
+                    await self._io_call(self._spool.sweep)
+                except SpoolError as exc:
+                    with self._lock:
+                        self._sweep_failed(exc)
+                continue
+            if wait != 0:
+                if stop:
+                    return
+                await self._commit_signal.wait(wait)
+                continue
+            await self._commit(take)
+
+    async def _commit(self, take: _Take | None) -> None:
+        records = await self._io_call(self._encode, take) if take is not None else []
+        with self._lock:
+            batch, limit = self._append_args(records)
+        result = None
+        if batch:
+            try:
+                result = await self._io_call(self._spool.append, batch, **limit)
+            except SpoolError as exc:
+                with self._lock:
+                    self._store_failed(take, records, exc)
+                return
+        with self._lock:
+            self._stored(take, batch, result)
+
+    # --- the sender ------------------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._stop:
+                    return
+                wait = self._send_wait(time.monotonic(), time.time())
+            if wait != 0:
+                await self._send_signal.wait(wait)
+                continue
+            try:
+                records = await self._io_call(self._spool.peek, self._settings.batch_points)
+            except SpoolError as exc:
+                if not await self._pause_after(exc, "read"):
+                    return
+                continue
+            if not records:
+                continue
+            delivery = self._delivery(records)
+            if not await self._deliver(delivery):
+                return
+            try:
+                await self._io_call(self._spool.settle, delivery.through, delivery.quarantine)
+            except SpoolError as exc:
+                await self._io_call(self._spool.release)
+                if not await self._pause_after(exc, "remove delivered points from"):
+                    return
+                continue
+            with self._lock:
+                self._settled()
+
+    async def _deliver(self, delivery: Delivery) -> bool:
+        while (piece := delivery.next()) is not None:
+            try:
+                await _apost(self._http_client, piece.body(), self._settings)
+            except Exception as exc:
+                if self._stop:
+                    return False
+                with self._lock:
+                    delay = self._failed(delivery, piece, exc)
+                if delay is not None and not await self._pause(delay):
+                    return False
+                continue
+            if self._stop:
+                return False
+            with self._lock:
+                self._succeeded(delivery, piece)
+        return True
+
+    async def _pause(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not self._stop:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            await self._send_signal.wait(left)
+        return False
+
+    async def _pause_after(self, error: SpoolError, doing: str) -> bool:
+        if self._stop:
+            return False
+        log.error("the writer could not %s its spool (%s); trying again", doing, error)
+        return await self._pause(_STORE_RETRY_DELAY)
+
+    # --- waiting ---------------------------------------------------------------------------------------
+
+    async def sync(self, timeout: float | None = None) -> None:
+        """Return once everything written so far is on disk; see :meth:`Writer.sync`."""
+        await self._sync(_deadline(timeout), timeout, "sync")
+
+    async def _sync(self, deadline: float | None, timeout: float | None, what: str) -> None:
+        with self._lock:
+            target = self._ask_sync()
+        while True:
+            with self._lock:
+                if self._synced(target):
+                    return
+                left = _remaining(deadline, what, timeout, self._pending_points())
+            await self._progress_signal.wait(left)
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Return once everything written so far has been accepted; see :meth:`Writer.flush`."""
+        deadline = _deadline(timeout)
+        await self._sync(deadline, timeout, "flush")
+        with self._lock:
+            through = self._ask_flush()
+        while True:
+            with self._lock:
+                if self._flushed(through):
+                    return
+                left = _remaining(deadline, "flush", timeout, self._pending_points())
+            await self._progress_signal.wait(left)
+
+    async def close(self) -> None:
+        """Stop taking points, deliver for at most ``close_timeout`` seconds; see :meth:`Writer.close`."""
+        with self._lock:
+            if not self._begin_close():
+                return
+        started = time.monotonic()
+        deadline = started + self._settings.close_timeout
+        try:
+            await self._sync(
+                max(deadline, started + _CLOSE_COMMIT_TIME), self._settings.close_timeout, "close"
+            )
+            await self.flush(max(0.0, deadline - time.monotonic()))
+        except (WriterTimeoutError, SpoolError):
+            pass  # what is left is reported below
+        with self._lock:
+            self._stop = True
+            self._signal(commit=True, send=True, progress=True)
+        _, running = await asyncio.wait(self._tasks, timeout=max(0.0, deadline - time.monotonic()))
+        for task in running:
+            task.cancel()  # a request still in flight: its records stay in the spool
+        await asyncio.gather(*running, return_exceptions=True)
+        with self._lock:
+            self._report_close()
+            self._closed = True
+        await self._io_call(self._spool.close)
+        self._io.shutdown(wait=False)
+
+    aclose = close
+
+
+# Writers still open when the interpreter exits write what they hold to their spool (no flush:
+# exiting must not wait on the network), as OpenTelemetry's SDK does at shutdown.
+_open_writers: weakref.WeakSet[Writer] = weakref.WeakSet()
+_registry_lock = threading.Lock()
+
+
+def _register(writer: Writer) -> None:
+    with _registry_lock:
+        if not _open_writers:
+            atexit.unregister(_close_all)  # registered once, whatever came before
+            atexit.register(_close_all)
+        _open_writers.add(writer)
+
+
+def _unregister(writer: Writer) -> None:
+    with _registry_lock:
+        _open_writers.discard(writer)
+
+
+def _close_all() -> None:
+    for writer in list(_open_writers):
+        try:
+            writer._close(0.0)
+        except Exception:  # pragma: no cover - exiting anyway
+            log.exception("closing a writer at exit failed")

@@ -1,0 +1,894 @@
+"""Everything the sync and async writers share: options, intake, policies, batching, error handling, stats.
+
+The two writers (:mod:`._writer`) add only the I/O and the waiting: a thread or an asyncio task that
+commits, another that sends, and how a caller waits for ``sync`` and ``flush``.
+
+How points flow: ``write*`` checks each point on the caller's thread and appends it to the tag's
+intake list (no I/O). The committer takes the intake at least every ``commit_interval`` (sooner once
+``batch_points`` are waiting, or when asked), encodes it into records of at most ``batch_points``
+points and appends them to the spool in one transaction. The sender takes the oldest records (up to
+``batch_points`` points; once ``batch_points`` are pending, once the oldest has waited
+``flush_interval``, or when asked), joins them into one request, and settles them with the spool:
+accepted records leave it in one transaction; refused parts go to the quarantine in the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from ._base_client import BaseClient
+from ._columns import check_columns
+from ._constants import (
+    MAX_RETRY_AFTER,
+    WRITER_INITIAL_RETRY_DELAY,
+)
+from ._exceptions import (
+    InvalidInputError,
+    PlatformError,
+    SpoolError,
+    TagBusyError,
+    WriterClosedError,
+    WriterFullError,
+)
+from ._points import check_points, point
+from ._results import Columns
+from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
+from ._tag import Tag, TagAttributes
+from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
+from ._writer_delivery import Delivery, Verdict, describe, unexpected, verdict
+from ._writer_options import (
+    Health,
+    QuarantinedBatch,
+    Settings,
+    WriterStats,
+    flag,
+    seconds,
+    settings_from,
+)
+from ._writer_policies import TagPolicy, make_policy
+from ._writer_records import Piece, RecordError, decode_points, encode_records
+
+__all__ = ["INTAKE_CAP", "WriterCore"]
+
+log = logging.getLogger("data_interaction_client")
+
+#: Tag objects remembered for a quick lookup; beyond this many, they are looked up by id.
+_MAX_TAG_OBJECTS = 65_536
+#: Seconds between retries of a commit the spool refused (full disk).
+_STORE_RETRY_DELAY = 1.0
+#: At most one WARNING per this many seconds about points dropped for room.
+_DROP_LOG_INTERVAL = 10.0
+#: Spool bytes per point assumed before the first commit measures it.
+_INITIAL_BYTES_PER_POINT = 48
+#: Points the intake may hold before a sync writer's write waits for the committer to take them: a
+#: thread writing flat out (a million points a second) outruns encoding and the disk, and without
+#: this bound the points pending would pile up in memory instead of on disk.
+INTAKE_CAP = 20_000
+
+
+class _TagEntry:
+    """A tag the writer has seen: its id, the intake of its points and its policy."""
+
+    __slots__ = ("attributes", "buffer", "overrides", "policy", "tag_id", "wire")
+
+    def __init__(self, tag_id: TagId, attributes: TagAttributes | None) -> None:
+        self.tag_id = tag_id
+        self.wire = tag_id_to_wire(tag_id)
+        self.attributes = attributes
+        self.buffer: list[PointDict] = []
+        self.policy: TagPolicy | None = None
+        self.overrides: dict[str, Any] = {}
+
+
+class _Take:
+    """The intake taken for one commit: each tag's points, and the count of points written by then."""
+
+    __slots__ = ("groups", "mark", "points")
+
+    def __init__(
+        self, groups: list[tuple[str | dict[str, str], list[PointDict]]], points: int, mark: int
+    ) -> None:
+        self.groups = groups
+        self.points = points
+        self.mark = mark
+
+
+class WriterCore:
+    """The writer's state and every step that does no I/O; :class:`Writer` and ``AsyncWriter`` add the I/O."""
+
+    def __init__(self, client: BaseClient[Any], spool: object, options: Mapping[str, Any]) -> None:
+        settings = settings_from(spool, options, client)
+        self._client = client
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._entries: dict[object, _TagEntry] = {}
+        # Intake: the tags with points waiting for the committer, and counts.
+        self._dirty: list[_TagEntry] = []
+        self._intake = 0
+        self._intake_since = 0.0
+        self._written = 0
+        self._wake_at = settings.batch_points
+        self._room = sys.maxsize  # intake points allowed before _admit is asked (the fast path)
+        self._policy_room = sys.maxsize  # intake points allowed before the overflow policy applies
+        self._intake_cap = sys.maxsize  # set by a writer that can wait for the committer
+        self._closing = False
+        self._closed = False
+        # Committing.
+        self._committed = 0  # points written (counted by _written) that are in the spool
+        self._committing = 0  # points taken by the committer, not yet in the spool
+        self._commit_now = False
+        self._last_take = time.monotonic()
+        self._unsaved: list[NewRecord] = []  # records the spool refused, kept to try again
+        self._unsaved_points = 0
+        self._unsaved_mark = 0
+        self._refusal: SpoolError | None = None  # the spool's failure, while it lasts
+        self._store_retry_at = 0.0
+        self._sweep_after = 0.0
+        self._bytes_per_point = _INITIAL_BYTES_PER_POINT
+        # Sending.
+        self._flush_through = 0  # send at once while records up to this id are pending
+        self._failures = 0
+        self._failing_since = 0.0
+        self._last_error: str | None = None
+        self._send_health: Health = "ok"
+        # Stats.
+        self._sent_points = 0
+        self._sent_batches = 0
+        self._dropped: dict[str, int] = {}
+        self._refused_points = 0
+        self._refusing = False  # the last write was refused for want of room
+        self._dropping = False  # the last commit dropped the oldest points for room
+        self._dropped_since_log = 0
+        self._drop_logged_at = -math.inf
+        self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
+        self._update_room()
+        if self._spool.batches:
+            log.info(
+                "spool %s holds %d points in %d batches from before: sending them first",
+                settings.spool,
+                self._spool.points,
+                self._spool.batches,
+            )
+
+    # --- what the sync and async writers provide --------------------------------------------------
+
+    def _signal(self, *, commit: bool = False, send: bool = False, progress: bool = False) -> None:
+        """Wake the committer, the sender, or those waiting for progress (called under the lock)."""
+        raise NotImplementedError
+
+    def _wait_for_room(self, seconds: float) -> None:
+        """Wait (the lock held, released while waiting) until room may have been made."""
+        raise NotImplementedError
+
+    # --- intake: the caller's thread, no I/O -------------------------------------------------------
+
+    def write(self, tag: Tag | TagIdLike, x: Any, y: Any, q: int | None = 0) -> None:
+        """Take one point: ``tag`` (a :class:`Tag` or a tag id), timestamp ``x``, value ``y``, quality ``q``.
+
+        The point is checked now (:class:`InvalidPointError` if bad) and never waits on the network.
+        Raises :class:`WriterFullError` when the writer is full (``overflow="raise"``, or
+        ``"block"`` after ``block_timeout``), :class:`SpoolDiskFullError` while the disk is full and
+        :class:`WriterClosedError` once closed; then the point was not kept.
+        """
+        try:
+            entry = self._entries[tag]
+        except (KeyError, TypeError):
+            entry = self._entry_for(tag)
+        checked: PointDict | None = point(entry.tag_id, x, y, q)
+        policy = entry.policy
+        if policy is not None:
+            checked = policy.apply(entry.tag_id, None, checked)  # type: ignore[arg-type]
+            if checked is None:
+                with self._lock:
+                    self._dropped["deadband"] = self._dropped.get("deadband", 0) + 1
+                return
+        with self._lock:
+            if self._intake >= self._room:
+                self._admit(1)
+            buffer = entry.buffer
+            if not buffer:
+                if not self._dirty:  # the first point since the last commit: start its clock
+                    self._intake_since = time.monotonic()
+                    self._signal(commit=True)
+                self._dirty.append(entry)
+            buffer.append(checked)  # type: ignore[arg-type]
+            self._intake += 1
+            self._written += 1
+            if self._intake >= self._wake_at:
+                self._wake_at = sys.maxsize  # once, until the committer takes the intake
+                self._signal(commit=True)
+
+    def write_points(self, tag: Tag | TagIdLike, points: Any) -> int:
+        """Take many points for ``tag``; return how many were kept (the deadband may drop some).
+
+        ``points`` is what :meth:`Tag.update` takes (dicts ``{"x", "y", "q"}`` or tuples ``(x, y[, q])``),
+        a :class:`Columns` ``(x, y, q)``, or a pandas ``DataFrame`` with the columns ``x``, ``y`` and
+        optionally ``q``. Every point is checked first: on a bad one (:class:`InvalidPointError`, naming
+        its index) none is kept. Otherwise as :meth:`write`, all the points or none.
+        """
+        try:
+            entry = self._entries[tag]
+        except (KeyError, TypeError):
+            entry = self._entry_for(tag)
+        checked = _check_many(entry.tag_id, points)
+        policy = entry.policy
+        dropped = 0
+        if policy is not None and checked:
+            checked, dropped = policy.apply_many(entry.tag_id, checked)
+        with self._lock:
+            if dropped:
+                self._dropped["deadband"] = self._dropped.get("deadband", 0) + dropped
+            self._take_in(entry, checked)
+        return len(checked)
+
+    def write_tags(self, tags: Tag | Iterable[Tag]) -> int:
+        """Move the points buffered in ``tags`` into the writer (their buffers are emptied); return how many.
+
+        The points were checked when they were given to the tags. Raises :class:`TagBusyError` if a
+        tag is being sent by ``set_data``; when the writer refuses the points (full, disk full,
+        closed) they stay in their tags.
+        """
+        given = [tags] if isinstance(tags, Tag) else list(tags)
+        for tag in given:
+            if not isinstance(tag, Tag):
+                raise InvalidInputError(f"write_tags takes a Tag or a list of Tag, not {type(tag).__name__}")
+        taken: list[tuple[Tag, list[PointDict]]] = []
+        try:
+            for tag in dict.fromkeys(given):
+                with tag._lock:
+                    if tag._sending:
+                        raise TagBusyError(
+                            f"tag {tag.id!r} is being sent by set_data; "
+                            "give each tag to one of them at a time"
+                        )
+                    if tag._points:
+                        taken.append((tag, tag._points))
+                        tag._points = []
+            prepared = []
+            for tag, points in taken:
+                entry = self._entry_for(tag)
+                kept, dropped = (
+                    entry.policy.apply_many(entry.tag_id, points) if entry.policy is not None else (points, 0)
+                )
+                prepared.append((entry, kept, dropped))
+            with self._lock:
+                self._admit_many(sum(len(kept) for _, kept, _ in prepared))
+                for entry, kept, dropped in prepared:
+                    if dropped:
+                        self._dropped["deadband"] = self._dropped.get("deadband", 0) + dropped
+                    self._take_in(entry, kept, checked_room=True)
+        except BaseException:
+            for tag, points in taken:  # the points go back, before any given since
+                with tag._lock:
+                    tag._points = points + tag._points
+            raise
+        return sum(len(points) for _, points in taken)
+
+    def set_policy(
+        self,
+        tag: Tag | TagIdLike,
+        *,
+        scale: bool | NotGiven = NOT_GIVEN,
+        deadband: bool | NotGiven = NOT_GIVEN,
+        max_interval: float | NotGiven | None = NOT_GIVEN,
+    ) -> None:
+        """Set the tag policies of one tag, overriding the writer's ``scale``, ``deadband``, ``max_interval``.
+
+        The policies use the tag's attributes, so give a :class:`Tag` from ``create_tags`` (a tag id
+        alone has none, and nothing is applied). The deadband starts afresh.
+        """
+        overrides: dict[str, Any] = {}
+        if not isinstance(scale, NotGiven):
+            overrides["scale"] = flag("scale", scale)
+        if not isinstance(deadband, NotGiven):
+            overrides["deadband"] = flag("deadband", deadband)
+        if not isinstance(max_interval, NotGiven):
+            overrides["max_interval"] = (
+                None if max_interval is None else seconds("max_interval", max_interval, zero_ok=False)
+            )
+        entry = self._entry_for(tag)
+        with self._lock:
+            entry.overrides.update(overrides)
+            entry.policy = self._policy(entry)
+
+    def _policy(self, entry: _TagEntry) -> TagPolicy | None:
+        settings = self._settings
+        overrides = entry.overrides
+        return make_policy(
+            entry.attributes,
+            scale=overrides.get("scale", settings.scale),
+            deadband=overrides.get("deadband", settings.deadband),
+            max_interval=overrides.get("max_interval", settings.max_interval),
+        )
+
+    def _entry_for(self, tag: object) -> _TagEntry:
+        """The entry of a tag given as a :class:`Tag` or an id, made on first sight (the slow path)."""
+        if isinstance(tag, Tag):
+            key: TagId = tag.id
+            attributes: TagAttributes | None = tag.attributes
+        else:
+            key = tag_id_from(tag)
+            attributes = None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _TagEntry(key, attributes)
+                entry.policy = self._policy(entry)
+            elif attributes and entry.attributes is None:
+                entry.attributes = attributes
+                entry.policy = self._policy(entry)
+            if isinstance(tag, Tag) and len(self._entries) < _MAX_TAG_OBJECTS:
+                self._entries[tag] = entry
+        return entry
+
+    def _take_in(self, entry: _TagEntry, points: list[PointDict], checked_room: bool = False) -> None:
+        """Append checked points to the intake (the lock held)."""
+        count = len(points)
+        if not count:
+            return
+        if not checked_room and self._intake + count > self._room:
+            self._admit(count)
+        if not entry.buffer:
+            if not self._dirty:
+                self._intake_since = time.monotonic()
+                self._signal(commit=True)
+            self._dirty.append(entry)
+            entry.buffer = points
+        else:
+            entry.buffer.extend(points)
+        self._intake += count
+        self._written += count
+        if self._intake >= self._wake_at:
+            self._wake_at = sys.maxsize
+            self._signal(commit=True)
+
+    def _admit_many(self, count: int) -> None:
+        if count and self._intake + count > self._room:
+            self._admit(count)
+
+    def _admit(self, count: int) -> None:
+        """Make room for ``count`` points as the overflow policy says, or raise (the lock held)."""
+        deadline: float | None = None
+        while True:
+            if self._closing:
+                raise WriterClosedError("the writer is closed: it takes no more points")
+            if self._refusal is not None:
+                self._refused_points += count
+                raise type(self._refusal)(
+                    f"{self._refusal.args[0]} ({count} points of this call were not kept)",
+                    path=self._refusal.path,
+                )
+            if self._intake and self._intake + count > self._intake_cap:
+                self._signal(commit=True)  # the committer is behind: wait until it takes the intake
+                self._wait_for_room(1.0)
+                continue
+            if self._intake + count <= self._policy_room:
+                return
+            settings = self._settings
+            limit = (
+                f"max_pending_points={settings.max_pending_points}"
+                if settings.spool is None
+                else f"max_spool_bytes={settings.max_spool_bytes}"
+            )
+            if count > self._capacity():
+                self._refused_points += count
+                raise WriterFullError(
+                    f"{count} points in one call are more than the writer can ever hold ({limit}): "
+                    "give fewer at a time, or raise the limit",
+                    points=count,
+                )
+            if settings.overflow == "block":
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + settings.block_timeout
+                if now < deadline:
+                    self._wait_for_room(deadline - now)
+                    continue
+            self._refused_points += count
+            if not self._refusing:
+                self._refusing = True
+                log.warning(
+                    "the writer is full (%s, %d points pending): refusing points until the platform "
+                    "accepts some",
+                    limit,
+                    self._pending_points(),
+                )
+            waited = f" after waiting {settings.block_timeout:g} s" if settings.overflow == "block" else ""
+            raise WriterFullError(
+                f"the writer is full ({limit}, {self._pending_points()} points pending){waited}: "
+                f"{count} points of this call were not kept; the platform has not accepted points fast "
+                "enough (see w.stats())",
+                points=count,
+            )
+
+    def _capacity(self) -> int:
+        settings = self._settings
+        if settings.spool is None:
+            return settings.max_pending_points
+        return settings.max_spool_bytes // self._bytes_per_point
+
+    def _update_room(self) -> None:
+        """Recompute how many points the intake may take before the overflow policy applies (lock held)."""
+        settings = self._settings
+        if self._closing or self._refusal is not None:
+            self._room = -1
+            return
+        if settings.overflow == "drop_oldest":
+            room = sys.maxsize
+        elif settings.spool is None:
+            held = self._spool.points + self._unsaved_points + self._committing
+            room = settings.max_pending_points - held
+        else:
+            unsaved = sum(record.size for record in self._unsaved)
+            free = settings.max_spool_bytes - self._spool.bytes - unsaved
+            room = free // self._bytes_per_point - self._committing
+        self._policy_room = room
+        self._room = min(room, self._intake_cap)
+        if self._refusing and self._intake < room:
+            self._refusing = False
+            log.info("the writer has room again (%d points pending)", self._pending_points())
+
+    # --- committing: no I/O here; the writers call the spool -------------------------------------
+
+    def _commit_wait(self, now: float) -> float | None:
+        """Seconds until the next commit is due: 0 now, ``None`` when there is nothing to commit."""
+        if self._unsaved:
+            return max(0.0, self._store_retry_at - now)
+        if not self._intake:
+            return None
+        if self._commit_now or self._closing or self._intake >= self._settings.batch_points:
+            return 0.0
+        return max(0.0, self._last_take + self._settings.commit_interval - now)
+
+    def _sweep_due(self) -> bool:
+        """Whether the idle committer should tidy the spool (delete delivered rows) now (lock held)."""
+        return self._spool.needs_sweep and time.monotonic() >= self._sweep_after
+
+    def _sweep_failed(self, error: SpoolError) -> None:
+        log.warning("the writer could not tidy its spool (%s); it tries again later", error)
+        self._sweep_after = time.monotonic() + _STORE_RETRY_DELAY
+
+    def _take(self) -> _Take:
+        """Take the intake for a commit (the lock held)."""
+        groups = []
+        for entry in self._dirty:
+            groups.append((entry.wire, entry.buffer))
+            entry.buffer = []
+        self._dirty = []
+        take = _Take(groups, self._intake, self._written)
+        self._committing += self._intake
+        self._intake = 0
+        self._commit_now = False
+        self._wake_at = self._settings.batch_points
+        self._last_take = time.monotonic()
+        if self._intake_cap != sys.maxsize:
+            self._signal(progress=True)  # a write waiting for the intake to be taken may go on
+        return take
+
+    def _encode(self, take: _Take) -> list[NewRecord]:
+        """The records of a take (no lock: this is the CPU part of a commit)."""
+        records, problems = encode_records(take.groups, self._settings.batch_points)
+        for wire, index, problem in problems:
+            log.error(
+                "point %d given for tag %r could not be encoded (%s): it was changed after it was given; "
+                "dropped",
+                index,
+                wire,
+                problem,
+            )
+        if problems:
+            with self._lock:
+                self._dropped["invalid"] = self._dropped.get("invalid", 0) + len(problems)
+                self._committing -= len(problems)
+                take.points -= len(problems)
+        return records
+
+    def _append_args(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, int]]:
+        """What to append (records refused before come first) and the limit (the lock held)."""
+        settings = self._settings
+        limit: dict[str, int] = {}
+        if settings.overflow == "drop_oldest":
+            if settings.spool is None:
+                limit["max_points"] = settings.max_pending_points
+            else:
+                limit["max_bytes"] = settings.max_spool_bytes
+        return self._unsaved + records, limit
+
+    def _stored(self, take: _Take | None, records: list[NewRecord], result: AppendResult | None) -> None:
+        """The spool took the records (the lock held)."""
+        if take is not None:
+            self._committing -= take.points
+            self._committed = take.mark
+        elif self._unsaved:
+            self._committed = max(self._committed, self._unsaved_mark)
+        points = sum(r.points for r in records)
+        if points:
+            self._bytes_per_point = max(1, sum(r.size for r in records) // points)
+        self._unsaved = []
+        self._unsaved_points = 0
+        if self._refusal is not None:
+            log.info("the spool %s takes points again", self._settings.spool)
+            self._refusal = None
+        if result is not None and result.dropped_points:
+            self._note_drop(result.dropped_points)
+        else:
+            self._dropping = False
+        self._update_room()
+        self._signal(send=True, progress=True)
+
+    def _note_drop(self, points: int) -> None:
+        self._dropping = True
+        self._dropped["overflow"] = self._dropped.get("overflow", 0) + points
+        self._dropped_since_log += points
+        now = time.monotonic()
+        if now - self._drop_logged_at >= _DROP_LOG_INTERVAL:
+            settings = self._settings
+            limit = (
+                f"max_pending_points={settings.max_pending_points}"
+                if settings.spool is None
+                else f"max_spool_bytes={settings.max_spool_bytes}"
+            )
+            log.warning(
+                "the writer is full (%s): dropped the %d oldest pending points to keep the newest "
+                "(%d dropped so far; overflow='drop_oldest')",
+                limit,
+                self._dropped_since_log,
+                self._dropped["overflow"],
+            )
+            self._drop_logged_at = now
+            self._dropped_since_log = 0
+
+    def _store_failed(self, take: _Take | None, records: list[NewRecord], error: SpoolError) -> None:
+        """The spool refused the records: keep them to retry, refuse new points meanwhile (lock held)."""
+        if take is not None:
+            self._committing -= take.points
+            self._unsaved.extend(records)
+            self._unsaved_points += take.points
+            self._unsaved_mark = take.mark
+        if self._refusal is None:
+            log.error(
+                "%s; %d points taken before are kept in memory and stored once it can; new points are "
+                "refused meanwhile",
+                error.args[0],
+                self._unsaved_points,
+            )
+        self._refusal = error
+        self._store_retry_at = time.monotonic() + _STORE_RETRY_DELAY
+        self._update_room()
+        self._signal(progress=True)
+
+    # --- sending: no I/O here; the writers call the spool and the client --------------------------
+
+    def _send_wait(self, now: float, wall: float) -> float | None:
+        """Seconds until the next send is due: 0 now, ``None`` when nothing is pending (the lock held)."""
+        spool = self._spool
+        if not spool.batches:
+            return None
+        settings = self._settings
+        head = spool.head
+        if (
+            self._closing
+            or (head is not None and head <= self._flush_through)
+            or spool.points >= settings.batch_points
+        ):
+            return 0.0
+        oldest = spool.oldest_created if spool.oldest_created is not None else wall
+        wait = oldest + settings.flush_interval - wall
+        return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
+
+    @staticmethod
+    def _delivery(records: list[Record]) -> Delivery:
+        return Delivery(records)
+
+    def _failed(self, delivery: Delivery, piece: Piece, error: BaseException) -> float | None:
+        """A piece was not accepted: seconds to wait before trying it again, or ``None`` to go on at once.
+
+        Called with the lock held. Transient failures are retried forever with a capped backoff;
+        refusals of the writer itself (401, 403, redirects) too, reported as critical; a piece too
+        large is split; a piece refused for good is split, or set aside when it is one part.
+        """
+        judged = verdict(error)
+        status = error.status_code if isinstance(error, PlatformError) else None
+        if judged == Verdict.SPLIT and delivery.split(piece, points=True):
+            return None
+        if judged in (Verdict.SPLIT, Verdict.PERMANENT):
+            if judged == Verdict.PERMANENT and delivery.split(piece, points=False):
+                return None
+            message = describe(error)
+            delivery.set_aside(piece, message, status)
+            tags = ", ".join(repr(t) for t in piece.tag_ids()[:5])
+            more = "" if len(piece.tag_ids()) <= 5 else ", ..."
+            log.error(
+                "the platform refused %d points of tags %s%s for good (%s): set aside in the quarantine "
+                "(see w.quarantined(); w.requeue_quarantined() sends them again)",
+                piece.points,
+                tags,
+                more,
+                message,
+            )
+            self._last_error = message
+            return None
+        self._failures += 1
+        self._last_error = describe(error)
+        if self._failures == 1 and unexpected(error):
+            log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
+        health: Health = "critical" if judged == Verdict.REFUSED else "degraded"
+        if self._failures == 1:
+            self._failing_since = time.monotonic()
+        if health != self._send_health:
+            self._log_failing(health)
+        self._send_health = health
+        return self._retry_delay(error)
+
+    def _log_failing(self, health: Health) -> None:
+        pending = self._pending_points()
+        if health == "critical":
+            log.error(
+                "the writer's requests are refused (%s); the points stay pending (%d) and the writer "
+                "keeps trying until this is fixed",
+                self._last_error,
+                pending,
+            )
+        else:
+            log.warning(
+                "the platform does not accept points (%s): retrying with backoff (at most %g s apart) until "
+                "it does; %d points pending",
+                self._last_error,
+                self._settings.max_retry_delay,
+                pending,
+            )
+
+    def _retry_delay(self, error: BaseException) -> float:
+        """The writer's own backoff: ``Retry-After`` when the platform gave one, else doubling, capped."""
+        retry_after = error.retry_after if isinstance(error, PlatformError) else None
+        if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
+            return float(retry_after)
+        cap = self._settings.max_retry_delay
+        delay: float = min(WRITER_INITIAL_RETRY_DELAY * 2.0 ** min(self._failures - 1, 30), cap)
+        return delay * (1 - 0.25 * random.random())
+
+    def _succeeded(self, delivery: Delivery, piece: Piece) -> None:
+        """The platform accepted a piece (the lock held)."""
+        delivery.done(piece)
+        self._sent_points += piece.points
+        self._sent_batches += 1
+        if self._failures:
+            log.info(
+                "the platform accepts points again, after %d failed attempts in %.1f s; %d points pending",
+                self._failures,
+                time.monotonic() - self._failing_since,
+                self._pending_points() - piece.points,
+            )
+        elif self._send_health != "ok":
+            log.info("the platform accepts points again")
+        self._failures = 0
+        self._send_health = "ok"
+
+    def _settled(self) -> None:
+        """The spool removed what was delivered (the lock held)."""
+        self._update_room()
+        self._signal(progress=True)
+
+    # --- waiting for sync() and flush(): the lock held ---------------------------------------------
+
+    def _ask_sync(self) -> int:
+        """Ask for a commit now; the count of points that must be in the spool for ``sync`` to return."""
+        if self._closed:
+            raise WriterClosedError(
+                "the writer is closed: what it held is in its spool (or was reported lost)"
+            )
+        target = self._written
+        if self._committed < target:
+            self._commit_now = True
+            self._signal(commit=True)
+        return target
+
+    def _synced(self, target: int) -> bool:
+        """Whether every point counted by ``target`` is in the spool; raises while the spool refuses them."""
+        if self._committed >= target:
+            return True
+        if self._refusal is not None:
+            raise type(self._refusal)(
+                f"{self._refusal.args[0]} (points written before this call are kept in memory, not on disk)",
+                path=self._refusal.path,
+            )
+        return False
+
+    def _ask_flush(self) -> int:
+        """After ``sync``: ask for a send now; the record id ``flush`` waits for (0: nothing pending)."""
+        spool = self._spool
+        if not spool.batches:
+            return 0
+        self._flush_through = max(self._flush_through, spool.last_id)
+        self._signal(send=True)
+        return spool.last_id
+
+    def _flushed(self, through: int) -> bool:
+        head = self._spool.head
+        return head is None or head > through
+
+    # --- closing ----------------------------------------------------------------------------------
+
+    def _begin_close(self) -> bool:
+        """Stop the intake; ``False`` when already closing (the lock held)."""
+        if self._closing:
+            return False
+        self._closing = True
+        self._update_room()
+        self._signal(commit=True, send=True, progress=True)
+        return True
+
+    def _report_close(self) -> None:
+        """Say what was left behind (the lock held)."""
+        spool = self._spool
+        left = self._pending_points()
+        if not left:
+            return
+        if self._settings.spool is None:
+            self._dropped["closed"] = self._dropped.get("closed", 0) + left
+            log.error(
+                "the memory-only writer closed with %d points the platform had not accepted: they are lost "
+                "(a spool keeps them for the next start)",
+                left,
+            )
+        else:
+            log.warning(
+                "the writer closed with %d points not yet accepted by the platform: they stay in the spool "
+                "%s and are sent when a writer opens it again",
+                spool.points,
+                self._settings.spool,
+            )
+            unsaved = left - spool.points
+            if unsaved:
+                self._dropped["closed"] = self._dropped.get("closed", 0) + unsaved
+                log.error("%d points could not be stored in the spool before closing: they are lost", unsaved)
+
+    # --- the quarantine (spool I/O, small; from the caller's thread) -------------------------------
+
+    def quarantined(self) -> list[QuarantinedBatch]:
+        """The batches set aside, oldest first: the platform refused them for good, or they were damaged."""
+        result = []
+        for entry in self._spool.quarantined():
+            damaged = entry.damaged
+            data: dict[TagId, list[PointDict]] = {}
+            if not damaged:
+                try:
+                    data = decode_points(entry.tags, entry.data)
+                except RecordError:
+                    damaged = True
+            result.append(
+                QuarantinedBatch(
+                    id=entry.id,
+                    error=entry.error,
+                    status_code=entry.status,
+                    time=datetime.fromtimestamp(entry.quarantined, UTC),
+                    written=datetime.fromtimestamp(entry.created, UTC),
+                    tags=list(data),
+                    points=entry.points,
+                    data=data,
+                    damaged=damaged,
+                )
+            )
+        return result
+
+    def requeue_quarantined(self, ids: Iterable[int] | None = None) -> int:
+        """Send quarantined batches again (all, or those of ``ids``), after what is pending; return how many.
+
+        Do it once the cause is fixed (on the platform, or in the connector). A requeued point
+        overwrites one written since with the same tag and timestamp. Damaged batches stay.
+        """
+        ids = _ids(ids)
+        moved = self._spool.requeue(ids)
+        with self._lock:
+            self._update_room()
+            self._signal(send=True)
+        return moved
+
+    def purge_quarantined(self, ids: Iterable[int] | None = None) -> int:
+        """Delete quarantined batches (all, or those of ``ids``); return how many. Their points are lost."""
+        ids = _ids(ids)
+        batches, points = self._spool.purge(ids)
+        if points:
+            with self._lock:
+                self._dropped["purged"] = self._dropped.get("purged", 0) + points
+            log.warning("purged %d quarantined batches (%d points)", batches, points)
+        return batches
+
+    # --- stats -------------------------------------------------------------------------------------
+
+    def _pending_points(self) -> int:
+        return self._intake + self._committing + self._unsaved_points + self._spool.points
+
+    def stats(self) -> WriterStats:
+        """A snapshot of the writer: what is pending, sent, dropped, set aside, and its health."""
+        with self._lock:
+            spool = self._spool
+            now = time.monotonic()
+            ages = []
+            if spool.oldest_created is not None:
+                ages.append(max(0.0, time.time() - spool.oldest_created))
+            if self._intake or self._committing or self._unsaved_points:
+                ages.append(now - min(self._intake_since, self._last_take))
+            if (
+                self._refusal is not None
+                or self._refusing
+                or self._send_health == "critical"
+                or spool.quarantined_batches
+            ):
+                health: Health = "critical"
+            elif self._send_health == "degraded" or self._dropping:
+                health = "degraded"
+            else:
+                health = "ok"
+            return WriterStats(
+                pending_points=self._pending_points(),
+                pending_batches=spool.batches,
+                oldest_pending_age=max(ages) if ages else None,
+                spool_bytes=spool.bytes,
+                sent_points=self._sent_points,
+                sent_batches=self._sent_batches,
+                dropped_points=MappingProxyType(dict(self._dropped)),
+                refused_points=self._refused_points,
+                quarantined_batches=spool.quarantined_batches,
+                consecutive_failures=self._failures,
+                last_error=self._last_error,
+                health=health,
+            )
+
+    @property
+    def spool(self) -> str | None:
+        """The spool directory, or ``None`` for a memory-only writer."""
+        return self._settings.spool
+
+    @property
+    def closed(self) -> bool:
+        """Whether the writer is closed."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}(spool={self._settings.spool!r}, pending_points={self._pending_points()})"
+
+
+def _ids(ids: Iterable[int] | None) -> list[int] | None:
+    if ids is None:
+        return None
+    if isinstance(ids, int):
+        ids = [ids]
+    result = list(ids)
+    for value in result:
+        if type(value) is not int:
+            raise InvalidInputError(f"quarantine ids are integers (QuarantinedBatch.id), not {value!r}")
+    return result
+
+
+def _check_many(tag_id: TagId, points: Any) -> list[PointDict]:
+    """Check the points of ``write_points`` in any form it takes; return them in wire form."""
+    if isinstance(points, Columns):
+        return check_columns(tag_id, points.x, points.y, points.q)
+    columns = getattr(points, "columns", None)
+    if columns is not None and hasattr(points, "iloc"):  # a pandas DataFrame
+        if "x" not in columns or "y" not in columns:
+            raise InvalidInputError(
+                "a DataFrame given to write_points needs the columns x and y (and maybe q), "
+                f"not {list(columns)}"
+            )
+        return check_columns(tag_id, points["x"], points["y"], points["q"] if "q" in columns else None)
+    return check_points(tag_id, points)
+
+
+def _disk_spool(settings: Settings) -> Spool:
+    """The spool on disk; SQLite is imported only by a writer that uses it (not at import time)."""
+    from ._spool_sqlite import SqliteSpool
+
+    assert settings.spool is not None
+    return SqliteSpool(settings.spool, fsync=settings.fsync)
