@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from ._base_client import BaseClient
 from ._columns import check_columns
@@ -272,6 +272,19 @@ class WriterCore:
                     tag._points = points + tag._points
             raise
         return sum(len(points) for _, points in taken)
+
+    def write_frame(self, frame: Any, *, form: Literal["long", "wide"] = "long") -> int:
+        """Take the points of a pandas or polars frame; return how many were taken.
+
+        ``form="long"``: the columns ``tag``, ``x``, ``y`` and optionally ``q``; ``form="wide"``: ``x``
+        and one column per tag, as :meth:`DataInteractionClient.set_frame` takes them. Every row is
+        checked first (:class:`InvalidPointError` names its tag, its position and the field): on a bad
+        one none is taken. Otherwise as :meth:`write_tags`.
+        """
+        from ._frames import frame_tags  # pandas and polars are optional: only frames need them
+
+        chunks = list(frame_tags(frame, form=form, chunk_size=self._settings.batch_points))
+        return sum(self.write_tags(tags) for tags in chunks)
 
     def set_policy(
         self,

@@ -328,13 +328,35 @@ class _Reporter:
     show_default=True,
     help="Rows read and sent together.",
 )
+@click.option(
+    "--spool",
+    type=click.Path(file_okay=False),
+    help="Go through the store-and-forward writer on this directory: points are on disk before they "
+    "are sent, and what the platform has not accepted stays there for the next run.",
+)
+@click.option(
+    "--flush-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="With --spool: seconds to wait at the end for the platform to accept every point.",
+)
 @click.pass_obj
-def send(settings: Settings, files: tuple[str, ...], source: str | None, dry_run: bool, chunk: int) -> int:
+def send(
+    settings: Settings,
+    files: tuple[str, ...],
+    source: str | None,
+    dry_run: bool,
+    chunk: int,
+    spool: str | None,
+    flush_timeout: float,
+) -> int:
     """Send the points of FILE... (CSV, JSON Lines or Parquet, by extension).
 
     Long form: the columns tag, x, y and q (optional); wide form: x and one column per tag. x is
     integer microseconds or ISO 8601 (UTC unless a zone is given). A bad row is reported with its
-    file, line and field and left out; the exit status is then 1.
+    file, line and field and left out; the exit status is then 1. With --spool, the points go to the
+    spool directory first and are sent from there; a failure keeps them on disk.
     """
     for path in files:
         _file_type(path, "FILES")
@@ -343,7 +365,7 @@ def send(settings: Settings, files: tuple[str, ...], source: str | None, dry_run
         allowed: set[TagId] | None = None
         if source is not None:
             allowed = {info.id for info in client.connect(source).tags}
-        sink = None if dry_run else open_sink(client)
+        sink = None if dry_run else open_sink(client, spool=spool, flush_timeout=flush_timeout)
         report = SendReport()
         with _Reporter(sources, dry_run) as reporter:
             try:

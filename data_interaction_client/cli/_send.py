@@ -22,12 +22,14 @@ from data_interaction_client import (
     InvalidPointError,
     Tag,
     TagId,
+    WriterError,
+    WriterTimeoutError,
 )
 
 from ._files import BadRow, Record, Source, tag_text
 from ._times import format_time
 
-__all__ = ["ClientSink", "SendReport", "Sink", "open_sink", "send_files"]
+__all__ = ["ClientSink", "SendReport", "Sink", "WriterSink", "open_sink", "send_files"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
@@ -59,9 +61,52 @@ class ClientSink:
         """Nothing to flush: every send has returned."""
 
 
-def open_sink(client: DataInteractionClient) -> Sink:
-    """The sink for ``send``'s options: the one place a new way of sending (a spool) plugs in."""
-    return ClientSink(client)
+class WriterSink:
+    """Points handed to the store-and-forward writer on a spool directory: on disk first, then sent.
+
+    Closing it waits up to ``flush_timeout`` seconds for the platform to accept every point; what it
+    has not accepted by then stays in the spool, and the next writer on that directory sends it.
+    """
+
+    def __init__(self, client: DataInteractionClient, spool: str, flush_timeout: float) -> None:
+        self.spool = spool
+        self.flush_timeout = flush_timeout
+        self.writer = client.writer(spool=spool, close_timeout=0)
+
+    def send(self, tags: list[Tag]) -> int:
+        """Move the chunk's points into the writer (synced to disk within its commit interval)."""
+        return self.writer.write_tags(tags)
+
+    def close(self) -> None:
+        """Wait for the platform to accept what was written, then close the writer (the spool stays)."""
+        try:
+            self.writer.sync()
+            try:
+                self.writer.flush(self.flush_timeout)
+            except WriterTimeoutError as exc:
+                pending = self.writer.stats().pending_points
+                raise WriterTimeoutError(
+                    f"{exc}; the {pending} points not yet accepted are kept in the spool {self.spool!r}: "
+                    "run send again with --spool (or any writer on that directory) to deliver them"
+                ) from None
+            quarantined = self.writer.quarantined()
+            if quarantined:
+                refused = sum(batch.points for batch in quarantined)
+                raise WriterError(
+                    f"the platform refused {refused} points for good ({quarantined[0].error}); they are "
+                    f"set aside in the spool {self.spool!r} (writer.quarantined() lists them)"
+                )
+        finally:
+            self.writer.close()
+
+
+def open_sink(
+    client: DataInteractionClient, *, spool: str | None = None, flush_timeout: float = 60.0
+) -> Sink:
+    """The sink for ``send``'s options: ``set_data`` at once, or the writer on ``spool``."""
+    if spool is None:
+        return ClientSink(client)
+    return WriterSink(client, spool, flush_timeout)
 
 
 @dataclass

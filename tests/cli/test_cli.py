@@ -481,3 +481,45 @@ def test_send_that_fails_midway_says_what_was_sent(
     assert "before the failure" in result.out
     assert _lines(result.err)[-1].startswith("error: POST /smt/data/set: HTTP 503")
     assert len(platform.stored_points("mid.a")) == 10
+
+
+# --- send --spool ----------------------------------------------------------------------------------
+
+
+def test_send_through_a_spool_delivers_every_point(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    platform.clear()
+    path = tmp_path / "points.csv"
+    path.write_text("tag,x,y,q\n" + "\n".join(f"spool.a,{B + i * S},{i}.5,0" for i in range(25)) + "\n")
+    spool = tmp_path / "spool"
+    result = run("send", str(path), "--spool", str(spool), "--chunk", "10")
+    assert result.code == 0, result.err
+    assert result.out.startswith("sent 25 points to 1 tags")
+    assert platform.stored_points("spool.a") == [{"x": B + i * S, "y": i + 0.5, "q": 0} for i in range(25)]
+    assert spool.is_dir()  # the spool stays, empty, for the next run
+
+
+def test_send_through_a_spool_keeps_what_the_platform_did_not_take(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    from data_interaction_client.emulator import Faults
+
+    platform.clear()
+    path = tmp_path / "points.csv"
+    path.write_text("tag,x,y\n" + "\n".join(f"spool.down,{B + i},{i}" for i in range(5)) + "\n")
+    spool = tmp_path / "spool"
+    platform.set_faults(Faults(error_rate=1.0, error_status=503))
+    try:
+        result = run("send", str(path), "--spool", str(spool), "--flush-timeout", "0.5")
+    finally:
+        platform.set_faults(None)
+    assert result.code == 1
+    assert "5 points not yet accepted are kept in the spool" in result.err
+    assert platform.stored_points("spool.down") == []
+    # The next run on the same spool delivers them, with nothing new to send.
+    empty = tmp_path / "empty.csv"
+    empty.write_text("tag,x,y\n")
+    again = run("send", str(empty), "--spool", str(spool))
+    assert again.code == 0, again.err
+    assert [p["y"] for p in platform.stored_points("spool.down")] == list(range(5))
