@@ -24,6 +24,8 @@ import orjson
 
 from data_interaction_client import DataInteractionClient, Tag
 
+from ._memory import _reset_high_water_mark
+
 BASE_X = 1_600_000_000_000_000
 BLOCK = 1_000
 
@@ -75,7 +77,7 @@ def outage_memory(points: int) -> dict[str, Any]:
             DataInteractionClient(url) as client,
         ):
             before = _status_kib("VmRSS")
-            reset = _write_clear_refs()
+            reset = _reset_high_water_mark()
             started = time.perf_counter()
             writer = client.writer(spool=spool, max_retry_delay=1.0)
             write = writer.write
@@ -97,14 +99,6 @@ def outage_memory(points: int) -> dict[str, Any]:
         "rss_after_kib": None if after is None or before is None else after - before,
         "seconds": seconds,
     }
-
-
-def _write_clear_refs() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def main() -> None:
