@@ -16,6 +16,11 @@ it can read history back::
         for history in client.get_data(req):
             print(history.tag_id, history.points)
 
+Connectors that run for months write through ``client.writer(spool="/var/lib/my-connector/spool")``
+(a :class:`Writer`): every point is on disk first and reaches the platform through outages, ``kill -9``
+and restarts. ``client.iter_history`` reads long periods page by page; ``client.get_frame`` and
+``set_frame`` move pandas or polars frames in one call; ``data-interaction-client`` is the command line.
+
 Every error is a :class:`DataInteractionError` (the class tree below shows them all; bad input is an
 :class:`InvalidInputError`, a failed request an :class:`APIError`). :class:`AsyncDataInteractionClient`
 is the same client for ``asyncio``; :mod:`data_interaction_client.emulator` is the reference platform.
