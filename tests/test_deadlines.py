@@ -90,7 +90,8 @@ def read_request(conn: socket.socket) -> bytes:
 
 
 def answer(body: bytes, *headers: str) -> bytes:
-    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", *headers]
+    # One answer per connection: the client must not reuse a connection the server is closing.
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", "Connection: close", *headers]
     if not any(h.lower().startswith("transfer-encoding") for h in headers):
         head.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
