@@ -162,8 +162,9 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                     response = self._http.send(request, stream=True)
                     try:
                         answer = self._answer(request, response)
-                        for chunk in () if response.is_stream_consumed else response.iter_raw():
-                            self._take(answer, chunk, deadline)
+                        if not response.is_stream_consumed:  # a mock transport's answer is read already
+                            for chunk in response.iter_raw():
+                                self._take(answer, chunk, deadline)
                     finally:
                         response.close()
                     return process(request, self._finish(response, answer))
@@ -447,10 +448,9 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                     response = await self._http.send(request, stream=True)
                     try:
                         answer = self._answer(request, response)
-                        async for chunk in (
-                            _no_chunks() if response.is_stream_consumed else response.aiter_raw()
-                        ):
-                            self._take(answer, chunk, deadline)
+                        if not response.is_stream_consumed:  # a mock transport's answer is read already
+                            async for chunk in response.aiter_raw():
+                                self._take(answer, chunk, deadline)
                     finally:
                         await response.aclose()
                     return process(request, self._finish(response, answer))
@@ -601,9 +601,3 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         See :class:`AsyncWriter` and :class:`Writer` for the options.
         """
         return AsyncWriter(self, spool, **options)
-
-
-async def _no_chunks() -> AsyncIterator[bytes]:
-    """No more of an answer that was read already."""
-    return
-    yield  # pragma: no cover - makes this an async generator

@@ -8,7 +8,7 @@ as plain dicts and lists, as the original client did, after the same checks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -88,7 +88,9 @@ class DataInteractionClient(_Client):
         )
 
 
-def _checked_json(check: Any, request: httpx.Request, response: httpx.Response) -> dict[str, Any]:
+def _checked_json(
+    check: Callable[[httpx.Request, httpx.Response], object], request: httpx.Request, response: httpx.Response
+) -> dict[str, Any]:
     """The answer as plain JSON, once ``check`` (the typed client's parsing) has found it sound."""
     check(request, response)
     payload: dict[str, Any] = orjson.loads(response.content)

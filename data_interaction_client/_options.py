@@ -27,10 +27,13 @@ def check_token(token: object) -> str | None:
         raise InvalidInputError("token is empty: give None when the platform needs no token")
     for position, char in enumerate(token):
         if not "\x21" <= char <= "\x7e":
-            what = "a line break" if char in "\r\n" else "white space" if char.isspace() else "a character"
-            if not char.isascii():
+            if char in "\r\n":
+                what = "a line break"
+            elif not char.isascii():
                 what = "a non-ASCII character"
-            elif what == "a character":
+            elif char.isspace():
+                what = "white space"
+            else:
                 what = "a control character"
             hint = " (read from a file? strip it: token.strip())" if char.isspace() else ""
             raise InvalidInputError(

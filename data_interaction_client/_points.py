@@ -161,8 +161,7 @@ def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, index, "x", problem)
-    if type(wire_x) is int and wire_x < SMALL_TIMESTAMP and not isinstance(x, datetime | str):
-        warn_small_timestamp(tag_id, wire_x)
+    _note_unit(tag_id, x, wire_x)
     wire_y = _json_value(tag_id, index, y, "y")
     wire_q = _quality(tag_id, index, q)
     if type(point) is dict and wire_x is x and wire_y is y and wire_q is q:
@@ -189,8 +188,7 @@ def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, None, "x", problem)
-    if type(wire_x) is int and wire_x < SMALL_TIMESTAMP and not isinstance(x, datetime | str):
-        warn_small_timestamp(tag_id, wire_x)
+    _note_unit(tag_id, x, wire_x)
     result: PointDict = {"x": wire_x, "y": _json_value(tag_id, None, y, "y")}  # type: ignore[typeddict-item]
     result["q"] = _quality(tag_id, None, q)
     return result
@@ -268,6 +266,12 @@ def _at(path: str) -> str:
 
 _WARNED_TAGS: set[TagId] = set()
 _PACKAGE_DIR: Final = os.path.dirname(__file__)
+
+
+def _note_unit(tag_id: TagId, given: object, wire_x: object) -> None:
+    """Warn when an integer timestamp is so small it is likely not microseconds (a date is left be)."""
+    if type(wire_x) is int and wire_x < SMALL_TIMESTAMP and not isinstance(given, datetime | str):
+        warn_small_timestamp(tag_id, wire_x)
 
 
 def warn_small_timestamp(tag_id: TagId, x: int) -> None:

@@ -146,7 +146,7 @@ class RequestData:
         format_param: bool | None = None,
         actual: bool | None = None,
     ) -> None:
-        checked = _check(
+        self._apply(
             {
                 "tag_id": tag_id,
                 "from_time": from_time,
@@ -156,11 +156,8 @@ class RequestData:
                 "value": value,
                 "format_param": format_param,
                 "actual": actual,
-            },
-            current=None,
+            }
         )
-        for name, field_value in checked.items():
-            object.__setattr__(self, name, field_value)
 
     def update(
         self,
@@ -191,7 +188,7 @@ class RequestData:
         self._apply({name: change for name, change in given.items() if change is not NOT_GIVEN})
 
     def _apply(self, changes: dict[str, Any]) -> None:
-        checked = _check(changes, current=self)
+        checked = _check(changes, current=self)  # unset fields (at creation) read as None
         for name, field_value in checked.items():
             object.__setattr__(self, name, field_value)
 
