@@ -270,7 +270,8 @@ _PACKAGE_DIR: Final = os.path.dirname(__file__)
 
 def _note_unit(tag_id: TagId, given: object, wire_x: object) -> None:
     """Warn when an integer timestamp is so small it is likely not microseconds (a date is left be)."""
-    if type(wire_x) is int and wire_x < SMALL_TIMESTAMP and not isinstance(given, datetime | str):
+    is_integer = not isinstance(given, bool) and hasattr(given, "__index__")  # not a date of any kind
+    if is_integer and type(wire_x) is int and wire_x < SMALL_TIMESTAMP:
         warn_small_timestamp(tag_id, wire_x)
 
 

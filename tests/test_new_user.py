@@ -61,6 +61,7 @@ def test_real_timestamps_and_explicit_early_dates_do_not_warn() -> None:
         tag.update([{"x": NOW, "y": 1}] * 3)
         tag.add_data(datetime(1970, 1, 2, tzinfo=UTC), 1)  # an early date, but said as a date
         tag.add_data("1970-01-02 00:00:00", 1)
+        tag.add_data(np.datetime64("1970-01-02"), 1)
         tag.update_columns(np.array(["1970-01-02"], dtype="datetime64[us]"), [1.0])
         tag.update_columns(np.array([NOW, NOW + 1]), np.array([1.0, 2.0]))
 
