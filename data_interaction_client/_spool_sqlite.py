@@ -85,8 +85,25 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 CREATE TABLE IF NOT EXISTS states (key TEXT PRIMARY KEY, value BLOB NOT NULL, crc INTEGER NOT NULL);
 """
-_CORRUPT_CODES = frozenset((sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
 _BUSY_CODES = frozenset((sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
+#: Errors that say something about the disk or the system, not about the file's content.
+_NOT_DAMAGE_CODES = _BUSY_CODES | {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PERM,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_NOMEM,
+    sqlite3.SQLITE_INTERRUPT,
+}
+
+
+class _Damaged(Exception):
+    """The spool file passed its check, but reading it failed as a damaged file does."""
+
+
+def _damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether an error met while opening or reading the file means its content is damaged."""
+    return _code(exc) not in _NOT_DAMAGE_CODES
 
 
 class SqliteSpool(Spool):
@@ -125,7 +142,13 @@ class SqliteSpool(Spool):
         try:
             self._ledger = Ledger(self.path)
             self._conn = self._open()
-            self._load(self._conn, self._ledger)
+            try:
+                self._load(self._conn, self._ledger)
+            except _Damaged as exc:  # the check passed, but reading the file failed
+                self._conn.close()
+                self._aside = (self._rename_aside(), str(exc))
+                self._conn = self._fresh()
+                self._load(self._conn, self._ledger)
         except OSError as exc:
             self._release_files()
             raise _spool_error(exc, self.path, "be opened") from exc
@@ -181,7 +204,7 @@ class SqliteSpool(Spool):
                     "give each writer its own spool directory",
                     path=self.path,
                 ) from exc
-            if _code(exc) not in _CORRUPT_CODES:
+            if not _damage(exc):
                 raise _spool_error(exc, self._db_path, "open") from exc
             problem = f"{type(exc).__name__}: {exc}"
             conn = None
@@ -189,8 +212,11 @@ class SqliteSpool(Spool):
             return conn
         if conn is not None:
             conn.close()
-        aside = self._rename_aside()
-        self._aside = (aside, problem or "")
+        self._aside = (self._rename_aside(), problem or "")
+        return self._fresh()
+
+    def _fresh(self) -> sqlite3.Connection:
+        """A new, empty spool file (the damaged one was renamed aside)."""
         try:
             conn = self._connect()
             _check(conn)
@@ -220,7 +246,7 @@ class SqliteSpool(Spool):
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             self._generation = int(meta["generation"])
-            self._dropped_total = int(meta.get("dropped", 0))
+            self._dropped_total = self._meta_value(meta, "dropped")
             known = ledger.read()
             if ledger.damaged:
                 log.warning(
@@ -229,16 +255,19 @@ class SqliteSpool(Spool):
                     self.path,
                     ledger.path,
                 )
-            acked = int(meta.get("acked", 0))
+            acked = self._meta_value(meta, "acked")
             if known is not None and known.generation == self._generation:
-                acked = max(acked, known.acked)
-                self._check_against(conn, known)
-            else:
-                self._report_lost_file(known)
+                # The file's watermark may be ahead of the ledger's by one settle (a crash between
+                # the two writes), never beyond the last record the ledger knows of.
+                acked = known.acked if acked > known.last else max(acked, known.acked)
+            if self._aside is not None:
+                self._report_aside(self._aside, known)
+            elif known is not None:
+                self._check_against(conn, known, same_file=known.generation == self._generation)
             self._acked = acked
             with self._transaction("sweep") as tx:
                 tx.execute("DELETE FROM batches WHERE id <= ?", (acked,))
-                tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (acked,))
+                _set_meta(tx, "acked", acked)
             points, batches, size, last = conn.execute(
                 "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0), "
                 "COALESCE(MAX(id), 0) FROM batches"
@@ -247,6 +276,8 @@ class SqliteSpool(Spool):
             self.head, self.oldest_created = self._head_from_file()
             self._states = self._read_states(conn)
         except sqlite3.DatabaseError as exc:
+            if self._aside is None and _damage(exc):
+                raise _Damaged(f"{type(exc).__name__}: {exc}") from exc
             raise _spool_error(exc, self._db_path, "read") from exc
         self.points, self.batches, self.bytes = int(points), int(batches), int(size)
         last_known = known.last if known is not None and known.generation == self._generation else 0
@@ -254,8 +285,29 @@ class SqliteSpool(Spool):
         self._cache_all = not self.batches
         self._write_ledger(flush=True)
 
-    def _check_against(self, conn: sqlite3.Connection, known: LedgerState) -> None:
+    def _meta_value(self, meta: Mapping[str, object], key: str) -> int:
+        """A counter of the file's ``meta`` table, or 0 (and a WARNING) when its check value is wrong."""
+        value = meta.get(key, 0)
+        check = meta.get(key + "_check")  # absent in the first format's files
+        if type(value) is int and (check is None or check == _meta_check(value)):
+            return value
+        log.warning(
+            "spool %s: its %r counter was damaged on disk (%r): records may be sent again",
+            self.path,
+            key,
+            value,
+        )
+        return 0
+
+    def _check_against(self, conn: sqlite3.Connection, known: LedgerState, *, same_file: bool) -> None:
         """Say at ERROR how many points the ledger counted that the file no longer holds."""
+        if not same_file:
+            log.warning(
+                "spool %s: the spool file %s is not the one its ledger knows (its generation id differs): "
+                "records delivered before may be sent again",
+                self.path,
+                self._db_path,
+            )
         if not known.pending:
             return
         window = (known.acked, known.last)
@@ -270,7 +322,7 @@ class SqliteSpool(Spool):
         if lost > 0:
             log.error(
                 "spool %s: %d points of records %d to %d that the spool had stored are missing from %s "
-                "(the file was damaged, truncated or rolled back outside this writer): they are lost",
+                "(the file was damaged, truncated, emptied or replaced outside this writer): they are lost",
                 self.path,
                 lost,
                 known.acked + 1,
@@ -278,35 +330,22 @@ class SqliteSpool(Spool):
                 self._db_path,
             )
 
-    def _report_lost_file(self, known: LedgerState | None) -> None:
-        """The ledger belongs to another spool file: say what the file it knew held, and where it went."""
-        if self._aside is not None:
-            aside, problem = self._aside
-            held = (
-                f"it held {known.pending} points not yet delivered (records {known.acked + 1} to "
-                f"{known.last}): they stay in the renamed file, not sent"
-                if known is not None and known.pending
-                else "the renamed file keeps whatever it held"
-            )
-            log.error(
-                "the spool file %s failed its integrity check (%s): renamed to %s and a fresh spool "
-                "started; %s",
-                self._db_path,
-                problem,
-                aside,
-                held,
-            )
-        elif known is not None and known.pending:
-            log.error(
-                "spool %s: the spool file %s is not the one its ledger knows (it was emptied, deleted or "
-                "replaced outside this writer): the %d points it held not yet delivered (records %d to %d) "
-                "are lost",
-                self.path,
-                self._db_path,
-                known.pending,
-                known.acked + 1,
-                known.last,
-            )
+    def _report_aside(self, aside: tuple[str, str], known: LedgerState | None) -> None:
+        """Say at ERROR which file was renamed aside, why, and what the ledger knew it held."""
+        path, problem = aside
+        held = (
+            f"it held {known.pending} points not yet delivered (records {known.acked + 1} to "
+            f"{known.last}): they stay in the renamed file, not sent"
+            if known is not None and known.pending
+            else "the renamed file keeps whatever it held"
+        )
+        log.error(
+            "the spool file %s failed its integrity check (%s): renamed to %s and a fresh spool started; %s",
+            self._db_path,
+            problem,
+            path,
+            held,
+        )
 
     def _read_states(self, conn: sqlite3.Connection) -> dict[str, bytes]:
         states: dict[str, bytes] = {}
@@ -428,7 +467,7 @@ class SqliteSpool(Spool):
                 with self._transaction("write") as conn:
                     if sweep:
                         conn.execute("DELETE FROM batches WHERE id <= ?", (acked,))
-                        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (acked,))
+                        _set_meta(conn, "acked", acked)
                     conn.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
                     if states:
                         conn.executemany(
@@ -443,10 +482,7 @@ class SqliteSpool(Spool):
                         )
                         dropped = self._drop(conn, excess_bytes, excess_points)
                         if dropped:
-                            conn.execute(
-                                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dropped', ?)",
-                                (self._dropped_total + sum(p for _, p, _ in dropped),),
-                            )
+                            _set_meta(conn, "dropped", self._dropped_total + sum(p for _, p, _ in dropped))
             finally:
                 if limited:
                     self._lock.release()
@@ -644,7 +680,7 @@ class SqliteSpool(Spool):
         if quarantine:
             with self._db_lock, self._transaction("remove") as conn:
                 self._insert_quarantine(conn, quarantine)
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (upto,))
+                _set_meta(conn, "acked", upto)
         gone_points = sum(points for _, points, _ in gone)
         with self._ledger_lock:
             if gone or upto > self._acked:
@@ -699,7 +735,7 @@ class SqliteSpool(Spool):
                 acked, swept = self._acked, self._unswept
             with self._transaction("sweep", synchronous="NORMAL") as conn:
                 conn.execute("DELETE FROM batches WHERE id <= ?", (acked,))
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('acked', ?)", (acked,))
+                _set_meta(conn, "acked", acked)
             with self._lock:
                 self._unswept -= swept
             return True
@@ -824,6 +860,18 @@ class SqliteSpool(Spool):
     def _page_count(self) -> int:
         with self._db_lock:
             return int(self._conn.execute("PRAGMA page_count").fetchone()[0])
+
+
+def _meta_check(value: int) -> int:
+    """The check value kept beside each counter of the ``meta`` table (a flipped bit shows)."""
+    return zlib.crc32(str(value).encode())
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        [(key, value), (key + "_check", _meta_check(value))],
+    )
 
 
 def _state_crc(key: str, value: bytes) -> int:
