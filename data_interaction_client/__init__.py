@@ -75,7 +75,7 @@ from ._tag import Tag, TagAttributes, ValueType
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
 from ._writer import AsyncWriter, Writer
-from ._writer_options import QuarantinedBatch, WriterStats
+from ._writer_options import QuarantinedBatch, WriteEvent, WriterStats
 
 #: The original client's name for :class:`PlatformError`.
 ServerResponseErrorException = PlatformError
@@ -138,6 +138,7 @@ __all__ = [
     "TimestampUnitWarning",
     "UnprocessableEntityError",
     "ValueType",
+    "WriteEvent",
     "Writer",
     "WriterClosedError",
     "WriterError",

@@ -38,6 +38,7 @@ from ._results import Connection, TagHistory
 from ._tag import Tag
 from ._types import NOT_GIVEN, NotGiven
 from ._writer import AsyncWriter, Writer
+from ._writer_core import client_closed
 from ._writer_options import WriterOptions
 
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
@@ -130,8 +131,12 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             )
 
     def close(self) -> None:
-        """Close the connection pool (not an ``http_client`` given to the constructor)."""
+        """Close the connection pool (not an ``http_client`` given to the constructor).
+
+        Its writers still open then take no more points and send nothing more (see :class:`Writer`).
+        """
         if self._owns_http:
+            client_closed(self)
             self._http.close()
 
     def __enter__(self) -> Self:
@@ -412,8 +417,12 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             )
 
     async def aclose(self) -> None:
-        """Close the connection pool (not an ``http_client`` given to the constructor)."""
+        """Close the connection pool (not an ``http_client`` given to the constructor).
+
+        Its writers still open then take no more points and send nothing more (see :class:`Writer`).
+        """
         if self._owns_http:
+            client_closed(self)
             await self._http.aclose()
 
     async def close(self) -> None:

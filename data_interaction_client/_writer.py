@@ -21,10 +21,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from . import _wire
-from ._exceptions import InvalidInputError, SpoolError, WriterTimeoutError
+from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
 from ._types import NOT_GIVEN
-from ._writer_core import _STORE_RETRY_DELAY, INTAKE_CAP, WriterCore, _Take
-from ._writer_delivery import Delivery
+from ._writer_core import _STORE_RETRY_DELAY, INTAKE_CAP, WriterCore, _Take, remaining
+from ._writer_delivery import Delivery, Verdict
 from ._writer_options import Settings, WriterOptions
 
 if TYPE_CHECKING:
@@ -73,19 +73,6 @@ def _deadline(timeout: float | None) -> float | None:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
         raise InvalidInputError(f"timeout must be a number of seconds >= 0, or None, not {timeout!r}")
     return time.monotonic() + timeout
-
-
-def _remaining(deadline: float | None, what: str, timeout: float | None, pending: int) -> float | None:
-    """Seconds left before ``deadline``; :class:`WriterTimeoutError` once it has passed."""
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise WriterTimeoutError(
-            f"{what}() did not finish within {timeout:g} s ({pending} points pending); nothing is lost: "
-            "the writer goes on"
-        )
-    return left
 
 
 class Writer(WriterCore):
@@ -146,8 +133,22 @@ class Writer(WriterCore):
         timeout: The client's ``timeout`` for each request (default: the client's).
         max_retries: The client's quick retries within one attempt (default 0: the writer's own
             retries, forever and logged only when the state changes, are enough).
+        on_accepted: Called after each request the platform accepted.
+        on_retry: Called after each failed request whose points will be sent again (``retry_in``
+            says when; 0 when the batch is split in two, sent at once).
+        on_quarantined: Called when a batch is set aside in the quarantine.
+
+    The callbacks take one :class:`WriteEvent` and run on the writer's sender thread (on the event
+    loop for ``AsyncWriter``; plain functions in both): keep them short. An exception raised by a
+    callback is logged once per callback, with its traceback, and otherwise ignored: it never stops
+    delivery.
 
     ``set_policy(tag, ...)`` sets ``scale``, ``deadband`` and ``max_interval`` for one tag.
+
+    Close the writer before its client. Once the client is closed, the writer takes no more points
+    (``write`` and the others raise :class:`WriterClosedError`, saying that the client was closed)
+    and sends nothing more; its pending points stay in the spool for the next writer (a memory-only
+    writer loses them, logged at ERROR when it closes).
     """
 
     def __init__(
@@ -289,20 +290,27 @@ class Writer(WriterCore):
     def _deliver(self, delivery: Delivery) -> bool:
         """Send every piece until each is accepted or set aside; ``False`` when stopped first."""
         while (piece := delivery.next()) is not None:
+            started = time.monotonic()
             try:
                 _post(self._http_client, piece.body(), self._settings)
             except Exception as exc:
+                took = time.monotonic() - started
                 if self._stop:
                     return False
                 with self._lock:
-                    delay = self._failed(delivery, piece, exc)
+                    delay, outcome = self._failed(delivery, piece, exc)
+                if outcome == Verdict.GONE:
+                    return False  # the client was closed: the records stay in the spool
+                self._report_failed(piece, took, exc, delay, outcome)
                 if delay is not None and not self._pause(delay):
                     return False
                 continue
+            took = time.monotonic() - started
             if self._stop:
                 return False
             with self._lock:
                 self._succeeded(delivery, piece)
+            self._report_accepted(piece, took)
         return True
 
     def _pause(self, seconds: float) -> bool:
@@ -327,16 +335,21 @@ class Writer(WriterCore):
     def sync(self, timeout: float | None = None) -> None:
         """Return once everything written so far is on disk (in memory for a memory-only writer).
 
-        Raises :class:`WriterTimeoutError` after ``timeout`` seconds, and :class:`SpoolDiskFullError`
-        (or :class:`SpoolError`) while the spool cannot store them.
+        Raises :class:`WriterTimeoutError` after ``timeout`` seconds. While the spool refuses the
+        points (a full disk), the writer tries again every second and ``sync`` waits for it: it
+        raises :class:`SpoolDiskFullError` (or :class:`SpoolError`) when ``timeout`` ends and the
+        spool still refuses them, or, without a ``timeout``, once a try made after the call failed.
+        The points stay in memory meanwhile.
         """
         self._sync(_deadline(timeout), timeout, "sync")
 
-    def _sync(self, deadline: float | None, timeout: float | None, what: str) -> None:
+    def _sync(
+        self, deadline: float | None, timeout: float | None, what: str, disk_deadline: float | None = None
+    ) -> None:
         with self._lock:
-            target = self._ask_sync()
-            while not self._synced(target):
-                self._progress_cv.wait(_remaining(deadline, what, timeout, self._pending_points()))
+            target, refusals = self._ask_sync()
+            while (wait := self._sync_wait(target, refusals, deadline, timeout, what, disk_deadline)) != 0:
+                self._progress_cv.wait(wait)
 
     def flush(self, timeout: float | None = None) -> None:
         """Return once everything written so far has been accepted by the platform (or set aside).
@@ -350,13 +363,15 @@ class Writer(WriterCore):
         with self._lock:
             through = self._ask_flush()
             while not self._flushed(through):
-                self._progress_cv.wait(_remaining(deadline, "flush", timeout, self._pending_points()))
+                self._progress_cv.wait(remaining(deadline, "flush", timeout, self._pending_points()))
 
     def close(self) -> None:
         """Stop taking points, deliver for at most ``close_timeout`` seconds, keep the rest in the spool.
 
         Later calls do nothing. A memory-only writer loses what it could not deliver (logged at
-        ERROR and counted as ``dropped_points["closed"]``).
+        ERROR and counted as ``dropped_points["closed"]``). Interrupted (Ctrl-C), it stops
+        delivering but still closes (the pending points stay in the spool) before the
+        ``KeyboardInterrupt`` goes on.
         """
         self._close(self._settings.close_timeout)
 
@@ -367,10 +382,20 @@ class Writer(WriterCore):
         started = time.monotonic()
         deadline = started + close_timeout
         try:
-            self._sync(max(deadline, started + _CLOSE_COMMIT_TIME), close_timeout, "close")
-            self.flush(max(0.0, deadline - time.monotonic()))
-        except (WriterTimeoutError, SpoolError):
-            pass  # what is left is reported below
+            try:
+                # The intake goes to the spool (local disk) even when close_timeout is short; a
+                # spool that refuses it (a full disk) is tried again until close_timeout.
+                self._sync(max(deadline, started + _CLOSE_COMMIT_TIME), close_timeout, "close", deadline)
+                self.flush(max(0.0, deadline - time.monotonic()))
+            except (WriterTimeoutError, WriterClosedError, SpoolError):
+                pass  # what is left is reported below
+        except BaseException:
+            self._finish_close(time.monotonic())  # interrupted (Ctrl-C): close without delivering
+            raise
+        self._finish_close(deadline)
+
+    def _finish_close(self, deadline: float) -> None:
+        """Stop the threads (the sender by ``deadline``), say what is left, close the spool."""
         with self._lock:
             self._stop = True
             self._commit_cv.notify_all()
@@ -462,6 +487,7 @@ class AsyncWriter(WriterCore):
         from concurrent.futures import ThreadPoolExecutor  # only an async writer needs it
 
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-interaction-writer-io")
+        self._closer: asyncio.Task[None] | None = None  # closing, once begun (kept from the GC)
         self._tasks = [
             loop.create_task(self._guard(self._commit_loop), name="data-interaction-writer-commit"),
             loop.create_task(self._guard(self._send_loop), name="data-interaction-writer-send"),
@@ -573,20 +599,27 @@ class AsyncWriter(WriterCore):
 
     async def _deliver(self, delivery: Delivery) -> bool:
         while (piece := delivery.next()) is not None:
+            started = time.monotonic()
             try:
                 await _apost(self._http_client, piece.body(), self._settings)
             except Exception as exc:
+                took = time.monotonic() - started
                 if self._stop:
                     return False
                 with self._lock:
-                    delay = self._failed(delivery, piece, exc)
+                    delay, outcome = self._failed(delivery, piece, exc)
+                if outcome == Verdict.GONE:
+                    return False  # the client was closed: the records stay in the spool
+                self._report_failed(piece, took, exc, delay, outcome)
                 if delay is not None and not await self._pause(delay):
                     return False
                 continue
+            took = time.monotonic() - started
             if self._stop:
                 return False
             with self._lock:
                 self._succeeded(delivery, piece)
+            self._report_accepted(piece, took)
         return True
 
     async def _pause(self, seconds: float) -> bool:
@@ -610,15 +643,17 @@ class AsyncWriter(WriterCore):
         """Return once everything written so far is on disk; see :meth:`Writer.sync`."""
         await self._sync(_deadline(timeout), timeout, "sync")
 
-    async def _sync(self, deadline: float | None, timeout: float | None, what: str) -> None:
+    async def _sync(
+        self, deadline: float | None, timeout: float | None, what: str, disk_deadline: float | None = None
+    ) -> None:
         with self._lock:
-            target = self._ask_sync()
+            target, refusals = self._ask_sync()
         while True:
             with self._lock:
-                if self._synced(target):
-                    return
-                left = _remaining(deadline, what, timeout, self._pending_points())
-            await self._progress_signal.wait(left)
+                wait = self._sync_wait(target, refusals, deadline, timeout, what, disk_deadline)
+            if wait == 0:
+                return
+            await self._progress_signal.wait(wait)
 
     async def flush(self, timeout: float | None = None) -> None:
         """Return once everything written so far has been accepted; see :meth:`Writer.flush`."""
@@ -630,30 +665,54 @@ class AsyncWriter(WriterCore):
             with self._lock:
                 if self._flushed(through):
                     return
-                left = _remaining(deadline, "flush", timeout, self._pending_points())
+                left = remaining(deadline, "flush", timeout, self._pending_points())
             await self._progress_signal.wait(left)
 
     async def close(self) -> None:
-        """Stop taking points, deliver for at most ``close_timeout`` seconds; see :meth:`Writer.close`."""
+        """Stop taking points, deliver for at most ``close_timeout`` seconds; see :meth:`Writer.close`.
+
+        Cancelling it (a task cancelled, a timeout around it) stops delivering at once, but the
+        writer still closes before the :class:`asyncio.CancelledError` goes on: the intake is stored
+        in the spool, the tasks end, the spool is closed (a new writer may open it) and what was not
+        delivered stays there. Later calls return at once.
+        """
         with self._lock:
             if not self._begin_close():
                 return
         started = time.monotonic()
         deadline = started + self._settings.close_timeout
         try:
-            await self._sync(
-                max(deadline, started + _CLOSE_COMMIT_TIME), self._settings.close_timeout, "close"
-            )
-            await self.flush(max(0.0, deadline - time.monotonic()))
-        except (WriterTimeoutError, SpoolError):
-            pass  # what is left is reported below
+            try:
+                await self._sync(
+                    max(deadline, started + _CLOSE_COMMIT_TIME),
+                    self._settings.close_timeout,
+                    "close",
+                    deadline,
+                )
+                await self.flush(max(0.0, deadline - time.monotonic()))
+            except (WriterTimeoutError, WriterClosedError, SpoolError):
+                pass  # what is left is reported below
+        except BaseException:
+            # Cancelled (or interrupted): close at once, without waiting for the platform. The
+            # closing runs in a task of its own, so that a second cancellation cannot stop it.
+            self._closer = self._loop.create_task(self._finish_close(time.monotonic()))
+            await asyncio.shield(self._closer)
+            raise
+        self._closer = self._loop.create_task(self._finish_close(deadline))
+        await asyncio.shield(self._closer)
+
+    async def _finish_close(self, deadline: float) -> None:
+        """Stop the tasks (the sender by ``deadline``), say what is left, close the spool."""
         with self._lock:
             self._stop = True
             self._signal(commit=True, send=True, progress=True)
-        _, running = await asyncio.wait(self._tasks, timeout=max(0.0, deadline - time.monotonic()))
-        for task in running:
+        committer, sender = self._tasks
+        # The committer stores the intake (local disk) and returns; the sender gets what is left.
+        await asyncio.wait([committer], timeout=_CLOSE_COMMIT_TIME)
+        await asyncio.wait([sender], timeout=max(0.0, deadline - time.monotonic()))
+        for task in self._tasks:
             task.cancel()  # a request still in flight: its records stay in the spool
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         with self._lock:
             self._report_close()
             self._closed = True

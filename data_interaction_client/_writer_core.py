@@ -20,6 +20,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -34,12 +35,14 @@ from ._constants import (
     WRITER_INITIAL_RETRY_DELAY,
 )
 from ._exceptions import (
+    ClientClosedError,
     InvalidInputError,
     PlatformError,
     SpoolError,
     TagBusyError,
     WriterClosedError,
     WriterFullError,
+    WriterTimeoutError,
 )
 from ._points import check_points, point
 from ._results import Columns
@@ -51,6 +54,7 @@ from ._writer_options import (
     Health,
     QuarantinedBatch,
     Settings,
+    WriteEvent,
     WriterStats,
     flag,
     seconds,
@@ -59,7 +63,7 @@ from ._writer_options import (
 from ._writer_policies import TagPolicy, make_policy
 from ._writer_records import Piece, RecordError, decode_points, encode_records
 
-__all__ = ["INTAKE_CAP", "WriterCore"]
+__all__ = ["INTAKE_CAP", "WriterCore", "client_closed"]
 
 log = logging.getLogger("data_interaction_client")
 
@@ -75,6 +79,19 @@ _INITIAL_BYTES_PER_POINT = 48
 #: thread writing flat out (a million points a second) outruns encoding and the disk, and without
 #: this bound the points pending would pile up in memory instead of on disk.
 INTAKE_CAP = 20_000
+
+
+# The writers of each client, told when it is closed (a weak map: neither is kept alive by it).
+_writers_of: weakref.WeakKeyDictionary[object, weakref.WeakSet[WriterCore]] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def client_closed(client: object) -> None:
+    """Tell the writers made by ``client`` that it was closed: they take no more points, send nothing."""
+    with _writers_lock:
+        writers = list(_writers_of.pop(client, ()))
+    for writer in writers:
+        writer._client_gone()
 
 
 class _TagEntry:
@@ -124,6 +141,7 @@ class WriterCore:
         self._intake_cap = sys.maxsize  # set by a writer that can wait for the committer
         self._closing = False
         self._closed = False
+        self._client_closed = False  # the client was closed: nothing more is taken or sent
         # Committing.
         self._committed = 0  # points written (counted by _written) that are in the spool
         self._committing = 0  # points taken by the committer, not yet in the spool
@@ -133,6 +151,7 @@ class WriterCore:
         self._unsaved_points = 0
         self._unsaved_mark = 0
         self._refusal: SpoolError | None = None  # the spool's failure, while it lasts
+        self._refusals = 0  # failed attempts to store, counted (a sync waits for the next one)
         self._store_retry_at = 0.0
         self._sweep_after = 0.0
         self._bytes_per_point = _INITIAL_BYTES_PER_POINT
@@ -142,6 +161,7 @@ class WriterCore:
         self._failing_since = 0.0
         self._last_error: str | None = None
         self._send_health: Health = "ok"
+        self._failed_callbacks: set[str] = set()  # callbacks that raised (logged once each)
         # Stats.
         self._sent_points = 0
         self._sent_batches = 0
@@ -157,6 +177,8 @@ class WriterCore:
         self._watermarks: dict[str, bytes] = self._spool.states()
         self._states_due: dict[str, bytes] = {}
         self._update_room()
+        with _writers_lock:
+            _writers_of.setdefault(client, weakref.WeakSet()).add(self)
         if self._spool.batches:
             log.info(
                 "spool %s holds %d points in %d batches from before: sending them first",
@@ -378,6 +400,8 @@ class WriterCore:
         """Make room for ``count`` points as the overflow policy says, or raise (the lock held)."""
         deadline: float | None = None
         while True:
+            if self._client_closed:
+                raise WriterClosedError(self._client_closed_message())
             if self._closing:
                 raise WriterClosedError("the writer is closed: it takes no more points")
             if self._refusal is not None:
@@ -438,7 +462,7 @@ class WriterCore:
     def _update_room(self) -> None:
         """Recompute how many points the intake may take before the overflow policy applies (lock held)."""
         settings = self._settings
-        if self._closing or self._refusal is not None:
+        if self._closing or self._client_closed or self._refusal is not None:
             self._room = -1
             return
         if settings.overflow == "drop_oldest":
@@ -589,6 +613,7 @@ class WriterCore:
                 self._unsaved_points,
             )
         self._refusal = error
+        self._refusals += 1
         self._store_retry_at = time.monotonic() + _STORE_RETRY_DELAY
         self._update_room()
         self._signal(progress=True)
@@ -598,7 +623,7 @@ class WriterCore:
     def _send_wait(self, now: float, wall: float) -> float | None:
         """Seconds until the next send is due: 0 now, ``None`` when nothing is pending (the lock held)."""
         spool = self._spool
-        if not spool.batches:
+        if not spool.batches or self._client_closed:
             return None
         settings = self._settings
         head = spool.head
@@ -612,24 +637,65 @@ class WriterCore:
         wait = oldest + settings.flush_interval - wall
         return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
 
-    @staticmethod
-    def _delivery(records: list[Record]) -> Delivery:
-        return Delivery(records)
+    def _delivery(self, records: list[Record]) -> Delivery:
+        """The delivery of peeked records; records damaged on disk are set aside at once (no lock)."""
+        delivery = Delivery(records)
+        for entry, error in delivery.damaged:
+            self._call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, error))
+        return delivery
 
-    def _failed(self, delivery: Delivery, piece: Piece, error: BaseException) -> float | None:
-        """A piece was not accepted: seconds to wait before trying it again, or ``None`` to go on at once.
+    # --- callbacks: called by the writers without the lock, on the sender's thread or task ----------
 
+    def _call_back(self, name: str, event: WriteEvent) -> None:
+        """Call the callback ``name`` with ``event``; what it raises is logged once per callback."""
+        callback = getattr(self._settings, name)
+        if callback is None:
+            return
+        try:
+            callback(event)
+        except Exception:
+            if name not in self._failed_callbacks:
+                self._failed_callbacks.add(name)
+                log.exception(
+                    "the writer's %s callback raised; the writer ignores it and goes on (logged once)", name
+                )
+
+    def _report_accepted(self, piece: Piece, took: float) -> None:
+        """``on_accepted`` for a piece the platform accepted in ``took`` seconds."""
+        if self._settings.on_accepted is not None:
+            self._call_back("on_accepted", WriteEvent(piece.points, tuple(piece.tag_ids()), took))
+
+    def _report_failed(
+        self, piece: Piece, took: float, error: BaseException, delay: float | None, outcome: str
+    ) -> None:
+        """``on_retry`` or ``on_quarantined`` for a failed request (see :meth:`_failed`)."""
+        name = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
+        if getattr(self._settings, name) is None:
+            return
+        failure = error if isinstance(error, Exception) else Exception(str(error))
+        retry_in = None if name == "on_quarantined" else (delay or 0.0)
+        self._call_back(name, WriteEvent(piece.points, tuple(piece.tag_ids()), took, failure, retry_in))
+
+    def _failed(self, delivery: Delivery, piece: Piece, error: BaseException) -> tuple[float | None, str]:
+        """A piece was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
+
+        The second value is :attr:`Verdict.SPLIT` (the piece was split; its halves go at once),
+        :attr:`Verdict.PERMANENT` (set aside in the quarantine), :attr:`Verdict.RETRY` (the same
+        piece again after the delay) or :attr:`Verdict.GONE` (the client was closed: stop sending).
         Called with the lock held. Transient failures are retried forever with a capped backoff;
         refusals of the writer itself (401, 403, redirects) too, reported as critical; a piece too
         large is split; a piece refused for good is split, or set aside when it is one part.
         """
+        if isinstance(error, ClientClosedError):
+            self._client_gone_locked()
+            return None, Verdict.GONE
         judged = verdict(error)
         status = error.status_code if isinstance(error, PlatformError) else None
         if judged == Verdict.SPLIT and delivery.split(piece, points=True):
-            return None
+            return None, Verdict.SPLIT
         if judged in (Verdict.SPLIT, Verdict.PERMANENT):
             if judged == Verdict.PERMANENT and delivery.split(piece, points=False):
-                return None
+                return None, Verdict.SPLIT
             message = describe(error)
             delivery.set_aside(piece, message, status)
             tags = ", ".join(repr(t) for t in piece.tag_ids()[:5])
@@ -643,7 +709,7 @@ class WriterCore:
                 message,
             )
             self._last_error = message
-            return None
+            return None, Verdict.PERMANENT
         self._failures += 1
         self._last_error = describe(error)
         if self._failures == 1 and unexpected(error):
@@ -654,7 +720,7 @@ class WriterCore:
         if health != self._send_health:
             self._log_failing(health)
         self._send_health = health
-        return self._retry_delay(error)
+        return self._retry_delay(error), Verdict.RETRY
 
     def _log_failing(self, health: Health) -> None:
         pending = self._pending_points()
@@ -707,8 +773,11 @@ class WriterCore:
 
     # --- waiting for sync() and flush(): the lock held ---------------------------------------------
 
-    def _ask_sync(self) -> int:
-        """Ask for a commit now; the count of points that must be in the spool for ``sync`` to return."""
+    def _ask_sync(self) -> tuple[int, int]:
+        """Ask for a commit now; the count of points that must be in the spool for ``sync`` to return.
+
+        Also the count of refusals of the spool so far (see :meth:`_sync_wait`).
+        """
         if self._closed:
             raise WriterClosedError(
                 "the writer is closed: what it held is in its spool (or was reported lost)"
@@ -717,31 +786,97 @@ class WriterCore:
         if self._committed < target:
             self._commit_now = True
             self._signal(commit=True)
-        return target
+        return target, self._refusals
 
-    def _synced(self, target: int) -> bool:
-        """Whether every point counted by ``target`` is in the spool; raises while the spool refuses them."""
+    def _sync_wait(
+        self,
+        target: int,
+        refusals: int,
+        deadline: float | None,
+        timeout: float | None,
+        what: str,
+        disk_deadline: float | None = None,
+    ) -> float | None:
+        """Seconds ``sync`` may wait for progress (``None``: until there is some); 0.0 when it is done.
+
+        ``target`` and ``refusals`` are :meth:`_ask_sync`'s. While the spool refuses the points, the
+        wait goes on until ``deadline`` (``disk_deadline`` when given), as the committer tries again,
+        and then raises the spool's error; without a deadline, it raises once a try made after the
+        call has failed. Otherwise :class:`WriterTimeoutError` at ``deadline``. The lock held.
+        """
         if self._committed >= target:
-            return True
-        if self._refusal is not None:
-            raise type(self._refusal)(
-                f"{self._refusal.args[0]} (points written before this call are kept in memory, not on disk)",
-                path=self._refusal.path,
-            )
-        return False
+            return 0.0
+        now = time.monotonic()
+        refusal = self._refusal
+        if refusal is not None:
+            limit = deadline if disk_deadline is None else disk_deadline
+            if (self._refusals > refusals) if limit is None else now >= limit:
+                raise type(refusal)(
+                    f"{refusal.args[0]} (points written before this call are kept in memory, not on "
+                    "disk; the writer tries again every second)",
+                    path=refusal.path,
+                )
+            if limit is not None and deadline is not None:
+                deadline = min(deadline, limit)
+        left = remaining(deadline, what, timeout, self._pending_points(), now)
+        return left if left is None else max(left, 1e-6)
 
     def _ask_flush(self) -> int:
         """After ``sync``: ask for a send now; the record id ``flush`` waits for (0: nothing pending)."""
         spool = self._spool
         if not spool.batches:
             return 0
+        if self._client_closed:
+            raise WriterClosedError(self._client_closed_message())
         self._flush_through = max(self._flush_through, spool.last_id)
         self._signal(send=True)
         return spool.last_id
 
     def _flushed(self, through: int) -> bool:
         head = self._spool.head
-        return head is None or head > through
+        if head is None or head > through:
+            return True
+        if self._client_closed:
+            raise WriterClosedError(self._client_closed_message())
+        return False
+
+    # --- the client closed under the writer ----------------------------------------------------------
+
+    def _client_gone(self) -> None:
+        """The client was closed: take no more points, send nothing more (the pending stay in the spool)."""
+        with self._lock:
+            self._client_gone_locked()
+
+    def _client_gone_locked(self) -> None:
+        if self._client_closed or self._closed:
+            return
+        self._client_closed = True
+        self._send_health = "critical"
+        self._last_error = "the writer's client was closed"
+        self._update_room()
+        self._signal(send=True, progress=True)
+        where = (
+            "are lost when the writer closes (a memory-only writer)"
+            if self._settings.spool is None
+            else f"stay in the spool {self._settings.spool} and are sent when a writer opens it again"
+        )
+        log.warning(
+            "the client of a writer was closed before the writer: the writer takes no more points and "
+            "sends nothing more; its %d pending points %s",
+            self._pending_points(),
+            where,
+        )
+
+    def _client_closed_message(self) -> str:
+        where = (
+            "a memory-only writer loses them"
+            if self._settings.spool is None
+            else f"they stay in the spool {self._settings.spool} for the next writer"
+        )
+        return (
+            "the writer's client was closed: the writer takes no more points and sends nothing more "
+            f"({self._pending_points()} points pending: {where}); close the writer before its client"
+        )
 
     # --- closing ----------------------------------------------------------------------------------
 
@@ -917,6 +1052,21 @@ def _watermark_value(raw: bytes) -> int | str:
     if type(value) is int or type(value) is str:
         return value
     raise SpoolError(f"a watermark in the spool is not a timestamp: {raw!r}", path="")
+
+
+def remaining(
+    deadline: float | None, what: str, timeout: float | None, pending: int, now: float | None = None
+) -> float | None:
+    """Seconds left before ``deadline``; :class:`WriterTimeoutError` once it has passed."""
+    if deadline is None:
+        return None
+    left = deadline - (time.monotonic() if now is None else now)
+    if left <= 0:
+        raise WriterTimeoutError(
+            f"{what}() did not finish within {timeout:g} s ({pending} points pending); nothing is lost: "
+            "the writer goes on"
+        )
+    return left
 
 
 def _ids(ids: Iterable[int] | None) -> list[int] | None:

@@ -35,23 +35,24 @@ class Delivery:
         self.through = records[-1].id
         self.quarantine: list[QuarantineEntry] = []
         self.accepted = 0
+        self.damaged: list[tuple[QuarantineEntry, RecordError]] = []  # set aside, undecodable
         parts = []
         first: Record | None = None
         for record in records:
             try:
                 record_parts = parts_of(record)
             except RecordError as exc:
-                self.quarantine.append(
-                    QuarantineEntry(
-                        batch=record.id,
-                        created=record.created,
-                        points=record.points,
-                        tags=record.tags,
-                        data=record.data,
-                        error=f"the record cannot be decoded: {exc}",
-                        damaged=True,
-                    )
+                entry = QuarantineEntry(
+                    batch=record.id,
+                    created=record.created,
+                    points=record.points,
+                    tags=record.tags,
+                    data=record.data,
+                    error=f"the record cannot be decoded: {exc}",
+                    damaged=True,
                 )
+                self.quarantine.append(entry)
+                self.damaged.append((entry, exc))
                 log.error(
                     "spool record %d cannot be decoded (%s): set aside in the quarantine", record.id, exc
                 )
@@ -91,6 +92,7 @@ class Verdict:
     REFUSED = "refused"  # the platform refuses the writer itself (token, redirect): retry, critical
     SPLIT = "split"  # too large: split the piece
     PERMANENT = "permanent"  # refused for good: split it, or set it aside
+    GONE = "gone"  # the client was closed: send nothing more
 
 
 def verdict(error: BaseException) -> str:

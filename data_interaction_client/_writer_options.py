@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict
 
@@ -30,6 +30,8 @@ __all__ = [
     "Overflow",
     "QuarantinedBatch",
     "Settings",
+    "WriteCallback",
+    "WriteEvent",
     "WriterOptions",
     "WriterStats",
     "flag",
@@ -39,6 +41,33 @@ __all__ = [
 
 Overflow = Literal["block", "drop_oldest", "raise"]
 Health = Literal["ok", "degraded", "critical"]
+
+
+@attrs.frozen
+class WriteEvent:
+    """What one request of a writer did, given to its callbacks (``on_accepted`` and the others).
+
+    ``points``: the points of the request (of the batch set aside, for ``on_quarantined``); ``tags``:
+    their tags, each once; ``seconds``: how long the request took (0 for a batch set aside without a
+    request, such as a record damaged on disk); ``error``: why it failed (``None`` for ``on_accepted``);
+    ``retry_in``: for ``on_retry``, seconds until the points are sent again (0 when the batch is split
+    and its halves go at once), ``None`` otherwise::
+
+        def on_retry(event: WriteEvent) -> None:
+            print(f"{event.points} points failed ({event.error}); again in {event.retry_in:.1f} s")
+
+        w = client.writer(spool="/var/lib/c/spool", on_retry=on_retry)
+    """
+
+    points: int
+    tags: tuple[TagId, ...]
+    seconds: float
+    error: Exception | None = None
+    retry_in: float | None = None
+
+
+#: A writer's callback: called with one :class:`WriteEvent`; what it returns is ignored.
+WriteCallback = Callable[[WriteEvent], object]
 
 
 class WriterOptions(TypedDict, total=False):
@@ -59,6 +88,9 @@ class WriterOptions(TypedDict, total=False):
     max_retry_delay: float
     timeout: TimeoutLike | NotGiven
     max_retries: int | NotGiven
+    on_accepted: WriteCallback | None
+    on_retry: WriteCallback | None
+    on_quarantined: WriteCallback | None
 
 
 @attrs.frozen
@@ -93,6 +125,12 @@ class WriterStats:
     consecutive_failures: int
     last_error: str | None
     health: Health
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as plain types (``dropped_points`` a ``dict``), ready for ``json.dumps``."""
+        result = attrs.asdict(self, recurse=False)
+        result["dropped_points"] = dict(self.dropped_points)
+        return result
 
 
 @attrs.frozen
@@ -136,6 +174,9 @@ class Settings(NamedTuple):
     max_retry_delay: float
     timeout: TimeoutLike | NotGiven
     max_retries: int | NotGiven
+    on_accepted: WriteCallback | None
+    on_retry: WriteCallback | None
+    on_quarantined: WriteCallback | None
 
 
 def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[Any]) -> Settings:
@@ -193,6 +234,9 @@ def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[
         ),
         timeout=timeout,
         max_retries=max_retries,
+        on_accepted=callback("on_accepted", options.get("on_accepted")),
+        on_retry=callback("on_retry", options.get("on_retry")),
+        on_quarantined=callback("on_quarantined", options.get("on_quarantined")),
     )
 
 
@@ -212,6 +256,15 @@ def seconds(name: str, value: object, *, zero_ok: bool = True) -> float:
     if value < 0:
         raise InvalidInputError(f"{name} must be >= 0 seconds, not {value!r}")
     return float(value)
+
+
+def callback(name: str, value: object) -> WriteCallback | None:
+    """A callable taking one :class:`WriteEvent`, or ``None``."""
+    if value is not None and not callable(value):
+        raise InvalidInputError(
+            f"{name} must be a callable taking one WriteEvent (or None), not {type(value).__name__}"
+        )
+    return value
 
 
 def flag(name: str, value: object) -> bool:

@@ -13,6 +13,7 @@ EXPECTED = {
     "SpoolDiskFullError",
     "SpoolError",
     "SpoolLockedError",
+    "WriteEvent",
     "Writer",
     "WriterClosedError",
     "WriterError",

@@ -192,7 +192,7 @@ def test_a_full_disk_then_space_again(tmp_path: Path) -> None:
             spool._limit_pages(spool._page_count())
             w.write_points("a", points(0, 10, 3000))
             with pytest.raises(SpoolDiskFullError):
-                await w.sync(timeout=30)
+                await w.sync()
             with pytest.raises(SpoolDiskFullError, match="1 points of this call were not kept"):
                 w.write("a", X, 1)
             assert w.stats().health == "critical"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import orjson
+
+from data_interaction_client import AsyncDataInteractionClient, DataInteractionClient
 
 from .conftest import OK, json_response
 
@@ -101,3 +106,129 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0, what: str =
 def points(tag: int, start: int, count: int) -> list[dict[str, Any]]:
     """Deterministic points: x from ``start``, y a function of tag and index."""
     return [{"x": 1_600_000_000_000_000 + i, "y": i * 0.5 + tag, "q": 0} for i in range(start, start + count)]
+
+
+class Twin:
+    """One writer of either twin, driven from the test's thread with the same calls.
+
+    ``kind="sync"``: a :class:`Writer`. ``kind="async"``: an :class:`AsyncWriter` on an event loop
+    that runs in a thread of its own; ``sync``, ``flush`` and ``close`` wait there for the coroutine.
+    Plain calls (``write``, ``stats``, ...) go straight to ``w`` from the test's thread, as a
+    connector's other threads may call them.
+    """
+
+    def __init__(self, kind: str, handler: Callable[[httpx.Request], httpx.Response] | None = None) -> None:
+        self.kind = kind
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+        self.client: Any = None
+        self.handler = handler
+        self.writers: list[Any] = []
+
+    def open(self, base_url: str = "http://platform.test", **client_options: Any) -> None:
+        """Make the client (a MockTransport around the handler, when one was given)."""
+        if self.handler is not None:
+            client_options.setdefault("transport", httpx.MockTransport(self.handler))
+        if self.kind == "sync":
+            self.client = DataInteractionClient(base_url, **client_options)
+            return
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="twin-loop", daemon=True)
+        self.thread.start()
+        self.client = AsyncDataInteractionClient(base_url, **client_options)
+
+    def run(self, make: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
+        """Run a coroutine on the twin's loop and return what it returns (or raise what it raises)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(_call(make), self.loop).result(timeout)
+
+    def writer(self, spool: Any, **options: Any) -> Any:
+        """A writer of this twin with the tests' fast settings (``options`` override them)."""
+        merged = {**FAST, **options}
+        if self.kind == "sync":
+            made = self.client.writer(spool=spool, **merged)
+        else:
+
+            async def make() -> Any:
+                return self.client.writer(spool=spool, **merged)
+
+            made = self.run(make)
+        self.writers.append(made)
+        return made
+
+    def sync(self, w: Any, timeout: float | None = None) -> None:
+        if self.kind == "sync":
+            w.sync(timeout)
+        else:
+            self.run(lambda: w.sync(timeout))
+
+    def flush(self, w: Any, timeout: float | None = 30.0) -> None:
+        if self.kind == "sync":
+            w.flush(timeout)
+        else:
+            self.run(lambda: w.flush(timeout))
+
+    def close(self, w: Any) -> None:
+        if self.kind == "sync":
+            w.close()
+        else:
+            self.run(w.close)
+
+    def close_client(self) -> None:
+        if self.kind == "sync":
+            self.client.close()
+        else:
+            self.run(self.client.aclose)
+
+    def shut(self) -> None:
+        """Close every writer (without waiting for delivery), the client and the loop."""
+        for w in self.writers:
+            if not w.closed:
+                if self.kind == "sync":
+                    w._close(0.0)
+                else:
+                    with contextlib.suppress(Exception):
+                        self.run(w.close)
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.close_client()
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            assert self.thread is not None
+            self.thread.join(10)
+            self.loop.close()
+
+
+async def _call(make: Callable[[], Awaitable[Any]]) -> Any:
+    return await make()
+
+
+class LogEvents(logging.Handler):
+    """Records the writer's log messages in order, and sets an event when one contains a text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+        self.lock = threading.Lock()
+        self.watch: dict[str, threading.Event] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        with self.lock:
+            self.messages.append(message)
+            for text, event in self.watch.items():
+                if text in message:
+                    event.set()
+
+    def event(self, text: str) -> threading.Event:
+        """An event set once a message containing ``text`` is logged (from now on)."""
+        with self.lock:
+            return self.watch.setdefault(text, threading.Event())
+
+    def index(self, text: str) -> int:
+        """The position of the first message containing ``text``."""
+        with self.lock:
+            for i, message in enumerate(self.messages):
+                if text in message:
+                    return i
+        raise AssertionError(f"no message contains {text!r}: {self.messages}")
