@@ -55,7 +55,8 @@ def test_public_names() -> None:
         ),
         (
             "c.toml",
-            'poll_interval = 0.5\n[writer]\nbatch_points = 10\n[settings]\nhost = "${HOST}"\nport = "${PORT}"\n',
+            "poll_interval = 0.5\n[writer]\nbatch_points = 10\n"
+            '[settings]\nhost = "${HOST}"\nport = "${PORT}"\n',
         ),
     ],
 )
