@@ -4,36 +4,47 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
 ``data`` (bytes). The contract the writer relies on:
 
 - **One owner.** ``SqliteSpool(directory)`` creates the directory if need be and takes it for itself
-  with an OS lock (``fcntl.flock`` on ``<directory>/lock``), held until :meth:`~Spool.close` or the
-  end of the process, however it ends (``kill -9`` included). A second spool on the same directory,
-  in this process or another one, raises :class:`SpoolLockedError` naming the holder's pid.
-- **Storage.** The records live in ``<directory>/spool.sqlite3`` (SQLite in WAL mode), one row per
-  record with a CRC-32 of its bytes. On open the file must pass ``PRAGMA quick_check``: a file that
-  does not, or is no database, is renamed aside to ``spool.sqlite3.corrupt-<UTC time>`` (with its
-  ``-wal`` and ``-shm`` files; never deleted), logged at ERROR, and a fresh spool is started. A spool
-  never refuses to open because of damage; only a file made by a newer version of this format is
-  refused (:class:`SpoolError`), rather than touched.
-- **append** stores records in the order given, in one transaction, and returns once it is
-  committed: with ``fsync=True`` (``synchronous=FULL``) after the disk was asked to flush it, so it
-  survives power loss on disks that honour flushes; with ``fsync=False`` it survives a crash of the
-  process but maybe not of the machine. All or nothing: on failure nothing was stored and the error
-  is :class:`SpoolDiskFullError` (SQLITE_FULL, ENOSPC) or :class:`SpoolError`. With a limit
+  with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``, which cannot be
+  deleted while held), held until :meth:`~Spool.close` or the end of the process, however it ends
+  (``kill -9`` included); deleting any file inside does not free it. A second spool on the same
+  directory, in this process or another one, raises :class:`SpoolLockedError` naming the holder's pid
+  (written in ``<directory>/lock``). The spool file itself is opened exclusively.
+- **Storage.** The records live in ``<directory>/spool.sqlite3`` (SQLite with a rollback journal: a
+  commit is in the main file when it returns), one row per record with a CRC-32 of its bytes. On open
+  the file must pass ``PRAGMA quick_check``: a file that does not, is no database, or is of a format
+  this version does not know, is renamed aside to ``spool.sqlite3.corrupt-<UTC time>`` (never
+  deleted, never refused: a writer always starts), logged at ERROR with the points it held when the
+  ledger knows them, and a fresh spool is started.
+- **Nothing synced disappears silently.** The ledger (``<directory>/acked``) counts what the file
+  should hold (the last id appended, the points pending, the points dropped for room). A file that
+  holds fewer points than that (emptied, truncated, replaced, rolled back) is reported at ERROR on
+  open with the number of points missing. A ledger that is damaged itself is reported at WARNING:
+  at worst records are handed out again.
+- **append** stores records in the order given, with the keys' ``states`` (small values, one per key:
+  a tag's resume point), in one transaction, and returns once it is committed: with ``fsync=True``
+  (``synchronous=FULL``) after the disk was asked to flush it, so it survives power loss on disks
+  that honour flushes; with ``fsync=False`` it survives a crash of the process but maybe not of the
+  machine. All or nothing: on failure nothing was stored and the error is
+  :class:`SpoolDiskFullError` (SQLITE_FULL, ENOSPC) or :class:`SpoolError`. With a limit
   (``max_bytes``, ``max_points``), the oldest records that are not reserved are dropped in the same
   transaction until the records not reserved fit (the records just given included, oldest first);
   the result counts them. The reserved records (the batch in flight) come on top of the limit.
+- **States** are kept after their records are delivered, and across restarts: :meth:`states` returns
+  them all. A state never names a record the spool did not store: it is committed with them. A state
+  whose checksum fails on open is forgotten, at ERROR.
 - **Order.** Ids grow in append order and are never reused while the spool is open. :meth:`peek`
   returns the oldest records (at least one, then more while they fit in ``max_points``) and reserves
   them: a reserved record is never dropped. A record whose checksum fails is moved to the quarantine
   (logged at ERROR) instead of being returned.
-- **Removal.** :meth:`settle` marks the reserved records up to an id delivered: it moves a watermark
-  kept in the ledger file ``<directory>/acked`` (the watermark with the spool file's random
-  generation id and a CRC-32, written in place; flushed to the disk with ``fsync=True``), after
-  storing the quarantine entries, if any, with the watermark in one transaction. A record leaves
-  the queue that way, by the limit's drops, or to the quarantine, and no other; until then it is
-  handed out again after a restart: every record is delivered at least once, oldest first, and only
-  the records reserved when the process died can be handed out twice. A torn ledger, or one of
-  another spool file, is not believed (at worst, records are handed out again). The rows under the
-  watermark are deleted later, in bulk (:meth:`sweep`).
+- **Removal.** :meth:`settle` marks the reserved records up to an id delivered: it moves the
+  watermark kept in the ledger (two slots written in turn, each with the spool file's random
+  generation id and a CRC-32; flushed to the disk with ``fsync=True``), after storing the quarantine
+  entries, if any, with the watermark in one transaction. A record leaves the queue that way, by the
+  limit's drops, or to the quarantine, and no other; until then it is handed out again after a
+  restart: every record is delivered at least once, oldest first, and only the records reserved
+  when the process died can be handed out twice. A torn ledger slot leaves the other one, and a
+  ledger of another spool file is not believed (at worst, records are handed out again). The rows
+  under the watermark are deleted later, in bulk (:meth:`sweep`).
 - **Quarantine.** Entries hold the bytes and the error; :meth:`quarantined` lists them,
   :meth:`requeue` moves them back to the end of the queue (damaged ones stay), :meth:`purge` deletes
   them.
@@ -51,7 +62,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 __all__ = [
@@ -157,9 +168,18 @@ class Spool:
     # The operations; see the module's docstring.
 
     def append(
-        self, records: Sequence[NewRecord], *, max_bytes: int | None = None, max_points: int | None = None
+        self,
+        records: Sequence[NewRecord],
+        *,
+        max_bytes: int | None = None,
+        max_points: int | None = None,
+        states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
-        """Store ``records`` at the end of the queue, all or nothing; drop the oldest to fit a limit."""
+        """Store ``records`` and ``states`` in one step, all or nothing; drop the oldest to fit a limit."""
+        raise NotImplementedError
+
+    def states(self) -> dict[str, bytes]:
+        """Every key's state, as last appended with records (kept after deliveries and restarts)."""
         raise NotImplementedError
 
     def peek(self, max_points: int) -> list[Record]:
@@ -211,12 +231,20 @@ class MemorySpool(Spool):
         self._records: deque[Record] = deque()
         self._quarantine: list[QuarantinedRecord] = []
         self._quarantine_id = 0
+        self._states: dict[str, bytes] = {}
 
     def append(
-        self, records: Sequence[NewRecord], *, max_bytes: int | None = None, max_points: int | None = None
+        self,
+        records: Sequence[NewRecord],
+        *,
+        max_bytes: int | None = None,
+        max_points: int | None = None,
+        states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
-        """Store ``records`` at the end of the queue; drop the oldest to fit a limit."""
+        """Store ``records`` and ``states`` at the end of the queue; drop the oldest to fit a limit."""
         with self._lock:
+            if states:
+                self._states.update(states)
             now = time.time()
             first = self.last_id + 1
             for record in records:
@@ -228,6 +256,11 @@ class MemorySpool(Spool):
             batches, points = self._fit(max_bytes, max_points)
             self._set_oldest()
             return AppendResult(first, self.last_id, batches, points)
+
+    def states(self) -> dict[str, bytes]:
+        """Every key's state, as last appended with records."""
+        with self._lock:
+            return dict(self._states)
 
     def _fit(self, max_bytes: int | None, max_points: int | None) -> tuple[int, int]:
         dropped_batches = dropped_points = 0

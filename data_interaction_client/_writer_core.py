@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
+import orjson
+
 from ._base_client import BaseClient
 from ._columns import check_columns
 from ._constants import (
@@ -150,6 +152,10 @@ class WriterCore:
         self._dropped_since_log = 0
         self._drop_logged_at = -math.inf
         self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
+        # Watermarks: each tag's last x in the spool (stored with its points), and those of the
+        # records being committed.
+        self._watermarks: dict[str, bytes] = self._spool.states()
+        self._states_due: dict[str, bytes] = {}
         self._update_room()
         if self._spool.batches:
             log.info(
@@ -490,6 +496,9 @@ class WriterCore:
     def _encode(self, take: _Take) -> list[NewRecord]:
         """The records of a take (no lock: this is the CPU part of a commit)."""
         records, problems = encode_records(take.groups, self._settings.batch_points)
+        # Each tag's last x, committed with its points: what the writer holds for the tag goes
+        # up to there (resume points for a connector).
+        states = {_state_key(wire): orjson.dumps(points[-1]["x"]) for wire, points in take.groups if points}
         for wire, index, problem in problems:
             log.error(
                 "point %d given for tag %r could not be encoded (%s): it was changed after it was given; "
@@ -498,22 +507,25 @@ class WriterCore:
                 wire,
                 problem,
             )
-        if problems:
-            with self._lock:
+        with self._lock:
+            self._states_due.update(states)
+            if problems:
                 self._dropped["invalid"] = self._dropped.get("invalid", 0) + len(problems)
                 self._committing -= len(problems)
                 take.points -= len(problems)
         return records
 
-    def _append_args(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, int]]:
+    def _append_args(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
         """What to append (records refused before come first) and the limit (the lock held)."""
         settings = self._settings
-        limit: dict[str, int] = {}
+        limit: dict[str, Any] = {}
         if settings.overflow == "drop_oldest":
             if settings.spool is None:
                 limit["max_points"] = settings.max_pending_points
             else:
                 limit["max_bytes"] = settings.max_spool_bytes
+        if self._states_due:
+            limit["states"] = dict(self._states_due)
         return self._unsaved + records, limit
 
     def _stored(self, take: _Take | None, records: list[NewRecord], result: AppendResult | None) -> None:
@@ -523,6 +535,8 @@ class WriterCore:
             self._committed = take.mark
         elif self._unsaved:
             self._committed = max(self._committed, self._unsaved_mark)
+        self._watermarks.update(self._states_due)
+        self._states_due = {}
         points = sum(r.points for r in records)
         if points:
             self._bytes_per_point = max(1, sum(r.size for r in records) // points)
@@ -857,6 +871,27 @@ class WriterCore:
                 health=health,
             )
 
+    def watermark(self, tag: Tag | TagIdLike) -> int | str | None:
+        """The timestamp ``x`` of the last point of ``tag`` the writer has stored, or ``None``.
+
+        "Stored" means in the spool (after ``sync()``, or the commit that follows each write): the
+        watermark is committed in the same transaction as the points it follows, so it never names a
+        point the spool did not take, and it stays after the points are delivered and across restarts
+        (``kill -9`` included). "Last" is in the order the points were written. ``x`` is in wire form:
+        integer microseconds, or the timestamp string as given. A connector resumes reading its source
+        from there. A memory-only writer keeps them for its own life only.
+        """
+        key = _state_key(tag_id_to_wire(tag.id if isinstance(tag, Tag) else tag_id_from(tag)))
+        with self._lock:
+            raw = self._watermarks.get(key)
+        return None if raw is None else _watermark_value(raw)
+
+    def watermarks(self) -> dict[TagId, int | str]:
+        """Every tag's watermark (see :meth:`watermark`)."""
+        with self._lock:
+            items = list(self._watermarks.items())
+        return {tag_id_from(orjson.loads(key)): _watermark_value(raw) for key, raw in items}
+
     @property
     def spool(self) -> str | None:
         """The spool directory, or ``None`` for a memory-only writer."""
@@ -870,6 +905,18 @@ class WriterCore:
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}(spool={self._settings.spool!r}, pending_points={self._pending_points()})"
+
+
+def _state_key(wire: str | dict[str, str]) -> str:
+    """The spool's key of a tag's state: its wire id as canonical JSON."""
+    return orjson.dumps(wire, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _watermark_value(raw: bytes) -> int | str:
+    value = orjson.loads(raw)
+    if type(value) is int or type(value) is str:
+        return value
+    raise SpoolError(f"a watermark in the spool is not a timestamp: {raw!r}", path="")
 
 
 def _ids(ids: Iterable[int] | None) -> list[int] | None:

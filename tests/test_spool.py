@@ -207,15 +207,27 @@ def test_a_corrupt_spool_file_is_renamed_aside_and_a_fresh_one_started(
     assert "renamed to" in caplog.text
 
 
-def test_a_spool_of_a_newer_format_is_refused_not_touched(tmp_path: Path) -> None:
+def test_a_spool_of_a_newer_format_is_kept_aside_whole_and_a_fresh_one_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "spool"
     SqliteSpool(path).close()
     with sqlite3.connect(path / DB_NAME) as conn:
         conn.execute("UPDATE meta SET value = 99 WHERE key = 'format'")
-    with pytest.raises(SpoolError, match="newer"):
-        SqliteSpool(path)
-    assert not [p for p in path.iterdir() if ".corrupt-" in p.name]
-    SqliteSpool(path / "other").close()  # the lock of the refused one was given back: no leak
+    raw = (path / DB_NAME).read_bytes()
+    with caplog.at_level(logging.ERROR, "data_interaction_client"):
+        fresh = SqliteSpool(path)  # a writer always starts
+    try:
+        fresh.append([rec(1)])
+    finally:
+        fresh.close()
+    (aside,) = [
+        p
+        for p in path.iterdir()
+        if p.name.startswith(DB_NAME + ".corrupt-") and not p.name.endswith(("-journal", "-wal", "-shm"))
+    ]
+    assert aside.read_bytes() == raw  # not touched
+    assert "spool format 99 is not one this version knows" in caplog.text
 
 
 def test_one_spool_per_directory_in_this_process(tmp_path: Path) -> None:

@@ -215,7 +215,10 @@ def test_sync_returns_once_the_points_are_on_disk(make_writer: MakeWriter, tmp_p
     w.write_points("a", points(0, 0, 10))
     w.write("b", X, 1)
     w.sync(timeout=30)
-    with sqlite3.connect(f"file:{tmp_path / 'spool' / DB_NAME}?mode=ro", uri=True) as conn:
+    # The spool holds its file exclusively: read a copy of what is on disk now.
+    copy = tmp_path / "copy.sqlite3"
+    copy.write_bytes((tmp_path / "spool" / DB_NAME).read_bytes())
+    with sqlite3.connect(copy) as conn:
         assert conn.execute("SELECT SUM(points) FROM batches").fetchone()[0] == 11
     assert w.stats().pending_points == 11
 
