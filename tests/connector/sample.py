@@ -20,7 +20,8 @@ STEP = 20_000
 
 def value(tag_id: Any, x: int) -> float:
     """The deterministic value of a tag's sample at x."""
-    return (x // STEP) % 1000 + len(str(tag_id)) / 10
+    name = tag_id if isinstance(tag_id, str) else getattr(tag_id, "tag_name", None) or tag_id["tagName"]
+    return (x // STEP) % 1000 + len(name) / 10
 
 
 def now_us() -> int:
