@@ -18,7 +18,7 @@ GENERATE = $(BIN)/openapi-python-client generate --path openapi.yaml --meta none
 INSTALL_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install generate check-generated lint test demo bench clean
+.PHONY: help install generate check-generated lint test demo modbus-demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ test: install check-generated ## Run the whole test suite with coverage
 
 demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference platform
 	$(PY) examples/quickstart.py
+
+modbus-demo: $(INSTALL_STAMP) ## Run the Modbus connector, a simulated device and the platform for a minute
+	$(PY) examples/modbus_connector.py 60
 
 bench: $(INSTALL_STAMP) ## Measure the SDK against a bare httpx + orjson floor
 	$(PY) -m bench

@@ -597,6 +597,10 @@ def serve(args: tuple[str, ...]) -> int:
     return main(list(args))
 
 
+from ._run import run_command  # noqa: E402  (the connector runtime: its module, its options)
+
+cli.add_command(run_command)
+
 # --- running ---------------------------------------------------------------------------------------
 
 

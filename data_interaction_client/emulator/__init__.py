@@ -32,6 +32,9 @@ What it does:
   latency, dropped connections, a proxy's HTML page), off by default; at run time through
   :meth:`RunningPlatform.set_faults` or ``POST /_emulator/faults`` with a JSON object of :class:`Faults`
   fields.
+- Data sources changed at run time (switched off and on, tags added or removed), for connectors'
+  tests: :meth:`RunningPlatform.set_source` or ``POST /_emulator/sources/{id}`` with
+  ``{"attributes": {...}, "tags": [...]}`` (attributes merged, tags replaced; ``GET`` shows it).
 - Stopping (Ctrl-C, SIGTERM, leaving :func:`run_platform`) takes a few seconds at most, whatever runs:
   a write still running after :data:`STOP_GRACE` seconds rolls back.
 """

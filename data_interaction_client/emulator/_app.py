@@ -1,4 +1,8 @@
-"""The Starlette application: the contract's three endpoints, plus a small admin API for the faults."""
+"""The Starlette application: the contract's three endpoints, plus a small admin API.
+
+The admin API: ``/_emulator/faults`` (the injected faults) and ``/_emulator/sources/{id}`` (a data
+source's attributes and tags, changed at run time: switch it off and on, add or remove tags).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._body import DEFAULT_MAX_BODY_SIZE, BodyError, BodyTooLarge, read_body
-from ._config import PlatformConfig, load_config, tag_key
+from ._config import ConfigError, PlatformConfig, load_config, tag_key
 from ._faults import FaultInjector, FaultKind, Faults
 from ._history import HistoryQuery, compute
 from ._ingest import Unusual, fast_batches
@@ -135,6 +139,34 @@ class PlatformState:
         # Requests that hold nothing yet (waiting for latency or for their body): cancelled when the
         # platform stops, instead of being waited for.
         self._waiting: set[asyncio.Task[Any]] = set()
+
+    def set_source(
+        self,
+        source_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        tags: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Change a data source at run time, from the next connect on (a new id creates it).
+
+        ``attributes`` are merged into its own (``{"smtActive": False}`` switches it off), ``tags``
+        replace its tags. Raises :class:`ConfigError` naming a bad field; returns the source.
+        """
+        old = self.config.data_sources.get(source_id)
+        merged = {**(old.attributes if old is not None else {}), **(attributes or {})}
+        new_tags = tags if tags is not None else (old.tags if old is not None else [])
+        document = {
+            "dataSources": {
+                **{
+                    key: {"attributes": s.attributes, "tags": s.tags}
+                    for key, s in self.config.data_sources.items()
+                },
+                source_id: {"attributes": merged, "tags": new_tags},
+            }
+        }
+        config = PlatformConfig.from_mapping(document)
+        self.config = config  # one assignment: a request sees the old or the new configuration
+        self.step_keys = config.step_keys()
+        return {"id": source_id, "attributes": merged, "tags": config.data_sources[source_id].tags}
 
     def authorized(self, request: Request) -> bool:
         """Whether the request carries the bearer token (always true when no token is configured)."""
@@ -366,6 +398,39 @@ async def _faults(request: Request) -> Response:
     return _json({"error": _SUCCESS, "faults": state.injector.faults.to_dict()})
 
 
+async def _sources(request: Request) -> Response:
+    state: PlatformState = request.app.state.platform
+    if not state.authorized(request):
+        return _envelope(401, "Missing or invalid bearer token")
+    source_id = request.path_params["source_id"]
+    if request.method == "GET":
+        source = state.config.data_sources.get(source_id)
+        if source is None:
+            return _envelope(404, f"Data source {dumps(source_id).decode()} not found")
+        return _json({"error": _SUCCESS, "attributes": source.attributes, "tags": source.tags})
+    try:
+        raw = await _read_body(request, _ADMIN_BODY_LIMIT)
+    except BodyTooLarge as exc:
+        return _envelope(413, exc.message, {"Connection": "close"})
+    except (BodyError, ClientDisconnect) as exc:
+        return _envelope(422, str(exc))
+    try:
+        change = loads(raw)
+        if not isinstance(change, dict):
+            raise TypeError("the body must be a JSON object")
+        unknown = sorted(set(change) - {"attributes", "tags"})
+        if unknown:
+            raise ValueError(f"unknown keys {', '.join(unknown)}: give attributes and/or tags")
+        if not isinstance(change.get("attributes", {}), dict):
+            raise TypeError("attributes must be a JSON object")
+        if not isinstance(change.get("tags", []), list):
+            raise TypeError("tags must be a JSON array")
+        changed = state.set_source(source_id, change.get("attributes"), change.get("tags"))
+    except (ConfigError, ValueError, TypeError) as exc:
+        return _envelope(422, f"body: {exc}")
+    return _json({"error": _SUCCESS, "attributes": changed["attributes"], "tags": changed["tags"]})
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return _envelope(exc.status_code, exc.detail, exc.headers)
@@ -414,6 +479,7 @@ def create_app(
         Route("/smt/data/get", _contract_endpoint("get_data"), methods=["POST"]),
         Route("/_emulator/health", _health, methods=["GET"]),
         Route("/_emulator/faults", _faults, methods=["GET", "POST"]),
+        Route("/_emulator/sources/{source_id}", _sources, methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=routes,

@@ -143,6 +143,18 @@ class RunningPlatform:
         """Replace the injected faults (None turns them all off); takes effect on the next request."""
         self.state.injector.set(faults)
 
+    def set_source(
+        self,
+        source_id: str,
+        attributes: Mapping[str, Any] | None = None,
+        tags: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Change a data source from the next connect on; see :meth:`PlatformState.set_source`.
+
+        ``attributes`` are merged (``{"smtActive": False}`` switches it off), ``tags`` replaced.
+        """
+        self.state.set_source(source_id, attributes, tags)
+
     @property
     def point_form(self) -> PointForm:
         """How get_data answers points now: ``"object"`` (``{x, y, q}``) or ``"array"`` (``[y, x, q]``)."""

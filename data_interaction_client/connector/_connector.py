@@ -1,0 +1,220 @@
+"""The :class:`Connector` base class and ``Connector.run``: signals, logging, metrics, the driver."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any, ClassVar, Unpack
+
+from .._tag import Tag
+from .._types import TagIdLike, Timestamp, tag_id_from
+from ._core import Core, log
+from ._metrics import HealthServer, Metrics
+from ._model import Source
+from ._settings import RunOptions, RunSettings, resolve
+from ._writing import watermark
+
+__all__ = ["HOOKS", "Connector"]
+
+#: The hooks a connector may define.
+HOOKS = ("open", "poll", "backfill", "tags_changed", "close")
+
+
+class Connector:
+    """The base of a connector: define its hooks, then ``MyConnector.run(url=..., source=..., spool=...)``.
+
+    ::
+
+        class Boiler(Connector):
+            poll_interval = 1.0                      # seconds; an option overrides it
+
+            class Settings(pydantic.BaseModel):      # optional: the settings file's "settings"
+                host: str = "127.0.0.1"
+
+            def open(self, source: Source) -> None:
+                self.registers = {tag.id: tag.attributes.source["register"] for tag in source.tags}
+
+            def poll(self, tags: list[Tag]) -> Iterable[Reading | tuple]:
+                for tag in tags:
+                    yield tag, read_register(self.settings.host, self.registers[tag.id])
+
+    The runtime calls ``open(source)`` once the platform has described the data source, then
+    ``backfill(tag, since_x, until_x)`` (when defined) for each tag from its watermark, then ``poll(tags)``
+    every ``poll_interval`` seconds; ``tags_changed(added, removed, changed)`` (when defined) when the
+    platform's tags change; ``close()`` when it stops. ``poll`` returns or yields :class:`Reading`
+    objects or tuples ``(tag, y)`` / ``(tag, x, y[, q])``; ``x`` defaults to the tick's time. When a
+    hook is ``async def``, every hook runs on an event loop, with the async client and writer.
+
+    ``self.settings`` is the connector's ``Settings`` (validated), ``self.source`` the data source.
+    """
+
+    #: Seconds between two polls (the ``poll_interval`` option overrides it).
+    poll_interval: ClassVar[float] = 1.0
+
+    settings: Any = None
+    source: Source | None = None
+
+    def open(self, source: Source) -> Any:
+        """Connect the equipment; ``source`` describes the data source and its tags.
+
+        An ``OSError`` is tried again with backoff; any other exception stops the run.
+        """
+
+    def poll(self, tags: list[Tag]) -> Any:
+        """Read the current values of ``tags``: an iterable of readings."""
+        raise NotImplementedError(f"{type(self).__name__} must define poll(self, tags)")
+
+    def close(self) -> Any:
+        """Disconnect the equipment."""
+
+    def watermark(self, tag: Tag | TagIdLike) -> Timestamp | None:
+        """The ``x`` of the last point of ``tag`` the spool holds (``None`` when it holds none yet)."""
+        writer = self._runtime_writer
+        if writer is None:
+            raise RuntimeError("watermark() is known while the connector runs")
+        tag_id = tag.id if isinstance(tag, Tag) else tag_id_from(tag)
+        return watermark(writer, tag_id)
+
+    def stop(self) -> None:
+        """Ask the run to stop (from any thread), as SIGTERM does."""
+        event = self._runtime_stop
+        if event is not None:
+            event()
+
+    _runtime_writer: Any = None
+    _runtime_stop: Any = None
+
+    @classmethod
+    def is_async(cls) -> bool:
+        """Whether the hooks run on an event loop (one of them is ``async def``)."""
+        return any(
+            inspect.iscoroutinefunction(getattr(cls, name, None))
+            or inspect.isasyncgenfunction(getattr(cls, name, None))
+            for name in HOOKS
+        )
+
+    @classmethod
+    def run(
+        cls,
+        url: str | None = None,
+        source: str | None = None,
+        spool: str | os.PathLike[str] | None = None,
+        **options: Unpack[RunOptions],
+    ) -> None:
+        """Run the connector until SIGINT or SIGTERM (or :meth:`stop`).
+
+        ``url``: the platform; ``source``: the data source's id; ``spool``: the writer's directory.
+        Options: ``token``, ``config`` (a YAML or TOML settings file), ``poll_interval``,
+        ``refresh_interval`` (default 60 s), ``close_timeout`` (the writer's), ``metrics``
+        (``"HOST:PORT"`` for ``/metrics`` and ``/healthz``), ``unhealthy_after`` (seconds the platform may
+        be unreachable before ``/healthz`` says 503; default 300), ``client`` and ``writer`` (their
+        options), ``settings`` (the connector's settings). Raises :class:`OpenError` when ``open()``
+        fails for good, :class:`SettingsError` for a bad setting.
+        """
+        settings = resolve(
+            url=url,
+            source=source,
+            spool=spool,
+            options=options,
+            poll_interval=cls.poll_interval,
+            settings_model=getattr(cls, "Settings", None),
+        )
+        connector = cls()
+        connector.settings = settings.settings
+        run_connector(connector, settings)
+
+
+def _logging() -> None:
+    """Log the runtime's state changes to stderr when the application has not set up logging."""
+    package = logging.getLogger("data_interaction_client")
+    if logging.getLogger().handlers or package.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+
+
+@contextlib.contextmanager
+def _signals(stop: Any, close_timeout: float) -> Iterator[None]:
+    """SIGINT and SIGTERM: say at once that the run stops, and stop; a second signal exits at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if received:
+            os.write(2, f"{name} again: exiting now; what is not delivered stays in the spool\n".encode())
+            os._exit(128 + signum)
+        received.append(signum)
+        os.write(
+            2,
+            f"{name}: stopping: closing the connector, delivering for up to {close_timeout:g} s "
+            "(the rest stays in the spool); a second signal exits at once\n".encode(),
+        )
+        stop()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_connector(connector: Connector, settings: RunSettings) -> None:
+    """Run ``connector`` with ``settings`` until stopped."""
+    _logging()
+    core = Core(settings, None)
+    try:
+        core.metrics = Metrics(core.writer_stats, core.state)
+    except ImportError:
+        if settings.metrics is not None:
+            raise
+    metrics = core.metrics
+    server = None
+    if settings.metrics is not None:
+        server = HealthServer(settings.metrics, metrics, core.health)
+        log.info("metrics on http://%s:%d/metrics and /healthz", *server.address)
+    close_timeout = float(settings.writer.get("close_timeout", 10.0))
+    try:
+        if type(connector).is_async():
+            from ._async import AsyncDriver
+
+            async def main() -> None:
+                driver = AsyncDriver(connector, core)
+                loop = asyncio.get_running_loop()
+                connector._runtime_stop = lambda: loop.call_soon_threadsafe(driver.request_stop)
+                await driver.run()
+
+            with _signals(connector.stop, close_timeout):
+                asyncio.run(main())
+        else:
+            from ._sync import SyncDriver
+
+            event = threading.Event()
+            driver = SyncDriver(connector, core, event)
+
+            def stop() -> None:
+                event.set()
+                driver.wake.set()
+
+            connector._runtime_stop = stop
+            with _signals(stop, close_timeout):
+                driver.run()
+    finally:
+        connector._runtime_stop = None
+        if server is not None:
+            server.close()
+    log.info("stopped")
+    sys.stderr.flush()

@@ -1,0 +1,133 @@
+"""Settings files, readings and the schedule: the runtime's parts that need no platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydantic
+import pytest
+
+import data_interaction_client.connector as connector_module
+from data_interaction_client import InvalidInputError, Tag
+from data_interaction_client.connector import Reading, SettingsError
+from data_interaction_client.connector._core import Schedule
+from data_interaction_client.connector._model import reading_from
+from data_interaction_client.connector._settings import resolve
+
+
+class Model(pydantic.BaseModel):
+    host: str
+    port: int = 502
+
+
+def settings(config: Path | None = None, **options: object) -> object:
+    if config is not None:
+        options["config"] = config
+    return resolve(
+        url="http://p",
+        source="1",
+        spool="/tmp/s",
+        options=options,
+        poll_interval=1.0,
+        settings_model=Model,
+        environ={"HOST": "10.0.0.5", "PORT": "1502"},
+    )
+
+
+def test_public_names() -> None:
+    assert connector_module.__all__ == [
+        "LINK_LOST",
+        "Connector",
+        "OpenError",
+        "Reading",
+        "RunOptions",
+        "SettingsError",
+        "Source",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "c.yaml",
+            "poll_interval: 0.5\nwriter: {batch_points: 10}\nsettings:\n  host: ${HOST}\n  port: ${PORT}\n",
+        ),
+        (
+            "c.toml",
+            "poll_interval = 0.5\n[writer]\nbatch_points = 10\n"
+            '[settings]\nhost = "${HOST}"\nport = "${PORT}"\n',
+        ),
+    ],
+)
+def test_yaml_and_toml_with_environment_variables(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    result = settings(path)
+    assert result.poll_interval == 0.5  # type: ignore[attr-defined]
+    assert result.writer == {"batch_points": 10}  # type: ignore[attr-defined]
+    assert result.settings == Model(host="10.0.0.5", port=1502)  # type: ignore[attr-defined]
+
+
+def test_options_win_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("poll_interval: 0.5\nclose_timeout: 3\nsettings: {host: a}\n")
+    result = settings(path, poll_interval=2.0)
+    assert result.poll_interval == 2.0  # type: ignore[attr-defined]
+    assert result.writer == {"close_timeout": 3}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("settings: {host: '${NOPE}'}\n", "c.yaml: settings.host: the environment variable NOPE is not set"),
+        ("settings: {host: a, port: many}\n", "c.yaml: settings.port: Input should be a valid integer"),
+        ("settings: {}\n", "c.yaml: settings.host: Field required"),
+        ("pol_interval: 1\nsettings: {host: a}\n", "c.yaml: unknown key 'pol_interval'"),
+        ("poll_interval: -1\nsettings: {host: a}\n", "c.yaml: poll_interval must be a number of seconds > 0"),
+        ("metrics: nowhere\nsettings: {host: a}\n", "c.yaml: metrics must be HOST:PORT"),
+        ("client: {colour: 1}\nsettings: {host: a}\n", "c.yaml: client: unknown option 'colour'"),
+        ("settings: [\n", "c.yaml: not valid YAML"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        settings(path)
+    assert str(caught.value).startswith(
+        str(tmp_path / message.split(": ", 1)[0]) + ": " + message.split(": ", 1)[1]
+    )
+
+
+def test_environment_default_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("settings: {host: '${OTHER:-fallback}'}\n")
+    assert settings(path).settings.host == "fallback"  # type: ignore[attr-defined]
+    with pytest.raises(SettingsError, match="cannot read the settings file"):
+        settings(tmp_path / "none.yaml")
+
+
+def test_readings_from_tuples_and_objects() -> None:
+    tag = Tag("a")
+    tags = {"a": tag}
+    assert reading_from(("a", 1.5), 0, tags) == Reading(tag, 1.5)
+    assert reading_from(("a", 10, 1.5), 0, tags) == Reading(tag, 1.5, x=10)
+    assert reading_from(("a", 10, None, 102), 0, tags) == Reading(tag, None, x=10, q=102)
+    assert reading_from(Reading("b", 2), 0, tags) == Reading("b", 2)
+    with pytest.raises(InvalidInputError, match="reading 3 is a tuple of 5 items"):
+        reading_from(("a", 1, 2, 3, 4), 3, tags)
+    with pytest.raises(InvalidInputError, match="reading 0 is float"):
+        reading_from(1.5, 0, tags)
+
+
+def test_schedule_is_fixed_rate_aligned_and_skips_overruns() -> None:
+    schedule = Schedule(0.5, monotonic=100.0, wall_us=1_000_200_000)
+    assert schedule.due() == pytest.approx(100.3)  # the next whole half second of wall time
+    assert schedule.take() == 1_000_500_000
+    assert schedule.skip_missed(100.4) == 0
+    assert schedule.take() == 1_001_000_000
+    # a poll that ran until 102.0 missed the ticks due at 101.3 and 101.8
+    assert schedule.skip_missed(102.0) == 2
+    assert schedule.due() == pytest.approx(102.3)
+    assert schedule.take() == 1_002_500_000
