@@ -18,7 +18,7 @@ GENERATE = $(BIN)/openapi-python-client generate --path openapi.yaml --meta none
 INSTALL_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install generate check-generated lint test demo modbus-demo bench clean
+.PHONY: help install generate check-generated lint test demo modbus-demo bench docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -65,5 +65,8 @@ modbus-demo: $(INSTALL_STAMP) ## Run the Modbus connector, a simulated device an
 bench: $(INSTALL_STAMP) ## Measure the SDK against a bare httpx + orjson floor
 	$(PY) -m bench
 
+docs: $(INSTALL_STAMP) ## Build the documentation site into site/ (any warning fails it)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
+
 clean: ## Remove the environment and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis .coverage htmlcov
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis .coverage htmlcov site

@@ -1,29 +1,34 @@
 """DataInteractionClient: the typed, fast client that connectors use to feed the industrial data platform.
 
 A connector connects its data source, buffers points in the tags the platform names, and sends them;
-it can read history back::
+it can read history back:
 
-    from data_interaction_client import DataInteractionClient
+```python
+from data_interaction_client import DataInteractionClient
 
-    with DataInteractionClient("http://127.0.0.1:8000") as client:
-        conn = client.connect("1")                       # raises DataSourceNotActiveError if switched off
-        tags = client.create_tags(conn["tags"])
-        for tag in tags:
-            tag.update([{"x": "2018-06-26 10:15:00", "y": 1}, {"x": "2018-06-26 10:15:01", "y": 2}])
-        client.set_data(tags)                            # buffers are emptied once the platform accepts
-        req = client.create_request_data(tag_id=[tag.id for tag in tags])
-        req.update(from_time=100, to_time=1000000, max_count=100)
-        for history in client.get_data(req):
-            print(history.tag_id, history.points)
+with DataInteractionClient("http://127.0.0.1:8000") as client:
+    conn = client.connect("1")                       # raises DataSourceNotActiveError if switched off
+    tags = client.create_tags(conn["tags"])
+    for tag in tags:
+        tag.update([{"x": "2018-06-26 10:15:00", "y": 1}, {"x": "2018-06-26 10:15:01", "y": 2}])
+    client.set_data(tags)                            # buffers are emptied once the platform accepts
+    req = client.create_request_data(tag_id=[tag.id for tag in tags])
+    req.update(from_time=100, to_time=1000000, max_count=100)
+    for history in client.get_data(req):
+        print(history.tag_id, history.points)
+```
 
 Connectors that run for months write through ``client.writer(spool="/var/lib/my-connector/spool")``
-(a :class:`Writer`): every point is on disk first and reaches the platform through outages, ``kill -9``
-and restarts. ``client.iter_history`` reads long periods page by page; ``client.get_frame`` and
-``set_frame`` move pandas or polars frames in one call; ``data-interaction-client`` is the command line.
+(a [`Writer`][data_interaction_client.Writer]): every point is on disk first and reaches the platform through
+outages, ``kill -9`` and restarts. ``client.iter_history`` reads long periods page by page;
+``client.get_frame`` and ``set_frame`` move pandas or polars frames in one call; ``data-interaction-client``
+is the command line.
 
-Every error is a :class:`DataInteractionError` (the class tree below shows them all; bad input is an
-:class:`InvalidInputError`, a failed request an :class:`APIError`). :class:`AsyncDataInteractionClient`
-is the same client for ``asyncio``; :mod:`data_interaction_client.emulator` is the reference platform.
+Every error is a [`DataInteractionError`][data_interaction_client.DataInteractionError] (the class tree below
+shows them all; bad input is an [`InvalidInputError`][data_interaction_client.InvalidInputError], a failed
+request an [`APIError`][data_interaction_client.APIError]).
+[`AsyncDataInteractionClient`][data_interaction_client.AsyncDataInteractionClient] is the same client for
+``asyncio``; [`data_interaction_client.emulator`][data_interaction_client.emulator] is the reference platform.
 """
 
 import typing as _typing
@@ -77,12 +82,13 @@ from ._version import __version__
 from ._writer import AsyncWriter, Writer
 from ._writer_options import QuarantinedBatch, WriteEvent, WriterStats
 
-#: The original client's name for :class:`PlatformError`.
 ServerResponseErrorException = PlatformError
-#: The original client's name for :class:`DataSourceNotActiveError`.
+"""The original client's name for [`PlatformError`][data_interaction_client.PlatformError]."""
 DataSourceNotActiveException = DataSourceNotActiveError
-#: The original client's name for :class:`NoDataToSendError`.
+"""The original client's name for
+[`DataSourceNotActiveError`][data_interaction_client.DataSourceNotActiveError]."""
 NoDataToSendException = NoDataToSendError
+"""The original client's name for [`NoDataToSendError`][data_interaction_client.NoDataToSendError]."""
 
 __all__ = [
     "DEFAULT_MAX_POINTS_PER_REQUEST",

@@ -1,15 +1,15 @@
 """What bounds a call: its deadline, and the size of the answers it reads.
 
-A call (``connect``, ``set_data``, ``get_data``) gets one :class:`Deadline` for all its requests and
+A call (``connect``, ``set_data``, ``get_data``) gets one `Deadline` for all its requests and
 attempts: ``total_timeout`` seconds, plus one second for every ``min_throughput`` bytes it moves (the
 bodies it sends and the answers it receives), so a large send on a slow link is not cut off while a
 small call that hangs is. httpx's own timeouts bound each read, not a whole answer: a server that
 trickles one byte at a time would never be cut off. So the client's connections read and write through
-:class:`DeadlineBackend`, which shortens every socket operation's timeout to the time the current call
+`DeadlineBackend`, which shortens every socket operation's timeout to the time the current call
 has left; the call's deadline lives in a context variable, so it follows the call into httpcore's
 threads of control (the calling thread, or the task for asyncio).
 
-An answer is read as a stream into an :class:`AnswerBuffer`, which refuses more than a set number of
+An answer is read as a stream into an `AnswerBuffer`, which refuses more than a set number of
 decompressed bytes, so a gzip bomb or an answer that never ends cannot exhaust memory.
 """
 
@@ -174,7 +174,7 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
 
 class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
-    """The asyncio twin of :class:`DeadlineBackend`."""
+    """The asyncio twin of `DeadlineBackend`."""
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
         self._inner = inner
@@ -231,10 +231,10 @@ class AnswerTooLargeError(Exception):
     """An answer grew past the limit set for it."""
 
 
-#: The encodings the client asks for, and decodes itself so that an answer's size is bounded as it
-#: inflates, not after (httpx's decoders inflate a whole network read at once: 64 KiB of a gzip bomb
-#: can become 64 MiB).
 ACCEPT_ENCODING: Final = "gzip, deflate"
+"""The encodings the client asks for, and decodes itself so that an answer's size is bounded as it
+inflates, not after (httpx's decoders inflate a whole network read at once: 64 KiB of a gzip bomb can
+become 64 MiB)."""
 
 
 class AnswerBuffer:
@@ -242,7 +242,7 @@ class AnswerBuffer:
 
     ``content_encoding`` is the answer's ``Content-Encoding``: none, ``gzip`` or ``deflate``. A body
     that does not decode raises ``httpx.DecodingError``; one that passes the limit,
-    :class:`AnswerTooLargeError`, with at most ``limit`` bytes held.
+    `AnswerTooLargeError`, with at most ``limit`` bytes held.
     """
 
     __slots__ = ("_chunks", "_inflater", "limit", "size")

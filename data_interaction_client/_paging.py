@@ -1,6 +1,6 @@
 """Reading a long period of history in time windows: the part of ``iter_history`` that does no I/O.
 
-The contract of :class:`HistoryPager`, which the sync and async ``iter_history`` drive in a loop
+The contract of `HistoryPager`, which the sync and async ``iter_history`` drive in a loop
 (``next_request``, then ``get_data``, then ``take``):
 
 - **Stored values only.** Every window is asked with ``actual: true``: a plain read interpolates a
@@ -39,10 +39,10 @@ from ._types import datetime_to_micros
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_WINDOW", "HistoryPager"]
 
-#: Points per page (per request), all tags together, unless ``page_size`` says otherwise.
 DEFAULT_PAGE_SIZE: Final = 100_000
-#: The first window's length, unless ``window`` says otherwise; later windows adapt to the data.
+"""Points per page (per request), all tags together, unless ``page_size`` says otherwise."""
 DEFAULT_WINDOW: Final = timedelta(hours=1)
+"""The first window's length, unless ``window`` says otherwise; later windows adapt to the data."""
 _GET_PATH: Final = "/smt/data/get"
 
 
@@ -127,7 +127,7 @@ class HistoryPager:
         )
 
     def take(self, histories: list[TagHistory]) -> list[TagHistory] | None:
-        """The page made of the answer to :meth:`next_request`; ``None`` when the window must be asked again.
+        """The page made of the answer to `next_request`; ``None`` when the window must be asked again.
 
         An empty list when the window held no new point.
         """

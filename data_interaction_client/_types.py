@@ -28,7 +28,7 @@ __all__ = [
 
 
 class NotGiven:
-    """The type of :data:`NOT_GIVEN`: "use the client's default", as opposed to ``None``."""
+    """The type of `NOT_GIVEN`: "use the client's default", as opposed to ``None``."""
 
     _instance: NotGiven | None = None
 
@@ -45,15 +45,18 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+"""The default of the per-call options (``timeout``, ``max_retries``, ...): "use the client's setting"."""
 
 
 @attrs.frozen(order=True)
 class TagPath:
     """A tag id given as a name within a parent object: ``{"tagName": ..., "parentObjectId": ...}``.
 
-    Hashable and ordered, so it can key a dict or be sorted::
+    Hashable and ordered, so it can key a dict or be sorted:
 
-        TagPath("pressure", "boiler-7")
+    ```python
+    TagPath("pressure", "boiler-7")
+    ```
     """
 
     tag_name: str
@@ -104,14 +107,14 @@ class Attributes(Mapping[str, Any]):
             return raw
 
 
-#: A tag's id: a plain name, or a name within a parent object.
 TagId: TypeAlias = str | TagPath
-#: What the SDK accepts as a tag id: also the platform's dict form.
+"""A tag's id: a plain name, or a name within a parent object."""
 TagIdLike: TypeAlias = str | TagPath | Mapping[str, Any]
-#: A timestamp as the platform writes it: integer microseconds since the epoch, or an ISO 8601 string.
+"""What the SDK accepts as a tag id: also the platform's dict form."""
 Timestamp: TypeAlias = int | str
-#: What the SDK accepts as a timestamp: also a ``datetime`` (aware, or naive meaning UTC).
+"""A timestamp as the platform writes it: integer microseconds since the epoch, or an ISO 8601 string."""
 TimestampLike: TypeAlias = int | str | datetime
+"""What the SDK accepts as a timestamp: also a ``datetime`` (aware, or naive meaning UTC)."""
 #: A JSON value: what a point's ``y`` or a value filter may be.
 if TYPE_CHECKING:  # recursive for type checkers; at run time annotations must resolve without it
     JsonValue: TypeAlias = bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
@@ -128,7 +131,7 @@ class PointDict(TypedDict):
 
 
 def tag_id_from(value: object) -> TagId:
-    """Turn what the user or the platform gives as a tag id into a :data:`TagId`; refuse anything else."""
+    """Turn what the user or the platform gives as a tag id into a `TagId`; refuse anything else."""
     if type(value) is str:
         if not value:
             raise InvalidInputError("a tag id must not be empty")
@@ -160,7 +163,7 @@ def text_problem(value: str) -> str | None:
 
 
 def check_text(value: str, what: str) -> None:
-    """Raise :class:`InvalidInputError` when ``value`` cannot be written as JSON text."""
+    """Raise `InvalidInputError` when ``value`` cannot be written as JSON text."""
     problem = text_problem(value)
     if problem is not None:
         raise InvalidInputError(f"{what}: {problem}")

@@ -1,14 +1,16 @@
 """The reference platform: a faithful, stateful implementation of openapi.yaml, for tests and demos.
 
 Install it with the ``platform`` extra (``pip install data-interaction-client[platform]``) and start it
-from the command line (``python -m data_interaction_client.emulator --port 8000``) or in-process::
+from the command line (``python -m data_interaction_client.emulator --port 8000``) or in-process:
 
-    from data_interaction_client.emulator import Faults, run_platform
+```python
+from data_interaction_client.emulator import Faults, run_platform
 
-    with run_platform(db=":memory:") as platform:
-        platform.url  # "http://127.0.0.1:<free port>"
-        platform.set_faults(Faults(error_rate=0.3, error_status=503, seed=1))
-        platform.stored_points("temperature")  # [{"x": ..., "y": ..., "q": ...}, ...]
+with run_platform(db=":memory:") as platform:
+    platform.url  # "http://127.0.0.1:<free port>"
+    platform.set_faults(Faults(error_rate=0.3, error_status=503, seed=1))
+    platform.stored_points("temperature")  # [{"x": ..., "y": ..., "q": ...}, ...]
+```
 
 What it does:
 
@@ -22,21 +24,25 @@ What it does:
   the values stored.
 - Every body is validated against the contract's schemas, read from openapi.yaml itself; a bad body
   answers 422 with a message naming the field (``body.data[0].data[3].x: ...``) and stores nothing.
-  Numbers beyond a double (``1e400``) and values nested deeper than :data:`MAX_DEPTH` are refused too.
-- A body larger than ``max_body_size`` (default :data:`DEFAULT_MAX_BODY_SIZE`), before or after gzip
+  Numbers beyond a double (``1e400``) and values nested deeper than
+  [`MAX_DEPTH`][data_interaction_client.emulator.MAX_DEPTH] are refused too.
+- A body larger than ``max_body_size`` (default
+  [`DEFAULT_MAX_BODY_SIZE`][data_interaction_client.emulator.DEFAULT_MAX_BODY_SIZE]), before or after gzip
   decompression, answers 413; a body within it costs a small multiple of its size in memory.
-- ``get`` follows the history rules of the platform family (see :mod:`._history`); its points come as
+- ``get`` follows the history rules of the platform family (see `_history`); its points come as
   ``{x, y, q}`` objects, or as ``[y, x, q]`` arrays with ``point_form="array"``; ``exceed`` only when
   the request had ``maxCount`` (or when it is true), as in the platform family.
 - An optional bearer token (401 without it, checked before anything else) and fault injection (errors,
   latency, dropped connections, a proxy's HTML page), off by default; at run time through
-  :meth:`RunningPlatform.set_faults` or ``POST /_emulator/faults`` with a JSON object of :class:`Faults`
-  fields.
+  [`RunningPlatform.set_faults`][data_interaction_client.emulator.RunningPlatform.set_faults] or
+  ``POST /_emulator/faults`` with a JSON object of [`Faults`][data_interaction_client.emulator.Faults] fields.
+- Stopping (Ctrl-C, SIGTERM, leaving [`run_platform`][data_interaction_client.emulator.run_platform]) takes a
+  few seconds at most, whatever runs: a write still running after
+  [`STOP_GRACE`][data_interaction_client.emulator.STOP_GRACE] seconds rolls back.
 - Data sources changed at run time (switched off and on, tags added or removed), for connectors'
-  tests: :meth:`RunningPlatform.set_source` or ``POST /_emulator/sources/{id}`` with
-  ``{"attributes": {...}, "tags": [...]}`` (attributes merged, tags replaced; ``GET`` shows it).
-- Stopping (Ctrl-C, SIGTERM, leaving :func:`run_platform`) takes a few seconds at most, whatever runs:
-  a write still running after :data:`STOP_GRACE` seconds rolls back.
+  tests: [`RunningPlatform.set_source`][data_interaction_client.emulator.RunningPlatform.set_source] or
+  ``POST /_emulator/sources/{id}`` with ``{"attributes": {...}, "tags": [...]}`` (attributes merged,
+  tags replaced; ``GET`` shows it).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The same as ``python -m data_interaction_client.emulator``. Bad settings end in one line
 ``error: ...`` and exit status 2; Ctrl-C or SIGTERM stop the platform within a few seconds (see
-:mod:`._server`) and exit 0.
+`_server`) and exit 0.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from ._server import PlatformServer, install_log_filter, listen, server_config
 from ._store import StoreError
 
 PROG = "data-interaction-platform"
-#: The environment variable the token is read from when neither --token nor --token-file is given.
 TOKEN_ENV = "DATA_INTERACTION_PLATFORM_TOKEN"
-#: uvicorn's log levels.
+"""The environment variable the token is read from when neither --token nor --token-file is given."""
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+"""uvicorn's log levels."""
 _SIZE = re.compile(r"(?P<number>[0-9]+)\s*(?P<unit>[kmg]?)(?:i?b)?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 

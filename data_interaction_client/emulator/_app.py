@@ -35,12 +35,12 @@ from ._store import Store, StoreClosed
 from ._timestamps import now_us
 from ._validation import RequestError, check_schema, check_set_envelope, iter_set_rows, timestamp_micros
 
-#: How get_data answers points: ``{"x", "y", "q"}`` objects, or ``[y, x, q]`` arrays (the platform
-#: family's documented form).
 PointForm = Literal["object", "array"]
+"""How get_data answers points: ``{"x", "y", "q"}`` objects, or ``[y, x, q]`` arrays (the platform family's
+documented form)."""
 POINT_FORMS: tuple[str, ...] = get_args(PointForm)
-#: The largest body of the small admin API (``/_emulator/faults``).
 _ADMIN_BODY_LIMIT = 64 * 1024
+"""The largest body of the small admin API (``/_emulator/faults``)."""
 _STOPPING = "Service unavailable: the platform is stopping; nothing of this request was stored"
 
 logger = logging.getLogger("data_interaction_client.emulator")
@@ -50,8 +50,8 @@ _HTML_PAGE = (
     "<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1>"
     "</center><hr><center>nginx</center></body></html>\n"
 )
-#: What uvicorn logs when an answer is cut short on purpose (a dropped connection).
 DROP_LOG_MESSAGE = "ASGI callable returned without completing response."
+"""What uvicorn logs when an answer is cut short on purpose (a dropped connection)."""
 
 
 class DropLogFilter(logging.Filter):
@@ -448,13 +448,16 @@ def create_app(
 ) -> Starlette:
     """Build the reference platform's ASGI application.
 
-    ``config``: a YAML/JSON file, a mapping, a :class:`PlatformConfig`, or None for the example one.
-    ``db``: an SQLite file, ``":memory:"``, or an open :class:`Store`. ``token``: the bearer token to require,
-    if any. ``faults``: faults to inject from the start. ``clock``: returns "now" in microseconds (tests).
-    ``max_body_size``: the largest request body in bytes, before and after gzip decompression (413 above;
-    default :data:`DEFAULT_MAX_BODY_SIZE`). ``point_form``: ``"object"`` answers get_data points as
-    ``{"x", "y", "q"}``, ``"array"`` as ``[y, x, q]`` (the platform family's documented form).
-    The state is at ``app.state.platform`` (a :class:`PlatformState`).
+    ``config``: a YAML/JSON file, a mapping, a
+    [`PlatformConfig`][data_interaction_client.emulator.PlatformConfig], or None for the example one. ``db``:
+    an SQLite file, ``":memory:"``, or an open [`Store`][data_interaction_client.emulator.Store]. ``token``:
+    the bearer token to require, if any. ``faults``: faults to inject from the start. ``clock``: returns "now"
+    in microseconds (tests). ``max_body_size``: the largest request body in bytes, before and after gzip
+    decompression (413 above; default
+    [`DEFAULT_MAX_BODY_SIZE`][data_interaction_client.emulator.DEFAULT_MAX_BODY_SIZE]). ``point_form``:
+    ``"object"`` answers get_data points as ``{"x", "y", "q"}``, ``"array"`` as ``[y, x, q]`` (the platform
+    family's documented form). The state is at ``app.state.platform`` (a
+    [`PlatformState`][data_interaction_client.emulator.PlatformState]).
     """
     loaded = load_config(config)
     owned = not isinstance(db, Store)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator
 
-#: The default largest body, before and after decompression. A set_data request of the SDK's default
-#: 100,000 points takes about 5 MiB (integer timestamps and float values) to 7 MiB (ISO timestamps);
-#: 64 MiB leaves room for ten times that, or 670 bytes a point, and keeps a request's memory bounded.
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+"""The default largest body, before and after decompression. A set_data request of the SDK's default
+100,000 points takes about 5 MiB (integer timestamps and float values) to 7 MiB (ISO timestamps); 64 MiB
+leaves room for ten times that, or 670 bytes a point, and keeps a request's memory bounded."""
 
 _GZIP = 16 + zlib.MAX_WBITS  # a gzip header and trailer, not a bare zlib stream
 _STEP = 1 << 20
@@ -108,8 +108,8 @@ async def read_body(
 ) -> bytearray:
     """Read ``chunks`` into one buffer of at most ``limit`` bytes, inflated when ``encoding`` is gzip.
 
-    Raise :class:`BodyTooLarge` over the limit (at once for a declared ``Content-Length`` over it), and
-    :class:`BodyError` for a body that cannot be read. Before raising either, what remains of a body of
+    Raise `BodyTooLarge` over the limit (at once for a declared ``Content-Length`` over it), and
+    `BodyError` for a body that cannot be read. Before raising either, what remains of a body of
     at most twice the limit is read and dropped (in constant memory): an ordinary client sends its
     whole body before it reads the answer, and would otherwise see the connection reset instead of the
     413 or 422 (and might send the same body again).

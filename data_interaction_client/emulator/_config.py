@@ -13,8 +13,8 @@ import yaml
 from ._json import dumps_text
 from ._validation import RequestError, check_schema
 
-#: The example configuration shipped with the package (an active source "1", an inactive source "2").
 EXAMPLE_CONFIG_PATH = Path(__file__).with_name("example_platform.yaml")
+"""The example configuration shipped with the package (an active source "1", an inactive source "2")."""
 
 
 class ConfigError(ValueError):

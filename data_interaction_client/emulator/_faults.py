@@ -76,7 +76,7 @@ class Faults:
 
 
 class FaultInjector:
-    """Holds the current :class:`Faults` and draws, per request, which fault (if any) to inject."""
+    """Holds the current `Faults` and draws, per request, which fault (if any) to inject."""
 
     def __init__(self, faults: Faults | None = None) -> None:
         self._lock = threading.Lock()

@@ -10,13 +10,15 @@
   whose ``q`` is not 0/null: the value there is ``null`` with that ``q``.
 - ``actual: true``: the stored points in ``[from, to]`` only.
 - ``timeStep``: the values at ``from, from + step, ...`` up to ``to`` (``actual`` has no effect then).
-  A grid of more than :data:`GRID_LIMIT` points is thinned evenly to that many and ``exceed`` is set.
+  A grid of more than [`GRID_LIMIT`][data_interaction_client.emulator.GRID_LIMIT] points is thinned evenly to
+  that many and ``exceed`` is set.
 - ``value``: only the points whose ``y`` equals it (or one of them, given a list); JSON equality, so
   ``1`` equals ``1.0`` but not ``true``.
 - ``maxCount``: more points than that are thinned to evenly spaced ones, keeping the first and the last,
   and ``exceed`` is set. As in the platform family, an answer item carries ``exceed`` only when the
   request had ``maxCount`` (absent means false), or when it is true (a ``timeStep`` grid thinned to
-  :data:`GRID_LIMIT` without ``maxCount``): an answer never hides that it was thinned.
+  [`GRID_LIMIT`][data_interaction_client.emulator.GRID_LIMIT] without ``maxCount``): an answer never hides
+  that it was thinned.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from ._json import loads
 from ._store import Row
 from ._timestamps import format_iso
 
-#: The most points a ``timeStep`` grid yields per tag; a larger grid is thinned evenly (``exceed: true``).
 GRID_LIMIT = 100_000
+"""The most points a ``timeStep`` grid yields per tag; a larger grid is thinned evenly (``exceed: true``)."""
 
 _GOOD = (0, None)
 

@@ -5,7 +5,7 @@ where a dict per point costs over 180), checked and encoded point by point while
 them, so a valid body peaks at a small multiple of its size (see ``tests/emulator/test_limits.py``).
 Anything the fast path does not take as it is (a missing field, an unknown key, ``x: 1.0``, a value
 out of range, a date that does not exist...) makes it give up: what it wrote is rolled back and the
-exact checks of :mod:`._validation` run on the same bytes, to store the body or name what is wrong.
+exact checks of `_validation` run on the same bytes, to store the body or name what is wrong.
 """
 
 from __future__ import annotations
@@ -83,10 +83,10 @@ def _rows(points: list[_Point]) -> Iterator[Row]:
 
 
 def fast_batches(raw: bytes | bytearray) -> list[tuple[str, Iterator[Row]]] | None:
-    """The ``(tag key, rows)`` of a plainly valid body, rows made lazily (they may raise :class:`Unusual`).
+    """The ``(tag key, rows)`` of a plainly valid body, rows made lazily (they may raise `Unusual`).
 
     None when the body is not one the fast path takes as it is: leave it to the exact checks.
-    :class:`JSONError` for a number out of range (such as ``1e400``), which no check would take.
+    `JSONError` for a number out of range (such as ``1e400``), which no check would take.
     """
     try:
         body = _DECODER.decode(raw)

@@ -3,8 +3,9 @@
 Decoding uses msgspec: it keeps integers of any size exactly (JSON allows them), refuses NaN, Infinity and
 numbers beyond a double's range (``1e400``) instead of storing them as something else, and names the
 place of a bad number. Encoding uses orjson, with the standard library for what orjson refuses (integers
-beyond 64 bits). A value nested deeper than :data:`MAX_DEPTH` levels is refused either way, so that no
-later step (encoding, comparing, quoting it in a message) can run out of stack.
+beyond 64 bits). A value nested deeper than [`MAX_DEPTH`][data_interaction_client.emulator.MAX_DEPTH] levels
+is refused either way, so that no later step (encoding, comparing, quoting it in a message) can run out of
+stack.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 import msgspec
 import orjson
 
-#: The deepest nesting of arrays and objects a stored value (or a ``value`` filter) may have; orjson's
-#: own limit, so that whatever the SDK can encode, the platform can store.
 MAX_DEPTH = 254
+"""The deepest nesting of arrays and objects a stored value (or a ``value`` filter) may have; orjson's own
+limit, so that whatever the SDK can encode, the platform can store."""
 
 _DECODER = msgspec.json.Decoder()
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
@@ -48,7 +49,7 @@ def number_error(error: msgspec.ValidationError, data: bytes | bytearray | memor
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode JSON text; raise :class:`JSONError` when it is not JSON or holds an unusable number."""
+    """Decode JSON text; raise `JSONError` when it is not JSON or holds an unusable number."""
     try:
         return _DECODER.decode(data)
     except msgspec.ValidationError as exc:

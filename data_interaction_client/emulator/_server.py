@@ -1,9 +1,10 @@
 """Serving the reference platform with uvicorn: stopping promptly, and in a background thread for tests.
 
-Stopping (Ctrl-C, SIGTERM, or leaving :func:`run_platform`): the server stops accepting connections and
-gives the requests in progress :data:`STOP_GRACE` seconds to finish; then the write still running rolls
-back (it answers 503: nothing of it was stored), reads end, and requests still waiting for their body
-or for injected latency are cut off with a 503. No traceback, and a second Ctrl-C does all that at once.
+Stopping (Ctrl-C, SIGTERM, or leaving [`run_platform`][data_interaction_client.emulator.run_platform]): the
+server stops accepting connections and gives the requests in progress
+[`STOP_GRACE`][data_interaction_client.emulator.STOP_GRACE] seconds to finish; then the write still running
+rolls back (it answers 503: nothing of it was stored), reads end, and requests still waiting for their body or
+for injected latency are cut off with a 503. No traceback, and a second Ctrl-C does all that at once.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from ._body import DEFAULT_MAX_BODY_SIZE
 from ._config import PlatformConfig, tag_key
 from ._faults import Faults
 
-#: Seconds the requests in progress get to finish when the platform stops; then they are rolled back.
 STOP_GRACE = 2.0
-#: uvicorn's own limit on waiting for requests, past ours: only a client that reads no answer meets it.
+"""Seconds the requests in progress get to finish when the platform stops; then they are rolled back."""
 _BACKSTOP = 3.0
+"""uvicorn's own limit on waiting for requests, past ours: only a client that reads no answer meets it."""
 
 
 def install_log_filter() -> None:
@@ -193,7 +194,7 @@ def run_platform(
 
     ``port=0`` picks a free port. The block starts once the server accepts connections; on exit the
     server stops (within a few seconds, whatever runs: see the module's docstring) and the database is
-    closed. See :func:`create_app` for the other arguments.
+    closed. See [`create_app`][data_interaction_client.emulator.create_app] for the other arguments.
     """
     app = create_app(
         config, db, token, faults, clock=clock, max_body_size=max_body_size, point_form=point_form

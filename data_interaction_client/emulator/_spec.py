@@ -13,11 +13,11 @@ from referencing.jsonschema import DRAFT202012
 
 _SPEC_URI = "urn:data-interaction-client:openapi"
 
-#: Where the contract is looked for: inside the package (a wheel), then at the repository root.
 SPEC_CANDIDATES: tuple[Path, ...] = (
     Path(__file__).parent / "openapi.yaml",
     Path(__file__).resolve().parents[2] / "openapi.yaml",
 )
+"""Where the contract is looked for: inside the package (a wheel), then at the repository root."""
 
 
 def find_spec_path() -> Path:

@@ -6,8 +6,9 @@ stored there was copied again and again as the tree grew, and a write of 100,000
 from under a second to over a minute. Here the index holds only (tag, x, rowid), whatever the values.
 A database made by an earlier version is converted when it is opened.
 
-:meth:`Store.interrupt` stops the write or read in progress (a write rolls back, as if never sent) and
-refuses new ones, so that the platform stops promptly whatever it is doing.
+[`Store.interrupt`][data_interaction_client.emulator.Store.interrupt] stops the write or read in progress (a
+write rolls back, as if never sent) and refuses new ones, so that the platform stops promptly whatever it is
+doing.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 from ._json import loads
 
-#: A stored point as read back: (x in microseconds, y as JSON text, q or None).
 Row = tuple[int, str, int | None]
+"""A stored point as read back: (x in microseconds, y as JSON text, q or None)."""
 
 logger = logging.getLogger("data_interaction_client.emulator")
 
@@ -61,8 +62,9 @@ _UPSERT = (
     "INSERT INTO points (tag, x, y, q) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (tag, x) DO UPDATE SET y = excluded.y, q = excluded.q"
 )
-#: Rows written between two checks of :meth:`Store.interrupt`.
 _CHECK_EVERY = 4096
+"""Rows written between two checks of
+[`Store.interrupt`][data_interaction_client.emulator.Store.interrupt]."""
 
 
 class StoreError(Exception):
@@ -113,7 +115,7 @@ class Store:
 
     @property
     def stopping(self) -> bool:
-        """Whether :meth:`interrupt` or :meth:`close` was called: every further call raises StoreClosed."""
+        """Whether `interrupt` or `close` was called: every further call raises StoreClosed."""
         return self._stopping
 
     def interrupt(self) -> None:

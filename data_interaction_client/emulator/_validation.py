@@ -1,7 +1,7 @@
 """Request validation against the contract's schemas, with a fast path for the bulk of a write.
 
 The envelopes of every request are validated by jsonschema with the schemas of openapi.yaml. The points
-of a write (possibly a million of them) are checked by :func:`point_error`, a hand-written equivalent of
+of a write (possibly a million of them) are checked by `point_error`, a hand-written equivalent of
 the ``Point`` schema that the test suite proves equivalent to jsonschema on generated examples. Then the
 semantics the schema cannot express are checked: an ISO string must be a real instant.
 """
@@ -20,10 +20,10 @@ from ._json import dumps_text, value_problem
 from ._spec import integer_bounds, load_spec, schema_pattern, schema_validator
 from ._timestamps import MAX_X, MIN_X, TimestampError, to_micros
 
-#: The contract's pattern of an ISO 8601 Timestamp.
 TIMESTAMP_PATTERN = re.compile(schema_pattern("Timestamp"))
-#: The contract's bounds of a quality code.
+"""The contract's pattern of an ISO 8601 Timestamp."""
 QUALITY_BOUNDS = integer_bounds("Quality")
+"""The contract's bounds of a quality code."""
 _Q_MIN, _Q_MAX = QUALITY_BOUNDS
 _POINT_KEYS = frozenset(load_spec()["components"]["schemas"]["Point"]["properties"])
 _MAX_MESSAGE = 300
@@ -64,7 +64,7 @@ def describe(error: ValidationError) -> str:
 
 
 def check_schema(name: str, body: Any, prefix: Sequence[str | int] = ()) -> None:
-    """Raise :class:`RequestError` when ``body`` does not follow ``#/components/schemas/<name>``."""
+    """Raise `RequestError` when ``body`` does not follow ``#/components/schemas/<name>``."""
     try:
         error = best_match(schema_validator(name).iter_errors(body))
         message = None if error is None else describe(error)
@@ -125,7 +125,7 @@ def point_error(point: Any) -> tuple[str, str] | None:
 def check_set_envelope(body: Any) -> list[Any]:
     """Validate a ``SetDataRequest`` without its points (jsonschema); return its items.
 
-    The points are left to :func:`point_error` (or the fast path of :func:`set_rows`).
+    The points are left to `point_error` (or the fast path of `set_rows`).
     """
     if isinstance(body, dict) and isinstance(body.get("data"), list):
         stripped = dict(body)
@@ -141,7 +141,7 @@ def check_set_envelope(body: Any) -> list[Any]:
 
 
 def point_problem(point: Any, index: int, number: int) -> RequestError:
-    """The error of a point that :func:`point_error` or the conversion of its timestamp rejects."""
+    """The error of a point that `point_error` or the conversion of its timestamp rejects."""
     problem = point_error(point)
     if problem is not None:
         field, reason = problem
@@ -173,9 +173,9 @@ def iter_set_rows(points: list[Any], index: int) -> Iterator[tuple[int, str, int
     """Validate the points of ``body.data[index]`` one by one and yield rows ``(x, y JSON text, q)``.
 
     The common point (integer x in range, optional integer q) is checked inline; any other goes through
-    :func:`point_error`, the equivalent of the ``Point`` schema, then the timestamp's conversion. Lazy,
+    `point_error`, the equivalent of the ``Point`` schema, then the timestamp's conversion. Lazy,
     so that a million points never sit in memory twice: the store writes each row as it comes, and a
-    bad point raises :class:`RequestError` mid-write, which rolls the whole write back.
+    bad point raises `RequestError` mid-write, which rolls the whole write back.
     """
     dumps = orjson.dumps
     low, high, q_low, q_high = MIN_X, MAX_X, _Q_MIN, _Q_MAX
@@ -219,7 +219,7 @@ def iter_set_rows(points: list[Any], index: int) -> Iterator[tuple[int, str, int
 
 
 def set_rows(points: list[Any], index: int) -> list[tuple[int, str, int | None]]:
-    """All the rows of :func:`iter_set_rows` at once (for tests and small bodies)."""
+    """All the rows of `iter_set_rows` at once (for tests and small bodies)."""
     return list(iter_set_rows(points, index))
 
 
