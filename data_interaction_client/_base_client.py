@@ -9,7 +9,7 @@ import email.utils
 import gzip
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -39,10 +39,11 @@ from ._exceptions import (
 )
 from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline, install_deadlines
 from ._options import check_headers, check_seconds, check_token, redacted, ssl_context
+from ._points import Precision, check_precision
 from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory, TagInfo
-from ._tag import Tag
-from ._types import JsonValue, NotGiven, TimestampLike, check_text
+from ._tag import Tag, TagAttributes
+from ._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
 
 log = logging.getLogger("data_interaction_client")
 
@@ -73,6 +74,8 @@ class BaseClient(Generic[HttpxClientT]):
         max_response_bytes: int,
         headers: dict[str, str] | None,
         compress: bool,
+        precision: Precision | None = None,
+        check_values: bool = True,
     ) -> None:
         try:
             url = httpx.URL(str(base_url))
@@ -111,6 +114,10 @@ class BaseClient(Generic[HttpxClientT]):
         if compress:
             self._headers["Content-Encoding"] = "gzip"
         self._owns_http = True
+        # How the tags this client makes check their points; the attributes of the tags it was given.
+        self.precision = check_precision(precision)
+        self.check_values = bool(check_values)
+        self._tag_attributes: dict[TagId, TagAttributes] = {}
 
     def __repr__(self) -> str:
         # The token stays out of repr, logs and errors; so do credentials in base_url.
@@ -402,11 +409,12 @@ class BaseClient(Generic[HttpxClientT]):
             raise DataSourceNotActiveError(data_source_id)
         return connection
 
-    @staticmethod
-    def create_tags(tags_metadata: Connection | Sequence[TagInfo | dict[str, Any]]) -> list[Tag]:
+    def create_tags(self, tags_metadata: Connection | Sequence[TagInfo | dict[str, Any]]) -> list[Tag]:
         """Make a :class:`Tag` of each tag the platform gave: ``conn["tags"]``, or ``conn`` itself.
 
         Accepts :class:`TagInfo` objects or the platform's dicts ``{"id": ..., "attributes": {...}}``.
+        The tags take the client's ``precision`` and ``check_values``; the client remembers their
+        attributes, so that frames and writers check values against the same value types.
         """
         if isinstance(tags_metadata, Connection):
             tags_metadata = tags_metadata.tags
@@ -415,7 +423,7 @@ class BaseClient(Generic[HttpxClientT]):
         tags = []
         for index, info in enumerate(tags_metadata):
             if isinstance(info, TagInfo):
-                tags.append(Tag(info.id, info.attributes))
+                tags.append(self._tag(info.id, info.attributes))
                 continue
             if not isinstance(info, dict) or "id" not in info:
                 raise InvalidInputError(
@@ -426,10 +434,20 @@ class BaseClient(Generic[HttpxClientT]):
             if not isinstance(attributes, dict):
                 raise InvalidInputError(f"tags_metadata[{index}]['attributes'] is not a dict")
             try:
-                tags.append(Tag(info["id"], attributes))
+                tags.append(self._tag(info["id"], attributes))
             except InvalidInputError as exc:
                 raise InvalidInputError(f"tags_metadata[{index}]: {exc}") from None
         return tags
+
+    def _tag(self, tag_id: Any, attributes: Mapping[str, Any] | None = None) -> Tag:
+        """A tag with the client's point options: the attributes given, or those it was given before."""
+        tag = Tag(tag_id, attributes, precision=self.precision, check_values=self.check_values)
+        if attributes:
+            self._tag_attributes[tag.id] = tag.attributes
+        elif tag.id in self._tag_attributes:
+            known = self._tag_attributes[tag.id]
+            tag = Tag(tag.id, known, precision=self.precision, check_values=self.check_values)
+        return tag
 
     @staticmethod
     def create_request_data(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from ._exceptions import InvalidInputError, NoDataToSendError, TagBusyError
+from ._exceptions import InvalidInputError, NoDataToSendError
 from ._tag import Tag
 from ._types import PointDict
 
@@ -31,10 +31,10 @@ _Part: TypeAlias = tuple[_Claim, int, int]
 class SendBatch:
     """The buffered points of some tags, split into requests of at most ``max_points`` points.
 
-    Creating it takes the tags for this send (a tag can be in one send at a time) and notes how many
-    points each holds; points added later are not part of it. Use it as a context manager: on exit,
-    each tag's accepted points are removed from its buffer (unless the buffer was replaced meanwhile)
-    and the tags are released, whatever happened.
+    Creating it claims the tags' buffered points for this send (``Tag._claim``: a tag can be in one
+    send at a time); points added later are not part of it. Use it as a context manager: on exit, each
+    tag is settled (``Tag._settle``): its accepted points are gone, the rest are back in its buffer
+    before any added since, whatever happened.
     """
 
     def __init__(self, tags: Tag | Sequence[Tag], max_points: int) -> None:
@@ -51,24 +51,13 @@ class SendBatch:
                 )
         self._claims: list[_Claim] = []
         append = self._claims.append
-        unique = len(set(map(id, given))) == len(given)
-        seen: set[int] = set()
+        if len(set(map(id, given))) != len(given):
+            given = list(dict.fromkeys(given))  # the same object twice is sent once
         try:
             for tag in given:
-                if not unique:
-                    if id(tag) in seen:
-                        continue
-                    seen.add(id(tag))
-                with tag._lock:
-                    if tag._sending:
-                        raise TagBusyError(
-                            f"tag {tag.id!r} is already being sent by another set_data call; "
-                            "send each tag from one place at a time"
-                        )
-                    buffer = tag._points
-                    if buffer:
-                        tag._sending = True
-                        append(_Claim(tag, buffer))
+                buffer = tag._claim()
+                if buffer:
+                    append(_Claim(tag, buffer))
         except BaseException:
             self._release()
             raise
@@ -125,12 +114,6 @@ class SendBatch:
             claim.accepted = end
 
     def _release(self) -> None:
+        # The points not accepted go back to their tags, before any given while the send was under way.
         for claim in self._claims:
-            tag = claim.tag
-            accepted = claim.accepted
-            with tag._lock:
-                # Points given while the send was under way were appended after `size`; a buffer
-                # replaced by update() or clear_data() meanwhile is not this send's to trim.
-                if accepted and tag._points is claim.buffer:
-                    del claim.buffer[:accepted]
-                tag._sending = False
+            claim.tag._settle(claim.accepted)

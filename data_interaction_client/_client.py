@@ -33,6 +33,7 @@ from ._exceptions import APIError
 from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
 from ._limits import Deadline, using
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
+from ._points import Precision
 from ._request_data import RequestData
 from ._results import Connection, TagHistory
 from ._tag import Tag
@@ -78,6 +79,12 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         headers: Extra headers sent with every request (str to str).
         compress: Gzip request bodies (``Content-Encoding: gzip``): less traffic on slow links for some
             CPU; the platform must accept gzip bodies.
+        precision: The unit of integer timestamps given to the tags ``create_tags`` makes, to writers
+            and to ``set_frame``: ``"s"``, ``"ms"``, ``"us"`` or ``"ns"`` (default: microseconds, with
+            a warning for a timestamp so small it is likely in another unit).
+        check_values: Check each value against its tag's ``smtTagValueTypeCode`` (default ``True``):
+            a tag from ``create_tags`` (and, in frames and writers, any tag of that id) refuses a value
+            of another type with :class:`InvalidPointError`.
         verify: TLS verification: ``True`` (default), ``False``, an ``ssl.SSLContext``, or the path of a
             CA bundle (checked when the client is made).
         proxy: A proxy URL for every request.
@@ -105,6 +112,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         headers: dict[str, str] | None = None,
         compress: bool = False,
+        precision: Precision | None = None,
+        check_values: bool = True,
         verify: bool | str | ssl.SSLContext = True,
         proxy: str | None = None,
         http_client: httpx.Client | None = None,
@@ -121,6 +130,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             max_response_bytes=max_response_bytes,
             headers=headers,
             compress=compress,
+            precision=precision,
+            check_values=check_values,
         )
         if http_client is not None:
             self._http = http_client
@@ -334,6 +345,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         frame: Any,
         *,
         form: Form = "long",
+        nan_quality: int | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
@@ -343,9 +355,19 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         The frame is checked and sent in chunks of ``max_points_per_request`` rows; a bad row raises
         :class:`InvalidPointError` naming its tag, its position in the frame and the field (the
         chunks before it were sent); a failed send's ``points_sent`` counts every point accepted.
+        A NaN value is refused as everywhere, unless its row has a quality code other than 0 (then
+        it is ``y=null``, the missing value that quality explains), or ``nan_quality`` is given:
+        then every NaN value is sent as ``y=null`` with that quality code (e.g. 102).
         """
         sent = 0
-        for tags in frame_tags(frame, form=form, chunk_size=self.max_points_per_request):
+        chunks = frame_tags(
+            frame,
+            form=form,
+            chunk_size=self.max_points_per_request,
+            make_tag=self._tag,
+            nan_quality=nan_quality,
+        )
+        for tags in chunks:
             try:
                 sent += self.set_data(
                     tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
@@ -391,6 +413,8 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         headers: dict[str, str] | None = None,
         compress: bool = False,
+        precision: Precision | None = None,
+        check_values: bool = True,
         verify: bool | str | ssl.SSLContext = True,
         proxy: str | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -407,6 +431,8 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             max_response_bytes=max_response_bytes,
             headers=headers,
             compress=compress,
+            precision=precision,
+            check_values=check_values,
         )
         if http_client is not None:
             self._http = http_client
@@ -586,13 +612,21 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         frame: Any,
         *,
         form: Form = "long",
+        nan_quality: int | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> int:
         """Send the points of a frame; see :meth:`DataInteractionClient.set_frame`."""
         sent = 0
-        for tags in frame_tags(frame, form=form, chunk_size=self.max_points_per_request):
+        chunks = frame_tags(
+            frame,
+            form=form,
+            chunk_size=self.max_points_per_request,
+            make_tag=self._tag,
+            nan_quality=nan_quality,
+        )
+        for tags in chunks:
             try:
                 sent += await self.set_data(
                     tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout

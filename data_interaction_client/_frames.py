@@ -15,21 +15,24 @@ and any such text read back is that path again.
 
 Frames given to ``set_frame`` are checked and turned into tags chunk by chunk (``chunk_size`` rows at a
 time), each column converted to a numpy array once so that :meth:`Tag.update_columns` checks it
-vectorized. In the long form a missing ``y`` (NaN, None, NA in pandas; null in polars) is sent as
-``null``; a missing ``q`` as no quality code. A bad row raises :class:`InvalidPointError` whose
+vectorized. In the long form a missing ``y`` (None, NA in pandas; null in polars) is sent as ``null``,
+and so is a NaN whose row has a quality code other than 0 (pandas has no null float); a NaN with a
+good quality is refused as everywhere (``nan_quality`` maps every NaN to ``null`` with that code). A
+missing ``q`` is no quality code. A bad row raises :class:`InvalidPointError` whose
 ``index`` is the row's position in the frame.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain
 from typing import Any, Final, Literal
 
 import orjson
 
+from ._constants import MAX_QUALITY, MIN_QUALITY
 from ._exceptions import InvalidInputError, InvalidPointError, NoDataToSendError
 from ._request_data import RequestData
 from ._results import TagHistory
@@ -396,12 +399,28 @@ def _missing(np: Any, values: Any) -> Any:
     return np.zeros(len(values), dtype=bool)
 
 
-def frame_tags(frame: Any, *, form: str, chunk_size: int) -> Iterator[list[Tag]]:
+def frame_tags(
+    frame: Any,
+    *,
+    form: str,
+    chunk_size: int,
+    make_tag: Callable[[TagId], Tag] = Tag,
+    nan_quality: int | None = None,
+) -> Iterator[list[Tag]]:
     """The frame's points as tags, ``chunk_size`` rows at a time, each chunk checked before it is given.
 
+    ``make_tag`` makes the tag of an id (a client's: its precision and the value types it knows).
+    A NaN value in the long form is refused unless its row's quality code is not 0 (then it is
+    ``null``), or ``nan_quality`` is given (then every NaN is ``null`` with that quality code).
     Raises :class:`NoDataToSendError` for a frame without a row, as ``set_data`` does for empty tags.
     """
     _choice("form", form, _FORMS)
+    if nan_quality is not None and not (
+        type(nan_quality) is int and MIN_QUALITY <= nan_quality <= MAX_QUALITY
+    ):
+        raise InvalidInputError(
+            f"nan_quality is a 32-bit integer quality code (e.g. 102), not {nan_quality!r}"
+        )
     columns = _Columns(frame)
     if not len(columns):
         raise NoDataToSendError("the frame has no row to send")
@@ -419,7 +438,7 @@ def frame_tags(frame: Any, *, form: str, chunk_size: int) -> Iterator[list[Tag]]
                 f"a long frame has the columns tag, x, y and q; unknown columns {extra} "
                 "(for one column per tag: form='wide')"
             )
-        return _long_tags(columns, chunk_size)
+        return _long_tags(columns, chunk_size, make_tag, nan_quality)
     labels = [name for name in columns.names if name != "x"]
     if not labels:
         raise InvalidInputError("a wide frame has the column x and one column per tag; this one has no tag")
@@ -429,7 +448,7 @@ def frame_tags(frame: Any, *, form: str, chunk_size: int) -> Iterator[list[Tag]]
             ids[label] = tag_from_label(label)
         except InvalidInputError as exc:
             raise InvalidInputError(f"column {label!r}: {exc}") from None
-    return _wide_tags(columns, ids, chunk_size)
+    return _wide_tags(columns, ids, chunk_size, make_tag)
 
 
 def _fill(tag: Tag, rows: Any, x: Any, y: Any, q: Any = None) -> None:
@@ -441,22 +460,39 @@ def _fill(tag: Tag, rows: Any, x: Any, y: Any, q: Any = None) -> None:
         raise InvalidPointError(tag.id, row, exc.field, exc.problem) from None
 
 
-def _long_tags(columns: _Columns, chunk_size: int) -> Iterator[list[Tag]]:
+def _long_tags(
+    columns: _Columns, chunk_size: int, make_tag: Callable[[TagId], Tag], nan_quality: int | None
+) -> Iterator[list[Tag]]:
     np = columns.np
     ids: dict[Any, TagId] = {}
     for start in range(0, len(columns), chunk_size):
         chunk = columns.chunk(start, chunk_size)
         x = columns.array(chunk["x"], timestamps=True)
-        y = columns.array(chunk["y"])
-        if y.dtype.kind == "f" and not columns.polars:
-            nan = np.isnan(y)
-            if nan.any():  # pandas marks a missing value NaN: it is a null
-                y = y.astype(object)
-                y[nan] = None
+        y_column = chunk["y"]
+        if not columns.polars and y_column.dtype.kind == "f":
+            y = y_column.to_numpy()  # NaN kept: it is told apart below
+        else:
+            y = columns.array(y_column)
         q = columns.array(chunk["q"]) if "q" in columns.names else None
         if q is not None and q.dtype.kind == "f":  # pandas' int column with NaN, or floats
             q = q.astype(object)
             q[np.isnan(q.astype(np.float64))] = None
+        if y.dtype.kind == "f" and not columns.polars:
+            nan = np.isnan(y)
+            if nan.any():
+                # pandas has no null float: a NaN is a missing value when a quality code says why
+                # (or nan_quality is given); a NaN with a good quality is refused, as everywhere.
+                if nan_quality is not None:
+                    q = np.full(len(y), None, dtype=object) if q is None else q.astype(object)
+                    q[nan] = nan_quality
+                if q is None:
+                    explained = np.zeros(len(y), dtype=bool)
+                else:
+                    bad_quality = (code is not None and code != 0 for code in q)
+                    explained = nan & np.fromiter(bad_quality, dtype=bool, count=len(q))
+                if explained.any():
+                    y = y.astype(object)
+                    y[explained] = None
         labels = columns.array(chunk["tag"])
         try:
             import pandas as pd  # type: ignore[import-untyped,unused-ignore]
@@ -476,14 +512,16 @@ def _long_tags(columns: _Columns, chunk_size: int) -> Iterator[list[Tag]]:
                     ids[label] = tag_from_label(label)
                 except InvalidInputError as exc:
                     raise InvalidPointError(label, start + int(rows[0]), "tag", str(exc)) from None
-            tag = Tag(ids[label])
+            tag = make_tag(ids[label])
             qs = None if q is None else q[rows]
             _fill(tag, rows + start, x[rows], y[rows], qs)
             tags.append(tag)
         yield tags
 
 
-def _wide_tags(columns: _Columns, ids: dict[Any, TagId], chunk_size: int) -> Iterator[list[Tag]]:
+def _wide_tags(
+    columns: _Columns, ids: dict[Any, TagId], chunk_size: int, make_tag: Callable[[TagId], Tag]
+) -> Iterator[list[Tag]]:
     np = columns.np
     rows_per_chunk = max(1, chunk_size // len(ids))
     for start in range(0, len(columns), rows_per_chunk):
@@ -496,7 +534,7 @@ def _wide_tags(columns: _Columns, ids: dict[Any, TagId], chunk_size: int) -> Ite
             if not present.any():
                 continue
             rows = np.flatnonzero(present)
-            tag = Tag(tag_id)
+            tag = make_tag(tag_id)
             _fill(tag, rows + start, x[rows], y[rows])
             tags.append(tag)
         if tags:

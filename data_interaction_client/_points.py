@@ -4,6 +4,18 @@ A point is kept in the wire form ``{"x": ..., "y": ..., "q": ...}`` so that a se
 ``orjson.dumps`` of the buffers. A dict that already is in that form is kept as it is (not copied); any
 other accepted form (a tuple, a ``datetime`` timestamp, a numpy scalar) becomes a new dict. Anything
 invalid raises :class:`InvalidPointError` naming the tag, the point's index and the field.
+
+How one tag's points are checked is a :class:`PointRules`: the tag's id, the values its type takes
+(``smtTagValueTypeCode``) and the unit of its integer timestamps. The checks take rules or a bare tag
+id (no value type, microseconds).
+
+Values by type code (``null`` is always taken: a missing value, sent with a quality code):
+
+- 0 integer: ``int``; a float with an integral value (``3.0``) is sent as an int; not ``bool``.
+- 1 float: ``float`` or ``int``; not ``bool``.
+- 2 string: ``str``.
+- 3 discrete: ``int`` or ``bool`` (a state).
+- 4 JSON, or no type code: any JSON value.
 """
 
 from __future__ import annotations
@@ -16,13 +28,14 @@ import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import repeat
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal, TypeAlias, get_args
 
 import msgspec
 
 from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
-from ._exceptions import InvalidPointError, TimestampUnitWarning
+from ._exceptions import InvalidInputError, InvalidPointError, TimestampUnitWarning
 from ._types import PointDict, TagId, text_problem, timestamp_problem
 
 # Integers orjson can write: signed or unsigned 64-bit.
@@ -58,15 +71,92 @@ class _FastPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _FAST_POINTS: Final = list[_FastPoint]
 
+#: The unit of integer timestamps: seconds, milliseconds, microseconds (the platform's) or nanoseconds.
+Precision: TypeAlias = Literal["s", "ms", "us", "ns"]
+PRECISIONS: Final[tuple[str, ...]] = get_args(Precision)
+# Integer timestamps become microseconds as x * factor // divisor.
+_SCALE: Final = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}
+# The value types of smtTagValueTypeCode that restrict values, and the Python types they take.
+_VALUE_TYPES: Final[dict[int, tuple[frozenset[type], str]]] = {
+    0: (frozenset((int, _NONE_TYPE)), "integers (smtTagValueTypeCode 0)"),
+    1: (frozenset((float, int, _NONE_TYPE)), "numbers (smtTagValueTypeCode 1, float)"),
+    2: (frozenset((str, _NONE_TYPE)), "strings (smtTagValueTypeCode 2)"),
+    3: (frozenset((int, bool, _NONE_TYPE)), "discrete states, int or bool (smtTagValueTypeCode 3)"),
+}
 
-def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
+
+def check_precision(precision: object) -> Precision | None:
+    """``precision`` when it is one of ``"s"``, ``"ms"``, ``"us"``, ``"ns"`` or ``None``; else raise."""
+    if precision is None or (type(precision) is str and precision in PRECISIONS):
+        return precision  # type: ignore[return-value]
+    raise InvalidInputError(
+        f"precision is the unit of integer timestamps, one of {', '.join(PRECISIONS)}, not {precision!r}"
+    )
+
+
+class PointRules:
+    """How the points of one tag are checked: its id, the values its type takes, its timestamps' unit.
+
+    ``value_type`` is the tag's ``smtTagValueTypeCode`` (anything else, or ``check_values=False``,
+    takes any JSON value). ``precision`` is the unit of integer timestamps; ``None`` means
+    microseconds, with a :class:`TimestampUnitWarning` (once per rules object, so once per
+    :class:`Tag`) for a timestamp so small it is likely in another unit.
+    """
+
+    __slots__ = ("allowed", "divisor", "factor", "precision", "tag_id", "value_type", "warned")
+
+    def __init__(
+        self,
+        tag_id: TagId,
+        *,
+        value_type: object = None,
+        precision: Precision | None = None,
+        check_values: bool = True,
+    ) -> None:
+        self.tag_id = tag_id
+        self.precision = check_precision(precision)
+        self.factor, self.divisor = _SCALE[precision or "us"]
+        kind = value_type if check_values and type(value_type) is int else None
+        self.value_type: int | None = kind if kind in _VALUE_TYPES else None
+        self.allowed: frozenset[type] | None = (
+            None if self.value_type is None else _VALUE_TYPES[self.value_type][0]
+        )
+        self.warned = precision is not None  # a unit given: nothing to warn about
+
+    @property
+    def scaled(self) -> bool:
+        """Whether integer timestamps are in another unit than microseconds."""
+        return self.factor != 1 or self.divisor != 1
+
+    def micros(self, x: int) -> int:
+        """The integer timestamp ``x``, in this unit, as microseconds."""
+        return x * self.factor // self.divisor
+
+
+@lru_cache(maxsize=4096)
+def _rules_of_id(tag_id: TagId) -> PointRules:
+    """The rules of a tag given by id alone (one object per id, so its unit warning comes once)."""
+    return PointRules(tag_id)
+
+
+def rules_for(tag: TagId | PointRules) -> PointRules:
+    """``tag``'s rules: as given, or the plain rules of a tag id."""
+    return tag if type(tag) is PointRules else _rules_of_id(tag)
+
+
+def check_points(tag: TagId | PointRules, points: Iterable[Any]) -> list[PointDict]:
     """Check every point of ``points`` and return them in wire form, or raise on the first bad one."""
+    rules = rules_for(tag)
+    tag_id = rules.tag_id
     if isinstance(points, str | bytes | Mapping) or not isinstance(points, Iterable):
         raise InvalidPointError(
             tag_id, None, None, f"points must be a sequence of points, not {type(points).__name__}"
         )
     # A new list in any case: the buffer must not share the caller's list.
     given: list[Any] = points.copy() if type(points) is list else list(points)
+    if rules.scaled:
+        _rescale(rules, given)
+    allowed = rules.allowed
     # The hot path of a bulk send: plain dicts of an integer timestamp, a number, string, bool or null
     # value and an optional integer quality are checked by msgspec and builtins, in C, without a
     # Python loop; they are kept as given. On the first point msgspec refuses (another form, or a bad
@@ -89,14 +179,55 @@ def check_points(tag_id: TagId, points: Iterable[Any]) -> list[PointDict]:
                 value_types = {dict}
             # Strings are looked at one by one only when there are some: a lone surrogate is no JSON.
             if value_types <= _PLAIN_Y and (str not in value_types or _texts_are_json(given)):
-                return given
+                if allowed is None or value_types <= allowed:
+                    return given
+                return _check_types(rules, given)
     for index in range(start, len(given)):
         point = given[index]
         if type(point) is not dict or not _is_wire_point(point):
-            given[index] = check_point(tag_id, index, point)
+            given[index] = check_point(rules, index, point)
         elif point["x"] < SMALL_TIMESTAMP:
-            warn_small_timestamp(tag_id, point["x"])
-    return given
+            warn_small_timestamp(rules, point["x"])
+    return given if allowed is None else _check_types(rules, given)
+
+
+def _check_types(rules: PointRules, points: list[Any]) -> list[PointDict]:
+    """Check every value of the wire points ``points`` against the tag's value type (in place)."""
+    allowed = rules.allowed
+    assert allowed is not None
+    for index, value in enumerate(map(_DICT_GET, points, repeat("y"))):
+        if type(value) not in allowed:
+            points[index] = _typed(rules, index, points[index])
+    return points
+
+
+def _typed(rules: PointRules, index: int | None, point: PointDict) -> PointDict:
+    """The wire point whose value is not of the tag's type: an integral float for an integer tag, or raise."""
+    value = point["y"]
+    if rules.value_type == 0 and type(value) is float and value.is_integer():
+        return {**point, "y": int(value)}
+    kind = rules.value_type
+    assert kind is not None
+    raise InvalidPointError(
+        rules.tag_id,
+        index,
+        "y",
+        f"the tag holds {_VALUE_TYPES[kind][1]}, not {type(value).__name__}: {value!r} "
+        "(check_values=False sends any JSON value)",
+    )
+
+
+def _rescale(rules: PointRules, points: list[Any]) -> None:
+    """Turn the integer timestamps of ``points`` into microseconds, in new points (in place)."""
+    for index, point in enumerate(points):
+        if type(point) is dict and "x" in point:
+            x = point["x"]
+            if not isinstance(x, bool) and hasattr(x, "__index__"):
+                points[index] = {**point, "x": rules.micros(operator.index(x))}
+        elif isinstance(point, tuple | list) and point:
+            x = point[0]
+            if not isinstance(x, bool) and hasattr(x, "__index__"):
+                points[index] = (rules.micros(operator.index(x)), *point[1:])
 
 
 def _texts_are_json(points: list[Any]) -> bool:
@@ -129,8 +260,10 @@ def _is_wire_point(point: dict[Any, Any]) -> bool:
     )
 
 
-def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
-    """Check one point of any accepted form and return it in wire form."""
+def check_point(tag: TagId | PointRules, index: int | None, point: object) -> PointDict:
+    """Check one point of any accepted form and return it in wire form (its timestamp in microseconds)."""
+    rules = rules_for(tag)
+    tag_id = rules.tag_id
     if isinstance(point, Mapping):
         unknown = set(point) - _POINT_KEYS
         if unknown:
@@ -161,7 +294,7 @@ def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, index, "x", problem)
-    _note_unit(tag_id, x, wire_x)
+    _note_unit(rules, x, wire_x)
     wire_y = _json_value(tag_id, index, y, "y")
     wire_q = _quality(tag_id, index, q)
     if type(point) is dict and wire_x is x and wire_y is y and wire_q is q:
@@ -172,10 +305,12 @@ def check_point(tag_id: TagId, index: int | None, point: object) -> PointDict:
     return result
 
 
-def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
+def point(tag: TagId | PointRules, x: object, y: object, q: object) -> PointDict:
     """Check the point that ``Tag.add_data(x, y, q)`` is given and return it in wire form."""
+    rules = tag if type(tag) is PointRules else rules_for(tag)
+    allowed = rules.allowed
     # The common case first, inline: an integer timestamp, a plain value and an integer quality.
-    if type(x) is int and SMALL_TIMESTAMP <= x <= MAX_TIMESTAMP:
+    if type(x) is int and SMALL_TIMESTAMP <= x <= MAX_TIMESTAMP and rules.factor == rules.divisor:
         ty = type(y)
         if (
             (ty is float and y - y == 0.0)  # type: ignore[operator]
@@ -183,14 +318,22 @@ def point(tag_id: TagId, x: object, y: object, q: object) -> PointDict:
             or (ty is str and y.isascii())  # type: ignore[attr-defined]
             or ty is bool
             or ty is _NONE_TYPE
-        ) and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY)):
+        ) and (
+            (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY))
+            and (allowed is None or ty in allowed)
+        ):
             return {"x": x, "y": y, "q": q}
+    tag_id = rules.tag_id
+    if rules.scaled and not isinstance(x, bool) and hasattr(x, "__index__"):
+        x = rules.micros(operator.index(x))
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, None, "x", problem)
-    _note_unit(tag_id, x, wire_x)
+    _note_unit(rules, x, wire_x)
     result: PointDict = {"x": wire_x, "y": _json_value(tag_id, None, y, "y")}  # type: ignore[typeddict-item]
     result["q"] = _quality(tag_id, None, q)
+    if allowed is not None and type(result["y"]) not in allowed:
+        result = _typed(rules, None, result)
     return result
 
 
@@ -264,27 +407,29 @@ def _at(path: str) -> str:
     return f"at {path}: " if "[" in path else ""
 
 
-_WARNED_TAGS: set[TagId] = set()
 _PACKAGE_DIR: Final = os.path.dirname(__file__)
 
 
-def _note_unit(tag_id: TagId, given: object, wire_x: object) -> None:
+def _note_unit(rules: PointRules, given: object, wire_x: object) -> None:
     """Warn when an integer timestamp is so small it is likely not microseconds (a date is left be)."""
     is_integer = not isinstance(given, bool) and hasattr(given, "__index__")  # not a date of any kind
     if is_integer and type(wire_x) is int and wire_x < SMALL_TIMESTAMP:
-        warn_small_timestamp(tag_id, wire_x)
+        warn_small_timestamp(rules, wire_x)
 
 
-def warn_small_timestamp(tag_id: TagId, x: int) -> None:
-    """Warn, once per tag, that the integer timestamp ``x`` is likely not in microseconds."""
-    if tag_id in _WARNED_TAGS:
+def warn_small_timestamp(tag: TagId | PointRules, x: int) -> None:
+    """Warn, once per rules object (so once per tag object), that ``x`` is likely not in microseconds."""
+    rules = rules_for(tag)
+    if rules.warned:
         return
-    _WARNED_TAGS.add(tag_id)
+    rules.warned = True
+    tag_id = rules.tag_id
     when = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=x)).isoformat()
-    unit, factor = ("seconds", "1_000_000") if x < 10**11 else ("milliseconds", "1_000")
+    unit, factor, precision = ("seconds", "1_000_000", "s") if x < 10**11 else ("milliseconds", "1_000", "ms")
     warnings.warn(
         f"tag {tag_id!r}: the integer timestamp x={x} means {when} (integer timestamps are microseconds "
-        f"since the epoch); if it is in {unit}, multiply it by {factor}, or give a datetime",
+        f"since the epoch); if it is in {unit}, give precision={precision!r} (to the tag or the client), "
+        f"multiply it by {factor}, or give a datetime",
         TimestampUnitWarning,
         stacklevel=_caller_level(),
     )

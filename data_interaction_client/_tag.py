@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._columns import check_columns
-from ._points import check_points, point
+from ._exceptions import TagBusyError
+from ._points import PointRules, Precision, check_points, point
 from ._types import Attributes, PointDict, TagId, TagIdLike, TimestampLike, tag_id_from, tag_id_to_wire
 
 __all__ = ["Tag", "TagAttributes", "ValueType"]
@@ -81,24 +82,54 @@ class Tag:
     while another sends it is safe.
 
     A point is a dict ``{"x": timestamp, "y": value, "q": quality}`` (``q`` optional) or a tuple
-    ``(x, y)`` / ``(x, y, q)``; the timestamp is integer microseconds since the epoch, an ISO 8601
-    string (no zone means UTC) or a ``datetime`` (naive means UTC). Dicts already in that form are kept
-    as given, not copied: do not change them afterwards. ::
+    ``(x, y)`` / ``(x, y, q)``; the timestamp is integer microseconds since the epoch (or in the unit
+    ``precision`` gives: ``"s"``, ``"ms"``, ``"us"``, ``"ns"``), an ISO 8601 string (no zone means
+    UTC) or a ``datetime`` (naive means UTC). Dicts already in that form are kept as given, not
+    copied: do not change them afterwards. A point given without ``q`` has none (``null``, a good
+    value), whichever way it is given. ::
 
         tag = Tag("temperature")
         tag.update([{"x": "2018-06-26 10:15:00", "y": 1}, {"x": 1530008101000000, "y": 2}])
         tag.add_data(datetime.now(UTC), 21.5)
+
+    When ``attributes`` give the tag's value type (``smtTagValueTypeCode``: 0 integer, 1 float,
+    2 string, 3 discrete, 4 JSON), each value is checked against it (:class:`InvalidPointError`);
+    ``check_values=False`` takes any JSON value.
     """
 
-    __slots__ = ("_attributes", "_id", "_lock", "_points", "_sending", "_wire_id")
+    # The buffer protocol, for whoever sends a tag's buffer (``set_data``, a writer):
+    #
+    #     points = tag._claim()      # the buffered points, taken for this send (TagBusyError if taken)
+    #     ...send points...
+    #     tag._settle(accepted)      # the first `accepted` went; the rest go back, before any added since
+    #     tag._restore()             # none went (same as _settle(0))
+    #
+    # A claim with no points ([]) claims nothing and needs no settling. While claimed, the points stay
+    # part of the tag (``points`` and ``len`` include them); update() and clear_data() drop them from
+    # the tag, and settling then gives nothing back.
+    __slots__ = ("_attributes", "_claimed", "_id", "_lock", "_points", "_rules", "_sending", "_wire_id")
 
-    def __init__(self, id: TagIdLike, attributes: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        id: TagIdLike,
+        attributes: Mapping[str, Any] | None = None,
+        *,
+        precision: Precision | None = None,
+        check_values: bool = True,
+    ) -> None:
         self._id: TagId = tag_id_from(id)
         self._wire_id = tag_id_to_wire(self._id)
         self._attributes = attributes if isinstance(attributes, TagAttributes) else TagAttributes(attributes)
+        self._rules = PointRules(
+            self._id,
+            value_type=self._attributes.get("smtTagValueTypeCode"),
+            precision=precision,
+            check_values=check_values,
+        )
         self._lock = threading.Lock()
-        self._points: list[PointDict] = []
-        self._sending = False
+        self._points: list[PointDict] = []  # the points not claimed: all of them, or those added since
+        self._claimed: list[PointDict] | None = None  # the claimed points, while they are still the tag's
+        self._sending = False  # claimed
 
     @property
     def id(self) -> TagId:
@@ -111,54 +142,101 @@ class Tag:
         return self._attributes
 
     @property
+    def precision(self) -> Precision | None:
+        """The unit of the integer timestamps given to this tag; ``None``: microseconds (the default)."""
+        return self._rules.precision
+
+    @property
+    def data(self) -> list[PointDict] | None:
+        """The buffered points, as :attr:`points`, or ``None`` when there is none (as the original client)."""
+        return self.points or None
+
+    @property
     def points(self) -> list[PointDict]:
         """A copy of the buffered points, oldest first."""
         with self._lock:
-            return list(self._points)
+            claimed = self._claimed
+            return claimed + self._points if claimed else list(self._points)
 
     def __len__(self) -> int:
         """The number of buffered points."""
-        return len(self._points)
+        claimed = self._claimed
+        return len(self._points) + (len(claimed) if claimed else 0)
 
     def __repr__(self) -> str:
-        return f"Tag({self._id!r}, buffered={len(self._points)})"
+        return f"Tag({self._id!r}, buffered={len(self)})"
+
+    def _claim(self) -> list[PointDict]:
+        """Take the buffered points for a send; ``[]`` (and no claim) when there are none.
+
+        Raises :class:`TagBusyError` when another send holds the tag. Every claim with points is
+        ended by :meth:`_settle` or :meth:`_restore`, whatever happens to the send.
+        """
+        with self._lock:
+            if self._sending:
+                raise TagBusyError(
+                    f"tag {self._id!r} is already being sent by another call (set_data or a writer); "
+                    "send each tag from one place at a time"
+                )
+            points = self._points
+            if points:
+                self._points = []
+                self._claimed = points
+                self._sending = True
+            return points
+
+    def _settle(self, accepted: int) -> None:
+        """End the claim: the first ``accepted`` claimed points went; the rest go back, first in line."""
+        with self._lock:
+            claimed = self._claimed
+            if claimed is not None and accepted < len(claimed):
+                rest = claimed[accepted:] if accepted else claimed
+                self._points = rest + self._points if self._points else rest
+            self._claimed = None
+            self._sending = False
+
+    def _restore(self) -> None:
+        """End the claim with nothing sent: the claimed points go back, before any added since."""
+        self._settle(0)
 
     def update(self, points: Iterable[Any]) -> None:
         """Replace the buffered points with ``points``, after checking every one of them."""
-        checked = check_points(self._id, points)
+        checked = check_points(self._rules, points)
         with self._lock:
             self._points = checked
+            self._claimed = None
 
     def extend(self, points: Iterable[Any]) -> None:
         """Append ``points`` to the buffer, after checking every one of them."""
-        checked = check_points(self._id, points)
+        checked = check_points(self._rules, points)
         with self._lock:
             self._points.extend(checked)
 
-    def update_columns(self, x: Any, y: Any, q: Any = 0) -> None:
+    def update_columns(self, x: Any, y: Any, q: Any = None) -> None:
         """Replace the buffered points with the points given by column, after checking every one.
 
         ``x`` (timestamps), ``y`` (values) and ``q`` (quality codes) are sequences of the same length,
-        numpy arrays or pandas Series; ``q`` may also be one integer for every point (default 0, good,
-        as for :meth:`add_data`), or ``None`` for points without a quality code. Timestamps are given
+        numpy arrays or pandas Series; ``q`` may also be one integer for every point, or ``None``
+        (the default) for points without a quality code, as everywhere. Timestamps are given
         as for :meth:`update`, or as a ``datetime64`` array (naive means UTC). Numpy arrays of plain
         dtypes are checked vectorized::
 
             tag.update_columns(df["time"], df["value"])
         """
-        checked = check_columns(self._id, x, y, q)
+        checked = check_columns(self._rules, x, y, q)
         with self._lock:
             self._points = checked
+            self._claimed = None
 
-    def extend_columns(self, x: Any, y: Any, q: Any = 0) -> None:
+    def extend_columns(self, x: Any, y: Any, q: Any = None) -> None:
         """Append points given by column to the buffer; see :meth:`update_columns`."""
-        checked = check_columns(self._id, x, y, q)
+        checked = check_columns(self._rules, x, y, q)
         with self._lock:
             self._points.extend(checked)
 
-    def add_data(self, x: TimestampLike, y: Any, q: int | None = 0) -> None:
-        """Append one point: timestamp ``x``, value ``y`` and quality code ``q`` (0: good)."""
-        checked = point(self._id, x, y, q)
+    def add_data(self, x: TimestampLike, y: Any, q: int | None = None) -> None:
+        """Append one point: timestamp ``x``, value ``y`` and quality code ``q`` (``None``: none, good)."""
+        checked = point(self._rules, x, y, q)
         with self._lock:
             self._points.append(checked)
 
@@ -166,3 +244,4 @@ class Tag:
         """Drop every buffered point."""
         with self._lock:
             self._points = []
+            self._claimed = None

@@ -44,7 +44,7 @@ from ._exceptions import (
     WriterFullError,
     WriterTimeoutError,
 )
-from ._points import check_points, point
+from ._points import PointRules, check_points, point
 from ._results import Columns
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
 from ._tag import Tag, TagAttributes
@@ -97,7 +97,7 @@ def client_closed(client: object) -> None:
 class _TagEntry:
     """A tag the writer has seen: its id, the intake of its points and its policy."""
 
-    __slots__ = ("attributes", "buffer", "overrides", "policy", "tag_id", "wire")
+    __slots__ = ("attributes", "buffer", "overrides", "policy", "rules", "tag_id", "wire")
 
     def __init__(self, tag_id: TagId, attributes: TagAttributes | None) -> None:
         self.tag_id = tag_id
@@ -106,6 +106,7 @@ class _TagEntry:
         self.buffer: list[PointDict] = []
         self.policy: TagPolicy | None = None
         self.overrides: dict[str, Any] = {}
+        self.rules = PointRules(tag_id)
 
 
 class _Take:
@@ -211,7 +212,7 @@ class WriterCore:
             entry = self._entries[tag]
         except (KeyError, TypeError):
             entry = self._entry_for(tag)
-        checked: PointDict | None = point(entry.tag_id, x, y, q)
+        checked: PointDict | None = point(entry.rules, x, y, q)
         policy = entry.policy
         if policy is not None:
             checked = policy.apply(entry.tag_id, None, checked)  # type: ignore[arg-type]
@@ -247,7 +248,7 @@ class WriterCore:
             entry = self._entries[tag]
         except (KeyError, TypeError):
             entry = self._entry_for(tag)
-        checked = _check_many(entry.tag_id, points)
+        checked = _check_many(entry.rules, points)
         policy = entry.policy
         dropped = 0
         if policy is not None and checked:
@@ -311,7 +312,9 @@ class WriterCore:
         """
         from ._frames import frame_tags  # pandas and polars are optional: only frames need them
 
-        chunks = list(frame_tags(frame, form=form, chunk_size=self._settings.batch_points))
+        chunks = list(
+            frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._client._tag)
+        )
         return sum(self.write_tags(tags) for tags in chunks)
 
     def set_policy(
@@ -351,6 +354,14 @@ class WriterCore:
             max_interval=overrides.get("max_interval", settings.max_interval),
         )
 
+    def _rules(self, entry: _TagEntry) -> PointRules:
+        """How the points of ``entry`` are checked: the client's precision, the tag's value type."""
+        client = self._client
+        value_type = None if entry.attributes is None else entry.attributes.get("smtTagValueTypeCode")
+        return PointRules(
+            entry.tag_id, value_type=value_type, precision=client.precision, check_values=client.check_values
+        )
+
     def _entry_for(self, tag: object) -> _TagEntry:
         """The entry of a tag given as a :class:`Tag` or an id, made on first sight (the slow path)."""
         if isinstance(tag, Tag):
@@ -358,15 +369,17 @@ class WriterCore:
             attributes: TagAttributes | None = tag.attributes
         else:
             key = tag_id_from(tag)
-            attributes = None
+            attributes = self._client._tag_attributes.get(key)  # those create_tags was given
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 entry = self._entries[key] = _TagEntry(key, attributes)
                 entry.policy = self._policy(entry)
+                entry.rules = self._rules(entry)
             elif attributes and entry.attributes is None:
                 entry.attributes = attributes
                 entry.policy = self._policy(entry)
+                entry.rules = self._rules(entry)
             if isinstance(tag, Tag) and len(self._entries) < _MAX_TAG_OBJECTS:
                 self._entries[tag] = entry
         return entry
@@ -1081,7 +1094,7 @@ def _ids(ids: Iterable[int] | None) -> list[int] | None:
     return result
 
 
-def _check_many(tag_id: TagId, points: Any) -> list[PointDict]:
+def _check_many(tag_id: PointRules, points: Any) -> list[PointDict]:
     """Check the points of ``write_points`` in any form it takes; return them in wire form."""
     if isinstance(points, Columns):
         return check_columns(tag_id, points.x, points.y, points.q)

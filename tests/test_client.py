@@ -220,7 +220,7 @@ def test_set_data_one_tag(client: DataInteractionClient, platform: FakePlatform)
     tag = Tag("t")
     tag.add_data(1, 1.0)
     assert client.set_data(tag) == 1
-    assert platform.bodies() == [{"data": [{"tagId": "t", "data": [{"x": 1, "y": 1.0, "q": 0}]}]}]
+    assert platform.bodies() == [{"data": [{"tagId": "t", "data": [{"x": 1, "y": 1.0, "q": None}]}]}]
     assert len(tag) == 0
 
 
@@ -270,7 +270,7 @@ def test_points_added_during_a_send_stay_buffered(platform: FakePlatform, no_sle
     platform.script = [add_while_sending]
     with DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform)) as client:
         assert client.set_data(tag) == 2
-    assert tag.points == [{"x": 3, "y": 3, "q": 0}]
+    assert tag.points == [{"x": 3, "y": 3, "q": None}]
 
 
 def test_buffer_replaced_during_a_send_is_left_alone(platform: FakePlatform, no_sleep: list[float]) -> None:

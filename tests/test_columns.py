@@ -85,8 +85,8 @@ def test_mappings_other_than_dicts_become_dicts() -> None:
 
 def test_update_columns_from_lists() -> None:
     tag = Tag("t")
-    tag.update_columns([1, 2], [1.5, "on"])  # q=0 (good) unless given, as for add_data
-    assert tag.points == [{"x": 1, "y": 1.5, "q": 0}, {"x": 2, "y": "on", "q": 0}]
+    tag.update_columns([1, 2], [1.5, "on"])  # no q unless given, as for add_data
+    assert tag.points == [{"x": 1, "y": 1.5}, {"x": 2, "y": "on"}]
     tag.update_columns([1], [1.5], q=None)
     assert tag.points == [{"x": 1, "y": 1.5}]
     tag.update_columns([3], [None], q=5)
@@ -117,7 +117,7 @@ def test_update_columns_from_pandas_times() -> None:
     assert tag.points == [{"x": micros, "y": 1.0, "q": 0}, {"x": micros + 1, "y": 2.0, "q": 0}]
     naive = np.array(["2018-06-26T10:15:00"], dtype="datetime64[s]")
     tag.update_columns(naive, [1])
-    assert tag.points == [{"x": micros, "y": 1, "q": 0}]
+    assert tag.points == [{"x": micros, "y": 1}]
 
 
 def test_update_columns_object_columns_take_the_point_by_point_check() -> None:

@@ -48,7 +48,7 @@ def test_integer_timestamps_in_seconds_or_milliseconds_warn_once_per_tag(fill: o
     assert len(caught) == 1
     assert caught[0].category is TimestampUnitWarning
     assert f"{tag.id!r}: the integer timestamp" in str(caught[0].message)
-    assert f"if it is in {unit}, multiply" in str(caught[0].message)
+    assert f"if it is in {unit}, give precision=" in str(caught[0].message)
     assert caught[0].filename == __file__  # it points at the user's line
     assert len(tag) >= 1  # the point is kept as given: only a warning
 
@@ -111,10 +111,12 @@ def test_add_data_takes_a_numpy_datetime64() -> None:
 
 
 def test_add_data_and_columns_default_to_the_same_quality() -> None:
-    one, many = Tag("q1"), Tag("q2")
+    one, many, listed = Tag("q1"), Tag("q2"), Tag("q3")
     one.add_data(NOW, 1.0)
     many.update_columns([NOW], [1.0])
-    assert one.points == many.points == [{"x": NOW, "y": 1.0, "q": 0}]
+    listed.update([(NOW, 1.0)])
+    for tag in (one, many, listed):  # no q given: none (null, a good value), whichever the call
+        assert [(p["x"], p["y"], p.get("q")) for p in tag.points] == [(NOW, 1.0, None)]
 
 
 @pytest.mark.parametrize(

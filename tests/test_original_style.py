@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from data_interaction_client import InvalidInputError
 from DataInteractionClient import (
     DataInteractionClient,
     DataSourceNotActiveException,
@@ -63,3 +64,40 @@ def test_a_malformed_answer_is_still_refused(original: DataInteractionClient, pl
     platform.script = [json_response({**OK, "data": [{"tagId": 5, "data": []}]})]
     with pytest.raises(InvalidResponseError):
         original.get_data(original.create_request_data("temperature"))
+
+
+def test_code_written_for_the_original_1_0_0_release(
+    original: DataInteractionClient, platform: FakePlatform
+) -> None:
+    # As a connector written against the original client's 1.0.0 reads and fills tags.
+    conn = original.connect("1")
+    tags = original.create_tags(conn["tags"])
+    tag = tags[0]
+    assert tag.data is None
+    tag.update([{"x": 1530008100000000, "y": 21.5}])
+    assert tag.data == [{"x": 1530008100000000, "y": 21.5}]
+    original.set_data(tags)
+    assert tag.data is None
+    result = original.get_data(
+        tag_id=[t.id for t in tags],
+        from_time=100,
+        to_time=1000000,
+        max_count=100,
+        time_step=None,
+        value=None,
+        format_param=None,
+        actual=False,
+    )
+    assert result["data"][0]["data"] == [{"x": 1, "y": 2, "q": 0}]
+    sent = platform.bodies("/smt/data/get")[-1]
+    assert (sent["tagId"][0], sent["from"], sent["to"], sent["maxCount"], sent["actual"]) == (
+        "temperature",
+        100,
+        1000000,
+        100,
+        False,
+    )
+    with pytest.raises(InvalidInputError, match="not both"):
+        original.get_data(original.create_request_data("temperature"), max_count=5)
+    with pytest.raises(InvalidInputError, match="tag_id"):
+        original.get_data()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from datetime import UTC, datetime, timedelta, timezone
@@ -94,7 +95,7 @@ def test_update_replaces_and_keeps_plain_dicts_as_given() -> None:
 
 def test_add_data_extend_and_clear() -> None:
     tag = Tag("t")
-    tag.add_data(1, 10)
+    tag.add_data(1, 10, q=0)
     tag.add_data("2018-06-26 10:15:00", 11, q=None)
     tag.extend([(3, 12), (4, 13, 100)])
     assert tag.points == [
@@ -105,6 +106,15 @@ def test_add_data_extend_and_clear() -> None:
     ]
     tag.clear_data()
     assert tag.points == []
+
+
+def test_a_point_without_q_has_none_whichever_way_it_is_given() -> None:
+    given = Tag("t")
+    given.add_data(1, 1.5)
+    given.extend([(2, 1.5), {"x": 3, "y": 1.5}])
+    given.extend_columns([4], [1.5])
+    given.extend_columns(np.array([5]), np.array([1.5]))
+    assert [point.get("q") for point in given.points] == [None] * 5
 
 
 def test_accepted_forms_are_normalized() -> None:
@@ -254,3 +264,195 @@ def test_encoding_never_raises_a_raw_type_error() -> None:
 
     with pytest.raises(InvalidInputError, match="cannot be written as JSON"):
         encode({"y": object()})
+
+
+# --- the buffer protocol of whoever sends a tag: _claim, _settle, _restore --------------------------
+
+
+def test_a_claim_takes_the_points_and_refuses_a_second_claim() -> None:
+    from data_interaction_client import TagBusyError
+
+    tag = Tag("t")
+    assert tag._claim() == []  # nothing buffered: nothing claimed
+    tag.update([(1, 1), (2, 2)])
+    claimed = tag._claim()
+    assert [p["x"] for p in claimed] == [1, 2]
+    with pytest.raises(TagBusyError, match="tag 't' is already being sent"):
+        tag._claim()
+    tag.add_data(3, 3)
+    assert [p["x"] for p in tag.points] == [1, 2, 3]  # claimed points are still the tag's
+    assert len(tag) == 3
+    tag._settle(1)
+    assert [p["x"] for p in tag.points] == [2, 3]  # the unaccepted one first, then the one added since
+    assert [p["x"] for p in tag._claim()] == [2, 3]  # settled: claimable again
+    tag._settle(2)
+    assert tag.points == []
+
+
+def test_restore_gives_every_claimed_point_back_before_those_added_since() -> None:
+    tag = Tag("t")
+    tag.update([(1, 1), (2, 2)])
+    tag._claim()
+    tag.extend([(3, 3)])
+    tag._restore()
+    assert [p["x"] for p in tag.points] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("replace", ["update", "update_columns", "clear_data"])
+def test_a_buffer_replaced_during_a_claim_gets_nothing_back(replace: str) -> None:
+    tag = Tag("t")
+    tag.update([(1, 1), (2, 2)])
+    tag._claim()
+    if replace == "clear_data":
+        tag.clear_data()
+    elif replace == "update":
+        tag.update([(9, 9)])
+    else:
+        tag.update_columns([9], [9])
+    tag._restore()
+    assert [p["x"] for p in tag.points] == ([] if replace == "clear_data" else [9])
+
+
+def test_set_data_refuses_a_tag_claimed_elsewhere() -> None:
+    import httpx
+
+    from data_interaction_client import DataInteractionClient, TagBusyError
+
+    tag, other = Tag("t"), Tag("o")
+    tag.add_data(1, 1)
+    other.add_data(1, 1)
+    tag._claim()
+    with (
+        DataInteractionClient(
+            "http://p.test", transport=httpx.MockTransport(lambda r: httpx.Response(500))
+        ) as c,
+        pytest.raises(TagBusyError),
+    ):
+        c.set_data([other, tag])
+    assert len(other) == 1
+    assert other._claim()  # the refused call gave its claim on `other` back
+
+
+# --- values checked against the tag's value type; integer timestamps in other units -----------------
+
+B = 1_530_008_100_000_000
+
+
+def typed(code: int, **options: object) -> Tag:
+    return Tag("t", {"smtTagValueTypeCode": code}, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("code", "good", "bad"),
+    [
+        (0, [1, -5, None, np.int64(3)], [1.5, "1", True, {"a": 1}]),
+        (1, [1.5, 2, None, np.float32(0.5)], ["1.5", True, [1.0]]),
+        (2, ["on", "", None], [1, 1.5, False, {"a": "b"}]),
+        (3, [0, 2, True, None], [1.5, "open", [1]]),
+        (4, [1, 1.5, "x", True, None, {"a": [1, "b"]}, [1, 2]], []),
+    ],
+)
+def test_values_are_checked_against_the_value_type(code: int, good: list[object], bad: list[object]) -> None:
+    tag = typed(code)
+    for value in good:  # every entry point takes them
+        tag.add_data(B, value)
+        tag.update([{"x": B, "y": value}])
+        tag.extend([(B, value, 0)])
+        tag.update_columns([B], [value])
+    for value in bad:
+        fills = [
+            functools.partial(tag.add_data, B, value),
+            functools.partial(tag.update, [{"x": B, "y": None}, {"x": B + 1, "y": value}]),
+            functools.partial(tag.update_columns, [B, B + 1], [None, value]),
+        ]
+        for fill in fills:
+            with pytest.raises(InvalidPointError, match="the tag holds ") as caught:
+                fill()
+            assert (caught.value.tag_id, caught.value.field) == ("t", "y")
+            assert caught.value.index in (None, 1)
+            assert f"smtTagValueTypeCode {code}" in str(caught.value)
+        typed(code, check_values=False).add_data(B, value)  # the option turns the check off
+
+
+def test_an_integer_tag_takes_integral_floats_as_integers() -> None:
+    tag = typed(0)
+    tag.update_columns(np.array([B, B + 1]), np.array([1.0, 2.0]))
+    assert [(p["y"], type(p["y"])) for p in tag.points] == [(1, int), (2, int)]
+    tag.add_data(B, 3.0)
+    assert tag.points[-1]["y"] == 3
+    assert type(tag.points[-1]["y"]) is int
+    with pytest.raises(InvalidPointError, match=r"not float: 2\.5"):
+        tag.update_columns(np.array([B]), np.array([2.5]))
+
+
+@pytest.mark.parametrize(
+    ("precision", "given", "micros"),
+    [("s", 1_530_008_100, B), ("ms", 1_530_008_100_000, B), ("us", B, B), ("ns", B * 1000 + 999, B)],
+)
+def test_integer_timestamps_in_the_tags_precision(precision: str, given: int, micros: int) -> None:
+    import warnings
+
+    tag = Tag("t", precision=precision)  # type: ignore[arg-type]
+    assert tag.precision == precision
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a unit given: no unit warning
+        tag.add_data(given, 1)
+        tag.extend([{"x": given, "y": 2}, (given, 3), (np.int64(given), 4)])
+        tag.extend_columns([given], [5])
+        tag.extend_columns(np.array([given]), np.array([6]))
+        tag.extend([("2018-06-26 10:15:00", 7)])  # dates are dates
+    assert [p["x"] for p in tag.points] == [micros] * 6 + ["2018-06-26 10:15:00"]
+
+
+def test_a_bad_precision_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="precision is the unit of integer timestamps"):
+        Tag("t", precision="sec")  # type: ignore[arg-type]
+
+
+def test_the_unit_warning_comes_once_per_tag_object() -> None:
+    import warnings
+
+    from data_interaction_client import TimestampUnitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, second = Tag("same"), Tag("same")
+        first.add_data(1_530_008_100, 1)
+        first.add_data(1_530_008_100, 1)
+        second.add_data(1_530_008_100, 1)  # another object of the same tag: warned again
+    assert [w.category for w in caught] == [TimestampUnitWarning] * 2
+
+
+def test_data_is_the_buffer_or_none_as_in_the_original_client() -> None:
+    tag = Tag("t")
+    assert tag.data is None
+    tag.add_data(B, 1)
+    assert tag.data == [{"x": B, "y": 1, "q": None}]
+
+
+def test_the_clients_options_reach_its_tags_and_writers() -> None:
+    import httpx
+
+    from data_interaction_client import DataInteractionClient
+
+    with DataInteractionClient(
+        "http://p.test", precision="ms", transport=httpx.MockTransport(lambda r: httpx.Response(500))
+    ) as client:
+        tags = client.create_tags([{"id": "s", "attributes": {"smtTagValueTypeCode": 2}}, {"id": "any"}])
+        assert [tag.precision for tag in tags] == ["ms", "ms"]
+        tags[0].add_data(1_530_008_100_000, "on")
+        assert tags[0].points[0]["x"] == B
+        with pytest.raises(InvalidPointError, match="the tag holds strings"):
+            tags[0].add_data(B // 1000, 1.5)
+        tags[1].add_data(B // 1000, 1.5)
+        writer = client.writer(spool=None, close_timeout=0.1)
+        try:
+            with pytest.raises(InvalidPointError, match="the tag holds strings"):
+                writer.write("s", B // 1000, 1.5)  # by id: the value type create_tags was given
+            with pytest.raises(InvalidPointError, match="point 1, field 'y': the tag holds strings"):
+                writer.write_points(tags[0], [(B // 1000, "a"), (B // 1000, 2)])
+            writer.write("s", B // 1000, "off")
+        finally:
+            writer.close()
+    with DataInteractionClient("http://p.test", check_values=False) as client:
+        client.create_tags([{"id": "s", "attributes": {"smtTagValueTypeCode": 2}}])[0].add_data(B, 1.5)

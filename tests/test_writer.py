@@ -153,7 +153,7 @@ def test_write_tags_moves_the_buffered_points(make_writer: MakeWriter, recorder:
     w = make_writer(spool=None)
     a, b = Tag("a"), Tag("b")
     a.update(points(0, 0, 3))
-    b.add_data(X, 1)
+    b.add_data(X, 1, q=0)
     assert w.write_tags([a, b, a]) == 4
     assert len(a) == len(b) == 0
     assert w.write_tags(a) == 0
@@ -169,7 +169,7 @@ def test_write_tags_moves_the_buffered_points(make_writer: MakeWriter, recorder:
     assert recorder.points["a"] == points(0, 0, 3)
     assert recorder.points["b"] == [{"x": X, "y": 1, "q": 0}]
     w.close()
-    b.add_data(X + 1, 2)
+    b.add_data(X + 1, 2, q=0)
     with pytest.raises(WriterClosedError):
         w.write_tags([b])
     assert b.points == [{"x": X + 1, "y": 2, "q": 0}]  # refused: the points stay in the tag
