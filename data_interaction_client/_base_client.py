@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import html
 import logging
 import random
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -17,9 +19,11 @@ import httpx
 import orjson
 
 from . import _wire
+from ._batch import _Part, halves
 from ._constants import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
+    ERROR_BODY_LIMIT,
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
@@ -34,6 +38,7 @@ from ._exceptions import (
     InvalidInputError,
     InvalidResponseError,
     PlatformError,
+    RequestTooLargeError,
     platform_error,
     printable,
 )
@@ -52,7 +57,13 @@ TimeoutLike = float | httpx.Timeout
 
 _RETRY_STATUSES = frozenset({408, 429})
 _READ = httpx.ByteStream(b"")  # the stream of every response once read
-_EXCERPT = 300
+_EXCERPT = 300  # characters of an answer quoted in a message
+_PAGE_HEAD = 64 * 1024  # bytes of an HTML page searched for its title
+_TITLE_LENGTH = 120
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_FOREIGN = "a proxy or server in front of the platform answered"
 
 
 class BaseClient(Generic[HttpxClientT]):
@@ -313,7 +324,9 @@ class BaseClient(Generic[HttpxClientT]):
         if not 200 <= status < 300:
             detail = None
             if error_id is None:
-                detail = f"answer: {_describe_body(response)}"
+                detail = f"{_FOREIGN}, not the platform's JSON error: {_describe_body(response)}"
+                if content:
+                    detail += "; the whole answer is on the error's body"
                 if 300 <= status < 400:
                     detail += f"; redirect to {response.headers.get('location')!r}: check base_url"
             raise platform_error(
@@ -324,15 +337,18 @@ class BaseClient(Generic[HttpxClientT]):
                 error_message=error_message,
                 retry_after=_retry_after(response.headers),
                 detail=detail,
+                body=_body_text(response),
+                request_bytes=len(request.content),
             )
         if error_id is None or not isinstance(payload, dict):
+            what = _describe_body(response)
             raise InvalidResponseError(
-                f"the answer is not the JSON the contract promises (HTTP {status}, "
-                f"{_describe_body(response)})",
+                f"the answer is not the JSON the contract promises (HTTP {status}, {what})"
+                + (f": {_FOREIGN}" if what.startswith("an HTML page") else ""),
                 method=method,
                 path=path,
                 status_code=status,
-                body=content[:_EXCERPT].decode("utf-8", "replace"),
+                body=_body_text(response),
             )
         if error_id != 0:
             raise platform_error(
@@ -349,7 +365,7 @@ class BaseClient(Generic[HttpxClientT]):
             method=request.method,
             path=request.url.path,
             status_code=response.status_code,
-            body=response.content[:_EXCERPT].decode("utf-8", "replace"),
+            body=_body_text(response),
         )
         error.__cause__ = exc
         return error
@@ -378,6 +394,22 @@ class BaseClient(Generic[HttpxClientT]):
             max_retries,
         )
         return delay
+
+    def _split_refused(self, error: APIError, parts: list[_Part], pending: list[list[_Part]]) -> bool:
+        """Whether a failed request of ``set_data`` was split: too large (HTTP 413), more than one point.
+
+        Its two halves go on ``pending``, the first to be sent first.
+        """
+        if not isinstance(error, RequestTooLargeError):
+            return False
+        error.points = sum(end - start for _, start, end in parts)
+        error.max_points_per_request = self.max_points_per_request
+        split = halves(parts)
+        if split is None:
+            return False
+        log.warning("%s %s: %s; sending it again in two halves", error.method, error.path, error._message())
+        pending.extend(reversed(split))
+        return True
 
     # --- the facade's logic ----------------------------------------------------------------------
 
@@ -537,9 +569,30 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _describe_body(response: httpx.Response) -> str:
+    """The answer's body in words: its kind (an HTML page and its title), content type and size."""
+    content = response.content
     content_type = printable(response.headers.get("content-type", "no content type"))
-    if not response.content:
-        return f"{content_type}, empty body"
-    text = printable(" ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split()))
-    more = "..." if len(response.content) > _EXCERPT else ""
-    return f"{content_type}, {len(response.content)} bytes: {text}{more}"
+    if not content:
+        return f"an empty answer ({content_type})"
+    size = f"{content_type}, {len(content)} bytes"
+    head = content[:_PAGE_HEAD].decode("utf-8", "replace")
+    if "html" in content_type.lower() or head.lstrip()[:1] == "<":
+        title = _TITLE.search(head)
+        if title:
+            return f"an HTML page titled {_excerpt(title.group(1), _TITLE_LENGTH)!r} ({size})"
+        text = _excerpt(_TAG.sub(" ", _SCRIPT.sub(" ", head)), _EXCERPT)
+        return f"an HTML page without a title ({size})" + (f": {text}" if text else "")
+    more = "..." if len(content) > _EXCERPT else ""
+    text = _excerpt(content[:_EXCERPT].decode("utf-8", "replace"), _EXCERPT + 3, page=False)
+    return f"a {content_type} answer of {len(content)} bytes: {text}{more}"
+
+
+def _excerpt(text: str, length: int, *, page: bool = True) -> str:
+    """``text`` on one line, unprintable characters escaped (a page's entities decoded), cut at ``length``."""
+    text = printable(" ".join((html.unescape(text) if page else text).split()))
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
+def _body_text(response: httpx.Response) -> str:
+    """The start of the answer's body as text, kept on the error for whoever wants it."""
+    return response.content[:ERROR_BODY_LIMIT].decode("utf-8", "replace")

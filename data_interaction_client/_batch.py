@@ -9,7 +9,7 @@ from ._exceptions import InvalidInputError, NoDataToSendError, TagBusyError
 from ._tag import Tag
 from ._types import PointDict
 
-__all__ = ["SendBatch"]
+__all__ = ["SendBatch", "halves"]
 
 
 class _Claim:
@@ -134,3 +134,27 @@ class SendBatch:
                 if accepted and tag._points is claim.buffer:
                     del claim.buffer[:accepted]
                 tag._sending = False
+
+
+def halves(parts: list[_Part]) -> tuple[list[_Part], list[_Part]] | None:
+    """The points of one request in two requests of half as many each, in order; ``None`` for one point.
+
+    For a request the platform (or a proxy) refused as too large (HTTP 413).
+    """
+    total = sum(end - start for _, start, end in parts)
+    if total < 2:
+        return None
+    room = total // 2
+    first: list[_Part] = []
+    second: list[_Part] = []
+    for claim, start, end in parts:
+        if room >= end - start:
+            first.append((claim, start, end))
+            room -= end - start
+        elif room > 0:
+            first.append((claim, start, start + room))
+            second.append((claim, start + room, end))
+            room = 0
+        else:
+            second.append((claim, start, end))
+    return first, second

@@ -225,20 +225,24 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
-                body = encode(batch.body(parts))
-                try:
-                    answer = self._send(
-                        _wire.SET_DATA_PATH,
-                        body,
-                        self._process_response,
-                        timeout=timeout,
-                        max_retries=max_retries,
-                        deadline=deadline,
-                    )
-                except APIError as exc:
-                    exc.points_sent = batch.accepted
-                    raise
-                batch.mark_accepted(parts)
+                pending = [parts]  # a request refused as too large is replaced by its halves
+                while pending:
+                    piece = pending.pop()
+                    try:
+                        answer = self._send(
+                            _wire.SET_DATA_PATH,
+                            encode(batch.body(piece)),
+                            self._process_response,
+                            timeout=timeout,
+                            max_retries=max_retries,
+                            deadline=deadline,
+                        )
+                    except APIError as exc:
+                        exc.points_sent = batch.accepted
+                        if self._split_refused(exc, piece, pending):
+                            continue
+                        raise
+                    batch.mark_accepted(piece)
         return batch.total, answer
 
     def get_data(
@@ -490,20 +494,24 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
-                body = encode(batch.body(parts))
-                try:
-                    await self._send(
-                        _wire.SET_DATA_PATH,
-                        body,
-                        self._process_response,
-                        timeout=timeout,
-                        max_retries=max_retries,
-                        deadline=deadline,
-                    )
-                except APIError as exc:
-                    exc.points_sent = batch.accepted
-                    raise
-                batch.mark_accepted(parts)
+                pending = [parts]  # a request refused as too large is replaced by its halves
+                while pending:
+                    piece = pending.pop()
+                    try:
+                        await self._send(
+                            _wire.SET_DATA_PATH,
+                            encode(batch.body(piece)),
+                            self._process_response,
+                            timeout=timeout,
+                            max_retries=max_retries,
+                            deadline=deadline,
+                        )
+                    except APIError as exc:
+                        exc.points_sent = batch.accepted
+                        if self._split_refused(exc, piece, pending):
+                            continue
+                        raise
+                    batch.mark_accepted(piece)
         return batch.total
 
     async def get_data(

@@ -17,6 +17,8 @@ DEFAULT_MIN_THROUGHPUT = 100 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024**2
 #: The most decompressed bytes a connect or set_data answer may have: they are small.
 SMALL_ANSWER_LIMIT = 16 * 1024**2
+#: Characters of an error answer's body kept on the error (PlatformError.body, InvalidResponseError.body).
+ERROR_BODY_LIMIT = 16 * 1024
 #: Retries after the first attempt, for connection errors, timeouts, 408, 429 and 5xx.
 DEFAULT_MAX_RETRIES = 2
 #: Backoff: 0.5 s, 1 s, 2 s, ... up to 8 s, each with up to 25 % jitter taken off.

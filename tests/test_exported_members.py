@@ -55,6 +55,7 @@ EXPECTED = {
     "Point",
     "PointDict",
     "RateLimitError",
+    "RequestTooLargeError",
     "RequestData",
     "ServerResponseErrorException",
     "Tag",
