@@ -28,6 +28,7 @@ from ._constants import (
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
     SMALL_ANSWER_LIMIT,
+    USER_AGENT,
 )
 from ._exceptions import (
     APIConnectionError,
@@ -42,11 +43,12 @@ from ._exceptions import (
     platform_error,
     printable,
 )
-from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline, install_deadlines
-from ._options import check_headers, check_seconds, check_token, redacted, ssl_context
+from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline
+from ._options import TokenAuth, TokenLike, check_headers, check_seconds, check_token, redacted, ssl_context
 from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag
+from ._transport import AsyncDeadlineTransport, DeadlineTransport, ProxyChoice, choose_proxy
 from ._types import JsonValue, NotGiven, TimestampLike, check_text
 
 log = logging.getLogger("data_interaction_client")
@@ -64,6 +66,8 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 _FOREIGN = "a proxy or server in front of the platform answered"
+# Headers of the body as it came; the body handed on is decoded and whole.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class BaseClient(Generic[HttpxClientT]):
@@ -75,7 +79,8 @@ class BaseClient(Generic[HttpxClientT]):
         self,
         base_url: str | httpx.URL,
         *,
-        token: str | None,
+        token: TokenLike,
+        auth: httpx.Auth | None,
         timeout: TimeoutLike,
         max_retries: int,
         max_points_per_request: int,
@@ -111,42 +116,65 @@ class BaseClient(Generic[HttpxClientT]):
         self.max_response_bytes = max_response_bytes
         self.compress = compress
         self._headers = {
+            "User-Agent": USER_AGENT,
             "Content-Type": "application/json",
             "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._headers.update(check_headers(headers))
-        checked_token = check_token(token)
-        if checked_token is not None:
-            self._headers["Authorization"] = f"Bearer {checked_token}"
+        # How each request is authenticated: a fixed token is a header; a token callable or an
+        # httpx.Auth runs for each request (without either, an http_client's own auth, if any).
+        self._send_options: dict[str, Any] = {"stream": True}
+        if auth is not None:
+            if token is not None:
+                raise InvalidInputError("give token or auth, not both")
+            if not isinstance(auth, httpx.Auth):
+                raise InvalidInputError(f"auth must be an httpx.Auth, not {type(auth).__name__}")
+            self._send_options["auth"] = auth
+        elif callable(token):
+            self._send_options["auth"] = TokenAuth(token)
+        else:
+            checked_token = check_token(token)
+            if checked_token is not None:
+                self._headers["Authorization"] = f"Bearer {checked_token}"
         if compress:
             self._headers["Content-Encoding"] = "gzip"
         self._owns_http = True
+        self._proxy: ProxyChoice | None = None  # the proxy of the client's own transport, if any
 
     def __repr__(self) -> str:
         # The token stays out of repr, logs and errors; so do credentials in base_url.
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    @staticmethod
-    def _http_options(*, verify: object, proxy: str | None, transport: Any) -> dict[str, Any]:
+    def _http_options(
+        self, *, verify: object, proxy: str | None, transport: Any, asynchronous: bool
+    ) -> dict[str, Any]:
         """Settings of the client's own httpx client.
 
-        Redirects are not followed: a redirected POST is reported (it usually means a wrong base_url),
-        not silently turned into a GET.
+        Without a ``transport`` of the user's, requests go through the client's own
+        (:mod:`._transport`): every socket operation ends by the current call's deadline; the proxy is
+        ``proxy`` or the environment's for ``base_url``. Redirects are not followed: a redirected POST
+        is reported (it usually means a wrong base_url), not silently turned into a GET.
         """
+        context = ssl_context(verify)  # checked even with a transport of the user's
+        if transport is None:
+            self._proxy = choose_proxy(httpx.URL(self._url), proxy)
+            kind = AsyncDeadlineTransport if asynchronous else DeadlineTransport
+            transport = kind(
+                ssl_context=httpx.create_ssl_context(verify=context),
+                proxy=self._proxy,
+                limits=DEFAULT_LIMITS,
+            )
+        elif proxy is not None:
+            raise InvalidInputError(
+                "give proxy or transport, not both: a transport of your own makes its connections"
+            )
         return {
-            "verify": ssl_context(verify),
-            "proxy": proxy,
             "transport": transport,
-            "limits": DEFAULT_LIMITS,
             "follow_redirects": False,
             "timeout": DEFAULT_TIMEOUT,
+            "trust_env": False,  # the environment's proxy is chosen above, for the platform's URL
         }
-
-    def _own(self, http: HttpxClientT) -> HttpxClientT:
-        """Take ``http`` as the client's own: its connections end by each call's deadline."""
-        install_deadlines(http)
-        return http
 
     # --- requests --------------------------------------------------------------------------------
 
@@ -211,10 +239,21 @@ class BaseClient(Generic[HttpxClientT]):
 
     @classmethod
     def _finish(cls, response: httpx.Response, answer: AnswerBuffer) -> httpx.Response:
-        """The response with its whole body, read through ``answer``."""
-        response._content = answer.content()
-        log.debug("HTTP %d, %d bytes", response.status_code, len(response._content))
-        return cls._unbind(response)
+        """A response with the whole body, read (and decoded) through ``answer``."""
+        content = answer.content()
+        log.debug("HTTP %d, %d bytes", response.status_code, len(content))
+        headers = [
+            (name, value) for name, value in response.headers.multi_items() if name not in _BODY_HEADERS
+        ]
+        whole = httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=content,
+            request=response.request,
+            extensions=response.extensions,
+        )
+        cls._unbind(response)
+        return whole
 
     @staticmethod
     def _unbind(response: httpx.Response) -> httpx.Response:
@@ -290,24 +329,27 @@ class BaseClient(Generic[HttpxClientT]):
         error.__cause__ = exc
         return error
 
-    @staticmethod
-    def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIError:
+    def _transport_error(self, exc: httpx.TransportError, request: httpx.Request) -> APIError:
         cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        through = f" through {self._proxy.describe()}" if self._proxy is not None else ""
         if isinstance(exc, httpx.TimeoutException):
             message = (
-                f"no answer in time ({cause}); "
+                f"no answer in time{through} ({cause}); "
                 "raise the timeout if the platform is slow, or check the network"
             )
             error: APIError = APITimeoutError(message, method=request.method, path=request.url.path)
         else:
             if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.ProxyError):
                 where = f"{request.url.scheme}://{request.url.netloc.decode()}"
-                message = (
-                    f"could not reach the platform at {where} ({cause}); "
+                message = f"could not reach the platform at {where}{through} ({cause}); " + (
                     "check base_url and that the platform is running"
+                    if self._proxy is None
+                    else self._proxy.advice(request.url.host)
                 )
             else:
-                message = f"the connection broke before a whole answer came ({cause}); check the network"
+                message = (
+                    f"the connection broke before a whole answer came{through} ({cause}); check the network"
+                )
             error = APIConnectionError(message, method=request.method, path=request.url.path)
         return error
 

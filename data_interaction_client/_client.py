@@ -32,6 +32,7 @@ from ._constants import (
 from ._exceptions import APIError
 from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
 from ._limits import Deadline, using
+from ._options import TokenLike, env_settings
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._request_data import RequestData
 from ._results import Connection, TagHistory
@@ -95,7 +96,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         self,
         base_url: str | httpx.URL,
         *,
-        token: str | None = None,
+        token: TokenLike = None,
+        auth: httpx.Auth | None = None,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -112,6 +114,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         super().__init__(
             base_url,
             token=token,
+            auth=auth,
             timeout=timeout,
             max_retries=max_retries,
             max_points_per_request=max_points_per_request,
@@ -125,9 +128,25 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             self._http = http_client
             self._owns_http = False
         else:
-            self._http = self._own(
-                httpx.Client(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+            self._http = httpx.Client(
+                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=False)
             )
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client for the platform the environment names, as the command line reads it.
+
+        ``DATA_INTERACTION_URL`` is the platform's address; the token is ``DATA_INTERACTION_TOKEN``, or
+        the file ``DATA_INTERACTION_TOKEN_FILE`` names (read again for each request, so that it may
+        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins)::
+
+            with DataInteractionClient.from_env(timeout=10) as client:
+                client.connect("1")
+        """
+        url, token = env_settings(os.environ)
+        if "token" not in options and "auth" not in options:
+            options["token"] = token
+        return cls(url, **options)
 
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor)."""
@@ -159,7 +178,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             for attempt in range(retries + 1):
                 try:
                     self._start_attempt(request, phases, deadline)
-                    response = self._http.send(request, stream=True)
+                    response = self._http.send(request, **self._send_options)
                     try:
                         answer = self._answer(request, response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already
@@ -381,7 +400,8 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         self,
         base_url: str | httpx.URL,
         *,
-        token: str | None = None,
+        token: TokenLike = None,
+        auth: httpx.Auth | None = None,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -398,6 +418,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         super().__init__(
             base_url,
             token=token,
+            auth=auth,
             timeout=timeout,
             max_retries=max_retries,
             max_points_per_request=max_points_per_request,
@@ -411,9 +432,17 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             self._http = http_client
             self._owns_http = False
         else:
-            self._http = self._own(
-                httpx.AsyncClient(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+            self._http = httpx.AsyncClient(
+                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=True)
             )
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client for the platform the environment names; see :meth:`DataInteractionClient.from_env`."""
+        url, token = env_settings(os.environ)
+        if "token" not in options and "auth" not in options:
+            options["token"] = token
+        return cls(url, **options)
 
     async def aclose(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor)."""
@@ -449,7 +478,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             for attempt in range(retries + 1):
                 try:
                     self._start_attempt(request, phases, deadline)
-                    response = await self._http.send(request, stream=True)
+                    response = await self._http.send(request, **self._send_options)
                     try:
                         answer = self._answer(request, response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import platform
+
 import httpx
+
+from ._version import __version__
 
 #: Connect within 5 s; every other phase (write, read, pool) within 30 s.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -30,6 +34,15 @@ MAX_RETRY_AFTER = 60.0
 DEFAULT_MAX_POINTS_PER_REQUEST = 100_000
 #: Connection pool of the client's own httpx client.
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+#: Who is asking, in every request's User-Agent header (headers= can replace it).
+USER_AGENT = (
+    f"data-interaction-client/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+)
+#: The environment variables from_env() reads, as the command line does: the platform's address,
+#: and its token, given as it is or in a file (read again for each request, so it may rotate).
+URL_ENV_VAR = "DATA_INTERACTION_URL"
+TOKEN_ENV_VAR = "DATA_INTERACTION_TOKEN"
+TOKEN_FILE_ENV_VAR = "DATA_INTERACTION_TOKEN_FILE"
 #: The environment variable that turns on the SDK's logging: "debug" or "info".
 LOG_ENV_VAR = "DATA_INTERACTION_CLIENT_LOG"
 #: Largest integer timestamp (microseconds) the contract allows: 2**53 - 1.
