@@ -46,6 +46,9 @@ _ERRORS: Final[tuple[tuple[type[Exception], type[httpx.TransportError]], ...]] =
     (httpcore.LocalProtocolError, httpx.LocalProtocolError),
     (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
     (httpcore.ProtocolError, httpx.ProtocolError),
+    # With TLS 1.3 a server refuses a client certificate after the handshake, at the first read, and
+    # the asyncio backend lets that alert through as it is.
+    (ssl.SSLError, httpx.ConnectError),
 )
 
 
