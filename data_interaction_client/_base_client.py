@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import html
 import logging
 import random
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -17,13 +19,16 @@ import httpx
 import orjson
 
 from . import _wire
+from ._batch import _Part, halves
 from ._constants import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
+    ERROR_BODY_LIMIT,
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
     SMALL_ANSWER_LIMIT,
+    USER_AGENT,
 )
 from ._exceptions import (
     APIConnectionError,
@@ -34,15 +39,17 @@ from ._exceptions import (
     InvalidInputError,
     InvalidResponseError,
     PlatformError,
+    RequestTooLargeError,
     platform_error,
     printable,
 )
-from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline, install_deadlines
-from ._options import check_headers, check_seconds, check_token, redacted, ssl_context
+from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline
+from ._options import TokenAuth, TokenLike, check_headers, check_seconds, check_token, redacted, ssl_context
 from ._points import Precision, check_precision
 from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag, TagAttributes
+from ._transport import AsyncDeadlineTransport, DeadlineTransport, ProxyChoice, choose_proxy
 from ._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
 
 log = logging.getLogger("data_interaction_client")
@@ -53,7 +60,15 @@ TimeoutLike = float | httpx.Timeout
 
 _RETRY_STATUSES = frozenset({408, 429})
 _READ = httpx.ByteStream(b"")  # the stream of every response once read
-_EXCERPT = 300
+_EXCERPT = 300  # characters of an answer quoted in a message
+_PAGE_HEAD = 64 * 1024  # bytes of an HTML page searched for its title
+_TITLE_LENGTH = 120
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_FOREIGN = "a proxy or server in front of the platform answered"
+# Headers of the body as it came; the body handed on is decoded and whole.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class BaseClient(Generic[HttpxClientT]):
@@ -65,7 +80,8 @@ class BaseClient(Generic[HttpxClientT]):
         self,
         base_url: str | httpx.URL,
         *,
-        token: str | None,
+        token: TokenLike,
+        auth: httpx.Auth | None,
         timeout: TimeoutLike,
         max_retries: int,
         max_points_per_request: int,
@@ -103,14 +119,27 @@ class BaseClient(Generic[HttpxClientT]):
         self.max_response_bytes = max_response_bytes
         self.compress = compress
         self._headers = {
+            "User-Agent": USER_AGENT,
             "Content-Type": "application/json",
             "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._headers.update(check_headers(headers))
-        checked_token = check_token(token)
-        if checked_token is not None:
-            self._headers["Authorization"] = f"Bearer {checked_token}"
+        # How each request is authenticated: a fixed token is a header; a token callable or an
+        # httpx.Auth runs for each request (without either, an http_client's own auth, if any).
+        self._send_options: dict[str, Any] = {"stream": True}
+        if auth is not None:
+            if token is not None:
+                raise InvalidInputError("give token or auth, not both")
+            if not isinstance(auth, httpx.Auth):
+                raise InvalidInputError(f"auth must be an httpx.Auth, not {type(auth).__name__}")
+            self._send_options["auth"] = auth
+        elif callable(token):
+            self._send_options["auth"] = TokenAuth(token)
+        else:
+            checked_token = check_token(token)
+            if checked_token is not None:
+                self._headers["Authorization"] = f"Bearer {checked_token}"
         if compress:
             self._headers["Content-Encoding"] = "gzip"
         self._owns_http = True
@@ -118,31 +147,41 @@ class BaseClient(Generic[HttpxClientT]):
         self.precision = check_precision(precision)
         self.check_values = bool(check_values)
         self._tag_attributes: dict[TagId, TagAttributes] = {}
+        self._proxy: ProxyChoice | None = None  # the proxy of the client's own transport, if any
 
     def __repr__(self) -> str:
         # The token stays out of repr, logs and errors; so do credentials in base_url.
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    @staticmethod
-    def _http_options(*, verify: object, proxy: str | None, transport: Any) -> dict[str, Any]:
+    def _http_options(
+        self, *, verify: object, proxy: str | None, transport: Any, asynchronous: bool
+    ) -> dict[str, Any]:
         """Settings of the client's own httpx client.
 
-        Redirects are not followed: a redirected POST is reported (it usually means a wrong base_url),
-        not silently turned into a GET.
+        Without a ``transport`` of the user's, requests go through the client's own
+        (:mod:`._transport`): every socket operation ends by the current call's deadline; the proxy is
+        ``proxy`` or the environment's for ``base_url``. Redirects are not followed: a redirected POST
+        is reported (it usually means a wrong base_url), not silently turned into a GET.
         """
+        context = ssl_context(verify)  # checked even with a transport of the user's
+        if transport is None:
+            self._proxy = choose_proxy(httpx.URL(self._url), proxy)
+            kind = AsyncDeadlineTransport if asynchronous else DeadlineTransport
+            transport = kind(
+                ssl_context=httpx.create_ssl_context(verify=context),
+                proxy=self._proxy,
+                limits=DEFAULT_LIMITS,
+            )
+        elif proxy is not None:
+            raise InvalidInputError(
+                "give proxy or transport, not both: a transport of your own makes its connections"
+            )
         return {
-            "verify": ssl_context(verify),
-            "proxy": proxy,
             "transport": transport,
-            "limits": DEFAULT_LIMITS,
             "follow_redirects": False,
             "timeout": DEFAULT_TIMEOUT,
+            "trust_env": False,  # the environment's proxy is chosen above, for the platform's URL
         }
-
-    def _own(self, http: HttpxClientT) -> HttpxClientT:
-        """Take ``http`` as the client's own: its connections end by each call's deadline."""
-        install_deadlines(http)
-        return http
 
     # --- requests --------------------------------------------------------------------------------
 
@@ -207,10 +246,21 @@ class BaseClient(Generic[HttpxClientT]):
 
     @classmethod
     def _finish(cls, response: httpx.Response, answer: AnswerBuffer) -> httpx.Response:
-        """The response with its whole body, read through ``answer``."""
-        response._content = answer.content()
-        log.debug("HTTP %d, %d bytes", response.status_code, len(response._content))
-        return cls._unbind(response)
+        """A response with the whole body, read (and decoded) through ``answer``."""
+        content = answer.content()
+        log.debug("HTTP %d, %d bytes", response.status_code, len(content))
+        headers = [
+            (name, value) for name, value in response.headers.multi_items() if name not in _BODY_HEADERS
+        ]
+        whole = httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=content,
+            request=response.request,
+            extensions=response.extensions,
+        )
+        cls._unbind(response)
+        return whole
 
     @staticmethod
     def _unbind(response: httpx.Response) -> httpx.Response:
@@ -286,24 +336,27 @@ class BaseClient(Generic[HttpxClientT]):
         error.__cause__ = exc
         return error
 
-    @staticmethod
-    def _transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIError:
+    def _transport_error(self, exc: httpx.TransportError, request: httpx.Request) -> APIError:
         cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        through = f" through {self._proxy.describe()}" if self._proxy is not None else ""
         if isinstance(exc, httpx.TimeoutException):
             message = (
-                f"no answer in time ({cause}); "
+                f"no answer in time{through} ({cause}); "
                 "raise the timeout if the platform is slow, or check the network"
             )
             error: APIError = APITimeoutError(message, method=request.method, path=request.url.path)
         else:
             if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.ProxyError):
                 where = f"{request.url.scheme}://{request.url.netloc.decode()}"
-                message = (
-                    f"could not reach the platform at {where} ({cause}); "
+                message = f"could not reach the platform at {where}{through} ({cause}); " + (
                     "check base_url and that the platform is running"
+                    if self._proxy is None
+                    else self._proxy.advice(request.url.host)
                 )
             else:
-                message = f"the connection broke before a whole answer came ({cause}); check the network"
+                message = (
+                    f"the connection broke before a whole answer came{through} ({cause}); check the network"
+                )
             error = APIConnectionError(message, method=request.method, path=request.url.path)
         return error
 
@@ -320,7 +373,9 @@ class BaseClient(Generic[HttpxClientT]):
         if not 200 <= status < 300:
             detail = None
             if error_id is None:
-                detail = f"answer: {_describe_body(response)}"
+                detail = f"{_FOREIGN}, not the platform's JSON error: {_describe_body(response)}"
+                if content:
+                    detail += "; the whole answer is on the error's body"
                 if 300 <= status < 400:
                     detail += f"; redirect to {response.headers.get('location')!r}: check base_url"
             raise platform_error(
@@ -331,15 +386,18 @@ class BaseClient(Generic[HttpxClientT]):
                 error_message=error_message,
                 retry_after=_retry_after(response.headers),
                 detail=detail,
+                body=_body_text(response),
+                request_bytes=len(request.content),
             )
         if error_id is None or not isinstance(payload, dict):
+            what = _describe_body(response)
             raise InvalidResponseError(
-                f"the answer is not the JSON the contract promises (HTTP {status}, "
-                f"{_describe_body(response)})",
+                f"the answer is not the JSON the contract promises (HTTP {status}, {what})"
+                + (f": {_FOREIGN}" if what.startswith("an HTML page") else ""),
                 method=method,
                 path=path,
                 status_code=status,
-                body=content[:_EXCERPT].decode("utf-8", "replace"),
+                body=_body_text(response),
             )
         if error_id != 0:
             raise platform_error(
@@ -356,7 +414,7 @@ class BaseClient(Generic[HttpxClientT]):
             method=request.method,
             path=request.url.path,
             status_code=response.status_code,
-            body=response.content[:_EXCERPT].decode("utf-8", "replace"),
+            body=_body_text(response),
         )
         error.__cause__ = exc
         return error
@@ -385,6 +443,22 @@ class BaseClient(Generic[HttpxClientT]):
             max_retries,
         )
         return delay
+
+    def _split_refused(self, error: APIError, parts: list[_Part], pending: list[list[_Part]]) -> bool:
+        """Whether a failed request of ``set_data`` was split: too large (HTTP 413), more than one point.
+
+        Its two halves go on ``pending``, the first to be sent first.
+        """
+        if not isinstance(error, RequestTooLargeError):
+            return False
+        error.points = sum(end - start for _, start, end in parts)
+        error.max_points_per_request = self.max_points_per_request
+        split = halves(parts)
+        if split is None:
+            return False
+        log.warning("%s %s: %s; sending it again in two halves", error.method, error.path, error._message())
+        pending.extend(reversed(split))
+        return True
 
     # --- the facade's logic ----------------------------------------------------------------------
 
@@ -555,9 +629,30 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _describe_body(response: httpx.Response) -> str:
+    """The answer's body in words: its kind (an HTML page and its title), content type and size."""
+    content = response.content
     content_type = printable(response.headers.get("content-type", "no content type"))
-    if not response.content:
-        return f"{content_type}, empty body"
-    text = printable(" ".join(response.content[:_EXCERPT].decode("utf-8", "replace").split()))
-    more = "..." if len(response.content) > _EXCERPT else ""
-    return f"{content_type}, {len(response.content)} bytes: {text}{more}"
+    if not content:
+        return f"an empty answer ({content_type})"
+    size = f"{content_type}, {len(content)} bytes"
+    head = content[:_PAGE_HEAD].decode("utf-8", "replace")
+    if "html" in content_type.lower() or head.lstrip()[:1] == "<":
+        title = _TITLE.search(head)
+        if title:
+            return f"an HTML page titled {_excerpt(title.group(1), _TITLE_LENGTH)!r} ({size})"
+        text = _excerpt(_TAG.sub(" ", _SCRIPT.sub(" ", head)), _EXCERPT)
+        return f"an HTML page without a title ({size})" + (f": {text}" if text else "")
+    more = "..." if len(content) > _EXCERPT else ""
+    text = _excerpt(content[:_EXCERPT].decode("utf-8", "replace"), _EXCERPT + 3, page=False)
+    return f"a {content_type} answer of {len(content)} bytes: {text}{more}"
+
+
+def _excerpt(text: str, length: int, *, page: bool = True) -> str:
+    """``text`` on one line, unprintable characters escaped (a page's entities decoded), cut at ``length``."""
+    text = printable(" ".join((html.unescape(text) if page else text).split()))
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
+def _body_text(response: httpx.Response) -> str:
+    """The start of the answer's body as text, kept on the error for whoever wants it."""
+    return response.content[:ERROR_BODY_LIMIT].decode("utf-8", "replace")

@@ -9,7 +9,7 @@ from ._exceptions import InvalidInputError, NoDataToSendError
 from ._tag import Tag
 from ._types import PointDict
 
-__all__ = ["SendBatch"]
+__all__ = ["SendBatch", "halves"]
 
 
 class _Claim:
@@ -117,3 +117,27 @@ class SendBatch:
         # The points not accepted go back to their tags, before any given while the send was under way.
         for claim in self._claims:
             claim.tag._settle(claim.accepted)
+
+
+def halves(parts: list[_Part]) -> tuple[list[_Part], list[_Part]] | None:
+    """The points of one request in two requests of half as many each, in order; ``None`` for one point.
+
+    For a request the platform (or a proxy) refused as too large (HTTP 413).
+    """
+    total = sum(end - start for _, start, end in parts)
+    if total < 2:
+        return None
+    room = total // 2
+    first: list[_Part] = []
+    second: list[_Part] = []
+    for claim, start, end in parts:
+        if room >= end - start:
+            first.append((claim, start, end))
+            room -= end - start
+        elif room > 0:
+            first.append((claim, start, start + room))
+            second.append((claim, start + room, end))
+            room = 0
+        else:
+            second.append((claim, start, end))
+    return first, second

@@ -32,6 +32,7 @@ from ._constants import (
 from ._exceptions import APIError
 from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
 from ._limits import Deadline, using
+from ._options import TokenLike, env_settings
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
 from ._request_data import RequestData
@@ -103,7 +104,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         self,
         base_url: str | httpx.URL,
         *,
-        token: str | None = None,
+        token: TokenLike = None,
+        auth: httpx.Auth | None = None,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -122,6 +124,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         super().__init__(
             base_url,
             token=token,
+            auth=auth,
             timeout=timeout,
             max_retries=max_retries,
             max_points_per_request=max_points_per_request,
@@ -137,9 +140,25 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             self._http = http_client
             self._owns_http = False
         else:
-            self._http = self._own(
-                httpx.Client(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+            self._http = httpx.Client(
+                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=False)
             )
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client for the platform the environment names, as the command line reads it.
+
+        ``DATA_INTERACTION_URL`` is the platform's address; the token is ``DATA_INTERACTION_TOKEN``, or
+        the file ``DATA_INTERACTION_TOKEN_FILE`` names (read again for each request, so that it may
+        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins)::
+
+            with DataInteractionClient.from_env(timeout=10) as client:
+                client.connect("1")
+        """
+        url, token = env_settings(os.environ)
+        if "token" not in options and "auth" not in options:
+            options["token"] = token
+        return cls(url, **options)
 
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
@@ -175,7 +194,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             for attempt in range(retries + 1):
                 try:
                     self._start_attempt(request, phases, deadline)
-                    response = self._http.send(request, stream=True)
+                    response = self._http.send(request, **self._send_options)
                     try:
                         answer = self._answer(request, response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already
@@ -241,20 +260,24 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
-                body = encode(batch.body(parts))
-                try:
-                    answer = self._send(
-                        _wire.SET_DATA_PATH,
-                        body,
-                        self._process_response,
-                        timeout=timeout,
-                        max_retries=max_retries,
-                        deadline=deadline,
-                    )
-                except APIError as exc:
-                    exc.points_sent = batch.accepted
-                    raise
-                batch.mark_accepted(parts)
+                pending = [parts]  # a request refused as too large is replaced by its halves
+                while pending:
+                    piece = pending.pop()
+                    try:
+                        answer = self._send(
+                            _wire.SET_DATA_PATH,
+                            encode(batch.body(piece)),
+                            self._process_response,
+                            timeout=timeout,
+                            max_retries=max_retries,
+                            deadline=deadline,
+                        )
+                    except APIError as exc:
+                        exc.points_sent = batch.accepted
+                        if self._split_refused(exc, piece, pending):
+                            continue
+                        raise
+                    batch.mark_accepted(piece)
         return batch.total, answer
 
     def get_data(
@@ -404,7 +427,8 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         self,
         base_url: str | httpx.URL,
         *,
-        token: str | None = None,
+        token: TokenLike = None,
+        auth: httpx.Auth | None = None,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -423,6 +447,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         super().__init__(
             base_url,
             token=token,
+            auth=auth,
             timeout=timeout,
             max_retries=max_retries,
             max_points_per_request=max_points_per_request,
@@ -438,9 +463,17 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             self._http = http_client
             self._owns_http = False
         else:
-            self._http = self._own(
-                httpx.AsyncClient(**self._http_options(verify=verify, proxy=proxy, transport=transport))
+            self._http = httpx.AsyncClient(
+                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=True)
             )
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client for the platform the environment names; see :meth:`DataInteractionClient.from_env`."""
+        url, token = env_settings(os.environ)
+        if "token" not in options and "auth" not in options:
+            options["token"] = token
+        return cls(url, **options)
 
     async def aclose(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
@@ -480,7 +513,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             for attempt in range(retries + 1):
                 try:
                     self._start_attempt(request, phases, deadline)
-                    response = await self._http.send(request, stream=True)
+                    response = await self._http.send(request, **self._send_options)
                     try:
                         answer = self._answer(request, response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already
@@ -525,20 +558,24 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
-                body = encode(batch.body(parts))
-                try:
-                    await self._send(
-                        _wire.SET_DATA_PATH,
-                        body,
-                        self._process_response,
-                        timeout=timeout,
-                        max_retries=max_retries,
-                        deadline=deadline,
-                    )
-                except APIError as exc:
-                    exc.points_sent = batch.accepted
-                    raise
-                batch.mark_accepted(parts)
+                pending = [parts]  # a request refused as too large is replaced by its halves
+                while pending:
+                    piece = pending.pop()
+                    try:
+                        await self._send(
+                            _wire.SET_DATA_PATH,
+                            encode(batch.body(piece)),
+                            self._process_response,
+                            timeout=timeout,
+                            max_retries=max_retries,
+                            deadline=deadline,
+                        )
+                    except APIError as exc:
+                        exc.points_sent = batch.accepted
+                        if self._split_refused(exc, piece, pending):
+                            continue
+                        raise
+                    batch.mark_accepted(piece)
         return batch.total
 
     async def get_data(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import platform
+
 import httpx
+
+from ._version import __version__
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """Connect within 5 s; every other phase (write, read, pool) within 30 s."""
@@ -17,6 +21,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024**2
 parts, or raise it per client."""
 SMALL_ANSWER_LIMIT = 16 * 1024**2
 """The most decompressed bytes a connect or set_data answer may have: they are small."""
+ERROR_BODY_LIMIT = 16 * 1024
+"""Characters of an error answer's body kept on the error (PlatformError.body, InvalidResponseError.body)."""
 DEFAULT_MAX_RETRIES = 2
 """Retries after the first attempt, for connection errors, timeouts, 408, 429 and 5xx."""
 INITIAL_RETRY_DELAY = 0.5
@@ -29,6 +35,16 @@ DEFAULT_MAX_POINTS_PER_REQUEST = 100_000
 """set_data splits a send into requests of at most this many points."""
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
 """Connection pool of the client's own httpx client."""
+USER_AGENT = (
+    f"data-interaction-client/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+)
+"""Who is asking, in every request's User-Agent header (headers= can replace it)."""
+URL_ENV_VAR = "DATA_INTERACTION_URL"
+"""The environment variable from_env() reads the platform's address from, as the command line does."""
+TOKEN_ENV_VAR = "DATA_INTERACTION_TOKEN"
+"""The environment variable from_env() reads the token from."""
+TOKEN_FILE_ENV_VAR = "DATA_INTERACTION_TOKEN_FILE"
+"""The environment variable naming a file that holds the token (read again for each request)."""
 LOG_ENV_VAR = "DATA_INTERACTION_CLIENT_LOG"
 """The environment variable that turns on the SDK's logging: "debug" or "info"."""
 MAX_TIMESTAMP = 9_007_199_254_740_991

@@ -26,6 +26,7 @@ The hierarchy::
                ├── PermissionDeniedError             403
                ├── NotFoundError                     404
                ├── ConflictError                     409
+               ├── RequestTooLargeError              413: names the request's size and what to change
                ├── UnprocessableEntityError          422
                ├── RateLimitError                    429
                └── InternalServerError               5xx
@@ -61,6 +62,7 @@ __all__ = [
     "PermissionDeniedError",
     "PlatformError",
     "RateLimitError",
+    "RequestTooLargeError",
     "SpoolDiskFullError",
     "SpoolError",
     "SpoolLockedError",
@@ -152,10 +154,13 @@ class APIError(DataInteractionError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        text = f"{self.method} {self.path}: {self.args[0]}"
+        text = f"{self.method} {self.path}: {self._message()}"
         if self.points_sent is not None:
             text += f" ({self.points_sent} points were accepted before the failure; the rest stay buffered)"
         return text
+
+    def _message(self) -> str:
+        return str(self.args[0])
 
 
 class APIConnectionError(APIError):
@@ -182,11 +187,13 @@ class PlatformError(APIError):
     """The platform answered an error: a non-zero ``error.id``, or an HTTP 4xx/5xx status.
 
     ``status_code`` is the HTTP status (200 when only the envelope says so); ``error_id`` and
-    ``error_message`` are the envelope's, or ``None`` when the answer carried none. Also importable as
-    ``ServerResponseErrorException``, the original client's name.
+    ``error_message`` are the envelope's, or ``None`` when the answer carried none. ``body`` is the
+    answer's text (at most its first 16 KiB: a proxy's error page, say), or ``None``. Also importable
+    as ``ServerResponseErrorException``, the original client's name.
     """
 
     hint = ""
+    body: str | None = None
 
     def __init__(
         self,
@@ -232,6 +239,35 @@ class ConflictError(PlatformError):
     """HTTP 409: the request conflicts with the platform's state."""
 
 
+class RequestTooLargeError(PlatformError):
+    """HTTP 413: the request is larger than the platform, or a proxy in front of it, accepts.
+
+    ``request_bytes`` is the size of the request's body as sent; ``points`` how many points it held
+    (set by ``set_data``, ``None`` for other calls). ``set_data`` splits a refused request in halves and
+    goes on, so it raises this only when a single point is refused: one value is too large.
+    """
+
+    request_bytes: int | None = None
+    points: int | None = None
+    max_points_per_request: int | None = None
+
+    def _message(self) -> str:
+        text = str(self.args[0])
+        size = "the request" if self.request_bytes is None else f"the request of {self.request_bytes} bytes"
+        if self.points == 1:
+            return (
+                f"{text}; {size} held a single point, so one value is too large for the platform or a "
+                "proxy in front of it (such as nginx's client_max_body_size): send smaller values, or "
+                "raise that limit"
+            )
+        if self.points is not None:
+            size += f" with {self.points} points"
+        advice = "lower max_points_per_request"
+        if self.max_points_per_request is not None:
+            advice += f" (now {self.max_points_per_request})"
+        return f"{text}; {size} is too large for the platform or a proxy in front of it: {advice}"
+
+
 class UnprocessableEntityError(PlatformError):
     """HTTP 422: the platform found the request body invalid; nothing of it was stored."""
 
@@ -256,6 +292,7 @@ _STATUS_ERRORS: dict[int, type[PlatformError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    413: RequestTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
@@ -270,20 +307,25 @@ def platform_error(
     error_message: str | None,
     retry_after: float | None = None,
     detail: Any = None,
+    body: str | None = None,
+    request_bytes: int | None = None,
 ) -> PlatformError:
-    """Build the most specific :class:`PlatformError` for an answer's status and envelope."""
+    """Build the most specific :class:`PlatformError` for an answer's status and envelope.
+
+    The one mapping of a status to its class; ``body`` is the answer's text kept on the error, and
+    ``request_bytes`` the size of the request refused (read by :class:`RequestTooLargeError`).
+    """
     cls = _STATUS_ERRORS.get(status_code)
     if cls is None:
         cls = InternalServerError if status_code >= 500 else PlatformError
-    parts = [f"HTTP {status_code}"]
+    message = f"HTTP {status_code}"
     if error_id is not None:
-        parts.append(f"platform error {error_id}: {printable(error_message or '(no message)')}")
+        message += f", platform error {error_id}: {printable(error_message or '(no message)')}"
     elif detail:
-        parts.append(str(detail))
-    message = ", ".join(parts)
+        message += f": {detail}"
     if cls.hint:
         message += f" ({cls.hint})"
-    return cls(
+    error = cls(
         message,
         method=method,
         path=path,
@@ -292,6 +334,10 @@ def platform_error(
         error_message=error_message,
         retry_after=retry_after,
     )
+    error.body = body
+    if isinstance(error, RequestTooLargeError):
+        error.request_bytes = request_bytes
+    return error
 
 
 def printable(text: str) -> str:

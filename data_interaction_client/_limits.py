@@ -4,10 +4,10 @@ A call (``connect``, ``set_data``, ``get_data``) gets one `Deadline` for all its
 attempts: ``total_timeout`` seconds, plus one second for every ``min_throughput`` bytes it moves (the
 bodies it sends and the answers it receives), so a large send on a slow link is not cut off while a
 small call that hangs is. httpx's own timeouts bound each read, not a whole answer: a server that
-trickles one byte at a time would never be cut off. So the client's connections read and write through
-`DeadlineBackend`, which shortens every socket operation's timeout to the time the current call
-has left; the call's deadline lives in a context variable, so it follows the call into httpcore's
-threads of control (the calling thread, or the task for asyncio).
+trickles one byte at a time would never be cut off. So the client's connections (`_transport.py`) read
+and write through `DeadlineBackend`, which shortens every socket operation's timeout to the time the
+current call has left; the call's deadline lives in a context variable, so it follows the call into
+httpcore's threads of control (the calling thread, or the task for asyncio).
 
 An answer is read as a stream into an `AnswerBuffer`, which refuses more than a set number of
 decompressed bytes, so a gzip bomb or an answer that never ends cannot exhaust memory.
@@ -30,8 +30,9 @@ __all__ = [
     "ACCEPT_ENCODING",
     "AnswerBuffer",
     "AnswerTooLargeError",
+    "AsyncDeadlineBackend",
     "Deadline",
-    "install_deadlines",
+    "DeadlineBackend",
     "using",
 ]
 
@@ -199,32 +200,6 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-def install_deadlines(http: httpx.Client | httpx.AsyncClient) -> int:
-    """Route the connections of the client's own httpx transports through the deadline backends.
-
-    httpx does not let a network backend be chosen, so this reaches into its transports' connection
-    pools (``HTTPTransport._pool._network_backend``; a test pins it for the supported versions). A
-    transport of another kind (a mock, a user's own) is left as it is: there the deadline is checked
-    between reads and before each attempt instead. Returns how many transports were wired.
-    """
-    transports: list[Any] = [http._transport, *http._mounts.values()]
-    wired = 0
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, DeadlineBackend | AsyncDeadlineBackend):
-            continue
-        if isinstance(transport, httpx.HTTPTransport) and isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
-            wired += 1
-        elif isinstance(transport, httpx.AsyncHTTPTransport) and isinstance(
-            backend, httpcore.AsyncNetworkBackend
-        ):
-            pool._network_backend = AsyncDeadlineBackend(backend)  # type: ignore[union-attr]
-            wired += 1
-    return wired
 
 
 class AnswerTooLargeError(Exception):

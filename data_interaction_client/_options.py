@@ -5,26 +5,48 @@ None of these messages ever quotes a token or a header value: they may be secret
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
+from typing import TypeAlias
 
 import httpx
 
+from ._constants import TOKEN_ENV_VAR, TOKEN_FILE_ENV_VAR, URL_ENV_VAR
 from ._exceptions import InvalidInputError
 
-__all__ = ["check_headers", "check_seconds", "check_token", "redacted", "ssl_context"]
+__all__ = [
+    "FileToken",
+    "TokenAuth",
+    "TokenLike",
+    "check_headers",
+    "check_seconds",
+    "check_token",
+    "env_settings",
+    "redacted",
+    "ssl_context",
+]
+
+log = logging.getLogger("data_interaction_client")
+
+#: A bearer token, a callable that gives one for each request, or ``None``.
+TokenLike: TypeAlias = str | Callable[[], str] | None
 
 
-def check_token(token: object) -> str | None:
-    """The token, or ``None``; :class:`InvalidInputError` (never quoting it) when it cannot be sent."""
+def check_token(token: object, name: str = "token") -> str | None:
+    """The token, or ``None``; :class:`InvalidInputError` (never quoting it) when it cannot be sent.
+
+    ``name`` says where the token came from in the message (``token``, or ``token()`` for a callable's).
+    """
     if token is None:
         return None
     if type(token) is not str:
-        raise InvalidInputError(f"token must be a string, not {type(token).__name__}")
+        also = " (or a callable that returns one)" if name == "token" else ""
+        raise InvalidInputError(f"{name} must be a string, not {type(token).__name__}{also}")
     if not token:
-        raise InvalidInputError("token is empty: give None when the platform needs no token")
+        raise InvalidInputError(f"{name} is empty: give None when the platform needs no token")
     for position, char in enumerate(token):
         if not "\x21" <= char <= "\x7e":
             if char in "\r\n":
@@ -37,10 +59,85 @@ def check_token(token: object) -> str | None:
                 what = "a control character"
             hint = " (read from a file? strip it: token.strip())" if char.isspace() else ""
             raise InvalidInputError(
-                f"token has {what} at position {position} of {len(token)}; a bearer token is printable "
+                f"{name} has {what} at position {position} of {len(token)}; a bearer token is printable "
                 f"ASCII without spaces{hint}"
             )
     return token
+
+
+class TokenAuth(httpx.Auth):
+    """A bearer token asked of ``token()`` for each request: a rotating file, an OAuth2 flow, a vault."""
+
+    def __init__(self, token: Callable[[], str]) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Set ``Authorization: Bearer <token()>`` on the request."""
+        token = check_token(self._token(), "token()")
+        if token is None:
+            raise InvalidInputError("token() returned None: return the token, or give token=None")
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+class FileToken:
+    """The token in a file, read again at each call so that it may be replaced (a rotating secret).
+
+    A read that fails or finds the file empty (a file being replaced) keeps the last token read,
+    with a warning.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], name: str = "token file") -> None:
+        self.path = os.fspath(path)
+        self._name = name
+        first = self._read()
+        if first is None:
+            raise InvalidInputError(f"{name} {self.path!r} cannot be read or is empty")
+        self._last = first
+
+    def _read(self) -> str | None:
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                token = file.read().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return token or None
+
+    def __call__(self) -> str:
+        token = self._read()
+        if token is None:
+            log.warning(
+                "%s %r cannot be read or is empty: the last token read is used", self._name, self.path
+            )
+            return self._last
+        self._last = token
+        return token
+
+    def __repr__(self) -> str:
+        return f"FileToken({self.path!r})"  # never the token
+
+
+def env_settings(environ: Mapping[str, str]) -> tuple[str, TokenLike]:
+    """The platform's address and token from the variables the command line reads.
+
+    ``DATA_INTERACTION_URL`` (required), and ``DATA_INTERACTION_TOKEN`` or
+    ``DATA_INTERACTION_TOKEN_FILE`` (a file read again for each request), or neither.
+    """
+    url = environ.get(URL_ENV_VAR, "").strip()
+    if not url:
+        raise InvalidInputError(
+            f"{URL_ENV_VAR} is not set: give the platform's address, e.g. "
+            f"{URL_ENV_VAR}=https://platform.example:8443"
+        )
+    token = environ.get(TOKEN_ENV_VAR, "").strip() or None
+    path = environ.get(TOKEN_FILE_ENV_VAR, "").strip() or None
+    if token is not None and path is not None:
+        raise InvalidInputError(f"both {TOKEN_ENV_VAR} and {TOKEN_FILE_ENV_VAR} are set: set one of them")
+    if path is not None:
+        return url, FileToken(path, TOKEN_FILE_ENV_VAR)
+    if token is not None:
+        check_token(token, TOKEN_ENV_VAR)
+    return url, token
 
 
 def check_headers(headers: object) -> dict[str, str]:

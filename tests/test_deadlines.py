@@ -13,6 +13,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import orjson
@@ -26,7 +27,7 @@ from data_interaction_client import (
     InvalidResponseError,
     Tag,
 )
-from data_interaction_client._limits import AsyncDeadlineBackend, Deadline, DeadlineBackend
+from data_interaction_client._limits import Deadline
 
 from .conftest import OK, FakePlatform
 
@@ -218,19 +219,57 @@ def test_every_call_has_a_finite_deadline_by_default() -> None:
     client.close()
 
 
-def test_own_connections_go_through_the_deadline_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.test:3128")
-    with DataInteractionClient("http://p.test") as client:
-        transports = [client._http._transport, *client._http._mounts.values()]
-        backends = {type(t._pool._network_backend) for t in transports}  # type: ignore[union-attr]
-    assert backends == {DeadlineBackend}
-    assert len(transports) >= 2  # the proxy's transport is wired too
+@pytest.mark.parametrize("asynchronous", [False, True])
+@pytest.mark.parametrize("given", ["environment", "argument"])
+def test_a_proxy_that_trickles_is_cut_off_at_the_deadline_too(
+    serve: Callable[[Handler], RawServer], monkeypatch: pytest.MonkeyPatch, asynchronous: bool, given: str
+) -> None:
+    proxy = serve(trickle(answer(GET_OK), 0.1))
+    options: dict[str, object] = {"timeout": 2, "total_timeout": 1, "max_retries": 0}
+    if given == "environment":
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+    else:
+        options["proxy"] = proxy.url
 
-    async def async_backends() -> set[type]:
-        async with AsyncDataInteractionClient("http://p.test") as client:
-            return {type(client._http._transport._pool._network_backend)}  # type: ignore[attr-defined]
+    async def async_read() -> None:
+        async with AsyncDataInteractionClient("http://platform.invalid", **options) as client:  # type: ignore[arg-type]
+            await client.get_data(client.create_request_data("a"))
 
-    assert asyncio.run(async_backends()) == {AsyncDeadlineBackend}
+    def sync_read() -> None:
+        with DataInteractionClient("http://platform.invalid", **options) as client:  # type: ignore[arg-type]
+            read(client)
+
+    with pytest.raises(APITimeoutError, match="deadline"):
+        asyncio.run(async_read()) if asynchronous else sync_read()
+    assert proxy.requests == 1  # the platform's name does not resolve: only the proxy was asked
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_auth_of_each_kind_keeps_the_deadline(
+    serve: Callable[[Handler], RawServer], asynchronous: bool
+) -> None:
+    server = serve(trickle(answer(GET_OK), 0.1))
+    calls: list[int] = []
+
+    def token() -> str:
+        calls.append(1)
+        return "rotating"
+
+    async def async_read(options: dict[str, Any]) -> None:
+        async with AsyncDataInteractionClient(server.url, **options) as client:
+            await client.get_data(client.create_request_data("a"))
+
+    def sync_read(options: dict[str, Any]) -> None:
+        with DataInteractionClient(server.url, **options) as client:
+            read(client)
+
+    for auth in ({"token": token}, {"auth": httpx.BasicAuth("user", "secret")}):
+        options = {"timeout": 2, "total_timeout": 0.6, "max_retries": 0, **auth}
+        with pytest.raises(APITimeoutError, match="deadline"):
+            asyncio.run(async_read(options)) if asynchronous else sync_read(options)
+    assert calls == [1]
 
 
 # --- bounded answers ----------------------------------------------------------------------------------

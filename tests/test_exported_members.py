@@ -56,6 +56,7 @@ EXPECTED = {
     "Point",
     "PointDict",
     "RateLimitError",
+    "RequestTooLargeError",
     "RequestData",
     "ServerResponseErrorException",
     "Tag",

@@ -231,12 +231,6 @@ def test_own_client_is_closed() -> None:
     assert client._http.is_closed
 
 
-def test_tls_and_proxy_options_reach_httpx(tmp_path: object) -> None:
-    client = DataInteractionClient("https://p.test", verify=False, proxy="http://127.0.0.1:3128")
-    assert client._http._mounts  # the proxy is mounted
-    client.close()
-
-
 def test_env_var_turns_logging_on() -> None:
     code = (
         "import logging, data_interaction_client as d;"
