@@ -9,7 +9,6 @@ import email.utils
 import gzip
 import html
 import logging
-import random
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,6 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     ERROR_BODY_LIMIT,
     INITIAL_RETRY_DELAY,
-    MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
     SMALL_ANSWER_LIMIT,
     USER_AGENT,
@@ -38,7 +36,6 @@ from ._exceptions import (
     DataSourceNotActiveError,
     InvalidInputError,
     InvalidResponseError,
-    PlatformError,
     RequestTooLargeError,
     platform_error,
     printable,
@@ -48,6 +45,7 @@ from ._options import TokenAuth, TokenLike, check_headers, check_seconds, check_
 from ._points import Precision, check_precision
 from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory, TagInfo
+from ._retry import Failure, backoff, classify
 from ._tag import Tag, TagAttributes
 from ._transport import AsyncDeadlineTransport, DeadlineTransport, ProxyChoice, choose_proxy
 from ._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
@@ -58,7 +56,6 @@ HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
 #: Seconds for every phase of an attempt, or an ``httpx.Timeout`` for each phase.
 TimeoutLike = float | httpx.Timeout
 
-_RETRY_STATUSES = frozenset({408, 429})
 _READ = httpx.ByteStream(b"")  # the stream of every response once read
 _EXCERPT = 300  # characters of an answer quoted in a message
 _PAGE_HEAD = 64 * 1024  # bytes of an HTML page searched for its title
@@ -426,11 +423,7 @@ class BaseClient(Generic[HttpxClientT]):
         """Seconds to wait before trying again after ``error``, or ``None`` to give up."""
         if attempt >= max_retries or not _should_retry(error):
             return None
-        retry_after = error.retry_after if isinstance(error, PlatformError) else None
-        if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
-            delay = retry_after
-        else:
-            delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY) * (1 - 0.25 * random.random())
+        delay = backoff(error, attempt + 1, first=INITIAL_RETRY_DELAY, cap=MAX_RETRY_DELAY)
         if delay >= deadline.remaining():
             return None
         log.warning(
@@ -590,13 +583,7 @@ def _as_timeout(timeout: TimeoutLike) -> httpx.Timeout:
 
 
 def _should_retry(error: APIError) -> bool:
-    if error._transient is not None:
-        return error._transient
-    if isinstance(error, APIConnectionError):
-        return True
-    if isinstance(error, PlatformError):
-        return error.status_code in _RETRY_STATUSES or error.status_code >= 500
-    return False
+    return classify(error) is Failure.RETRY
 
 
 def _envelope(payload: object) -> tuple[int | None, str | None]:
