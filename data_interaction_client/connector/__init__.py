@@ -4,21 +4,23 @@ A connector defines its hooks; the runtime connects (and keeps trying while the 
 reads the settings file, polls on a fixed-rate schedule, marks values whose source link is lost
 (``q=102``), pauses while the data source is switched off, follows the tags the platform adds or
 removes, resumes after a restart from the spool's watermarks through ``backfill``, stops cleanly on
-SIGINT or SIGTERM, and serves ``/metrics`` and ``/healthz``::
+SIGINT or SIGTERM, and serves ``/metrics`` and ``/healthz``:
 
-    from data_interaction_client.connector import Connector, Reading, Source
+```python
+from data_interaction_client.connector import Connector, Reading, Source
 
-    class Boiler(Connector):
-        poll_interval = 1.0
+class Boiler(Connector):
+    poll_interval = 1.0
 
-        def open(self, source: Source) -> None:
-            self.registers = {tag.id: tag.attributes.source["register"] for tag in source.tags}
+    def open(self, source: Source) -> None:
+        self.registers = {tag.id: tag.attributes.source["register"] for tag in source.tags}
 
-        def poll(self, tags):
-            for tag in tags:
-                yield tag, read_register(self.registers[tag.id])
+    def poll(self, tags):
+        for tag in tags:
+            yield tag, read_register(self.registers[tag.id])
 
-    Boiler.run(url="http://platform:8000", source="1", spool="/var/lib/boiler/spool")
+Boiler.run(url="http://platform:8000", source="1", spool="/var/lib/boiler/spool")
+```
 
 or ``data-interaction-client run boiler:Boiler --source 1 --spool /var/lib/boiler/spool``. The
 ``connector`` extra brings the settings file's YAML, pydantic and prometheus_client.

@@ -1,6 +1,6 @@
 """The async driver: the connector's hooks on the event loop, with the async client and writer.
 
-The twin of :mod:`._sync`: one task reads the data source from the platform (first with backoff,
+The twin of `_sync`: one task reads the data source from the platform (first with backoff,
 then every ``refresh_interval``), the main task runs the schedule and the hooks; a hook that is not
 ``async def`` is called as it is.
 """
@@ -49,7 +49,7 @@ async def _readings(result: Any) -> list[object] | None:
 
 
 class AsyncDriver:
-    """Runs a connector with async hooks until :meth:`request_stop`."""
+    """Runs a connector with async hooks until `request_stop`."""
 
     def __init__(self, connector: Connector, core: Core) -> None:
         self.connector = connector
@@ -78,7 +78,7 @@ class AsyncDriver:
             await asyncio.wait_for(self.stop.wait(), seconds)
 
     async def run(self) -> None:
-        """Run until stopped; :class:`OpenError` when the connector cannot start."""
+        """Run until stopped; `OpenError` when the connector cannot start."""
         settings = self.core.settings
         try:
             client = AsyncDataInteractionClient(settings.url, token=settings.token, **settings.client)

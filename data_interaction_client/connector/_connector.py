@@ -1,4 +1,4 @@
-"""The :class:`Connector` base class and ``Connector.run``: signals, logging, metrics, the driver."""
+"""The `Connector` base class and ``Connector.run``: signals, logging, metrics, the driver."""
 
 from __future__ import annotations
 
@@ -24,43 +24,48 @@ from ._writing import watermark
 
 __all__ = ["HOOKS", "Connector"]
 
-#: The hooks a connector may define.
 HOOKS = ("open", "poll", "backfill", "tags_changed", "close")
+"""The hooks a connector may define."""
 
 
 class Connector:
     """The base of a connector: define its hooks, then ``MyConnector.run(url=..., source=..., spool=...)``.
 
-    ::
+    ```python
+    class Boiler(Connector):
+        poll_interval = 1.0                      # seconds; an option overrides it
 
-        class Boiler(Connector):
-            poll_interval = 1.0                      # seconds; an option overrides it
+        class Settings(pydantic.BaseModel):      # optional: the settings file's "settings"
+            host: str = "127.0.0.1"
 
-            class Settings(pydantic.BaseModel):      # optional: the settings file's "settings"
-                host: str = "127.0.0.1"
+        def open(self, source: Source) -> None:
+            self.registers = {tag.id: tag.attributes.source["register"] for tag in source.tags}
 
-            def open(self, source: Source) -> None:
-                self.registers = {tag.id: tag.attributes.source["register"] for tag in source.tags}
-
-            def poll(self, tags: list[Tag]) -> Iterable[Reading | tuple]:
-                for tag in tags:
-                    yield tag, read_register(self.settings.host, self.registers[tag.id])
+        def poll(self, tags: list[Tag]) -> Iterable[Reading | tuple]:
+            for tag in tags:
+                yield tag, read_register(self.settings.host, self.registers[tag.id])
+    ```
 
     The runtime calls ``open(source)`` once the platform has described the data source, then
     ``backfill(tag, since_x, until_x)`` (when defined) for each tag from its watermark, then ``poll(tags)``
     every ``poll_interval`` seconds; ``tags_changed(added, removed, changed)`` (when defined) when the
-    platform's tags change; ``close()`` when it stops. ``poll`` returns or yields :class:`Reading`
-    objects or tuples ``(tag, y)`` / ``(tag, x, y[, q])``; ``x`` defaults to the tick's time. When a
-    hook is ``async def``, every hook runs on an event loop, with the async client and writer.
+    platform's tags change; ``close()`` when it stops. ``poll`` returns or yields
+    [`Reading`][data_interaction_client.connector.Reading] objects or tuples ``(tag, y)`` /
+    ``(tag, x, y[, q])``; ``x`` defaults to the tick's time. When a hook is ``async def``, every hook runs on
+    an event loop, with the async client and writer.
 
     ``self.settings`` is the connector's ``Settings`` (validated), ``self.source`` the data source.
+    An ``OSError`` from ``open`` is tried again with backoff; when ``poll`` raises, every tag of that
+    poll gets ``y=None, q=102`` at the tick (the link to the data source lost).
     """
 
-    #: Seconds between two polls (the ``poll_interval`` option overrides it).
     poll_interval: ClassVar[float] = 1.0
+    """Seconds between two polls (the ``poll_interval`` option overrides it)."""
 
     settings: Any = None
+    """The connector's settings, validated by its ``Settings`` class (pydantic) when it has one."""
     source: Source | None = None
+    """The data source given to ``open`` (set just before it is called; ``poll`` gets the current tags)."""
 
     def open(self, source: Source) -> Any:
         """Connect the equipment; ``source`` describes the data source and its tags.
@@ -109,15 +114,36 @@ class Connector:
         spool: str | os.PathLike[str] | None = None,
         **options: Unpack[RunOptions],
     ) -> None:
-        """Run the connector until SIGINT or SIGTERM (or :meth:`stop`).
+        """Run the connector until SIGINT or SIGTERM (or `stop()`).
 
-        ``url``: the platform; ``source``: the data source's id; ``spool``: the writer's directory.
-        Options: ``token``, ``config`` (a YAML or TOML settings file), ``poll_interval``,
-        ``refresh_interval`` (default 60 s), ``close_timeout`` (the writer's), ``metrics``
-        (``"HOST:PORT"`` for ``/metrics`` and ``/healthz``), ``unhealthy_after`` (seconds the platform may
-        be unreachable before ``/healthz`` says 503; default 300), ``client`` and ``writer`` (their
-        options), ``settings`` (the connector's settings). Raises :class:`OpenError` when ``open()``
-        fails for good, :class:`SettingsError` for a bad setting.
+        It connects (trying again while the platform is down), calls the hooks, and returns once the
+        connector is closed and the writer has delivered for ``close_timeout`` seconds (the rest stays
+        in the spool for the next start). Each argument and option may come from the settings file
+        instead (``config``); see [`RunOptions`][data_interaction_client.connector.RunOptions].
+
+        Args:
+            url: The platform's base URL.
+            source: The id of the data source to feed.
+            spool: The writer's spool directory: keep it across restarts.
+
+        Keyword Args:
+            token (str | None): The platform's token.
+            config (str | os.PathLike[str] | None): A YAML or TOML settings file.
+            poll_interval (float): Seconds between two polls (the class attribute by default).
+            refresh_interval (float): Seconds between two reads of the data source (default 60).
+            close_timeout (float): Seconds the writer delivers at a stop (default 10).
+            metrics (str | None): ``"HOST:PORT"`` for ``/metrics`` and ``/healthz``.
+            unhealthy_after (float): Seconds the platform may be unreachable before ``/healthz`` says
+                503 (default 300).
+            client (Mapping[str, Any]): The client's options.
+            writer (Mapping[str, Any]): The writer's options.
+            settings (Any): The connector's settings, validated by its ``Settings`` class.
+
+        Raises:
+            OpenError: ``open()`` failed for good (anything but an ``OSError``), or the data source
+                does not exist.
+            SettingsError: A setting is wrong; the message names the file and the key.
+
         """
         settings = resolve(
             url=url,

@@ -1,6 +1,6 @@
 """The runtime's decisions, without I/O: the schedule, the source's state, the link, the tags, health.
 
-The sync driver (:mod:`._sync`) and the async one (:mod:`._async`) do the waiting, the calls to the
+The sync driver (`_sync`) and the async one (`_async`) do the waiting, the calls to the
 platform and to the connector's hooks; every decision and every log line is made here, so both twins
 behave alike.
 """
@@ -44,12 +44,12 @@ __all__ = [
 
 log = logging.getLogger("data_interaction_client.connector")
 
-#: The first and the longest wait between two tries to reach the platform before it first answered.
 FIRST_RETRY_DELAY = 1.0
+"""The first and the longest wait between two tries to reach the platform before it first answered."""
 MAX_RETRY_DELAY = 30.0
 
-#: (tag, x, y, q) as handed to the writer.
 Point = tuple[Any, Any, Any, int | None]
+"""(tag, x, y, q) as handed to the writer."""
 TagChanges = tuple[list[Tag], list[Tag], list[Tag]]
 
 
@@ -243,7 +243,7 @@ class Core:
     def points(self, items: Iterable[object] | None, x: int | None, origin: str) -> list[Point]:
         """The points of what ``poll`` (or ``backfill``) gave; ``x`` the tick's, for readings without one.
 
-        Raises :class:`InvalidInputError` naming a bad reading.
+        Raises [`InvalidInputError`][data_interaction_client.InvalidInputError] naming a bad reading.
         """
         readings = readings_from(items, self.tags)
         result: list[Point] = []

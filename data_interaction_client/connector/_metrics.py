@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PREFIX", "HealthServer", "Metrics"]
 
-#: The prefix of every metric's name.
 PREFIX = "data_interaction"
+"""The prefix of every metric's name."""
 _HEALTHS = ("ok", "degraded", "critical")
 
 

@@ -1,4 +1,4 @@
-"""What a connector handles: the :class:`Source` it feeds and the :class:`Reading` objects it gives."""
+"""What a connector handles: the `Source` it feeds and the `Reading` objects it gives."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ from .._types import TagId, TagIdLike, TimestampLike, tag_id_from
 
 __all__ = ["LINK_LOST", "Reading", "Source", "reading_from", "tags_of"]
 
-#: The quality code of a value whose link to the data source is lost (the platform family's 102).
 LINK_LOST = 102
+"""The quality code of a value whose link to the data source is lost (the platform family's 102)."""
 
 
 @attrs.frozen
 class Reading:
     """One value read from the source: ``Reading(tag, y)``, ``Reading(tag, y, x=..., q=...)``.
 
-    ``tag`` is a :class:`Tag` or a tag id; ``x`` defaults to the tick's time (integer microseconds);
-    ``q`` is the quality code (0: good; ``Reading(tag, y=None, q=102)`` says the link to this tag's
-    source is lost). ``poll`` may also give tuples: ``(tag, y)`` or ``(tag, x, y[, q])``.
+    ``tag`` is a [`Tag`][data_interaction_client.Tag] or a tag id; ``x`` defaults to the tick's time (integer
+    microseconds); ``q`` is the quality code (0: good; ``Reading(tag, y=None, q=102)`` says the link to this
+    tag's source is lost). ``poll`` may also give tuples: ``(tag, y)`` or ``(tag, x, y[, q])``.
     """
 
     tag: Tag | TagIdLike
@@ -38,8 +38,8 @@ class Source:
     """The data source a connector feeds, as the platform describes it.
 
     ``id`` is its id; ``config`` its ``smtJsonConfigString`` parsed (``None`` when absent);
-    ``tags`` the tags to feed (:class:`Tag` objects with their attributes: ``tag.attributes.source``
-    is where to read each one); ``attributes`` all its attributes.
+    ``tags`` the tags to feed ([`Tag`][data_interaction_client.Tag] objects with their attributes:
+    ``tag.attributes.source`` is where to read each one); ``attributes`` all its attributes.
     """
 
     id: str
@@ -63,9 +63,10 @@ _SHAPES = "Reading(tag, y), or a tuple (tag, y) or (tag, x, y[, q])"
 
 
 def reading_from(item: object, index: int, tags: Mapping[TagId, Tag]) -> Reading:
-    """A :class:`Reading` of what ``poll`` or ``backfill`` gave, its tag the source's own when it has it.
+    """A `Reading` of what ``poll`` or ``backfill`` gave, its tag the source's own when it has it.
 
-    Raises :class:`InvalidInputError` naming the item for anything that is not a reading.
+    Raises [`InvalidInputError`][data_interaction_client.InvalidInputError] naming the item for anything that
+    is not a reading.
     """
     if isinstance(item, Reading):
         reading = item

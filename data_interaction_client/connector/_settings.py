@@ -1,17 +1,19 @@
 """The run's settings: the options given to ``run``, over a YAML or TOML settings file, over defaults.
 
-A settings file (``--config FILE``) may hold, all optional::
+A settings file (``--config FILE``) may hold, all optional:
 
-    url: http://platform:8000          # run()'s own arguments and options, by name
-    token: ${PLATFORM_TOKEN}
-    source: "1"
-    spool: /var/lib/boiler/spool
-    poll_interval: 1
-    refresh_interval: 60
-    metrics: 127.0.0.1:9100
-    client: {timeout: 10}              # the client's options (DataInteractionClient's keywords)
-    writer: {batch_points: 5000}       # the writer's options (client.writer's keywords)
-    settings: {host: 10.0.0.5}         # the connector's own Settings
+```yaml
+url: http://platform:8000          # run()'s own arguments and options, by name
+token: ${PLATFORM_TOKEN}
+source: "1"
+spool: /var/lib/boiler/spool
+poll_interval: 1
+refresh_interval: 60
+metrics: 127.0.0.1:9100
+client: {timeout: 10}              # the client's options (DataInteractionClient's keywords)
+writer: {batch_points: 5000}       # the writer's options (client.writer's keywords)
+settings: {host: 10.0.0.5}         # the connector's own Settings
+```
 
 ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (``${NAME:-default}``
 when it may be unset); a value that is one reference alone is read as a YAML scalar, so that
@@ -43,11 +45,10 @@ __all__ = [
     "resolve",
 ]
 
-#: Seconds between two reads of the data source's tags and state.
 DEFAULT_REFRESH_INTERVAL = 60.0
-#: Seconds the platform may be unreachable before ``/healthz`` answers 503.
+"""Seconds between two reads of the data source's tags and state."""
 DEFAULT_UNHEALTHY_AFTER = 300.0
-#: The client's options a settings file may give (DataInteractionClient's keywords).
+"""Seconds the platform may be unreachable before ``/healthz`` answers 503."""
 CLIENT_OPTIONS = frozenset(
     {
         "timeout",
@@ -62,6 +63,7 @@ CLIENT_OPTIONS = frozenset(
         "proxy",
     }
 )
+"""The client's options a settings file may give (DataInteractionClient's keywords)."""
 _RUN_KEYS = (
     "url",
     "token",
@@ -84,18 +86,31 @@ class SettingsError(InvalidInputError):
 
 
 class RunOptions(TypedDict, total=False):
-    """The keyword options of ``Connector.run`` (each also a key of the settings file)."""
+    """The keyword options of ``Connector.run`` (each but ``config`` also a key of the settings file).
+
+    An option given to ``run`` wins over the settings file, the file over the defaults.
+    """
 
     token: str | None
+    """The platform's token, sent as ``Authorization: Bearer ...``."""
     config: str | os.PathLike[str] | None
+    """A YAML (``.yaml``, ``.yml``) or TOML (``.toml``) settings file, ``${VAR}`` from the environment."""
     poll_interval: float
+    """Seconds between two polls; the connector's ``poll_interval`` by default."""
     refresh_interval: float
+    """Seconds between two reads of the data source's state and tags (default 60)."""
     close_timeout: float
+    """Seconds the writer delivers at a stop (default 10); the rest stays in the spool."""
     unhealthy_after: float
+    """Seconds the platform may be unreachable before ``/healthz`` answers 503 (default 300)."""
     metrics: str | None
+    """``"HOST:PORT"`` to serve ``/metrics`` (Prometheus) and ``/healthz`` on; none by default."""
     client: Mapping[str, Any]
+    """Options of the client (``timeout``, ``max_retries``, ``verify``, ``proxy``, ...)."""
     writer: Mapping[str, Any]
+    """Options of ``client.writer`` (``batch_points``, ``max_spool_bytes``, ``fsync``, ...)."""
     settings: Any
+    """The connector's own settings: validated by its ``Settings`` class (pydantic) when it has one."""
 
 
 @attrs.frozen

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SyncDriver"]
 
-#: Readings of a backfill written together.
 BACKFILL_CHUNK = 10_000
+"""Readings of a backfill written together."""
 
 
 def now_us() -> int:
@@ -55,7 +55,7 @@ class SyncDriver:
         self.wake.clear()
 
     def run(self) -> None:
-        """Run until stopped; :class:`OpenError` when the connector cannot start."""
+        """Run until stopped; `OpenError` when the connector cannot start."""
         settings = self.core.settings
         try:
             client = DataInteractionClient(settings.url, token=settings.token, **settings.client)
