@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from ._exceptions import InvalidInputError, NoDataToSendError
+from ._exceptions import DuplicateTagWarning, InvalidInputError, NoDataToSendError
+from ._points import caller_level
 from ._tag import Tag
 from ._types import PointDict
 
@@ -66,6 +68,26 @@ class SendBatch:
             raise NoDataToSendError(f"no buffered points to send in the tags given ({names})")
         self.total = sum(claim.size for claim in self._claims)
         self._max_points = max_points
+        if len({claim.tag._id for claim in self._claims}) != len(self._claims):
+            self._warn_duplicates()
+
+    def _warn_duplicates(self) -> None:
+        """Warn of each tag held twice: the platform keeps one point per tag and x, the last sent."""
+        by_id: dict[Any, list[_Claim]] = {}
+        for claim in self._claims:
+            by_id.setdefault(claim.tag._id, []).append(claim)
+        for tag_id, claims in by_id.items():
+            if len(claims) < 2:
+                continue
+            sent = sum(claim.size for claim in claims)
+            kept = len({point["x"] for claim in claims for point in claim.buffer})
+            warnings.warn(
+                f"tag {tag_id!r} is given {len(claims)} times in one send (Tag objects with one id): "
+                f"all {sent} points are sent and counted, and the platform keeps one point per x, the "
+                f"last sent: {kept} of them; give each tag once",
+                DuplicateTagWarning,
+                stacklevel=caller_level(),
+            )
 
     def __enter__(self) -> SendBatch:
         return self

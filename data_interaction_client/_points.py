@@ -431,11 +431,11 @@ def warn_small_timestamp(tag: TagId | PointRules, x: int) -> None:
         f"since the epoch); if it is in {unit}, give precision={precision!r} (to the tag or the client), "
         f"multiply it by {factor}, or give a datetime",
         TimestampUnitWarning,
-        stacklevel=_caller_level(),
+        stacklevel=caller_level(),
     )
 
 
-def _caller_level() -> int:
+def caller_level() -> int:
     """The ``stacklevel`` of the first frame outside this package: the user's call."""
     frame = sys._getframe(1)
     level = 1
