@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from . import _wire
-from ._batch import _Part, halves
+from ._batch import SendBatch, _Parts
 from ._constants import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -437,16 +437,16 @@ class BaseClient(Generic[HttpxClientT]):
         )
         return delay
 
-    def _split_refused(self, error: APIError, parts: list[_Part], pending: list[list[_Part]]) -> bool:
+    def _split_refused(self, error: APIError, batch: SendBatch, parts: _Parts, pending: list[_Parts]) -> bool:
         """Whether a failed request of ``set_data`` was split: too large (HTTP 413), more than one point.
 
         Its two halves go on ``pending``, the first to be sent first.
         """
         if not isinstance(error, RequestTooLargeError):
             return False
-        error.points = sum(end - start for _, start, end in parts)
+        error.points = batch.points(parts)
         error.max_points_per_request = self.max_points_per_request
-        split = halves(parts)
+        split = batch.halves(parts)
         if split is None:
             return False
         log.warning("%s %s: %s; sending it again in two halves", error.method, error.path, error._message())

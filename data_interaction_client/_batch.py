@@ -2,70 +2,79 @@
 
 from __future__ import annotations
 
+import operator
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
-from ._exceptions import InvalidInputError, NoDataToSendError
-from ._tag import Tag
+from ._exceptions import DuplicateTagWarning, InvalidInputError, NoDataToSendError
+from ._points import caller_level
+from ._tag import Tag, claim_tags, settle_tags
 from ._types import PointDict
 
-__all__ = ["SendBatch", "halves"]
+__all__ = ["SendBatch"]
 
 
-class _Claim:
-    """One tag taken for this send: the buffer as it was and how much of it the platform accepted."""
-
-    __slots__ = ("accepted", "buffer", "size", "tag")
-
-    def __init__(self, tag: Tag, buffer: list[PointDict]) -> None:
-        self.tag = tag
-        self.buffer = buffer
-        self.size = len(buffer)
-        self.accepted = 0
-
-
-#: The points ``claim.buffer[start:end]`` of one tag, sent in one request: ``(claim, start, end)``.
-_Part: TypeAlias = tuple[_Claim, int, int]
+#: One request's points: ``(index of the tag, start, end)`` for ``buffers[index][start:end]``, or
+#: :data:`_ALL` for every claimed point (the common case of a send that fits one request).
+_Part: TypeAlias = tuple[int, int, int]
+_Parts: TypeAlias = list[_Part]
+_ALL: Final[_Parts] = []
 
 
 class SendBatch:
     """The buffered points of some tags, split into requests of at most ``max_points`` points.
 
-    Creating it claims the tags' buffered points for this send (``Tag._claim``: a tag can be in one
+    Creating it claims the tags' buffered points for this send (``claim_tags``: a tag can be in one
     send at a time); points added later are not part of it. Use it as a context manager: on exit, each
-    tag is settled (``Tag._settle``): its accepted points are gone, the rest are back in its buffer
+    tag is settled (``settle_tags``): its accepted points are gone, the rest are back in its buffer
     before any added since, whatever happened.
     """
 
     def __init__(self, tags: Tag | Sequence[Tag], max_points: int) -> None:
-        if isinstance(tags, Tag):
+        if type(tags) is list:
+            given: list[Any] = tags
+        elif isinstance(tags, Tag):
             given = [tags]
         elif isinstance(tags, Iterable) and not isinstance(tags, str | bytes | Mapping):
             given = list(tags)
         else:
             raise InvalidInputError(f"set_data takes a Tag or a list of Tag, not {type(tags).__name__}")
-        for index, tag in enumerate(given):
-            if not isinstance(tag, Tag):
-                raise InvalidInputError(
-                    f"set_data takes a Tag or a list of Tag; item {index} is a {type(tag).__name__}"
-                )
-        self._claims: list[_Claim] = []
-        append = self._claims.append
+        if not all(map(_is_tag, given)):
+            for index, tag in enumerate(given):
+                if not isinstance(tag, Tag):
+                    raise InvalidInputError(
+                        f"set_data takes a Tag or a list of Tag; item {index} is a {type(tag).__name__}"
+                    )
         if len(set(map(id, given))) != len(given):
             given = list(dict.fromkeys(given))  # the same object twice is sent once
-        try:
-            for tag in given:
-                buffer = tag._claim()
-                if buffer:
-                    append(_Claim(tag, buffer))
-        except BaseException:
-            self._release()
-            raise
-        if not self._claims:
+        self._tags, self._buffers = claim_tags(given)
+        self._accepted: list[int] | None = [0] * len(self._tags)
+        if not self._tags:
             names = ", ".join(repr(tag.id) for tag in given) or "none given"
             raise NoDataToSendError(f"no buffered points to send in the tags given ({names})")
-        self.total = sum(claim.size for claim in self._claims)
+        self.total = sum(map(len, self._buffers))
         self._max_points = max_points
+        if len(set(map(_ID, self._tags))) != len(self._tags):
+            self._warn_duplicates()
+
+    def _warn_duplicates(self) -> None:
+        """Warn of each tag held twice: the platform keeps one point per tag and x, the last sent."""
+        by_id: dict[Any, list[list[PointDict]]] = {}
+        for tag, buffer in zip(self._tags, self._buffers, strict=True):
+            by_id.setdefault(tag._id, []).append(buffer)
+        for tag_id, buffers in by_id.items():
+            if len(buffers) < 2:
+                continue
+            sent = sum(map(len, buffers))
+            kept = len({point["x"] for buffer in buffers for point in buffer})
+            warnings.warn(
+                f"tag {tag_id!r} is given {len(buffers)} times in one send (Tag objects with one id): "
+                f"all {sent} points are sent and counted, and the platform keeps one point per x, the "
+                f"last sent: {kept} of them; give each tag once",
+                DuplicateTagWarning,
+                stacklevel=caller_level(),
+            )
 
     def __enter__(self) -> SendBatch:
         return self
@@ -76,20 +85,20 @@ class SendBatch:
     @property
     def accepted(self) -> int:
         """How many points the platform has accepted so far."""
-        return sum(claim.accepted for claim in self._claims)
+        return self.total if self._accepted is None else sum(self._accepted)
 
-    def requests(self) -> Iterator[list[_Part]]:
+    def requests(self) -> Iterator[_Parts]:
         """The requests, in order: tags in the order given, each tag's points oldest first."""
         if self.total <= self._max_points:  # the common case: one request
-            yield [(claim, 0, claim.size) for claim in self._claims]
+            yield _ALL
             return
-        parts: list[_Part] = []
+        parts: _Parts = []
         room = self._max_points
-        for claim in self._claims:
-            start = 0
-            while start < claim.size:
-                end = min(claim.size, start + room)
-                parts.append((claim, start, end))
+        for index, buffer in enumerate(self._buffers):
+            start, size = 0, len(buffer)
+            while start < size:
+                end = min(size, start + room)
+                parts.append((index, start, end))
                 room -= end - start
                 start = end
                 if room == 0:
@@ -98,46 +107,75 @@ class SendBatch:
         if parts:
             yield parts
 
-    @staticmethod
-    def body(parts: list[_Part]) -> dict[str, Any]:
+    def body(self, parts: _Parts) -> dict[str, Any]:
         """The JSON body of one request (the points are the buffer's own objects, not copies)."""
+        if parts is _ALL:
+            # A claimed buffer is no tag's list any more: nothing changes it while it is sent.
+            return {
+                "data": [
+                    {"tagId": tag._wire_id, "data": buffer}
+                    for tag, buffer in zip(self._tags, self._buffers, strict=True)
+                ]
+            }
+        tags, buffers = self._tags, self._buffers
         return {
             "data": [
-                {"tagId": claim.tag._wire_id, "data": claim.buffer[start:end]} for claim, start, end in parts
+                {"tagId": tags[index]._wire_id, "data": buffers[index][start:end]}
+                for index, start, end in parts
             ]
         }
 
-    @staticmethod
-    def mark_accepted(parts: list[_Part]) -> None:
+    def mark_accepted(self, parts: _Parts) -> None:
         """Note that the platform accepted the request made of ``parts``."""
-        for claim, _, end in parts:
-            claim.accepted = end
+        if parts is _ALL:
+            self._accepted = None  # every point
+            return
+        accepted = self._accepted
+        assert accepted is not None
+        for index, _, end in parts:
+            accepted[index] = end
+
+    def explicit(self, parts: _Parts) -> _Parts:
+        """``parts`` with every tag's range spelled out (the one-request case names none)."""
+        if parts is _ALL:
+            return [(index, 0, len(buffer)) for index, buffer in enumerate(self._buffers)]
+        return parts
+
+    def points(self, parts: _Parts) -> int:
+        """How many points the request made of ``parts`` holds."""
+        return sum(end - start for _, start, end in self.explicit(parts))
+
+    def halves(self, parts: _Parts) -> tuple[_Parts, _Parts] | None:
+        """The points of one request in two requests of half as many each, in order; ``None`` for one point.
+
+        For a request the platform (or a proxy) refused as too large (HTTP 413).
+        """
+        parts = self.explicit(parts)
+        total = sum(end - start for _, start, end in parts)
+        if total < 2:
+            return None
+        room = total // 2
+        first: _Parts = []
+        second: _Parts = []
+        for index, start, end in parts:
+            if room >= end - start:
+                first.append((index, start, end))
+                room -= end - start
+            elif room > 0:
+                first.append((index, start, start + room))
+                second.append((index, start + room, end))
+                room = 0
+            else:
+                second.append((index, start, end))
+        return first, second
 
     def _release(self) -> None:
         # The points not accepted go back to their tags, before any given while the send was under way.
-        for claim in self._claims:
-            claim.tag._settle(claim.accepted)
+        settle_tags(self._tags, self._accepted)
 
 
-def halves(parts: list[_Part]) -> tuple[list[_Part], list[_Part]] | None:
-    """The points of one request in two requests of half as many each, in order; ``None`` for one point.
+def _is_tag(value: object) -> bool:
+    return type(value) is Tag or isinstance(value, Tag)
 
-    For a request the platform (or a proxy) refused as too large (HTTP 413).
-    """
-    total = sum(end - start for _, start, end in parts)
-    if total < 2:
-        return None
-    room = total // 2
-    first: list[_Part] = []
-    second: list[_Part] = []
-    for claim, start, end in parts:
-        if room >= end - start:
-            first.append((claim, start, end))
-            room -= end - start
-        elif room > 0:
-            first.append((claim, start, start + room))
-            second.append((claim, start + room, end))
-            room = 0
-        else:
-            second.append((claim, start, end))
-    return first, second
+
+_ID: Final = operator.attrgetter("_id")

@@ -274,7 +274,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                         )
                     except APIError as exc:
                         exc.points_sent = batch.accepted
-                        if self._split_refused(exc, piece, pending):
+                        if self._split_refused(exc, batch, piece, pending):
                             continue
                         raise
                     batch.mark_accepted(piece)
@@ -572,7 +572,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                         )
                     except APIError as exc:
                         exc.points_sent = batch.accepted
-                        if self._split_refused(exc, piece, pending):
+                        if self._split_refused(exc, batch, piece, pending):
                             continue
                         raise
                     batch.mark_accepted(piece)

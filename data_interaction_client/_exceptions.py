@@ -53,6 +53,7 @@ __all__ = [
     "ConflictError",
     "DataInteractionError",
     "DataSourceNotActiveError",
+    "DuplicateTagWarning",
     "InternalServerError",
     "InvalidInputError",
     "InvalidPointError",
@@ -110,6 +111,14 @@ class TimestampUnitWarning(UserWarning):
 
     Integer timestamps are microseconds since the epoch. The SDK warns once per tag and sends the point
     as given; silence it with ``warnings.filterwarnings("ignore", category=TimestampUnitWarning)``.
+    """
+
+
+class DuplicateTagWarning(UserWarning):
+    """One ``set_data`` call holds a tag twice (two ``Tag`` objects with one id).
+
+    Every point is sent, and ``set_data`` counts them all; the platform keeps one point per tag and
+    timestamp, the last sent. The warning says how many points of the tag the platform will keep.
     """
 
 

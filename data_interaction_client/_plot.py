@@ -1,9 +1,12 @@
 """Plots of history with matplotlib (the ``plot`` extra): ``plot_histories`` and ``TagHistory.plot``.
 
-One line per tag against UTC time; a step tag drawn as steps (each value held until the next); a point
-whose quality code is not good (not 0 or null) marked with a red cross (at its value, or at the bottom
-of the axes when its value is null); the title says the source, the period and whether the platform
-thinned the data (``exceed``). Values that are not numbers leave gaps; booleans are drawn as 0 and 1.
+One panel per tag, all on one UTC time axis, so that a tag of small values is not flattened by a tag
+of large ones. A number tag is a line (a text value in it leaves a gap); a step tag is drawn as
+steps (each value held until the next); a categorical tag (text, booleans, JSON values, or a discrete
+tag named in ``categorical``) is drawn as steps on an axis of its values. A point whose quality code
+is not good (not 0 or null) is marked with a red cross (at its value, or at the bottom of the panel
+when its value is null); the title says the source, the period and whether the platform thinned the
+data (``exceed``).
 
 The figure is made without pyplot (no GUI backend, no global state) and drawn by Agg; a PNG carries
 no date and no software version, so the same data gives the same bytes on the same installation.
@@ -16,6 +19,8 @@ from datetime import UTC, datetime
 from os import PathLike
 from typing import Any, Final
 
+import orjson
+
 from ._exceptions import InvalidInputError
 from ._results import TagHistory
 from ._types import TagId, datetime_to_micros
@@ -23,7 +28,9 @@ from ._types import TagId, datetime_to_micros
 __all__ = ["plot_histories"]
 
 _GOOD: Final = (0, None)
-_FIGSIZE: Final = (10.0, 5.0)
+_WIDTH: Final = 10.0
+_HEIGHT: Final = 5.0  # of a figure of one panel, and the least of any
+_PANEL_HEIGHT: Final = 1.8  # inches per panel when there are several
 _DPI: Final = 100
 
 
@@ -43,11 +50,31 @@ def _micros(x: object) -> int:
 
 
 def _number(y: object) -> float:
-    if isinstance(y, bool):
-        return float(y)
-    if isinstance(y, int | float):
+    if isinstance(y, int | float) and not isinstance(y, bool):
         return float(y)
     return float("nan")
+
+
+def _is_number(y: object) -> bool:
+    return isinstance(y, int | float) and not isinstance(y, bool)
+
+
+def _category(y: object) -> str:
+    """A value's name on a categorical axis."""
+    if type(y) is str:
+        return y
+    return orjson.dumps(y).decode()
+
+
+def _category_order(values: list[Any]) -> list[Any]:
+    """The distinct values of a categorical tag, bottom to top: numbers (and booleans) first, then text."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        if value is not None:
+            seen.setdefault(_category(value), value)
+    numbers = sorted((v for v in seen.values() if isinstance(v, int | float)), key=float)
+    others = sorted(_category(v) for v in seen.values() if not isinstance(v, int | float))
+    return [*map(_category, numbers), *others]
 
 
 def _iso(micros: int) -> str:
@@ -68,23 +95,36 @@ def _title(histories: Sequence[TagHistory], source: str | None, times: list[int]
     return ", ".join(parts)
 
 
+def _is_categorical(history: TagHistory, categorical: bool | Collection[TagId]) -> bool:
+    """Named in ``categorical``, or values none of which is a number (text, booleans, JSON)."""
+    if categorical is True or (categorical is not False and history.tag_id in categorical):
+        return True
+    values = [p["y"] for p in history.points if p["y"] is not None]
+    return bool(values) and not any(_is_number(y) for y in values)
+
+
 def plot_histories(
     histories: Sequence[TagHistory],
     *,
     path: str | PathLike[str] | None = None,
     ax: Any = None,
     step: bool | Collection[TagId] = (),
+    categorical: bool | Collection[TagId] = (),
     source: str | None = None,
     title: str | None = None,
 ) -> Any:
-    """Draw histories, one line per tag against UTC time; return the matplotlib ``Figure``.
+    """Draw histories, one panel per tag on a shared UTC time axis; return the matplotlib ``Figure``.
 
     Args:
         histories: What ``get_data`` returned (or some of it).
         path: Save the figure there too (PNG, or any format matplotlib knows by the extension).
-        ax: Draw on these matplotlib axes instead of a new figure.
+        ax: Draw every tag on these matplotlib axes instead of one panel per tag in a new figure
+            (then the tags are either all numbers or all categorical).
         step: The ids of the step tags, drawn as steps (or ``True`` for all): ``tag.attributes.step``
             says which tags are; ``connect`` gives them.
+        categorical: The ids of tags drawn as steps on an axis of their values (or ``True`` for
+            all): discrete tags, whose integers are states. A tag whose values are text, booleans or
+            JSON values (no number) is drawn so anyway.
         source: The data source, named in the title.
         title: The whole title, instead of the one made of the source, period and thinning.
 
@@ -96,62 +136,104 @@ def plot_histories(
     matplotlib, figure_class, canvas_class = _matplotlib()
     if isinstance(histories, TagHistory) or not all(isinstance(h, TagHistory) for h in histories):
         raise InvalidInputError("plot_histories takes a list of TagHistory, as get_data returns")
-    import numpy as np
+    kinds = [_is_categorical(history, categorical) for history in histories]
+    if ax is not None:
+        if len(set(kinds)) > 1:
+            names = ", ".join(repr(str(h.tag_id)) for h, kind in zip(histories, kinds, strict=True) if kind)
+            raise InvalidInputError(
+                f"the tags {names} are categorical (text, booleans or discrete states) and the others are "
+                "numbers: they cannot share one axis; leave ax out to draw one panel per tag"
+            )
+        figure = ax.figure
+        panels = [ax] * len(histories)
+        top = bottom = ax
+    else:
+        count = max(1, len(histories))
+        height = _HEIGHT if count == 1 else max(_HEIGHT, _PANEL_HEIGHT * count + 1.0)
+        figure = figure_class(figsize=(_WIDTH, height), dpi=_DPI, layout="constrained")
+        canvas_class(figure)
+        axes = figure.subplots(count, 1, sharex=True, squeeze=False)[:, 0]
+        panels = list(axes[: len(histories)])
+        top, bottom = axes[0], axes[-1]
+    all_times: list[int] = []
+    categories: list[str] = []  # of a shared axes: every categorical tag's values
+    bad_label = "bad quality"  # one legend entry on a shared axes
+    for history, panel, kind in zip(histories, panels, kinds, strict=True):
+        times = [_micros(p["x"]) for p in history.points]
+        all_times += times
+        if ax is None:
+            bad_label = "bad quality"
+            categories = []
+        _draw_tag(matplotlib, panel, history, times, kind, step, categories, bad_label)
+        if any(p.get("q") not in _GOOD for p in history.points):
+            bad_label = "_nolegend_"
+        if ax is None and not history.points:
+            panel.text(0.5, 0.5, "no points", transform=panel.transAxes, ha="center", va="center")
     from matplotlib import dates
 
-    if ax is None:
-        figure = figure_class(figsize=_FIGSIZE, dpi=_DPI)
-        canvas_class(figure)
-        ax = figure.add_subplot()
+    if all_times:
+        locator = dates.AutoDateLocator()  # type: ignore[no-untyped-call,unused-ignore]
+        bottom.xaxis.set_major_locator(locator)
+        formatter = dates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call,unused-ignore]
+        bottom.xaxis.set_major_formatter(formatter)
     else:
-        figure = ax.figure
-    all_times: list[int] = []
-    bad_label = "bad quality"  # one legend entry for every tag's crosses
-    for history in histories:
-        label = str(history.tag_id)
-        xs = [_micros(p["x"]) for p in history.points]
-        all_times += xs
-        when = np.array(xs, dtype=np.int64).view("datetime64[us]")
-        values = np.array([_number(p["y"]) for p in history.points], dtype=np.float64)
-        if step is True or (step is not False and history.tag_id in step):
-            ax.step(when, values, where="post", label=label)
-        else:
-            ax.plot(when, values, label=label)
-        bad = [i for i, p in enumerate(history.points) if p.get("q") not in _GOOD]
-        if bad:
-            marks = values[bad]
-            on_value = ~np.isnan(marks)
-            ax.plot(
-                when[bad][on_value],
-                marks[on_value],
-                "x",
-                color="red",
-                markersize=7,
-                zorder=3,
-                label=bad_label,
-            )
-            bad_label = "_nolegend_"
-            if (~on_value).any():  # a null value: a cross at the bottom, where the value would be
-                bottom = matplotlib.transforms.blended_transform_factory(ax.transData, ax.transAxes)
-                ax.plot(
-                    when[bad][~on_value],
-                    np.full(int((~on_value).sum()), 0.02),
-                    "x",
-                    color="red",
-                    markersize=7,
-                    transform=bottom,
-                    clip_on=False,
-                )
-    locator = dates.AutoDateLocator()  # type: ignore[no-untyped-call,unused-ignore]
-    ax.xaxis.set_major_locator(locator)
-    formatter = dates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call,unused-ignore]
-    ax.xaxis.set_major_formatter(formatter)
-    ax.set_xlabel("time (UTC)")
-    ax.set_title(title if title is not None else _title(histories, source, all_times), fontsize=10)
-    if histories:
-        ax.legend(loc="best", fontsize=8)
-    ax.grid(True, alpha=0.3)
+        bottom.set_xticks([])  # no time at all: no axis of 1970
+    bottom.set_xlabel("time (UTC)")
+    top.set_title(title if title is not None else _title(histories, source, all_times), fontsize=10)
     if path is not None:
         # No date or version in the file: the same data gives the same bytes.
         figure.savefig(path, dpi=_DPI, metadata={"Software": None})
     return figure
+
+
+def _draw_tag(
+    matplotlib: Any,
+    ax: Any,
+    history: TagHistory,
+    times: list[int],
+    categorical: bool,
+    step: bool | Collection[TagId],
+    categories: list[str],
+    bad_label: str,
+) -> None:
+    """Draw one tag on ``ax``: its line, steps or categories, and crosses at its bad points."""
+    import numpy as np
+
+    label = str(history.tag_id)
+    when = np.array(times, dtype=np.int64).view("datetime64[us]")
+    ys = [p["y"] for p in history.points]
+    if categorical:
+        for name in _category_order(ys):
+            if name not in categories:
+                categories.append(name)
+        index = {name: position for position, name in enumerate(categories)}
+        values = np.array([np.nan if y is None else index[_category(y)] for y in ys], dtype=np.float64)
+        ax.step(when, values, where="post", label=label)
+        ax.set_yticks(range(len(categories)), categories)
+        ax.set_ylim(-0.5, max(len(categories), 1) - 0.5)
+    else:
+        values = np.array([_number(y) for y in ys], dtype=np.float64)
+        if step is True or (step is not False and history.tag_id in step):
+            ax.step(when, values, where="post", label=label)
+        else:
+            ax.plot(when, values, label=label)
+    bad = [i for i, p in enumerate(history.points) if p.get("q") not in _GOOD]
+    if bad:
+        marks = values[bad]
+        on_value = ~np.isnan(marks)
+        ax.plot(
+            when[bad][on_value], marks[on_value], "x", color="red", markersize=7, zorder=3, label=bad_label
+        )
+        if (~on_value).any():  # a null value: a cross at the bottom, where the value would be
+            bottom = matplotlib.transforms.blended_transform_factory(ax.transData, ax.transAxes)
+            ax.plot(
+                when[bad][~on_value],
+                np.full(int((~on_value).sum()), 0.02),
+                "x",
+                color="red",
+                markersize=7,
+                transform=bottom,
+                clip_on=False,
+            )
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(True, alpha=0.3)

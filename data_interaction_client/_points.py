@@ -43,7 +43,7 @@ _MIN_INT: Final = -(2**63)
 _MAX_INT: Final = 2**64 - 1
 _NONE_TYPE: Final = type(None)
 _POINT_KEYS: Final = frozenset(("x", "y", "q"))
-_PLAIN_Y: Final = frozenset((float, int, str, bool, _NONE_TYPE))
+_PLAIN_Y: Final[frozenset[type]] = frozenset((float, int, str, bool, _NONE_TYPE))
 _DICT_GET: Final = dict.__getitem__
 _MAX_FLOAT: Final = sys.float_info.max
 # Where msgspec says the first refused point is: "... - at `$[123].y`".
@@ -103,7 +103,7 @@ class PointRules:
     :class:`Tag`) for a timestamp so small it is likely in another unit.
     """
 
-    __slots__ = ("allowed", "divisor", "factor", "precision", "tag_id", "value_type", "warned")
+    __slots__ = ("allowed", "divisor", "factor", "fast_y", "precision", "tag_id", "value_type", "warned")
 
     def __init__(
         self,
@@ -122,6 +122,11 @@ class PointRules:
             None if self.value_type is None else _VALUE_TYPES[self.value_type][0]
         )
         self.warned = precision is not None  # a unit given: nothing to warn about
+        #: The value types ``Tag.add_data`` takes without a call (an integer timestamp in microseconds):
+        #: the plain JSON types the tag's type allows; none when timestamps are in another unit.
+        self.fast_y: frozenset[type] = (
+            frozenset() if self.scaled else _PLAIN_Y if self.allowed is None else _PLAIN_Y & self.allowed
+        )
 
     @property
     def scaled(self) -> bool:
@@ -431,11 +436,11 @@ def warn_small_timestamp(tag: TagId | PointRules, x: int) -> None:
         f"since the epoch); if it is in {unit}, give precision={precision!r} (to the tag or the client), "
         f"multiply it by {factor}, or give a datetime",
         TimestampUnitWarning,
-        stacklevel=_caller_level(),
+        stacklevel=caller_level(),
     )
 
 
-def _caller_level() -> int:
+def caller_level() -> int:
     """The ``stacklevel`` of the first frame outside this package: the user's call."""
     frame = sys._getframe(1)
     level = 1

@@ -214,8 +214,9 @@ class TagHistory:
     def plot(self, **options: Any) -> Any:
         """Draw the points against UTC time; return the matplotlib ``Figure``.
 
-        The options are those of :func:`plot_histories` (``path``, ``ax``, ``step``, ``source``,
-        ``title``). Needs matplotlib: ``pip install data-interaction-client[plot]``.
+        The options are those of :func:`plot_histories` (``path``, ``ax``, ``step``,
+        ``categorical``, ``source``, ``title``). Needs matplotlib:
+        ``pip install data-interaction-client[plot]``.
         """
         from ._plot import plot_histories
 

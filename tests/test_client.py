@@ -15,6 +15,7 @@ from data_interaction_client import (
     Connection,
     DataInteractionClient,
     DataSourceNotActiveException,
+    DuplicateTagWarning,
     InternalServerError,
     InvalidInputError,
     InvalidResponseError,
@@ -242,6 +243,25 @@ def test_same_tag_twice_is_sent_once(client: DataInteractionClient, platform: Fa
     tag.add_data(1, 1)
     assert client.set_data([tag, tag]) == 1
     assert len(platform.bodies()[0]["data"]) == 1
+
+
+def test_one_tag_id_in_two_tag_objects_warns_what_the_platform_keeps(
+    client: DataInteractionClient, platform: FakePlatform
+) -> None:
+    B = 1_714_557_600_000_000
+    first, second, other = Tag("t"), Tag("t"), Tag("u")
+    first.update([(B, 1), (B + 1, 2)])
+    second.update([(B + 1, 3)])  # the same x as first's second point
+    other.update([(B, 1), (B, 2)])  # within one tag object: not looked for (a pass over every point)
+    with pytest.warns(DuplicateTagWarning) as caught:
+        assert client.set_data([first, other, second]) == 5
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        "tag 't' is given 2 times in one send (Tag objects with one id): all 3 points are sent and "
+        "counted, and the platform keeps one point per x, the last sent: 2 of them; give each tag once"
+    )
+    assert caught[0].filename == __file__  # the user's call, not the SDK's
+    assert [item["tagId"] for item in platform.bodies()[0]["data"]] == ["t", "u", "t"]
 
 
 def test_buffer_kept_on_failure(client: DataInteractionClient, platform: FakePlatform) -> None:

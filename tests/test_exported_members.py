@@ -42,6 +42,7 @@ EXPECTED = {
     "DataSourceAttributes",
     "DataSourceNotActiveError",
     "DataSourceNotActiveException",
+    "DuplicateTagWarning",
     "InternalServerError",
     "InvalidInputError",
     "InvalidPointError",

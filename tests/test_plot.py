@@ -46,16 +46,59 @@ def test_png_is_made_and_the_same_data_gives_the_same_bytes(tmp_path: Path) -> N
         title
         == "source 1, 2020-09-13 12:26:40 .. 2020-09-13 12:45:40 UTC, thinned by the platform (1 of 3 tags)"
     )
-    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert labels == ["flow", "bad quality", "valve", "o/p"]
+    labels = [[text.get_text() for text in ax.get_legend().get_texts()] for ax in figure.axes]
+    assert labels == [["flow", "bad quality"], ["valve", "bad quality"], ["o/p", "bad quality"]]
     different = tmp_path / "c.png"
     plot_histories(_histories()[:1], path=different)
     assert different.read_bytes() != data
 
 
+def test_one_panel_per_tag_on_one_time_axis() -> None:
+    small = TagHistory("small", [Point(x=B + i * S, y=i * 0.001) for i in range(5)], False)
+    large = TagHistory("large", [Point(x=B + i * S, y=i * 1e6) for i in range(5)], False)
+    figure = plot_histories([small, large])
+    first, second = figure.axes
+    assert first.get_shared_x_axes().joined(first, second)
+    low, high = first.get_ylim()
+    assert high - low < 0.01  # the small tag keeps a scale of its own
+    assert second.get_ylim()[1] > 1e6
+    assert plot_histories([small, large] * 2).get_figheight() > 5.0  # room for each panel
+
+
+def test_text_and_discrete_tags_are_steps_on_a_categorical_axis() -> None:
+    status = TagHistory(
+        "status",
+        [
+            Point(x=B, y="run"),
+            Point(x=B + S, y="stop"),
+            Point(x=B + 2 * S, y=None, q=102),
+            Point(x=B + 3 * S, y="run"),
+        ],
+        False,
+    )
+    valve = TagHistory("valve", [Point(x=B + i * S, y=i % 3) for i in range(6)], False)
+    flag = TagHistory("flag", [Point(x=B, y=True), Point(x=B + S, y=False)], False)
+    figure = plot_histories([status, valve, flag], categorical={"valve"})
+    for ax, ticks in zip(figure.axes, (["run", "stop"], ["0", "1", "2"], ["false", "true"]), strict=True):
+        line = ax.get_lines()[0]
+        assert line.get_drawstyle() == "steps-post"
+        assert [label.get_text() for label in ax.get_yticklabels()] == ticks
+    status_values = figure.axes[0].get_lines()[0].get_ydata()
+    assert list(status_values[[0, 1, 3]]) == [0, 1, 0]
+    # The time axis is the period's, not 1970's.
+    low, _ = figure.axes[0].get_xlim()
+    assert low > 18_000  # days since 1970: 2020
+    # On one given axes the tags are all categorical, or all numbers.
+    shared = Figure().add_subplot()
+    plot_histories([status, flag], ax=shared)
+    assert [label.get_text() for label in shared.get_yticklabels()] == ["run", "stop", "false", "true"]
+    with pytest.raises(InvalidInputError, match="'status' are categorical"):
+        plot_histories([status, _histories()[0]], ax=Figure().add_subplot())
+
+
 def test_steps_and_bad_quality_marks() -> None:
     figure = plot_histories(_histories()[:2], step=True)
-    lines = figure.axes[0].get_lines()
+    lines = [line for ax in figure.axes for line in ax.get_lines()]
     assert [line.get_drawstyle() for line in lines if line.get_label() in ("flow", "valve")] == [
         "steps-post"
     ] * 2

@@ -32,18 +32,20 @@ from rich.table import Table
 from rich.text import Text
 
 from data_interaction_client import (
+    AuthenticationError,
     DataInteractionClient,
     DataInteractionError,
     DataSourceNotActiveError,
     InvalidInputError,
     TagHistory,
     TagId,
+    ValueType,
     __version__,
     plot_histories,
 )
 
 from ._files import FileError, Source, format_of, open_source, open_writer, tag_text
-from ._send import SendReport, open_sink, send_files
+from ._send import SendReport, WriterSink, open_sink, send_files
 from ._times import DURATION_HELP, TIME_HELP, format_time, parse_duration, parse_time
 
 __all__ = ["cli", "run"]
@@ -93,9 +95,12 @@ class _Time(click.ParamType):  # type: ignore[type-arg,unused-ignore]
         if isinstance(value, int):
             return value
         try:
-            return parse_time(str(value))
+            micros = parse_time(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        if ctx is not None and param is not None:
+            ctx.meta[f"time:{param.name}"] = value  # as typed, for messages
+        return micros
 
 
 class _Duration(click.ParamType):  # type: ignore[type-arg,unused-ignore]
@@ -224,25 +229,48 @@ def connect(settings: Settings, source: str, as_json: bool) -> int:
         )
         return 0
     console = Console(highlight=False)
-    console.print(f"data source {source}: [bold green]active[/], {len(tags)} tags")
+    terminal = console.is_terminal  # rich only on a terminal; plain lines into a pipe or a file
+    if terminal:
+        console.print(f"data source {source}: [bold green]active[/], {len(tags)} tags")
+    else:
+        click.echo(f"data source {source}: active, {len(tags)} tags")
     config = conn.attributes.config
     if config is not None:
-        console.print(Text(f"configuration: {orjson.dumps(config).decode()}"))
-    table = Table("tag", "type", "scale", "max dev", "step", "source", "other attributes")
+        line = f"configuration: {orjson.dumps(config).decode()}"
+        if terminal:
+            console.print(Text(line))
+        else:
+            click.echo(line)
+    header = ("tag", "type", "scale", "max dev", "step", "source", "other attributes")
     known = {"smtTagValueTypeCode", "smtTagValueScale", "smtTagMaxDev", "smtTagSource", "smtStep"}
+    rows = []
     for info in conn.tags:
         attributes = info.attributes
         value_type = attributes.value_type
         other = {key: value for key, value in attributes.items() if key not in known}
-        table.add_row(
-            Text(tag_text(info.id)),
-            "" if value_type is None else value_type.name.lower(),
-            _cell(attributes.scale),
-            _cell(attributes.max_deviation),
-            "yes" if attributes.step else "",
-            Text(_cell(attributes.source)),
-            Text(orjson.dumps(other).decode() if other else ""),
+        rows.append(
+            (
+                tag_text(info.id),
+                "" if value_type is None else value_type.name.lower(),
+                _cell(attributes.scale),
+                _cell(attributes.max_deviation),
+                "yes" if attributes.step else "",
+                _cell(attributes.source),
+                orjson.dumps(other).decode() if other else "",
+            )
         )
+    if not terminal:  # tab-separated lines, nothing cut
+        for row in (header, *rows):
+            click.echo("\t".join(" ".join(cell.split()) for cell in row))
+        return 0
+    table = Table(*header)
+    # A tag's path is never cut: the other columns fold first.
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max((len(row[0]) for row in rows), default=3)
+    for column in table.columns[1:]:
+        column.overflow = "fold"
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
     return 0
 
@@ -263,23 +291,25 @@ def _echo_json(value: Any) -> None:
 
 
 class _RateColumn(ProgressColumn):
-    """Points so far and points per second."""
+    """Points so far and points per second, as of the last chunk sent (not decaying in between)."""
 
     def render(self, task: Task) -> Text:
         points = int(task.fields.get("points", 0))
-        elapsed = task.elapsed or 0.0
-        rate = f", {points / elapsed:,.0f} points/s" if elapsed > 0 else ""
-        return Text(f"{points:,} points{rate}")
+        rate = task.fields.get("rate")
+        shown = f", {rate:,.0f} points/s" if rate else ""
+        return Text(f"{points:,} points{shown}")
 
 
 class _Reporter:
-    """Progress of ``send``: a bar on a terminal, plain lines otherwise; bad rows as lines."""
+    """Progress of ``send``: a bar on a terminal, one line per chunk otherwise; bad rows as lines."""
 
     def __init__(self, sources: list[Source], dry_run: bool) -> None:
         self.console = Console(stderr=True, highlight=False)
         self.verb = "checked" if dry_run else "sent"
         self.bar: Progress | None = None
         self.tasks: dict[int, Any] = {}
+        self.started = time.perf_counter()
+        self.last_line = ""
         if self.console.is_terminal:
             self.bar = Progress(
                 TextColumn("{task.description}"),
@@ -306,20 +336,51 @@ class _Reporter:
         else:
             sys.stderr.write(line + "\n")
 
-    def progress(self, source: Source, position: int, points: int) -> None:
+    def _task(self, source: Source) -> Any:
+        assert self.bar is not None
+        key = id(source)
+        if key not in self.tasks:
+            self.tasks[key] = self.bar.add_task(source.path, total=source.total or None, points=0)
+        return self.tasks[key]
+
+    def tick(self, source: Source, position: int) -> None:
+        """Reading goes on: the bar moves (nothing is printed without a terminal)."""
         if self.bar is not None:
-            key = id(source)
-            if key not in self.tasks:
-                self.tasks[key] = self.bar.add_task(source.path, total=source.total or None, points=0)
-            self.bar.update(self.tasks[key], completed=position, points=points)
+            self.bar.update(self._task(source), completed=position)
+
+    def progress(self, source: Source, position: int, points: int) -> None:
+        """A chunk is done: the bar moves, or one line (never the same line twice)."""
+        if self.bar is not None:
+            elapsed = time.perf_counter() - self.started
+            rate = points / elapsed if elapsed > 0 else None
+            self.bar.update(self._task(source), completed=position, points=points, rate=rate)
             return
         share = f", {100 * position / source.total:.0f} % of {source.path}" if source.total else ""
-        sys.stderr.write(f"{points:,} points {self.verb}{share}\n")
+        line = f"{points:,} points {self.verb}{share}"
+        if line != self.last_line:
+            sys.stderr.write(line + "\n")
+            self.last_line = line
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--source", help="Check every tag against this data source (connects it first).")
+@click.option(
+    "--source",
+    help="Check every tag against this data source (connects it first), and each value against its "
+    "tag's value type.",
+)
+@click.option(
+    "--no-check-values",
+    "check_values",
+    flag_value=False,
+    default=True,
+    help="With --source: send any JSON value, whatever the tag's value type.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["s", "ms", "us", "ns"]),
+    help="The unit of integer timestamps in the files (default: us, microseconds).",
+)
 @click.option("--dry-run", is_flag=True, help="Check every row and report the bad ones; send nothing.")
 @click.option(
     "--chunk",
@@ -346,6 +407,8 @@ def send(
     settings: Settings,
     files: tuple[str, ...],
     source: str | None,
+    check_values: bool,
+    precision: str | None,
     dry_run: bool,
     chunk: int,
     spool: str | None,
@@ -354,18 +417,23 @@ def send(
     """Send the points of FILE... (CSV, JSON Lines or Parquet, by extension).
 
     Long form: the columns tag, x, y and q (optional); wide form: x and one column per tag. x is
-    integer microseconds or ISO 8601 (UTC unless a zone is given). A bad row is reported with its
-    file, line and field and left out; the exit status is then 1. With --spool, the points go to the
-    spool directory first and are sent from there; a failure keeps them on disk.
+    integer microseconds (or --precision's unit) or ISO 8601 (UTC unless a zone is given). A bad row
+    is reported with its file, line and field and left out; the exit status is then 1, as it is
+    when no file has a row. With --source, each value is checked against its tag's value type.
+    With --spool, the points go to the spool directory first and are sent from there; a failure
+    keeps them on disk.
     """
     for path in files:
         _file_type(path, "FILES")
-    sources = [open_source(path) for path in files]
+    sources = [open_source(path, precision) for path in files]
+    left = 0
     with settings.client() as client:
-        allowed: set[TagId] | None = None
+        allowed: dict[TagId, Any] | None = None
         if source is not None:
-            allowed = {info.id for info in client.connect(source).tags}
+            allowed = {info.id: info.attributes for info in client.connect(source).tags}
         sink = None if dry_run else open_sink(client, spool=spool, flush_timeout=flush_timeout)
+        if isinstance(sink, WriterSink):
+            left = sink.left
         report = SendReport()
         with _Reporter(sources, dry_run) as reporter:
             try:
@@ -375,8 +443,10 @@ def send(
                     chunk=chunk,
                     report=reporter.bad_row,
                     progress=reporter.progress,
+                    tick=reporter.tick,
                     allowed=allowed,
                     where=f"data source {source!r}",
+                    check_values=check_values,
                     result=report,
                 )
             except DataInteractionError:
@@ -385,6 +455,14 @@ def send(
             finally:
                 if sink is not None:
                     sink.close()
+    empty = ", ".join(report.empty)
+    if report.rows == 0:
+        if left:  # an earlier run's points, delivered from the spool
+            click.echo(f"no rows in {empty}; delivered the {left:,} points left in the spool {spool}")
+            return 0
+        raise CliError(f"no rows in {empty}: nothing to {'check' if dry_run else 'send'}")
+    if report.empty:
+        sys.stderr.write(f"note: no rows in {empty}\n")
     click.echo(report.summary(dry_run))
     return 1 if report.bad else 0
 
@@ -392,22 +470,20 @@ def send(
 # --- get -------------------------------------------------------------------------------------------
 
 
-class _TableOutput:
-    """The points as a rich table, at most ``limit`` rows."""
+#: Rows of the table ``get`` prints on a terminal when --limit is not given.
+TABLE_ROWS: Final = 1000
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+
+class _TableOutput:
+    """The points as a rich table (the caller stops at ``--limit``)."""
+
+    def __init__(self) -> None:
         self.table = Table("tag", "x (UTC)", "y", "q")
-        self.points = 0
-        self.more = False
 
     def write(self, page: list[TagHistory]) -> None:
         for history in page:
             tag = Text(tag_text(history.tag_id))
             for point in history.points:
-                if self.points >= self.limit:
-                    self.more = True
-                    return
                 x = point.x
                 self.table.add_row(
                     tag,
@@ -415,14 +491,12 @@ class _TableOutput:
                     Text(_cell(point.y)),
                     "" if point.q is None else str(point.q),
                 )
-                self.points += 1
 
     def close(self) -> None:
         Console(highlight=False).print(self.table)
-        if self.more:
-            sys.stderr.write(
-                f"showing the first {self.limit:,} points: --output FILE (or --limit) for more\n"
-            )
+
+    def discard(self) -> None:
+        self.close()
 
 
 def _value_filter(values: tuple[str, ...]) -> Any:
@@ -434,11 +508,38 @@ def _value_filter(values: tuple[str, ...]) -> Any:
     return parsed[0] if len(parsed) == 1 else parsed
 
 
-def _step_tags(client: DataInteractionClient, source: str | None) -> tuple[set[TagId], str | None]:
+@dataclass
+class _SourceTags:
+    """What ``--source`` says of the tags: which it has, which are steps, which are categorical."""
+
+    name: str
+    ids: set[TagId]
+    steps: set[TagId]
+    categorical: set[TagId]
+
+
+def _source_tags(client: DataInteractionClient, source: str | None) -> _SourceTags | None:
     if source is None:
-        return set(), None
-    conn = client.connect(source)
-    return {info.id for info in conn.tags if info.attributes.step}, source
+        return None
+    tags = client.connect(source).tags
+    categorical = {ValueType.STRING, ValueType.DISCRETE}
+    return _SourceTags(
+        source,
+        {info.id for info in tags},
+        {info.id for info in tags if info.attributes.step},
+        {info.id for info in tags if info.attributes.value_type in categorical},
+    )
+
+
+def _check_period(from_: int | None, to: int | None) -> None:
+    """A usage error, in the times as they were typed, for a period that ends before it starts."""
+    if from_ is None or to is None or from_ <= to:
+        return
+    given = click.get_current_context().meta
+    raise click.UsageError(
+        f"the period ends before it starts: --from {given.get('time:from_', from_)} "
+        f"({format_time(from_)}) is after --to {given.get('time:to', to)} ({format_time(to)})"
+    )
 
 
 @cli.command()
@@ -456,7 +557,10 @@ def _step_tags(client: DataInteractionClient, source: str | None) -> tuple[set[T
     "--value", multiple=True, help="Only points whose value equals this (JSON or text; repeat for several)."
 )
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE: .csv, .jsonl or .parquet."
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write to FILE: .csv, .jsonl or .parquet (renamed into place once complete).",
 )
 @click.option(
     "--format",
@@ -465,7 +569,11 @@ def _step_tags(client: DataInteractionClient, source: str | None) -> tuple[set[T
     help="Standard output's format (default: a table on a terminal, CSV otherwise).",
 )
 @click.option("--plot", type=click.Path(dir_okay=False), help="Draw the points into this PNG file.")
-@click.option("--source", help="The data source: named in the plot's title; its step tags drawn as steps.")
+@click.option(
+    "--source",
+    help="The data source: tags it does not have are named; its step tags are drawn as steps, its "
+    "string and discrete tags on an axis of their values; named in the plot's title.",
+)
 @click.option(
     "--window", type=_Duration(), default="1h", show_default=True, help="First time window of a paged read."
 )
@@ -477,7 +585,10 @@ def _step_tags(client: DataInteractionClient, source: str | None) -> tuple[set[T
     help="Points per request of a paged read.",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Rows of the table."
+    "--limit",
+    type=click.IntRange(min=1),
+    help=f"At most this many points written, in any format (default: {TABLE_ROWS:,} for a table, all "
+    "otherwise).",
 )
 @click.pass_obj
 def get(
@@ -495,18 +606,20 @@ def get(
     source: str | None,
     window: int,
     page_size: int,
-    limit: int,
+    limit: int | None,
 ) -> int:
     """Read the history of TAG... (a path as '{"tagName": ..., "parentObjectId": ...}').
 
     With --from and neither --max-count nor --time-step, every stored point of the period is read,
     in time windows, and written as it comes: memory stays bounded whatever the period. Otherwise
     one call answers, as the platform's history rules say (interpolated boundaries, thinning).
+    A tag of which no point came back is named on standard error.
     """
     if output is not None:
         _file_type(output, "'--output'")
     if plot is not None and Path(plot).suffix.lower() != ".png":
         raise click.BadParameter("the plot is a PNG file: give a name ending in .png", param_hint="'--plot'")
+    _check_period(from_, to)
     ids = [_tag_argument(tag) for tag in tags]
     started = time.perf_counter()
     with settings.client() as client:
@@ -519,7 +632,10 @@ def get(
             value=_value_filter(value),
             actual=actual or None,
         )
-        histories_read = 0
+        known = _source_tags(client, source)
+        requested = request.tag_id if isinstance(request.tag_id, list) else [request.tag_id]
+        counts: dict[TagId, int] | None = None
+        points_written = 0
         if output is not None or plot is None:
             paged = from_ is not None and max_count is None and time_step is None
             pages: Iterator[list[TagHistory]]
@@ -527,53 +643,107 @@ def get(
                 pages = client.iter_history(request, window=window, page_size=page_size)
             else:
                 pages = iter([client.get_data(request)])
-            histories_read = _write_pages(pages, output, fmt, limit, paged)
+            points_written, counts = _write_pages(pages, output, fmt, limit, paged)
         if plot is not None:
-            _draw(client, request, plot, source, max_count)
+            drawn = _draw(client, request, plot, known, max_count)
+            if counts is None:
+                counts = drawn
+    if counts is not None:
+        _note_empty(requested, counts, known)
     if output is not None or plot is not None:
-        done = f"wrote {output}: {histories_read:,} points" if output is not None else ""
-        drawn = f"drew {plot}" if plot is not None else ""
+        done = f"wrote {output}: {points_written:,} points" if output is not None else ""
+        drawn_text = f"drew {plot}" if plot is not None else ""
         sys.stderr.write(
-            ", ".join(part for part in (done, drawn) if part) + f" in {time.perf_counter() - started:.2f} s\n"
+            ", ".join(part for part in (done, drawn_text) if part)
+            + f" in {time.perf_counter() - started:.2f} s\n"
         )
     return 0
 
 
+def _note_empty(requested: list[TagId], counts: dict[TagId, int], known: _SourceTags | None) -> None:
+    """One line on standard error per tag of which no point came back (none at all when cut short)."""
+    for tag_id in requested:
+        if counts.get(tag_id, 0):
+            continue
+        line = f"note: no point of {tag_text(tag_id)!r} came back for the period asked"
+        if known is not None and tag_id not in known.ids:
+            line += f": data source {known.name!r} has no such tag"
+        sys.stderr.write(line + "\n")
+
+
 def _write_pages(
-    pages: Iterator[list[TagHistory]], output: str | None, fmt: str | None, limit: int, paged: bool
-) -> int:
+    pages: Iterator[list[TagHistory]], output: str | None, fmt: str | None, limit: int | None, paged: bool
+) -> tuple[int, dict[TagId, int] | None]:
+    """Write every page; return the points written and the points per tag (``None`` when cut short)."""
     writer: Any
     if output is not None:
         writer = open_writer(output)
     else:
         kind = fmt or ("table" if Console().is_terminal else "csv")
-        writer = _TableOutput(limit) if kind == "table" else open_writer("-", stdout=sys.stdout, kind=kind)
+        if kind == "table":
+            writer = _TableOutput()
+            limit = TABLE_ROWS if limit is None else limit
+        else:
+            writer = open_writer("-", stdout=sys.stdout, kind=kind)
     points = 0
+    counts: dict[TagId, int] = {}
     thinned: list[str] = []
+    more = False
     try:
-        for page in pages:
+        for given in pages:
+            page = given
+            if limit is not None and points + sum(len(h.points) for h in page) > limit:
+                page, more = _cut(page, limit - points), True
             writer.write(page)
-            points += sum(len(history.points) for history in page)
+            for history in page:
+                points += len(history.points)
+                counts[history.tag_id] = counts.get(history.tag_id, 0) + len(history.points)
             thinned += [tag_text(h.tag_id) for h in page if h.exceed]
-            if isinstance(writer, _TableOutput) and writer.more:
+            if more:
                 break
-    finally:
-        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    writer.close()
+    if more:
+        done = "showing" if output is None else f"wrote to {output}"
+        sys.stderr.write(f"{done} the first {points:,} points (--limit): a larger --limit for more\n")
     if thinned and not paged:
         sys.stderr.write(f"note: the platform thinned the points of {', '.join(thinned)} (exceed)\n")
-    return points
+    return points, None if more else counts
+
+
+def _cut(page: list[TagHistory], room: int) -> list[TagHistory]:
+    """The first ``room`` points of a page."""
+    kept = []
+    for history in page:
+        points = history.points[: max(room, 0)]
+        room -= len(points)
+        kept.append(TagHistory(history.tag_id, points, history.exceed))
+    return kept
 
 
 def _draw(
-    client: DataInteractionClient, request: Any, path: str, source: str | None, max_count: int | None
-) -> None:
-    steps, named = _step_tags(client, source)
+    client: DataInteractionClient,
+    request: Any,
+    path: str,
+    known: _SourceTags | None,
+    max_count: int | None,
+) -> dict[TagId, int]:
+    """Draw the plot; return the points per tag it drew."""
     request.update(max_count=max_count or PLOT_POINTS)
     histories = client.get_data(request)
     try:
-        plot_histories(histories, path=path, step=steps, source=named)
+        plot_histories(
+            histories,
+            path=path,
+            step=known.steps if known is not None else (),
+            categorical=known.categorical if known is not None else (),
+            source=known.name if known is not None else None,
+        )
     except ImportError as exc:  # matplotlib is not installed
         raise CliError(str(exc)) from None
+    return {history.tag_id: len(history.points) for history in histories}
 
 
 # --- platform --------------------------------------------------------------------------------------
@@ -602,6 +772,18 @@ from ._run import run_command  # noqa: E402  (the connector runtime: its module,
 cli.add_command(run_command)
 
 # --- running ---------------------------------------------------------------------------------------
+
+
+def _auth_message(error: AuthenticationError) -> str:
+    """A 401 in the command line's words: the token comes from --token-file or the variable."""
+    text = str(error)
+    hint = type(error).hint
+    if hint:
+        text = text.replace(f" ({hint})", "")
+    return (
+        f"{text} (give the platform's token with --token-file FILE or the variable {TOKEN_ENV}, "
+        "or check the one given)"
+    )
 
 
 def _fail(message: str, exit_code: int, debug: bool) -> int:
@@ -637,6 +819,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), exc.exit_code, debug)
     except InvalidInputError as exc:
         return _fail(str(exc), 2, debug)
+    except AuthenticationError as exc:
+        return _fail(_auth_message(exc), 1, debug)
     except (DataInteractionError, FileError) as exc:
         return _fail(str(exc), 1, debug)
     except OSError as exc:

@@ -17,10 +17,12 @@ text. JSON Lines carry JSON values as they are.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
@@ -33,6 +35,8 @@ from ._times import format_time
 
 __all__ = [
     "FORMATS",
+    "PRECISIONS",
+    "TICK_ROWS",
     "BadRow",
     "Chunk",
     "FileError",
@@ -54,6 +58,10 @@ FORMATS: Final = {
 }
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_COLUMNS: Final = frozenset(("tag", "x", "y", "q"))
+#: Integer timestamps in each unit become microseconds as ``x * factor // divisor``.
+PRECISIONS: Final = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}
+#: Rows read between two calls of a source's ``tick``: how finely a progress bar moves.
+TICK_ROWS: Final = 10_000
 
 
 class FileError(Exception):
@@ -132,11 +140,18 @@ def _cell_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _timestamp(value: Any) -> Any:
-    """``x`` as read: digits become integer microseconds, a datetime too; text stays for the SDK to check."""
+def _timestamp(value: Any, scale: tuple[int, int] | None = None) -> Any:
+    """``x`` as read: integer microseconds from an integer or digits (in ``scale``'s unit) or a datetime.
+
+    Any other text stays as it is, for the SDK to check.
+    """
     if type(value) is str:
         stripped = value.strip()
-        return int(stripped) if stripped.isdigit() else stripped
+        if not stripped.isdigit():
+            return stripped
+        value = int(stripped)
+    if type(value) is int:
+        return value if scale is None else value * scale[0] // scale[1]
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -158,18 +173,26 @@ def _quality(value: Any) -> tuple[Any, str | None]:
 # --- reading -------------------------------------------------------------------------------------
 
 
-class Source:
-    """One input file: its format, its shape, its size (``total`` in ``unit``), read by :meth:`chunks`."""
+#: Called with the position in the file (in its ``unit``) as reading goes on.
+Tick = Callable[[int], None]
 
-    def __init__(self, path: str, kind: str) -> None:
+
+class Source:
+    """One input file: its format, its shape, its size (``total`` in ``unit``), read by :meth:`chunks`.
+
+    ``precision`` is the unit of its integer timestamps (``None``: microseconds).
+    """
+
+    def __init__(self, path: str, kind: str, precision: str | None = None) -> None:
         self.path = path
         self.kind = kind
         self.unit = "rows" if kind == "parquet" else "bytes"
         self.total = 0
         self.wide = False
+        self.scale = None if precision in (None, "us") else PRECISIONS[precision]
 
-    def chunks(self, rows: int) -> Iterator[Chunk]:
-        """The file's rows, ``rows`` at a time."""
+    def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
+        """The file's rows, ``rows`` at a time; ``tick`` is called every :data:`TICK_ROWS` rows."""
         raise NotImplementedError
 
     def _shape(self, columns: list[str]) -> list[str]:
@@ -198,7 +221,7 @@ class Source:
         self, line: int, row: dict[str, Any], tags: list[str], text: bool
     ) -> Iterator[Record | BadRow]:
         """The points of one row given as a mapping of column to value."""
-        x = _timestamp(row.get("x"))
+        x = _timestamp(row.get("x"), self.scale)
         if x is None or x == "":
             yield BadRow(line, "x", "no timestamp")
             return
@@ -224,7 +247,7 @@ def _split(items: list[Record | BadRow]) -> tuple[list[Record], list[BadRow]]:
 
 
 class _CsvSource(Source):
-    def chunks(self, rows: int) -> Iterator[Chunk]:
+    def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         with open(self.path, "rb") as raw:
             self.total = os.fstat(raw.fileno()).st_size
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -249,6 +272,8 @@ class _CsvSource(Source):
                 if count >= rows:
                     yield Chunk(*_split(items), raw.tell(), count)
                     items, count = [], 0
+                elif tick is not None and count % TICK_ROWS == 0:
+                    tick(raw.tell())
             yield Chunk(*_split(items), self.total, count)
 
 
@@ -275,7 +300,7 @@ class _JsonLinesSource(Source):
         items.extend(self._records(line, row, tags, False))
         return tags
 
-    def chunks(self, rows: int) -> Iterator[Chunk]:
+    def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         with open(self.path, "rb") as raw:
             self.total = os.fstat(raw.fileno()).st_size
             items: list[Record | BadRow] = []
@@ -289,11 +314,13 @@ class _JsonLinesSource(Source):
                 if count >= rows:
                     yield Chunk(*_split(items), raw.tell(), count)
                     items, count = [], 0
+                elif tick is not None and count % TICK_ROWS == 0:
+                    tick(raw.tell())
             yield Chunk(*_split(items), self.total, count)
 
 
 class _ParquetSource(Source):
-    def chunks(self, rows: int) -> Iterator[Chunk]:
+    def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         parquet = _pyarrow_parquet("reading Parquet")
         try:
             file = parquet.ParquetFile(self.path)
@@ -308,18 +335,20 @@ class _ParquetSource(Source):
                 items: list[Record | BadRow] = []
                 for offset, row in enumerate(batch.to_pylist()):
                     items.extend(self._records(done + offset + 1, row, tags, True))
+                    if tick is not None and offset and offset % TICK_ROWS == 0:
+                        tick(done + offset)
                 done += batch.num_rows
                 yield Chunk(*_split(items), done, batch.num_rows)
 
 
-def open_source(path: str) -> Source:
-    """The reader of ``path``, chosen by its extension."""
+def open_source(path: str, precision: str | None = None) -> Source:
+    """The reader of ``path``, chosen by its extension; integer timestamps in ``precision``'s unit."""
     kind = format_of(path)
     if kind == "csv":
-        return _CsvSource(path, kind)
+        return _CsvSource(path, kind, precision)
     if kind == "jsonl":
-        return _JsonLinesSource(path, kind)
-    return _ParquetSource(path, kind)
+        return _JsonLinesSource(path, kind, precision)
+    return _ParquetSource(path, kind, precision)
 
 
 def _pyarrow_parquet(what: str) -> Any:
@@ -338,12 +367,17 @@ def _numeric(points: Iterable[Any]) -> bool:
 
 
 class Writer:
-    """Writes pages of history (long form: tag, x, y, q) as they come; :meth:`close` finishes the file."""
+    """Writes pages of history (long form: tag, x, y, q) as they come; :meth:`close` finishes the file.
 
-    def __init__(self, stream: IO[Any], kind: str, path: str) -> None:
+    A file is written under a temporary name beside it and renamed to ``path`` by :meth:`close`;
+    :meth:`discard` removes it, so that a read that fails leaves whatever was at ``path`` as it was.
+    """
+
+    def __init__(self, stream: IO[Any], kind: str, path: str, temporary: str | None = None) -> None:
         self.stream = stream
         self.kind = kind
         self.path = path
+        self.temporary = temporary
         self.points = 0
         self._csv = csv.writer(stream, lineterminator="\n") if kind == "csv" else None
         if self._csv is not None:
@@ -423,28 +457,68 @@ class Writer:
         self._parquet = _pyarrow_parquet("writing Parquet").ParquetWriter(self.stream, schema)
 
     def close(self) -> None:
-        """Finish the file (a Parquet file gets its footer) and close it."""
+        """Finish the file (a Parquet file gets its footer), close it and give it its name."""
         try:
             if self.kind == "parquet":
                 if self._parquet is None:  # no point at all: still a valid file, with its columns
                     self._open_parquet(True)
                 self._parquet.close()
-        finally:
-            if self.path != "-":
-                self.stream.close()
+        except BaseException:
+            self.discard()
+            raise
+        if self.path == "-":
+            self.stream.flush()
+            return
+        self.stream.close()
+        if self.temporary is not None:
+            os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        """Give up the file: the temporary one is removed and ``path`` is left as it was."""
+        if self.path == "-":
+            with contextlib.suppress(Exception):
+                self.stream.flush()
+            return
+        with contextlib.suppress(Exception):
+            if self._parquet is not None:
+                self._parquet.close()
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        if self.temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temporary)
+
+
+def _temporary_beside(path: str) -> tuple[int, str]:
+    """A new file in ``path``'s directory, with the mode ``path`` has (or would get): its fd and name."""
+    target = Path(path)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except OSError:  # a new file: the mode open() would give it
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, mode)
+    return fd, temporary
 
 
 def open_writer(path: str, stdout: IO[str] | None = None, kind: str | None = None) -> Writer:
-    """A writer to ``path`` (its format from the extension), or to ``stdout`` in ``kind`` format."""
+    """A writer to ``path`` (its format from the extension), or to ``stdout`` in ``kind`` format.
+
+    The file is written under a temporary name in the same directory and renamed to ``path`` when
+    the writer is closed; :meth:`Writer.discard` leaves ``path`` untouched.
+    """
     if stdout is not None:
         return Writer(stdout, kind or "csv", "-")
     kind = format_of(path)
     if kind == "parquet":
         _pyarrow_parquet("writing Parquet")
-        return Writer(open(path, "wb"), kind, path)
+    fd, temporary = _temporary_beside(path)
     if kind == "csv":
-        return Writer(open(path, "w", encoding="utf-8", newline=""), kind, path)
-    return Writer(open(path, "wb"), kind, path)
+        return Writer(open(fd, "w", encoding="utf-8", newline=""), kind, path, temporary)
+    return Writer(open(fd, "wb"), kind, path, temporary)
 
 
 _MICROSECOND_DELTA: Final = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH

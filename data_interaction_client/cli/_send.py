@@ -8,8 +8,9 @@ the chunk is sent. Memory holds one chunk, whatever the size of the file. Where 
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -72,6 +73,8 @@ class WriterSink:
         self.spool = spool
         self.flush_timeout = flush_timeout
         self.writer = client.writer(spool=spool, close_timeout=0)
+        #: Points an earlier run left in the spool, delivered by this one too.
+        self.left = self.writer.stats().pending_points
 
     def send(self, tags: list[Tag]) -> int:
         """Move the chunk's points into the writer (synced to disk within its commit interval)."""
@@ -118,6 +121,7 @@ class SendReport:
     sent: int = 0
     bad: int = 0
     tags: set[TagId] = field(default_factory=set)
+    empty: list[str] = field(default_factory=list)  # the files without a row
     first: int | None = None
     last: int | None = None
     seconds: float = 0.0
@@ -137,14 +141,20 @@ class SendReport:
             if self.first is not None and self.last is not None
             else ""
         )
-        bad = f", {self.bad} bad rows left out" if self.bad else ""
+        bad = f", {_count(self.bad, 'bad row')} left out" if self.bad else ""
+        tags = _count(len(self.tags), "tag")
         if dry_run:
             return (
-                f"checked {self.rows:,} rows: {self.points:,} good points for {len(self.tags)} tags{span}"
+                f"checked {_count(self.rows, 'row')}: {_count(self.points, 'good point')} for {tags}{span}"
                 f"{bad}; nothing sent (--dry-run), {self.seconds:.2f} s"
             )
         rate = f", {self.sent / self.seconds:,.0f} points/s" if self.seconds > 0 else ""
-        return f"sent {self.sent:,} points to {len(self.tags)} tags{span}{bad} in {self.seconds:.2f} s{rate}"
+        return f"sent {_count(self.sent, 'point')} to {tags}{span}{bad} in {self.seconds:.2f} s{rate}"
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 point``, ``2 points``."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
 
 
 def _micros(x: Any) -> int:
@@ -156,15 +166,25 @@ def _micros(x: Any) -> int:
 
 
 class _Checker:
-    """Turns records into checked tags; reports each bad row once."""
+    """Turns records into checked tags; reports each bad row once.
+
+    ``allowed`` maps the tags of the data source given to their attributes (``None``: any tag, its
+    values unchecked against a type); ``check_values=False`` takes any JSON value even then.
+    """
 
     def __init__(
-        self, source: Source, report: Callable[[str], None], allowed: set[TagId] | None, where: str
+        self,
+        source: Source,
+        report: Callable[[str], None],
+        allowed: Mapping[TagId, Mapping[str, Any]] | None,
+        where: str,
+        check_values: bool = True,
     ) -> None:
         self.source = source
         self.report = report
         self.allowed = allowed
         self.where = where
+        self.check_values = check_values
         self.ids: dict[Any, TagId | InvalidInputError] = {}
         self.bad = 0
         self._pending: list[tuple[int, str]] = []
@@ -226,7 +246,7 @@ class _Checker:
             lines.append(record.line)
         tags = []
         for tag_id, (points, lines) in groups.items():
-            tag = Tag(tag_id)
+            tag = self._tag(tag_id)
             try:
                 tag.extend(points)
             except InvalidPointError:
@@ -239,7 +259,7 @@ class _Checker:
     def _good(self, tag_id: TagId, points: list[dict[str, Any]], lines: list[int]) -> list[dict[str, Any]]:
         """The good points of a tag whose points hold a bad one; each bad one reported."""
         good = []
-        probe = Tag(tag_id)
+        probe = self._tag(tag_id)
         for point, line in zip(points, lines, strict=True):
             try:
                 probe.update([point])
@@ -247,10 +267,15 @@ class _Checker:
                 field_name = exc.field
                 if self.source.wide and field_name == "y":
                     field_name = _name(tag_id)
-                self._bad(line, field_name, exc.problem)
+                self._bad(line, field_name, exc.problem.replace("check_values=False", "--no-check-values"))
             else:
                 good.append(point)
         return good
+
+    def _tag(self, tag_id: TagId) -> Tag:
+        """A tag to check points with: the data source's attributes give its value type."""
+        attributes = None if self.allowed is None else self.allowed.get(tag_id)
+        return Tag(tag_id, attributes, check_values=self.check_values)
 
 
 def _name(tag_id: TagId) -> str:
@@ -264,22 +289,29 @@ def send_files(
     chunk: int,
     report: Callable[[str], None],
     progress: Callable[[Source, int, int], None],
-    allowed: set[TagId] | None = None,
+    tick: Callable[[Source, int], None] | None = None,
+    allowed: Mapping[TagId, Mapping[str, Any]] | None = None,
     where: str = "",
+    check_values: bool = True,
     result: SendReport | None = None,
 ) -> SendReport:
     """Read, check and (unless ``sink`` is ``None``: a dry run) send every file; return what was done.
 
-    ``report`` gets one line per bad row; ``progress`` gets (file, position in it, points so far).
-    ``result`` (a new one by default) is kept up to date as chunks are sent, so that it says what was
-    done even when a send fails: tags and times count once their points are sent.
+    ``report`` gets one line per bad row; ``progress`` gets (file, position in it, points so far)
+    after each chunk, ``tick`` (file, position) as the chunk is read. ``allowed`` maps the tags of a
+    data source to their attributes: any other tag is a bad row, and values are checked against
+    the tag's value type unless ``check_values`` is false. ``result`` (a new one by default) is kept
+    up to date as chunks are sent, so that it says what was done even when a send fails: tags and
+    times count once their points are sent.
     """
     result = SendReport() if result is None else result
     started = time.perf_counter()
     try:
         for source in sources:
-            checker = _Checker(source, report, allowed, where)
-            for records, bad, position, rows in source.chunks(chunk):
+            checker = _Checker(source, report, allowed, where, check_values)
+            ticks = None if tick is None else functools.partial(tick, source)
+            before_rows = result.rows
+            for records, bad, position, rows in source.chunks(chunk, ticks):
                 result.rows += rows
                 before = checker.bad
                 tags = checker.tags(records, bad)
@@ -292,6 +324,8 @@ def send_files(
                     result.tags.add(tag_id)
                     result.times(xs)
                 progress(source, position, result.sent if sink is not None else result.points)
+            if result.rows == before_rows:
+                result.empty.append(source.path)
     finally:
         result.seconds = time.perf_counter() - started
     return result

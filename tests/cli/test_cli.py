@@ -476,7 +476,7 @@ def test_send_that_fails_midway_says_what_was_sent(
         result = run("--retries", "0", "send", str(path), "--chunk", "10")
     assert result.code == 1
     assert result.out.startswith(
-        "sent 10 points to 1 tags, 2024-05-01T10:00:00.000000Z .. 2024-05-01T10:00:00.000009Z"
+        "sent 10 points to 1 tag, 2024-05-01T10:00:00.000000Z .. 2024-05-01T10:00:00.000009Z"
     )
     assert "before the failure" in result.out
     assert _lines(result.err)[-1].startswith("error: POST /smt/data/set: HTTP 503")
@@ -495,7 +495,7 @@ def test_send_through_a_spool_delivers_every_point(
     spool = tmp_path / "spool"
     result = run("send", str(path), "--spool", str(spool), "--chunk", "10")
     assert result.code == 0, result.err
-    assert result.out.startswith("sent 25 points to 1 tags")
+    assert result.out.startswith("sent 25 points to 1 tag,")
     assert platform.stored_points("spool.a") == [{"x": B + i * S, "y": i + 0.5, "q": 0} for i in range(25)]
     assert spool.is_dir()  # the spool stays, empty, for the next run
 
@@ -523,3 +523,265 @@ def test_send_through_a_spool_keeps_what_the_platform_did_not_take(
     again = run("send", str(empty), "--spool", str(spool))
     assert again.code == 0, again.err
     assert [p["y"] for p in platform.stored_points("spool.down")] == list(range(5))
+
+
+# --- what a user trips over ------------------------------------------------------------------------
+
+
+def test_connect_into_a_pipe_is_plain_lines_and_keeps_tag_paths(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piped = run("connect", "1")
+    assert piped.code == 0
+    lines = _lines(piped.out)
+    assert lines[0] == "data source 1: active, 5 tags"
+    assert not any(char in piped.out for char in "┏━│┃")  # no table drawing
+    header = lines.index("tag\ttype\tscale\tmax dev\tstep\tsource\tother attributes")
+    rows = [line.split("\t") for line in lines[header + 1 :]]
+    assert [row[:2] for row in rows] == [
+        ["temperature", "float"],
+        [PATH_TEXT, "float"],
+        ["counter", "integer"],
+        ["status", "string"],
+        ["valve", "discrete"],
+    ]
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal, 80 columns wide
+    monkeypatch.setenv("COLUMNS", "80")
+    terminal = run("connect", "1")
+    assert "┏━" in terminal.out
+    assert PATH_TEXT in terminal.out  # on one line, not cut
+
+
+def test_send_of_a_file_without_rows_fails(run: Run, tmp_path: Path) -> None:
+    header = tmp_path / "header.csv"
+    header.write_text("tag,x,y\n")
+    result = run("send", str(header))
+    assert result.code == 1
+    assert _lines(result.err)[-1] == f"error: no rows in {header}: nothing to send"
+    assert result.out == ""
+    nothing = tmp_path / "nothing.jsonl"
+    nothing.write_text("")
+    assert run("send", str(nothing), "--dry-run").code == 1
+    good = tmp_path / "good.csv"
+    good.write_text(f"tag,x,y\nempty.a,{B},1\n")
+    both = run("send", str(good), str(header))
+    assert both.code == 0
+    assert f"note: no rows in {header}" in both.err
+
+
+def test_send_progress_lines_and_counts_are_plain(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    platform.clear()
+    path = tmp_path / "points.csv"
+    path.write_text("tag,x,y\n" + "\n".join(f"plain.a,{B + i},{i}" for i in range(20)) + "\nplain.a,bad,1\n")
+    result = run("send", str(path), "--chunk", "7")
+    progress = [line for line in _lines(result.err) if "points sent" in line]
+    assert [line.split(" points")[0] for line in progress] == ["7", "14", "20"]  # the last line once
+    assert ", 1 bad row left out in " in result.out
+    exact = tmp_path / "exact.csv"  # rows a multiple of the chunk: no repeated last line
+    exact.write_text("tag,x,y\n" + "\n".join(f"plain.b,{B + i},{i}" for i in range(20)) + "\n")
+    again = run("send", str(exact), "--chunk", "10")
+    assert [line.split(" points")[0] for line in _lines(again.err)] == ["10", "20"]
+    assert again.out.startswith("sent 20 points to 1 tag,")
+
+
+def test_send_progress_moves_within_a_chunk(tmp_path: Path) -> None:
+    from data_interaction_client.cli._files import TICK_ROWS, open_source
+    from data_interaction_client.cli._send import send_files
+
+    rows = 3 * TICK_ROWS + 5
+    for suffix in (".csv", ".jsonl"):
+        path = tmp_path / f"many{suffix}"
+        if suffix == ".csv":
+            path.write_text("tag,x,y\n" + "".join(f"t,{B + i},{i}\n" for i in range(rows)))
+        else:
+            path.write_text("".join(f'{{"tag": "t", "x": {B + i}, "y": {i}}}\n' for i in range(rows)))
+        ticks: list[int] = []
+        chunks: list[int] = []
+        send_files(
+            [open_source(str(path))],
+            None,
+            chunk=100_000,
+            report=lambda line: None,
+            progress=lambda source, position, points, chunks=chunks: chunks.append(position),
+            tick=lambda source, position, ticks=ticks: ticks.append(position),
+        )
+        assert len(chunks) == 1  # one chunk of 100,000 rows ...
+        assert len(ticks) == 3  # ... and the bar moved every TICK_ROWS rows of it
+        assert ticks == sorted(ticks)
+        assert 0 < ticks[0] < ticks[-1] <= chunks[0] == path.stat().st_size
+
+
+def test_get_into_a_file_that_fails_leaves_the_old_file(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    _fill(platform)
+    for suffix in (".csv", ".parquet"):
+        out = tmp_path / f"good{suffix}"
+        assert run("get", "g.numbers", "--from", str(B), "--to", str(B + 9 * S), "-o", str(out)).code == 0
+        good = out.read_bytes()
+        failed = run(
+            "--url",
+            "http://127.0.0.1:9",
+            "--retries",
+            "0",
+            "get",
+            "g.numbers",
+            "--from",
+            "-1h",
+            "-o",
+            str(out),
+        )
+        assert failed.code == 1
+        assert out.read_bytes() == good
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["good.csv", "good.parquet"]  # no leftovers
+
+
+def test_get_names_the_tags_of_which_nothing_came_back(run: Run, platform: RunningPlatform) -> None:
+    _fill(platform)
+    result = run("get", "nosuchtag", "g.numbers", "--from", str(B), "--to", str(B + S))
+    assert result.code == 0
+    assert _lines(result.err) == ["note: no point of 'nosuchtag' came back for the period asked"]
+    assert len(_lines(result.out)) == 3  # the header and g.numbers' two points
+    sourced = run("get", "nosuchtag", "temperature", "--from", "-1h", "--source", "1")
+    assert _lines(sourced.err) == [
+        "note: no point of 'nosuchtag' came back for the period asked: data source '1' has no such tag",
+        "note: no point of 'temperature' came back for the period asked",
+    ]
+
+
+def test_get_limit_is_honoured_in_a_pipe(run: Run, platform: RunningPlatform, tmp_path: Path) -> None:
+    _fill(platform)
+    period = ("--from", str(B), "--to", str(B + 100 * S))
+    result = run("get", "g.numbers", *period, "--limit", "5")
+    assert result.code == 0
+    assert len(_lines(result.out)) == 6  # the header and 5 points
+    assert "showing the first 5 points (--limit)" in result.err
+    jsonl = run("get", "g.numbers", *period, "--limit", "2", "--format", "jsonl")
+    assert len(_lines(jsonl.out)) == 2
+    out = tmp_path / "limited.csv"
+    assert run("get", "g.numbers", *period, "--limit", "3", "-o", str(out)).code == 0
+    assert len(_lines(out.read_text())) == 4
+    assert len(_lines(run("get", "g.numbers", *period).out)) == 102  # no --limit: every point
+
+
+def test_a_period_that_ends_before_it_starts_is_shown_as_typed(run: Run) -> None:
+    result = run("get", "a", "--from", "-1h", "--to", "-2h")
+    assert result.code == 2
+    assert len(_lines(result.err)) == 1
+    assert result.err.startswith("error: the period ends before it starts: --from -1h (20")
+    assert "is after --to -2h (20" in result.err
+
+
+def test_a_401_names_the_command_line_ways_to_give_the_token(run: Run, tmp_path: Path) -> None:
+    with run_platform(db=":memory:", token="right") as guarded:
+        result = run("--url", guarded.url, "connect", "1")
+    assert result.code == 1
+    assert "HTTP 401" in result.err
+    assert "--token-file FILE or the variable DATA_INTERACTION_TOKEN" in result.err
+    assert "token=..." not in result.err
+
+
+def test_get_plot_draws_text_and_discrete_tags_on_a_categorical_axis(
+    run: Run, platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data_interaction_client.cli import _app
+
+    platform.clear()
+    with DataInteractionClient(platform.url) as client:
+        status, valve = client.create_tags(client.connect("1"))[3:]
+        status.update([(B, "run"), (B + S, "stop")])
+        valve.update([(B, 0), (B + S, 2)])
+        client.set_data([status, valve])
+    drawn: list[Any] = []
+    original = _app.plot_histories
+    monkeypatch.setattr(_app, "plot_histories", lambda *a, **k: drawn.append(original(*a, **k)))
+    out = tmp_path / "s.png"
+    args = (
+        "get",
+        "status",
+        "valve",
+        "--from",
+        str(B),
+        "--to",
+        str(B + S),
+        "--plot",
+        str(out),
+        "--source",
+        "1",
+    )
+    assert run(*args).code == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    ticks = [[label.get_text() for label in ax.get_yticklabels()] for ax in drawn[0].axes]
+    assert ticks == [["run", "stop"], ["0", "2"]]  # valve is discrete: its states, not a line
+
+
+def test_the_rate_is_that_of_the_last_chunk_and_does_not_decay() -> None:
+    from rich.progress import Progress
+
+    from data_interaction_client.cli._app import _RateColumn
+
+    now = [0.0]
+    progress = Progress(_RateColumn(), get_time=lambda: now[0], auto_refresh=False)
+    task = progress.add_task("f", total=100, points=0)
+    now[0] = 2.0
+    progress.update(task, completed=50, points=1000, rate=500.0)
+    column = _RateColumn()
+    shown = column.render(progress.tasks[0]).plain
+    now[0] = 20.0  # a slow chunk: nothing new for a while
+    assert column.render(progress.tasks[0]).plain == shown == "1,000 points, 500 points/s"
+
+
+def test_send_checks_values_against_the_source_tags_types(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    platform.clear()
+    path = tmp_path / "typed.csv"
+    path.write_text(
+        f"tag,x,y\ncounter,{B},7\ncounter,{B + S},NaN\ncounter,{B + 2 * S},hello\nstatus,{B},run\n"
+    )
+    checked = run("send", str(path), "--source", "1")
+    assert checked.code == 1
+    bad = [line for line in _lines(checked.err) if "field 'y'" in line]
+    assert bad == [
+        f"{path}:3, field 'y': the tag holds integers (smtTagValueTypeCode 0), not str: 'NaN' "
+        "(--no-check-values sends any JSON value)",
+        f"{path}:4, field 'y': the tag holds integers (smtTagValueTypeCode 0), not str: 'hello' "
+        "(--no-check-values sends any JSON value)",
+    ]
+    assert platform.stored_points("counter") == [{"x": B, "y": 7, "q": None}]
+    assert platform.stored_points("status") == [{"x": B, "y": "run", "q": None}]
+    platform.clear()
+    unchecked = run("send", str(path), "--source", "1", "--no-check-values")
+    assert unchecked.code == 0, unchecked.err
+    assert [p["y"] for p in platform.stored_points("counter")] == [7, "NaN", "hello"]
+
+
+def test_send_takes_integer_timestamps_in_another_unit(
+    run: Run, platform: RunningPlatform, tmp_path: Path
+) -> None:
+    platform.clear()
+    seconds = B // S
+    path = tmp_path / "seconds.csv"
+    path.write_text(f"tag,x,y\nunit.s,{seconds},1\nunit.s,{seconds + 1},2\nunit.s,2024-05-01T10:00:02Z,3\n")
+    result = run("send", str(path), "--precision", "s")
+    assert result.code == 0, result.err
+    assert [p["x"] for p in platform.stored_points("unit.s")] == [B, B + S, B + 2 * S]
+    lines = tmp_path / "ms.jsonl"
+    lines.write_text(orjson.dumps({"tag": "unit.ms", "x": B // 1000 + 5, "y": 1}).decode() + "\n")
+    assert run("send", str(lines), "--precision", "ms").code == 0
+    assert platform.stored_points("unit.ms") == [{"x": B + 5000, "y": 1, "q": None}]
+    parquet = tmp_path / "ns.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "x": pa.array([B * 1000 + 1999, B]).cast(pa.int64()),
+                "unit.ns": [1.0, 2.0],
+            }
+        ),
+        parquet,
+    )
+    assert run("send", str(parquet), "--precision", "ns").code == 0
+    assert [p["x"] for p in platform.stored_points("unit.ns")] == [B // 1000, B + 1]
+    assert run("send", str(path), "--precision", "minutes").code == 2

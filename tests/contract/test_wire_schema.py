@@ -206,7 +206,7 @@ def test_set_data_add_data_and_extend() -> None:
         client.set_data([tag])
     [body] = recorder.bodies(SET)
     expected_points = [
-        {"x": 1530008100000000, "y": 1.02, "q": 0},
+        {"x": 1530008100000000, "y": 1.02, "q": None},  # no q given: none (a good value)
         {"x": "2018-06-26 10:15:01", "y": None, "q": None},
         *EXPECTED[:3],
     ]
