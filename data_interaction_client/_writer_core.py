@@ -47,7 +47,7 @@ from ._results import Columns
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
 from ._tag import Tag, TagAttributes
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_delivery import Delivery, Verdict, describe, unexpected, verdict
+from ._writer_delivery import Delivery, Verdict, describe, unexpected, unreachable, verdict
 from ._writer_options import (
     Health,
     QuarantinedBatch,
@@ -140,6 +140,7 @@ class WriterCore:
         self._closing = False
         self._closed = False
         self._client_closed = False  # the client was closed: nothing more is taken or sent
+        self._gave_up = False  # closing, the platform could not be reached: nothing more is sent
         # Committing.
         self._committed = 0  # points written (counted by _written) that are in the spool
         self._committing = 0  # points taken by the committer, not yet in the spool
@@ -667,14 +668,18 @@ class WriterCore:
 
         The second value is :attr:`Verdict.SPLIT` (the piece was split; its halves go at once),
         :attr:`Verdict.PERMANENT` (set aside in the quarantine), :attr:`Verdict.RETRY` (the same
-        piece again after the delay) or :attr:`Verdict.GONE` (the client was closed: stop sending).
+        piece again after the delay) or :attr:`Verdict.STOP` (send nothing more: the client was
+        closed, or the writer is closing and cannot reach the platform).
         Called with the lock held. Transient failures are retried forever with a capped backoff;
         refusals of the writer itself (401, 403, redirects) too, reported as critical; a piece too
         large is split; a piece refused for good is split, or set aside when it is one part.
         """
         if isinstance(error, ClientClosedError):
             self._client_gone_locked()
-            return None, Verdict.GONE
+            return None, Verdict.STOP
+        if self._closing and unreachable(error):
+            self._give_up(error)
+            return None, Verdict.STOP
         judged = verdict(error)
         status = error.status_code if isinstance(error, PlatformError) else None
         if judged == Verdict.SPLIT and delivery.split(piece, points=True):
@@ -824,6 +829,8 @@ class WriterCore:
             return True
         if self._client_closed:
             raise WriterClosedError(self._client_closed_message())
+        if self._gave_up:
+            raise WriterClosedError("the writer is closing and cannot reach the platform")
         return False
 
     # --- the client closed under the writer ----------------------------------------------------------
@@ -866,14 +873,46 @@ class WriterCore:
 
     # --- closing ----------------------------------------------------------------------------------
 
-    def _begin_close(self) -> bool:
-        """Stop the intake; ``False`` when already closing (the lock held)."""
+    def _begin_close(self, timeout: float) -> bool:
+        """Stop the intake, say what is pending; ``False`` when already closing (the lock held)."""
         if self._closing:
             return False
         self._closing = True
         self._update_room()
         self._signal(commit=True, send=True, progress=True)
+        pending = self._pending_points()
+        if pending and not self._client_closed:
+            failing = self._send_health != "ok"
+            log.log(
+                logging.WARNING if failing else logging.INFO,
+                "closing the writer with %d points pending%s: delivering them for at most %g s "
+                "(close_timeout), then %s",
+                pending,
+                f" while the platform does not accept points ({self._last_error})" if failing else "",
+                timeout,
+                self._left_behind(),
+            )
         return True
+
+    def _left_behind(self, *, rest: bool = True) -> str:
+        """What becomes of the points a closing writer could not deliver ("the rest ..." or "they ...")."""
+        if self._settings.spool is None:
+            return ("the rest is" if rest else "they are") + " lost (a memory-only writer)"
+        stay = "the rest stays" if rest else "they stay"
+        return f"{stay} in the spool {self._settings.spool} for the next writer"
+
+    def _give_up(self, error: BaseException) -> None:
+        """Closing, and the platform cannot be reached: stop trying now (the lock held)."""
+        self._gave_up = True
+        self._last_error = describe(error)
+        self._signal(progress=True)
+        log.warning(
+            "the writer is closing and no connection to the platform can be made (%s): it stops "
+            "trying; %d points pending: %s",
+            self._last_error,
+            self._pending_points(),
+            self._left_behind(rest=False),
+        )
 
     def _report_close(self) -> None:
         """Say what was left behind (the lock held)."""

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from data_interaction_client import (
 from data_interaction_client._spool_sqlite import SqliteSpool
 
 from .conftest import json_response
-from .writer_helpers import Recorder, Twin, points, wait_until
+from .writer_helpers import LogEvents, Recorder, Twin, points, wait_until
 
 X = 1_600_000_000_000_000
 
@@ -407,3 +408,54 @@ def test_sync_raises_the_disk_error_when_the_disk_stays_full(
     disk.full = False
     twin.flush(w)
     assert recorder.points["a"] == points(0, 0, 3100)
+
+
+# --- closing during an outage --------------------------------------------------------------------------
+
+
+def _refused_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then let go): connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_close_during_an_outage_says_so_at_once_and_stops_when_no_connection_can_be_made(
+    kind: str, tmp_path: Path
+) -> None:
+    twin = Twin(kind)
+    twin.open(f"http://127.0.0.1:{_refused_port()}", max_retries=0)
+    logs = LogEvents()
+    logger = logging.getLogger("data_interaction_client")
+    logger.addHandler(logs)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        # Retrying 30 s apart, as in a long outage: the close tries once more at once, not 30 s later.
+        w = twin.writer(tmp_path / "s", close_timeout=60, max_retry_delay=30)
+        w.write_points("a", points(0, 0, 300))
+        twin.sync(w, timeout=30)
+        wait_until(lambda: w.stats().consecutive_failures >= 1, what="a refused connection")
+        started = time.monotonic()
+        twin.close(w)
+        took = time.monotonic() - started
+    finally:
+        logger.removeHandler(logs)
+        logger.setLevel(level)
+        twin.shut()
+    closing = logs.messages[logs.index("closing the writer with 300 points pending")]
+    assert "for at most 60 s" in closing
+    assert "stays in the spool" in closing
+    stopped = logs.messages[logs.index("no connection to the platform can be made")]
+    assert "300 points pending: they stay in the spool" in stopped
+    assert (
+        logs.index("closing the writer") < logs.index("no connection") < logs.index("the writer closed with")
+    )
+    assert took < 60  # it did not spend its close_timeout on refused connections
+    spool = SqliteSpool(tmp_path / "s")
+    try:
+        assert spool.points == 300
+    finally:
+        spool.close()

@@ -209,12 +209,12 @@ class LogEvents(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.messages: list[str] = []
-        self.lock = threading.Lock()
+        self._seen_lock = threading.Lock()
         self.watch: dict[str, threading.Event] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        with self.lock:
+        with self._seen_lock:
             self.messages.append(message)
             for text, event in self.watch.items():
                 if text in message:
@@ -222,12 +222,12 @@ class LogEvents(logging.Handler):
 
     def event(self, text: str) -> threading.Event:
         """An event set once a message containing ``text`` is logged (from now on)."""
-        with self.lock:
+        with self._seen_lock:
             return self.watch.setdefault(text, threading.Event())
 
     def index(self, text: str) -> int:
         """The position of the first message containing ``text``."""
-        with self.lock:
+        with self._seen_lock:
             for i, message in enumerate(self.messages):
                 if text in message:
                     return i
