@@ -262,7 +262,7 @@ class Writer(WriterCore):
                 while True:
                     if self._stop:
                         return
-                    wait = self._send_wait(time.monotonic(), time.time())
+                    wait = self._send_wait(time.monotonic())
                     if wait == 0:
                         break
                     self._send_cv.wait(wait)
@@ -576,7 +576,7 @@ class AsyncWriter(WriterCore):
             with self._lock:
                 if self._stop:
                     return
-                wait = self._send_wait(time.monotonic(), time.time())
+                wait = self._send_wait(time.monotonic())
             if wait != 0:
                 await self._send_signal.wait(wait)
                 continue

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -172,6 +173,7 @@ class WriterCore:
         self._drop_logged_at = -math.inf
         self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
         self._update_room()
+        self._start_clock()
         with _writers_lock:
             _writers_of.setdefault(client, weakref.WeakSet()).add(self)
         if self._spool.batches:
@@ -181,6 +183,22 @@ class WriterCore:
                 self._spool.points,
                 self._spool.batches,
             )
+
+    def _start_clock(self) -> None:
+        """Start the records' clock: ``_appended`` and ``_from_before``.
+
+        ``_appended`` keeps when records were appended, on the monotonic clock (a wall-clock jump
+        neither stalls sending nor distorts ages): (the last id of an append, its time), oldest
+        first. ``_from_before`` is the last id of the records found in the spool at start (0: none):
+        they are due at once; their age starts from the wall clock's reading of it now, once.
+        """
+        spool = self._spool
+        self._appended: deque[tuple[int, float]] = deque()
+        self._from_before = spool.last_id if spool.batches else 0
+        if self._from_before:
+            created = spool.oldest_created
+            age = 0.0 if created is None else max(0.0, time.time() - created)
+            self._appended.append((spool.last_id, time.monotonic() - age))
 
     # --- what the sync and async writers provide --------------------------------------------------
 
@@ -551,6 +569,8 @@ class WriterCore:
         points = sum(r.points for r in records)
         if points:
             self._bytes_per_point = max(1, sum(r.size for r in records) // points)
+        if result is not None:
+            self._appended.append((result.last, time.monotonic()))
         self._unsaved = []
         self._unsaved_points = 0
         if self._refusal is not None:
@@ -607,8 +627,11 @@ class WriterCore:
 
     # --- sending: no I/O here; the writers call the spool and the client --------------------------
 
-    def _send_wait(self, now: float, wall: float) -> float | None:
-        """Seconds until the next send is due: 0 now, ``None`` when nothing is pending (the lock held)."""
+    def _send_wait(self, now: float) -> float | None:
+        """Seconds until the next send is due: 0 now, ``None`` when nothing is pending (the lock held).
+
+        ``now`` is the monotonic clock's: so is every time the writer measures.
+        """
         spool = self._spool
         if not spool.batches or self._client_closed:
             return None
@@ -616,13 +639,21 @@ class WriterCore:
         head = spool.head
         if (
             self._closing
-            or (head is not None and head <= self._flush_through)
+            or head is None
+            or head <= self._flush_through
+            or head <= self._from_before
             or spool.points >= settings.batch_points
         ):
             return 0.0
-        oldest = spool.oldest_created if spool.oldest_created is not None else wall
-        wait = oldest + settings.flush_interval - wall
+        wait = self._head_since(head, now) + settings.flush_interval - now
         return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
+
+    def _head_since(self, head: int, now: float) -> float:
+        """When the record ``head`` was appended (monotonic); ``now`` if unknown (the lock held)."""
+        appended = self._appended
+        while appended and appended[0][0] < head:
+            appended.popleft()  # delivered, dropped or set aside
+        return appended[0][1] if appended else now
 
     def _delivery(self, records: list[Record]) -> Delivery:
         """The delivery of peeked records; records damaged on disk are set aside at once (no lock)."""
@@ -976,6 +1007,8 @@ class WriterCore:
         ids = _ids(ids)
         moved = self._spool.requeue(ids)
         with self._lock:
+            if moved:
+                self._appended.append((self._spool.last_id, time.monotonic()))
             self._update_room()
             self._signal(send=True)
         return moved
@@ -1001,8 +1034,8 @@ class WriterCore:
             spool = self._spool
             now = time.monotonic()
             ages = []
-            if spool.oldest_created is not None:
-                ages.append(max(0.0, time.time() - spool.oldest_created))
+            if spool.head is not None:
+                ages.append(max(0.0, now - self._head_since(spool.head, now)))
             if self._intake or self._committing or self._unsaved_points:
                 ages.append(now - min(self._intake_since, self._last_take))
             if (

@@ -459,3 +459,53 @@ def test_close_during_an_outage_says_so_at_once_and_stops_when_no_connection_can
         assert spool.points == 300
     finally:
         spool.close()
+
+
+# --- the wall clock jumps ------------------------------------------------------------------------------
+
+
+def _jump(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make the wall clock (``time.time``) jump by ``seconds`` from now on; the monotonic clock goes on."""
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + seconds)
+
+
+def test_a_wall_clock_jumped_back_does_not_stall_sending(
+    twin: Twin, recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = twin.writer(tmp_path / "s", flush_interval=1.0)
+    w.write_points("a", points(0, 0, 10))
+    twin.sync(w, timeout=30)  # in the spool, due in 1 s by the monotonic clock
+    _jump(monkeypatch, -3600)
+    wait_until(lambda: recorder.total == 10, what="the points sent after flush_interval")
+    assert recorder.points["a"] == points(0, 0, 10)
+
+
+@pytest.mark.parametrize("jump", [-3600.0, 86_400.0])
+def test_a_wall_clock_jump_does_not_distort_the_oldest_pending_age(
+    twin: Twin, recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jump: float
+) -> None:
+    recorder.down(503)
+    w = twin.writer(tmp_path / "s")
+    w.write_points("a", points(0, 0, 10))
+    twin.sync(w, timeout=30)
+    stored = time.monotonic()
+    wait_until(lambda: w.stats().consecutive_failures >= 1, what="a failed attempt")
+    _jump(monkeypatch, jump)
+    waited = time.monotonic() - stored
+    age = w.stats().oldest_pending_age
+    assert age is not None
+    assert waited <= age < 3600  # measured on the monotonic clock: neither 0 nor a day
+
+
+def test_records_found_in_the_spool_at_start_are_due_at_once(
+    twin: Twin, recorder: Recorder, tmp_path: Path
+) -> None:
+    recorder.down(503)
+    w = twin.writer(tmp_path / "s", close_timeout=0)
+    w.write_points("a", points(0, 0, 10))
+    twin.close(w)
+    recorder.up()
+    w = twin.writer(tmp_path / "s", flush_interval=3600)
+    wait_until(lambda: recorder.total == 10, what="the points from before, sent at once")
+    assert recorder.points["a"] == points(0, 0, 10)
