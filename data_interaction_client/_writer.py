@@ -95,8 +95,11 @@ class Writer(WriterCore):
        default, so it also holds through power loss on disks that honour flush; an option may trade
        that for speed). The option is ``fsync=False``: it still holds through a crash of the process.
     2. A point on disk reaches the platform, through outages, ``kill -9`` and restarts, in write
-       order per tag. Only the batch in flight at a crash may be sent twice, which the platform's
-       last-write-wins per (tag, x) makes harmless.
+       order per tag. A point may arrive more than once in exactly two cases, each copy identical
+       (harmless: the platform keeps the last write per (tag, x)): a request that timed out, or
+       whose answer was lost, after the platform stored it is sent again by the retries; and the
+       request in flight when the process died (or when ``close`` gave up on it) is sent again
+       by the next writer on the spool.
 
     Every point is checked when it is given (:class:`InvalidPointError`, as ``Tag.update``). Points
     are sent in requests of up to ``batch_points``, at least every ``flush_interval``, one request
