@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -509,3 +511,50 @@ def test_records_found_in_the_spool_at_start_are_due_at_once(
     w = twin.writer(tmp_path / "s", flush_interval=3600)
     wait_until(lambda: recorder.total == 10, what="the points from before, sent at once")
     assert recorder.points["a"] == points(0, 0, 10)
+
+
+def _mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:
+    """Mount (or remount) a tmpfs of ``size`` at ``path``; ``False`` where this machine does not allow it."""
+    if shutil.which("mount") is None:
+        return False
+    options = f"remount,size={size}" if remount else f"size={size}"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+def _write_until_the_disk_is_full(w: Any) -> int:
+    """Write 1,000 points at a time until the writer raises SpoolDiskFullError; return how many it took."""
+    accepted = 0
+    while True:
+        try:
+            w.write_points("a", points(0, accepted, 1000))
+        except SpoolDiskFullError:
+            return accepted
+        accepted += 1000
+        assert accepted < 10_000_000, "the disk never filled"
+        if accepted % 20_000 == 0:
+            time.sleep(0.02)  # let the committer meet the full disk
+
+
+def test_close_after_a_real_full_disk_stores_the_points_once_space_is_back(
+    twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not _mount_tmpfs(disk, "2m"):
+        pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
+    try:
+        recorder.down(503)
+        w = twin.writer(disk / "s", close_timeout=30)
+        accepted = _write_until_the_disk_is_full(w)
+        assert _mount_tmpfs(disk, "64m", remount=True)
+        recorder.up()
+        with caplog.at_level(logging.ERROR, "data_interaction_client"):
+            twin.close(w)
+        assert "lost" not in caplog.text
+        assert recorder.points["a"] == points(0, 0, accepted)
+    finally:
+        twin.shut()  # no writer left holding a file on the tmpfs
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)

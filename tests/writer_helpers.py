@@ -124,6 +124,7 @@ class Twin:
         self.client: Any = None
         self.handler = handler
         self.writers: list[Any] = []
+        self.shut_down = False
 
     def open(self, base_url: str = "http://platform.test", **client_options: Any) -> None:
         """Make the client (a MockTransport around the handler, when one was given)."""
@@ -181,7 +182,10 @@ class Twin:
             self.run(self.client.aclose)
 
     def shut(self) -> None:
-        """Close every writer (without waiting for delivery), the client and the loop."""
+        """Close every writer (without waiting for delivery), the client and the loop; once."""
+        if self.shut_down:
+            return
+        self.shut_down = True
         for w in self.writers:
             if not w.closed:
                 if self.kind == "sync":
