@@ -95,8 +95,11 @@ class Writer(WriterCore):
        default, so it also holds through power loss on disks that honour flush; an option may trade
        that for speed). The option is ``fsync=False``: it still holds through a crash of the process.
     2. A point on disk reaches the platform, through outages, ``kill -9`` and restarts, in write
-       order per tag. Only the batch in flight at a crash may be sent twice, which the platform's
-       last-write-wins per (tag, x) makes harmless.
+       order per tag. A point may arrive more than once in exactly two cases, each copy identical
+       (harmless: the platform keeps the last write per (tag, x)): a request that timed out, or
+       whose answer was lost, after the platform stored it is sent again by the retries; and the
+       request in flight when the process died (or when ``close`` gave up on it) is sent again
+       by the next writer on the spool.
 
     Every point is checked when it is given (:class:`InvalidPointError`, as ``Tag.update``). Points
     are sent in requests of up to ``batch_points``, at least every ``flush_interval``, one request
@@ -262,7 +265,7 @@ class Writer(WriterCore):
                 while True:
                     if self._stop:
                         return
-                    wait = self._send_wait(time.monotonic(), time.time())
+                    wait = self._send_wait(time.monotonic())
                     if wait == 0:
                         break
                     self._send_cv.wait(wait)
@@ -299,8 +302,8 @@ class Writer(WriterCore):
                     return False
                 with self._lock:
                     delay, outcome = self._failed(delivery, piece, exc)
-                if outcome == Verdict.GONE:
-                    return False  # the client was closed: the records stay in the spool
+                if outcome == Verdict.STOP:
+                    return False  # the records stay in the spool
                 self._report_failed(piece, took, exc, delay, outcome)
                 if delay is not None and not self._pause(delay):
                     return False
@@ -317,9 +320,10 @@ class Writer(WriterCore):
         """Wait ``seconds``; ``False`` when the writer is stopping."""
         deadline = time.monotonic() + seconds
         with self._lock:
+            closing = self._closing
             while not self._stop:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._closing != closing:  # closing began: try once more at once
                     return True
                 self._send_cv.wait(left)
         return False
@@ -368,6 +372,9 @@ class Writer(WriterCore):
     def close(self) -> None:
         """Stop taking points, deliver for at most ``close_timeout`` seconds, keep the rest in the spool.
 
+        It logs at once what is pending and how long it will try, and stops early when no
+        connection to the platform can be made (refused, unknown host, connect timeout).
+
         Later calls do nothing. A memory-only writer loses what it could not deliver (logged at
         ERROR and counted as ``dropped_points["closed"]``). Interrupted (Ctrl-C), it stops
         delivering but still closes (the pending points stay in the spool) before the
@@ -377,7 +384,7 @@ class Writer(WriterCore):
 
     def _close(self, close_timeout: float) -> None:
         with self._lock:
-            if not self._begin_close():
+            if not self._begin_close(close_timeout):
                 return
         started = time.monotonic()
         deadline = started + close_timeout
@@ -572,7 +579,7 @@ class AsyncWriter(WriterCore):
             with self._lock:
                 if self._stop:
                     return
-                wait = self._send_wait(time.monotonic(), time.time())
+                wait = self._send_wait(time.monotonic())
             if wait != 0:
                 await self._send_signal.wait(wait)
                 continue
@@ -608,8 +615,8 @@ class AsyncWriter(WriterCore):
                     return False
                 with self._lock:
                     delay, outcome = self._failed(delivery, piece, exc)
-                if outcome == Verdict.GONE:
-                    return False  # the client was closed: the records stay in the spool
+                if outcome == Verdict.STOP:
+                    return False  # the records stay in the spool
                 self._report_failed(piece, took, exc, delay, outcome)
                 if delay is not None and not await self._pause(delay):
                     return False
@@ -624,9 +631,10 @@ class AsyncWriter(WriterCore):
 
     async def _pause(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
+        closing = self._closing
         while not self._stop:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self._closing != closing:  # closing began: try once more at once
                 return True
             await self._send_signal.wait(left)
         return False
@@ -677,7 +685,7 @@ class AsyncWriter(WriterCore):
         delivered stays there. Later calls return at once.
         """
         with self._lock:
-            if not self._begin_close():
+            if not self._begin_close(self._settings.close_timeout):
                 return
         started = time.monotonic()
         deadline = started + self._settings.close_timeout

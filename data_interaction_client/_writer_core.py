@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -49,7 +50,7 @@ from ._results import Columns
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
 from ._tag import Tag, TagAttributes
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_delivery import Delivery, Verdict, describe, unexpected, verdict
+from ._writer_delivery import Delivery, Verdict, describe, unexpected, unreachable, verdict
 from ._writer_options import (
     Health,
     QuarantinedBatch,
@@ -122,6 +123,21 @@ class _Take:
         self.mark = mark
 
 
+class _Watermarks:
+    """Each tag's last x in the spool, and those of the records being committed (the lock held)."""
+
+    __slots__ = ("due", "stored")
+
+    def __init__(self, stored: dict[str, bytes]) -> None:
+        self.stored = stored
+        self.due: dict[str, bytes] = {}
+
+    def stored_due(self) -> None:
+        """The spool took the records the due watermarks follow."""
+        self.stored.update(self.due)
+        self.due = {}
+
+
 class WriterCore:
     """The writer's state and every step that does no I/O; :class:`Writer` and ``AsyncWriter`` add the I/O."""
 
@@ -143,6 +159,7 @@ class WriterCore:
         self._closing = False
         self._closed = False
         self._client_closed = False  # the client was closed: nothing more is taken or sent
+        self._gave_up = False  # closing, the platform could not be reached: nothing more is sent
         # Committing.
         self._committed = 0  # points written (counted by _written) that are in the spool
         self._committing = 0  # points taken by the committer, not yet in the spool
@@ -173,20 +190,38 @@ class WriterCore:
         self._dropped_since_log = 0
         self._drop_logged_at = -math.inf
         self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
-        # Watermarks: each tag's last x in the spool (stored with its points), and those of the
-        # records being committed.
-        self._watermarks: dict[str, bytes] = self._spool.states()
-        self._states_due: dict[str, bytes] = {}
+        self._watermarks = _Watermarks(self._spool.states())
         self._update_room()
+        self._start_clock()
+        self._opened(client)
+
+    def _opened(self, client: BaseClient[Any]) -> None:
+        """Register with the client (which closes its writers' intake when it closes); say what is left."""
         with _writers_lock:
             _writers_of.setdefault(client, weakref.WeakSet()).add(self)
         if self._spool.batches:
             log.info(
                 "spool %s holds %d points in %d batches from before: sending them first",
-                settings.spool,
+                self._settings.spool,
                 self._spool.points,
                 self._spool.batches,
             )
+
+    def _start_clock(self) -> None:
+        """Start the records' clock: ``_appended`` and ``_from_before``.
+
+        ``_appended`` keeps when records were appended, on the monotonic clock (a wall-clock jump
+        neither stalls sending nor distorts ages): (the last id of an append, its time), oldest
+        first. ``_from_before`` is the last id of the records found in the spool at start (0: none):
+        they are due at once; their age starts from the wall clock's reading of it now, once.
+        """
+        spool = self._spool
+        self._appended: deque[tuple[int, float]] = deque()
+        self._from_before = spool.last_id if spool.batches else 0
+        if self._from_before:
+            created = spool.oldest_created
+            age = 0.0 if created is None else max(0.0, time.time() - created)
+            self._appended.append((spool.last_id, time.monotonic() - age))
 
     # --- what the sync and async writers provide --------------------------------------------------
 
@@ -545,7 +580,7 @@ class WriterCore:
                 problem,
             )
         with self._lock:
-            self._states_due.update(states)
+            self._watermarks.due.update(states)
             if problems:
                 self._dropped["invalid"] = self._dropped.get("invalid", 0) + len(problems)
                 self._committing -= len(problems)
@@ -561,8 +596,8 @@ class WriterCore:
                 limit["max_points"] = settings.max_pending_points
             else:
                 limit["max_bytes"] = settings.max_spool_bytes
-        if self._states_due:
-            limit["states"] = dict(self._states_due)
+        if self._watermarks.due:
+            limit["states"] = dict(self._watermarks.due)
         return self._unsaved + records, limit
 
     def _stored(self, take: _Take | None, records: list[NewRecord], result: AppendResult | None) -> None:
@@ -572,11 +607,12 @@ class WriterCore:
             self._committed = take.mark
         elif self._unsaved:
             self._committed = max(self._committed, self._unsaved_mark)
-        self._watermarks.update(self._states_due)
-        self._states_due = {}
+        self._watermarks.stored_due()
         points = sum(r.points for r in records)
         if points:
             self._bytes_per_point = max(1, sum(r.size for r in records) // points)
+        if result is not None:
+            self._appended.append((result.last, time.monotonic()))
         self._unsaved = []
         self._unsaved_points = 0
         if self._refusal is not None:
@@ -633,8 +669,11 @@ class WriterCore:
 
     # --- sending: no I/O here; the writers call the spool and the client --------------------------
 
-    def _send_wait(self, now: float, wall: float) -> float | None:
-        """Seconds until the next send is due: 0 now, ``None`` when nothing is pending (the lock held)."""
+    def _send_wait(self, now: float) -> float | None:
+        """Seconds until the next send is due: 0 now, ``None`` when nothing is pending (the lock held).
+
+        ``now`` is the monotonic clock's: so is every time the writer measures.
+        """
         spool = self._spool
         if not spool.batches or self._client_closed:
             return None
@@ -642,13 +681,21 @@ class WriterCore:
         head = spool.head
         if (
             self._closing
-            or (head is not None and head <= self._flush_through)
+            or head is None
+            or head <= self._flush_through
+            or head <= self._from_before
             or spool.points >= settings.batch_points
         ):
             return 0.0
-        oldest = spool.oldest_created if spool.oldest_created is not None else wall
-        wait = oldest + settings.flush_interval - wall
+        wait = self._head_since(head, now) + settings.flush_interval - now
         return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
+
+    def _head_since(self, head: int, now: float) -> float:
+        """When the record ``head`` was appended (monotonic); ``now`` if unknown (the lock held)."""
+        appended = self._appended
+        while appended and appended[0][0] < head:
+            appended.popleft()  # delivered, dropped or set aside
+        return appended[0][1] if appended else now
 
     def _delivery(self, records: list[Record]) -> Delivery:
         """The delivery of peeked records; records damaged on disk are set aside at once (no lock)."""
@@ -694,14 +741,18 @@ class WriterCore:
 
         The second value is :attr:`Verdict.SPLIT` (the piece was split; its halves go at once),
         :attr:`Verdict.PERMANENT` (set aside in the quarantine), :attr:`Verdict.RETRY` (the same
-        piece again after the delay) or :attr:`Verdict.GONE` (the client was closed: stop sending).
+        piece again after the delay) or :attr:`Verdict.STOP` (send nothing more: the client was
+        closed, or the writer is closing and cannot reach the platform).
         Called with the lock held. Transient failures are retried forever with a capped backoff;
         refusals of the writer itself (401, 403, redirects) too, reported as critical; a piece too
         large is split; a piece refused for good is split, or set aside when it is one part.
         """
         if isinstance(error, ClientClosedError):
             self._client_gone_locked()
-            return None, Verdict.GONE
+            return None, Verdict.STOP
+        if self._closing and unreachable(error):
+            self._give_up(error)
+            return None, Verdict.STOP
         judged = verdict(error)
         status = error.status_code if isinstance(error, PlatformError) else None
         if judged == Verdict.SPLIT and delivery.split(piece, points=True):
@@ -851,6 +902,8 @@ class WriterCore:
             return True
         if self._client_closed:
             raise WriterClosedError(self._client_closed_message())
+        if self._gave_up:
+            raise WriterClosedError("the writer is closing and cannot reach the platform")
         return False
 
     # --- the client closed under the writer ----------------------------------------------------------
@@ -893,14 +946,46 @@ class WriterCore:
 
     # --- closing ----------------------------------------------------------------------------------
 
-    def _begin_close(self) -> bool:
-        """Stop the intake; ``False`` when already closing (the lock held)."""
+    def _begin_close(self, timeout: float) -> bool:
+        """Stop the intake, say what is pending; ``False`` when already closing (the lock held)."""
         if self._closing:
             return False
         self._closing = True
         self._update_room()
         self._signal(commit=True, send=True, progress=True)
+        pending = self._pending_points()
+        if pending and not self._client_closed:
+            failing = self._send_health != "ok"
+            log.log(
+                logging.WARNING if failing else logging.INFO,
+                "closing the writer with %d points pending%s: delivering them for at most %g s "
+                "(close_timeout), then %s",
+                pending,
+                f" while the platform does not accept points ({self._last_error})" if failing else "",
+                timeout,
+                self._left_behind(),
+            )
         return True
+
+    def _left_behind(self, *, rest: bool = True) -> str:
+        """What becomes of the points a closing writer could not deliver ("the rest ..." or "they ...")."""
+        if self._settings.spool is None:
+            return ("the rest is" if rest else "they are") + " lost (a memory-only writer)"
+        stay = "the rest stays" if rest else "they stay"
+        return f"{stay} in the spool {self._settings.spool} for the next writer"
+
+    def _give_up(self, error: BaseException) -> None:
+        """Closing, and the platform cannot be reached: stop trying now (the lock held)."""
+        self._gave_up = True
+        self._last_error = describe(error)
+        self._signal(progress=True)
+        log.warning(
+            "the writer is closing and no connection to the platform can be made (%s): it stops "
+            "trying; %d points pending: %s",
+            self._last_error,
+            self._pending_points(),
+            self._left_behind(rest=False),
+        )
 
     def _report_close(self) -> None:
         """Say what was left behind (the lock held)."""
@@ -964,6 +1049,8 @@ class WriterCore:
         ids = _ids(ids)
         moved = self._spool.requeue(ids)
         with self._lock:
+            if moved:
+                self._appended.append((self._spool.last_id, time.monotonic()))
             self._update_room()
             self._signal(send=True)
         return moved
@@ -989,8 +1076,8 @@ class WriterCore:
             spool = self._spool
             now = time.monotonic()
             ages = []
-            if spool.oldest_created is not None:
-                ages.append(max(0.0, time.time() - spool.oldest_created))
+            if spool.head is not None:
+                ages.append(max(0.0, now - self._head_since(spool.head, now)))
             if self._intake or self._committing or self._unsaved_points:
                 ages.append(now - min(self._intake_since, self._last_take))
             if (
@@ -1031,13 +1118,13 @@ class WriterCore:
         """
         key = _state_key(tag_id_to_wire(tag.id if isinstance(tag, Tag) else tag_id_from(tag)))
         with self._lock:
-            raw = self._watermarks.get(key)
+            raw = self._watermarks.stored.get(key)
         return None if raw is None else _watermark_value(raw)
 
     def watermarks(self) -> dict[TagId, int | str]:
         """Every tag's watermark (see :meth:`watermark`)."""
         with self._lock:
-            items = list(self._watermarks.items())
+            items = list(self._watermarks.stored.items())
         return {tag_id_from(orjson.loads(key)): _watermark_value(raw) for key, raw in items}
 
     @property

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+import httpx
+
 from ._exceptions import (
     APIConnectionError,
     ClientClosedError,
@@ -17,7 +19,7 @@ from ._exceptions import (
 from ._spool import QuarantineEntry, Record
 from ._writer_records import Piece, RecordError, parts_of
 
-__all__ = ["Delivery", "Verdict", "describe", "unexpected", "verdict"]
+__all__ = ["Delivery", "Verdict", "describe", "unexpected", "unreachable", "verdict"]
 
 log = logging.getLogger("data_interaction_client")
 
@@ -92,7 +94,7 @@ class Verdict:
     REFUSED = "refused"  # the platform refuses the writer itself (token, redirect): retry, critical
     SPLIT = "split"  # too large: split the piece
     PERMANENT = "permanent"  # refused for good: split it, or set it aside
-    GONE = "gone"  # the client was closed: send nothing more
+    STOP = "stop"  # send nothing more: the client was closed, or closing with the platform unreachable
 
 
 def verdict(error: BaseException) -> str:
@@ -111,6 +113,13 @@ def verdict(error: BaseException) -> str:
     # Connection errors and timeouts; an answer that is not the contract's JSON (a proxy's page with
     # HTTP 200, a truncated body); anything unexpected: the batch itself is not at fault.
     return Verdict.RETRY
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether no connection could be made (refused, no such host, connect timeout): nothing was sent."""
+    return isinstance(error, APIConnectionError) and isinstance(
+        error.__cause__, httpx.ConnectError | httpx.ConnectTimeout
+    )
 
 
 def describe(error: BaseException) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import signal
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +30,7 @@ from data_interaction_client import (
 from data_interaction_client._spool_sqlite import SqliteSpool
 
 from .conftest import json_response
-from .writer_helpers import Recorder, Twin, points, wait_until
+from .writer_helpers import LogEvents, Recorder, Twin, points, wait_until
 
 X = 1_600_000_000_000_000
 
@@ -407,3 +410,151 @@ def test_sync_raises_the_disk_error_when_the_disk_stays_full(
     disk.full = False
     twin.flush(w)
     assert recorder.points["a"] == points(0, 0, 3100)
+
+
+# --- closing during an outage --------------------------------------------------------------------------
+
+
+def _refused_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then let go): connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_close_during_an_outage_says_so_at_once_and_stops_when_no_connection_can_be_made(
+    kind: str, tmp_path: Path
+) -> None:
+    twin = Twin(kind)
+    twin.open(f"http://127.0.0.1:{_refused_port()}", max_retries=0)
+    logs = LogEvents()
+    logger = logging.getLogger("data_interaction_client")
+    logger.addHandler(logs)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        # Retrying 30 s apart, as in a long outage: the close tries once more at once, not 30 s later.
+        w = twin.writer(tmp_path / "s", close_timeout=60, max_retry_delay=30)
+        w.write_points("a", points(0, 0, 300))
+        twin.sync(w, timeout=30)
+        wait_until(lambda: w.stats().consecutive_failures >= 1, what="a refused connection")
+        started = time.monotonic()
+        twin.close(w)
+        took = time.monotonic() - started
+    finally:
+        logger.removeHandler(logs)
+        logger.setLevel(level)
+        twin.shut()
+    closing = logs.messages[logs.index("closing the writer with 300 points pending")]
+    assert "for at most 60 s" in closing
+    assert "stays in the spool" in closing
+    stopped = logs.messages[logs.index("no connection to the platform can be made")]
+    assert "300 points pending: they stay in the spool" in stopped
+    assert (
+        logs.index("closing the writer") < logs.index("no connection") < logs.index("the writer closed with")
+    )
+    assert took < 60  # it did not spend its close_timeout on refused connections
+    spool = SqliteSpool(tmp_path / "s")
+    try:
+        assert spool.points == 300
+    finally:
+        spool.close()
+
+
+# --- the wall clock jumps ------------------------------------------------------------------------------
+
+
+def _jump(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make the wall clock (``time.time``) jump by ``seconds`` from now on; the monotonic clock goes on."""
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + seconds)
+
+
+def test_a_wall_clock_jumped_back_does_not_stall_sending(
+    twin: Twin, recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = twin.writer(tmp_path / "s", flush_interval=1.0)
+    w.write_points("a", points(0, 0, 10))
+    twin.sync(w, timeout=30)  # in the spool, due in 1 s by the monotonic clock
+    _jump(monkeypatch, -3600)
+    wait_until(lambda: recorder.total == 10, what="the points sent after flush_interval")
+    assert recorder.points["a"] == points(0, 0, 10)
+
+
+@pytest.mark.parametrize("jump", [-3600.0, 86_400.0])
+def test_a_wall_clock_jump_does_not_distort_the_oldest_pending_age(
+    twin: Twin, recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jump: float
+) -> None:
+    recorder.down(503)
+    w = twin.writer(tmp_path / "s")
+    w.write_points("a", points(0, 0, 10))
+    twin.sync(w, timeout=30)
+    stored = time.monotonic()
+    wait_until(lambda: w.stats().consecutive_failures >= 1, what="a failed attempt")
+    _jump(monkeypatch, jump)
+    waited = time.monotonic() - stored
+    age = w.stats().oldest_pending_age
+    assert age is not None
+    assert waited <= age < 3600  # measured on the monotonic clock: neither 0 nor a day
+
+
+def test_records_found_in_the_spool_at_start_are_due_at_once(
+    twin: Twin, recorder: Recorder, tmp_path: Path
+) -> None:
+    recorder.down(503)
+    w = twin.writer(tmp_path / "s", close_timeout=0)
+    w.write_points("a", points(0, 0, 10))
+    twin.close(w)
+    recorder.up()
+    w = twin.writer(tmp_path / "s", flush_interval=3600)
+    wait_until(lambda: recorder.total == 10, what="the points from before, sent at once")
+    assert recorder.points["a"] == points(0, 0, 10)
+
+
+def _mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:
+    """Mount (or remount) a tmpfs of ``size`` at ``path``; ``False`` where this machine does not allow it."""
+    if shutil.which("mount") is None:
+        return False
+    options = f"remount,size={size}" if remount else f"size={size}"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+def _write_until_the_disk_is_full(w: Any) -> int:
+    """Write 1,000 points at a time until the writer raises SpoolDiskFullError; return how many it took."""
+    accepted = 0
+    while True:
+        try:
+            w.write_points("a", points(0, accepted, 1000))
+        except SpoolDiskFullError:
+            return accepted
+        accepted += 1000
+        assert accepted < 10_000_000, "the disk never filled"
+        if accepted % 20_000 == 0:
+            time.sleep(0.02)  # let the committer meet the full disk
+
+
+def test_close_after_a_real_full_disk_stores_the_points_once_space_is_back(
+    twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not _mount_tmpfs(disk, "2m"):
+        pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
+    try:
+        recorder.down(503)
+        w = twin.writer(disk / "s", close_timeout=30)
+        accepted = _write_until_the_disk_is_full(w)
+        assert _mount_tmpfs(disk, "64m", remount=True)
+        recorder.up()
+        with caplog.at_level(logging.ERROR, "data_interaction_client"):
+            twin.close(w)
+        assert "lost" not in caplog.text
+        assert recorder.points["a"] == points(0, 0, accepted)
+    finally:
+        twin.shut()  # no writer left holding a file on the tmpfs
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)

@@ -124,6 +124,7 @@ class Twin:
         self.client: Any = None
         self.handler = handler
         self.writers: list[Any] = []
+        self.shut_down = False
 
     def open(self, base_url: str = "http://platform.test", **client_options: Any) -> None:
         """Make the client (a MockTransport around the handler, when one was given)."""
@@ -181,7 +182,10 @@ class Twin:
             self.run(self.client.aclose)
 
     def shut(self) -> None:
-        """Close every writer (without waiting for delivery), the client and the loop."""
+        """Close every writer (without waiting for delivery), the client and the loop; once."""
+        if self.shut_down:
+            return
+        self.shut_down = True
         for w in self.writers:
             if not w.closed:
                 if self.kind == "sync":
@@ -209,12 +213,12 @@ class LogEvents(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.messages: list[str] = []
-        self.lock = threading.Lock()
+        self._seen_lock = threading.Lock()
         self.watch: dict[str, threading.Event] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        with self.lock:
+        with self._seen_lock:
             self.messages.append(message)
             for text, event in self.watch.items():
                 if text in message:
@@ -222,12 +226,12 @@ class LogEvents(logging.Handler):
 
     def event(self, text: str) -> threading.Event:
         """An event set once a message containing ``text`` is logged (from now on)."""
-        with self.lock:
+        with self._seen_lock:
             return self.watch.setdefault(text, threading.Event())
 
     def index(self, text: str) -> int:
         """The position of the first message containing ``text``."""
-        with self.lock:
+        with self._seen_lock:
             for i, message in enumerate(self.messages):
                 if text in message:
                     return i
