@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import sys
 import threading
 import time
@@ -32,7 +31,6 @@ import orjson
 from ._base_client import BaseClient
 from ._columns import check_columns
 from ._constants import (
-    MAX_RETRY_AFTER,
     WRITER_INITIAL_RETRY_DELAY,
 )
 from ._exceptions import (
@@ -47,10 +45,11 @@ from ._exceptions import (
 )
 from ._points import PointRules, check_points, point
 from ._results import Columns
+from ._retry import Failure, backoff, classify
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
 from ._tag import Tag, TagAttributes
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_delivery import Delivery, Verdict, describe, unexpected, unreachable, verdict
+from ._writer_delivery import Delivery, Verdict, describe, unexpected, unreachable
 from ._writer_options import (
     Health,
     QuarantinedBatch,
@@ -753,12 +752,12 @@ class WriterCore:
         if self._closing and unreachable(error):
             self._give_up(error)
             return None, Verdict.STOP
-        judged = verdict(error)
+        judged = classify(error)
         status = error.status_code if isinstance(error, PlatformError) else None
-        if judged == Verdict.SPLIT and delivery.split(piece, points=True):
+        if judged is Failure.SPLIT and delivery.split(piece, points=True):
             return None, Verdict.SPLIT
-        if judged in (Verdict.SPLIT, Verdict.PERMANENT):
-            if judged == Verdict.PERMANENT and delivery.split(piece, points=False):
+        if judged in (Failure.SPLIT, Failure.PERMANENT):
+            if judged is Failure.PERMANENT and delivery.split(piece, points=False):
                 return None, Verdict.SPLIT
             message = describe(error)
             delivery.set_aside(piece, message, status)
@@ -778,7 +777,9 @@ class WriterCore:
         self._last_error = describe(error)
         if self._failures == 1 and unexpected(error):
             log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
-        health: Health = "critical" if judged == Verdict.REFUSED else "degraded"
+        # Retried forever, whatever it is: the writer never drops points; a refusal of the writer
+        # itself (token, address, a request that cannot be written) is critical until fixed.
+        health: Health = "critical" if judged is Failure.REFUSED else "degraded"
         if self._failures == 1:
             self._failing_since = time.monotonic()
         if health != self._send_health:
@@ -805,13 +806,10 @@ class WriterCore:
             )
 
     def _retry_delay(self, error: BaseException) -> float:
-        """The writer's own backoff: ``Retry-After`` when the platform gave one, else doubling, capped."""
-        retry_after = error.retry_after if isinstance(error, PlatformError) else None
-        if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
-            return float(retry_after)
-        cap = self._settings.max_retry_delay
-        delay: float = min(WRITER_INITIAL_RETRY_DELAY * 2.0 ** min(self._failures - 1, 30), cap)
-        return delay * (1 - 0.25 * random.random())
+        """The wait before the next try: the client's backoff, from 1 s up to ``max_retry_delay``."""
+        return backoff(
+            error, self._failures, first=WRITER_INITIAL_RETRY_DELAY, cap=self._settings.max_retry_delay
+        )
 
     def _succeeded(self, delivery: Delivery, piece: Piece) -> None:
         """The platform accepted a piece (the lock held)."""

@@ -19,7 +19,7 @@ from ._exceptions import (
 from ._spool import QuarantineEntry, Record
 from ._writer_records import Piece, RecordError, parts_of
 
-__all__ = ["Delivery", "Verdict", "describe", "unexpected", "unreachable", "verdict"]
+__all__ = ["Delivery", "Verdict", "describe", "unexpected", "unreachable"]
 
 log = logging.getLogger("data_interaction_client")
 
@@ -88,31 +88,12 @@ class Delivery:
 
 
 class Verdict:
-    """What a failed send calls for."""
+    """What the writer did with a failed send (the failure itself is judged by ``_retry.classify``)."""
 
-    RETRY = "retry"  # transient: try the same piece again after a backoff
-    REFUSED = "refused"  # the platform refuses the writer itself (token, redirect): retry, critical
-    SPLIT = "split"  # too large: split the piece
-    PERMANENT = "permanent"  # refused for good: split it, or set it aside
+    RETRY = "retry"  # the same piece again, after a backoff
+    SPLIT = "split"  # the piece was split: its halves go at once
+    PERMANENT = "permanent"  # the piece was set aside in the quarantine
     STOP = "stop"  # send nothing more: the client was closed, or closing with the platform unreachable
-
-
-def verdict(error: BaseException) -> str:
-    """Classify a failed send (see the README's "Long-running connectors")."""
-    if isinstance(error, ClientClosedError):
-        return Verdict.REFUSED  # the connector closed the client: nothing goes until it restarts
-    if isinstance(error, PlatformError):
-        status = error.status_code
-        if status == 413:
-            return Verdict.SPLIT
-        if status in (408, 429) or status >= 500:
-            return Verdict.RETRY
-        if status in (401, 403, 407) or 300 <= status < 400:
-            return Verdict.REFUSED
-        return Verdict.PERMANENT  # 400, 404, 409, 422, any other 4xx; a 2xx with an error envelope
-    # Connection errors and timeouts; an answer that is not the contract's JSON (a proxy's page with
-    # HTTP 200, a truncated body); anything unexpected: the batch itself is not at fault.
-    return Verdict.RETRY
 
 
 def unreachable(error: BaseException) -> bool:
