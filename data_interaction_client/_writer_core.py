@@ -38,7 +38,6 @@ from ._exceptions import (
     InvalidInputError,
     PlatformError,
     SpoolError,
-    TagBusyError,
     WriterClosedError,
     WriterFullError,
     WriterTimeoutError,
@@ -306,16 +305,10 @@ class WriterCore:
                 raise InvalidInputError(f"write_tags takes a Tag or a list of Tag, not {type(tag).__name__}")
         taken: list[tuple[Tag, list[PointDict]]] = []
         try:
-            for tag in dict.fromkeys(given):
-                with tag._lock:
-                    if tag._sending:
-                        raise TagBusyError(
-                            f"tag {tag.id!r} is being sent by set_data; "
-                            "give each tag to one of them at a time"
-                        )
-                    if tag._points:
-                        taken.append((tag, tag._points))
-                        tag._points = []
+            for tag in dict.fromkeys(given):  # the Tag buffer protocol, as set_data uses it
+                points = tag._claim()  # TagBusyError while set_data sends the tag
+                if points:
+                    taken.append((tag, points))
             prepared = []
             for tag, points in taken:
                 entry = self._entry_for(tag)
@@ -330,10 +323,11 @@ class WriterCore:
                         self._dropped["deadband"] = self._dropped.get("deadband", 0) + dropped
                     self._take_in(entry, kept, checked_room=True)
         except BaseException:
-            for tag, points in taken:  # the points go back, before any given since
-                with tag._lock:
-                    tag._points = points + tag._points
+            for tag, _ in taken:  # refused: the points go back, before any given since
+                tag._restore()
             raise
+        for tag, points in taken:  # taken: they leave the tags
+            tag._settle(len(points))
         return sum(len(points) for _, points in taken)
 
     def write_frame(self, frame: Any, *, form: Literal["long", "wide"] = "long") -> int:
