@@ -10,9 +10,9 @@ import gzip
 import html
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import httpx
 import orjson
@@ -66,6 +66,20 @@ _TAG = re.compile(r"<[^>]*>")
 _FOREIGN = "a proxy or server in front of the platform answered"
 # Headers of the body as it came; the body handed on is decoded and whole.
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class WriterLink(NamedTuple):
+    """What a writer needs of its client, and all it uses of it: the one seam between the two."""
+
+    post: Callable[[bytes], Any]
+    """Send one set_data body within the client's deadline and retries, raising the client's errors
+    (a coroutine function for the async client)."""
+    tag: Callable[..., Tag]
+    """A tag with the client's point options (``tag(tag_id, attributes=None)``)."""
+    attributes: Callable[[TagId], TagAttributes | None]
+    """The attributes ``create_tags`` was given for a tag id, if any."""
+    precision: Precision | None
+    check_values: bool
 
 
 class BaseClient(Generic[HttpxClientT]):
@@ -505,6 +519,14 @@ class BaseClient(Generic[HttpxClientT]):
             except InvalidInputError as exc:
                 raise InvalidInputError(f"tags_metadata[{index}]: {exc}") from None
         return tags
+
+    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
+        """The seam a writer of this client uses (the sync and async clients give their own post)."""
+        raise NotImplementedError
+
+    def _link(self, post: Callable[[bytes], Any]) -> WriterLink:
+        """The seam a writer of this client uses, around ``post``."""
+        return WriterLink(post, self._tag, self._tag_attributes.get, self.precision, self.check_values)
 
     def _tag(self, tag_id: Any, attributes: Mapping[str, Any] | None = None) -> Tag:
         """A tag with the client's point options: the attributes given, or those it was given before."""

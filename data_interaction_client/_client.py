@@ -19,7 +19,7 @@ from typing import Any, Self, TypeVar, Unpack
 import httpx
 
 from . import _wire
-from ._base_client import BaseClient, TimeoutLike, encode
+from ._base_client import BaseClient, TimeoutLike, WriterLink, encode
 from ._batch import SendBatch
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -400,6 +400,21 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                 raise
         return sent
 
+    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
+        """The seam of a writer: its posts go through this client's transport, retries and errors."""
+
+        def post(body: bytes) -> None:
+            self._send(
+                _wire.SET_DATA_PATH,
+                body,
+                self._process_response,
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=self._deadline(NOT_GIVEN),  # each post within the client's total_timeout
+            )
+
+        return self._link(post)
+
     def writer(self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]) -> Writer:
         """A background writer that batches points and sends them, through a durable spool directory.
 
@@ -672,6 +687,21 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                 exc.points_sent = sent + (exc.points_sent or 0)
                 raise
         return sent
+
+    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
+        """The seam of an async writer: its posts go through this client's transport, retries and errors."""
+
+        async def post(body: bytes) -> None:
+            await self._send(
+                _wire.SET_DATA_PATH,
+                body,
+                self._process_response,
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=self._deadline(NOT_GIVEN),
+            )
+
+        return self._link(post)
 
     def writer(
         self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]

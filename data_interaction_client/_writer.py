@@ -20,12 +20,10 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
-from . import _wire
 from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._types import NOT_GIVEN
 from ._writer_core import _STORE_RETRY_DELAY, INTAKE_CAP, WriterCore, _Take, remaining
 from ._writer_delivery import Delivery, Verdict
-from ._writer_options import Settings, WriterOptions
+from ._writer_options import WriterOptions
 
 if TYPE_CHECKING:
     from ._client import AsyncDataInteractionClient, DataInteractionClient
@@ -39,32 +37,6 @@ _T = TypeVar("_T")
 _CLOSE_COMMIT_TIME = 5.0
 #: Seconds before a loop that failed unexpectedly starts again.
 _RESTART_DELAY = 1.0
-
-
-# The one place that sends a batch: the client's transport, so its token, timeouts, retries with
-# backoff and Retry-After, and its typed errors apply to the writer too.
-
-
-def _post(client: DataInteractionClient, body: bytes, settings: Settings) -> None:
-    client._send(
-        _wire.SET_DATA_PATH,
-        body,
-        client._process_response,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        deadline=client._deadline(NOT_GIVEN),  # each attempt within the client's total_timeout
-    )
-
-
-async def _apost(client: AsyncDataInteractionClient, body: bytes, settings: Settings) -> None:
-    await client._send(
-        _wire.SET_DATA_PATH,
-        body,
-        client._process_response,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-        deadline=client._deadline(NOT_GIVEN),
-    )
 
 
 def _deadline(timeout: float | None) -> float | None:
@@ -161,7 +133,6 @@ class Writer(WriterCore):
         **options: Unpack[WriterOptions],
     ) -> None:
         super().__init__(client, spool, options)
-        self._http_client = client
         self._commit_cv = threading.Condition(self._lock)
         self._send_cv = threading.Condition(self._lock)
         self._progress_cv = threading.Condition(self._lock)
@@ -295,7 +266,7 @@ class Writer(WriterCore):
         while (piece := delivery.next()) is not None:
             started = time.monotonic()
             try:
-                _post(self._http_client, piece.body(), self._settings)
+                self._link.post(piece.body())
             except Exception as exc:
                 took = time.monotonic() - started
                 if self._stop:
@@ -490,7 +461,6 @@ class AsyncWriter(WriterCore):
         self._progress_signal = _Signal(loop)
         self._stop = False
         super().__init__(client, spool, options)
-        self._http_client = client
         from concurrent.futures import ThreadPoolExecutor  # only an async writer needs it
 
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-interaction-writer-io")
@@ -608,7 +578,7 @@ class AsyncWriter(WriterCore):
         while (piece := delivery.next()) is not None:
             started = time.monotonic()
             try:
-                await _apost(self._http_client, piece.body(), self._settings)
+                await self._link.post(piece.body())
             except Exception as exc:
                 took = time.monotonic() - started
                 if self._stop:

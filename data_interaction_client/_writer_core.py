@@ -141,8 +141,9 @@ class WriterCore:
 
     def __init__(self, client: BaseClient[Any], spool: object, options: Mapping[str, Any]) -> None:
         settings = settings_from(spool, options, client)
-        self._client = client
+        self._client = client  # for client_closed() only: everything else goes through the link
         self._settings = settings
+        self._link = client._writer_link(settings.timeout, settings.max_retries)
         self._lock = threading.Lock()
         self._entries: dict[object, _TagEntry] = {}
         # Intake: the tags with points waiting for the committer, and counts.
@@ -341,7 +342,7 @@ class WriterCore:
         from ._frames import frame_tags  # pandas and polars are optional: only frames need them
 
         chunks = list(
-            frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._client._tag)
+            frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._link.tag)
         )
         return sum(self.write_tags(tags) for tags in chunks)
 
@@ -384,10 +385,10 @@ class WriterCore:
 
     def _rules(self, entry: _TagEntry) -> PointRules:
         """How the points of ``entry`` are checked: the client's precision, the tag's value type."""
-        client = self._client
+        link = self._link
         value_type = None if entry.attributes is None else entry.attributes.get("smtTagValueTypeCode")
         return PointRules(
-            entry.tag_id, value_type=value_type, precision=client.precision, check_values=client.check_values
+            entry.tag_id, value_type=value_type, precision=link.precision, check_values=link.check_values
         )
 
     def _entry_for(self, tag: object) -> _TagEntry:
@@ -397,7 +398,7 @@ class WriterCore:
             attributes: TagAttributes | None = tag.attributes
         else:
             key = tag_id_from(tag)
-            attributes = self._client._tag_attributes.get(key)  # those create_tags was given
+            attributes = self._link.attributes(key)  # those create_tags was given
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
