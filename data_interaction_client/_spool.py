@@ -164,6 +164,7 @@ class Spool:
         self.quarantined_batches = 0
         self.last_id = 0
         self._reserved = 0  # records with an id up to this one are reserved by peek
+        self._newly_set_aside: list[QuarantineEntry] = []  # what peek moved to the quarantine, not yet told
 
     # The operations; see the module's docstring.
 
@@ -189,6 +190,12 @@ class Spool:
     def settle(self, through: int, quarantine: Sequence[QuarantineEntry] = ()) -> None:
         """Remove the reserved records with ids up to ``through`` and store ``quarantine``, atomically."""
         raise NotImplementedError
+
+    def take_set_aside(self) -> list[QuarantineEntry]:
+        """The records :meth:`peek` moved to the quarantine since the last call (damaged on disk)."""
+        with self._lock:
+            taken, self._newly_set_aside = self._newly_set_aside, []
+            return taken
 
     def release(self) -> None:
         """Give up the reservation of the last :meth:`peek` (its records stay, at the head)."""

@@ -640,6 +640,7 @@ class SqliteSpool(Spool):
                 self.batches -= 1
             self.quarantined_batches += len(damaged)
             self.head, self.oldest_created = head
+            self._newly_set_aside.extend(damaged)
         self._write_ledger(flush=self.fsync)
 
     @staticmethod

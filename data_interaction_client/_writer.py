@@ -246,6 +246,7 @@ class Writer(WriterCore):
                 if not self._pause_after(exc, "read"):
                     return
                 continue
+            self._tell_set_aside()
             if not records:
                 continue
             delivery = self._delivery(records)
@@ -559,6 +560,7 @@ class AsyncWriter(WriterCore):
                 if not await self._pause_after(exc, "read"):
                     return
                 continue
+            self._tell_set_aside()
             if not records:
                 continue
             delivery = self._delivery(records)

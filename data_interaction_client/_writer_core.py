@@ -698,6 +698,12 @@ class WriterCore:
             self._call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, error))
         return delivery
 
+    def _tell_set_aside(self) -> None:
+        """``on_quarantined`` for the records the spool's peek set aside (they failed their checksum)."""
+        for entry in self._spool.take_set_aside():
+            damage = SpoolError(entry.error, path=self._settings.spool or "")
+            self._call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, damage))
+
     # --- callbacks: called by the writers without the lock, on the sender's thread or task ----------
 
     def _call_back(self, name: str, event: WriteEvent) -> None:

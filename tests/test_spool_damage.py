@@ -10,12 +10,14 @@ file renamed aside) or lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,7 +30,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_interaction_client import DataInteractionClient, SpoolLockedError
+from data_interaction_client import (
+    AsyncDataInteractionClient,
+    DataInteractionClient,
+    SpoolError,
+    SpoolLockedError,
+    WriteEvent,
+)
 from data_interaction_client._spool_ledger import LEDGER_NAME
 from data_interaction_client._spool_sqlite import DB_NAME, LOCK_NAME
 
@@ -224,3 +232,39 @@ def test_deleting_the_lock_file_does_not_let_a_second_writer_in(tmp_path: Path) 
         (tmp_path / "s" / LOCK_NAME).unlink()  # a temp cleaner removes the idle file
         with pytest.raises(SpoolLockedError, match="in use by another writer"):
             client.writer(spool=tmp_path / "s", **FAST)
+
+
+def test_a_record_damaged_on_disk_is_told_to_on_quarantined_on_both_twins(
+    templates: dict[str, Path], tmp_path: Path
+) -> None:
+    def damage(into: Path) -> Path:
+        spool = into / "spool"
+        shutil.copytree(templates["closed"], spool)
+        with sqlite3.connect(spool / DB_NAME) as conn:
+            conn.execute("UPDATE batches SET data = ? WHERE id = (SELECT MIN(id) + 1 FROM batches)", (b"[]",))
+        return spool
+
+    seen: list[WriteEvent] = []
+    recorder = Recorder()
+    with (
+        DataInteractionClient("http://platform.test", transport=httpx.MockTransport(recorder)) as client,
+        client.writer(spool=damage(tmp_path / "sync"), on_quarantined=seen.append, **FAST) as w,
+    ):
+        w.flush(timeout=60)
+    (event,) = seen
+    assert event.points == 200  # one record of the writer's batch_points=200
+    assert isinstance(event.error, SpoolError)
+    assert "checksum" in str(event.error)
+
+    async def run_async() -> list[WriteEvent]:
+        told: list[WriteEvent] = []
+        client = AsyncDataInteractionClient("http://platform.test", transport=httpx.MockTransport(Recorder()))
+        async with (
+            client,
+            client.writer(spool=damage(tmp_path / "async"), on_quarantined=told.append, **FAST) as w,
+        ):
+            await w.flush(timeout=60)
+        return told
+
+    (event,) = asyncio.run(run_async())
+    assert event.points == 200
