@@ -44,7 +44,7 @@ from ._results import Connection, TagHistory, TagInfo
 from ._tag import Tag
 from ._types import JsonValue, NotGiven, TimestampLike, check_text
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.client")
 
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
 #: Seconds for every phase of an attempt, or an ``httpx.Timeout`` for each phase.

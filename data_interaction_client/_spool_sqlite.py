@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - not POSIX
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.spool")
 
 #: The version of the file's layout; a file of a newer one is refused, not touched.
 FORMAT = 1

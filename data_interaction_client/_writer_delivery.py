@@ -19,7 +19,7 @@ from ._writer_records import Piece, RecordError, parts_of
 
 __all__ = ["Delivery", "Verdict", "describe", "unexpected", "verdict"]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.writer")
 
 
 class Delivery:

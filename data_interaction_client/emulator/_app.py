@@ -39,7 +39,7 @@ POINT_FORMS: tuple[str, ...] = get_args(PointForm)
 _ADMIN_BODY_LIMIT = 64 * 1024
 _STOPPING = "Service unavailable: the platform is stopping; nothing of this request was stored"
 
-logger = logging.getLogger("data_interaction_client.emulator")
+logger = logging.getLogger("data_interaction_client.platform")
 
 _SUCCESS = {"id": 0, "message": ""}
 _HTML_PAGE = (

@@ -25,7 +25,7 @@ from ._json import loads
 #: A stored point as read back: (x in microseconds, y as JSON text, q or None).
 Row = tuple[int, str, int | None]
 
-logger = logging.getLogger("data_interaction_client.emulator")
+logger = logging.getLogger("data_interaction_client.platform")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (
