@@ -50,7 +50,8 @@ def test_the_environment_variable_shows_the_child_loggers_records() -> None:
     # The handler sits on the parent: a request logged by the client's child logger reaches it, named.
     code = (
         "import httpx, data_interaction_client as d\n"
-        "answer = httpx.Response(200, json={'error': {'id': 0, 'message': ''}, 'attributes': {'smtActive': True}, 'tags': []})\n"
+        "ok = {'error': {'id': 0, 'message': ''}, 'attributes': {'smtActive': True}, 'tags': []}\n"
+        "answer = httpx.Response(200, json=ok)\n"
         "transport = httpx.MockTransport(lambda request: answer)\n"
         "with d.DataInteractionClient('http://p.test', transport=transport) as client:\n"
         "    client.connect('1')\n"
