@@ -24,6 +24,8 @@ from data_interaction_client.emulator import __main__ as cli
 
 from .process import PlatformProcess
 
+pytestmark = pytest.mark.slow  # each test starts and stops a platform process: about 30 s in all
+
 # The grace period, then rolling back and closing; generous for a loaded machine.
 DEADLINE = STOP_GRACE + 8
 SIGNALS = [pytest.param((signal.SIGINT,), id="ctrl-c"), pytest.param((signal.SIGTERM,), id="sigterm")]
