@@ -12,13 +12,20 @@ export PATH := $(BIN):$(PATH)
 
 GEN_PKG := data_interaction_platform_api
 GEN_DIR := generated/$(GEN_PKG)
+# Generate into $(1); the generator writes no py.typed with --meta none: add it, so that users'
+# type checkers read the generated package's annotations.
 GENERATE = $(BIN)/openapi-python-client generate --path openapi.yaml --meta none \
-	--config openapi-python-client.yml --fail-on-warning
+	--config openapi-python-client.yml --fail-on-warning --output-path $(1) && touch $(1)/py.typed
+
+# Dependency groups (the dev tools in pyproject.toml) need pip >= 25.1: .venv gets this one first.
+PIP_VERSION := 26.3
+# Every extra pyproject.toml declares, comma-separated: the dev environment has them all.
+EXTRAS = $(shell $(PYTHON) -c "import tomllib; print(','.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']))")
 
 INSTALL_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install generate check-generated lint test demo modbus-demo bench docs clean
+.PHONY: help install generate check-generated lint test test-fast demo modbus-demo bench docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -27,7 +34,8 @@ install: $(INSTALL_STAMP) $(NODE_STAMP) ## Create .venv with the package and its
 
 $(INSTALL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet 'pip==$(PIP_VERSION)'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]' --group dev
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -36,14 +44,14 @@ $(NODE_STAMP): package.json package-lock.json
 
 generate: $(INSTALL_STAMP) ## Regenerate generated/ from openapi.yaml
 	rm -rf .generate-tmp
-	$(GENERATE) --output-path .generate-tmp/$(GEN_PKG)
+	$(call GENERATE,.generate-tmp/$(GEN_PKG))
 	rm -rf $(GEN_DIR)
 	mv .generate-tmp/$(GEN_PKG) $(GEN_DIR)
 	rm -rf .generate-tmp
 
 check-generated: $(INSTALL_STAMP) ## Fail when generated/ differs from what openapi.yaml generates
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(GENERATE) --output-path "$$tmp/$(GEN_PKG)" > "$$tmp/log" 2>&1 || { cat "$$tmp/log"; exit 1; }; \
+	{ $(call GENERATE,"$$tmp/$(GEN_PKG)"); } > "$$tmp/log" 2>&1 || { cat "$$tmp/log"; exit 1; }; \
 	diff -r -x __pycache__ "$$tmp/$(GEN_PKG)" $(GEN_DIR) || \
 	{ echo "generated/ is out of date with openapi.yaml: run 'make generate' and commit the result" >&2; exit 1; }
 
@@ -55,6 +63,9 @@ lint: $(INSTALL_STAMP) ## ruff, mypy --strict and the contract's validation
 
 test: install check-generated ## Run the whole test suite with coverage
 	$(BIN)/pytest
+
+test-fast: install ## Run the suite without the tests marked slow (about a minute)
+	$(BIN)/pytest -m "not slow"
 
 demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference platform
 	$(PY) examples/quickstart.py

@@ -190,7 +190,9 @@ def table(results: dict[str, Any], markdown: bool) -> str:
             f"Writer, platform down: {outage['pending_points']:,} points pending grew the process by "
             f"{step} (peak over the size before the writer opened); spool {spool_mib:.0f} MiB, "
             f"{outage['bytes_per_point']:.1f} bytes per point; written and synced in "
-            f"{outage['seconds']:.2f} s."
+            f"{outage['seconds']:.2f} s; write() {outage['write_median_us']:.2f} us per point meanwhile "
+            f"(median of blocks of 1,000; 99th percentile {outage['write_p99_block_us']:.2f} us; budget: "
+            "median < 100 us, p99 < 5 ms)."
         )
     sep = "\n\n" if markdown else "\n"
     frames = sep + frame_table(results["frames"], markdown) if results.get("frames") else ""

@@ -50,7 +50,7 @@ from ._tag import Tag, TagAttributes
 from ._transport import AsyncDeadlineTransport, DeadlineTransport, ProxyChoice, choose_proxy
 from ._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.client")
 
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
 #: Seconds for every phase of an attempt, or an ``httpx.Timeout`` for each phase.

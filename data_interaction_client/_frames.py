@@ -89,7 +89,7 @@ def _import(backend: str) -> Any:
         return pandas
     except ImportError as exc:
         raise ImportError(
-            f"data frames with {backend} need it installed: pip install data-interaction-client[{backend}]"
+            f"data frames with {backend} need it installed: pip install 'data-interaction-client[{backend}]'"
         ) from exc
 
 

@@ -1,4 +1,17 @@
-"""The SDK's logger, ``data_interaction_client``, and the environment variable that turns it on."""
+"""The SDK's loggers and the environment variable that turns them on.
+
+Every component logs to its own child of ``data_interaction_client``, so that an application can tune
+each one (``logging.getLogger("data_interaction_client.writer").setLevel(logging.DEBUG)``)::
+
+    data_interaction_client            the parent: DATA_INTERACTION_CLIENT_LOG sets its level and handler
+    ├── data_interaction_client.client     each request and answer (DEBUG), retries (WARNING)
+    ├── data_interaction_client.writer     the background writer: outages, refused points, drops
+    ├── data_interaction_client.spool      the writer's disk spool: damaged records set aside
+    ├── data_interaction_client.cli        the command line: the traceback of an unexpected error (DEBUG)
+    └── data_interaction_client.platform   the reference platform: its store, its failures
+
+The children have no handlers of their own: their records reach the parent's, and the application's.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +20,16 @@ import os
 import warnings
 
 from ._constants import LOG_ENV_VAR
+
+#: The loggers of the SDK's components, children of :data:`LOGGER` (the docstring above says what each logs).
+LOGGER = "data_interaction_client"
+LOGGERS = (
+    f"{LOGGER}.client",
+    f"{LOGGER}.writer",
+    f"{LOGGER}.spool",
+    f"{LOGGER}.cli",
+    f"{LOGGER}.platform",
+)
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
@@ -26,7 +49,7 @@ def setup_logging() -> None:
             stacklevel=3,
         )
         return
-    logger = logging.getLogger("data_interaction_client")
+    logger = logging.getLogger(LOGGER)
     if not any(getattr(handler, "_data_interaction_client", False) for handler in logger.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -198,14 +198,17 @@ class TagHistory:
         """The points as a pandas ``DataFrame`` with the columns ``x``, ``y`` and ``q``.
 
         ``x`` holds timezone-aware UTC datetimes, or integer microseconds with ``x_as="us"``; ``q`` is
-        a nullable integer column. Needs pandas: ``pip install data-interaction-client[pandas]``.
+        a nullable integer column. Needs pandas: ``pip install 'data-interaction-client[pandas]'``.
         """
         from ._frames import history_frame
 
         return history_frame(self, backend="pandas", x_as=x_as)
 
     def to_polars(self, *, x_as: Literal["datetime", "us"] = "datetime") -> polars.DataFrame:
-        """The points as a polars ``DataFrame``, as :meth:`to_pandas` (``pip install ...[polars]``)."""
+        """The points as a polars ``DataFrame``, as :meth:`to_pandas`.
+
+        Needs polars: ``pip install 'data-interaction-client[polars]'``.
+        """
         from ._frames import history_frame
 
         frame: polars.DataFrame = history_frame(self, backend="polars", x_as=x_as)
@@ -216,7 +219,7 @@ class TagHistory:
 
         The options are those of :func:`plot_histories` (``path``, ``ax``, ``step``,
         ``categorical``, ``source``, ``title``). Needs matplotlib:
-        ``pip install data-interaction-client[plot]``.
+        ``pip install 'data-interaction-client[plot]'``.
         """
         from ._plot import plot_histories
 

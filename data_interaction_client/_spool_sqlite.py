@@ -51,7 +51,7 @@ from ._spool_ledger import LEDGER_NAME, Ledger, LedgerState
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.spool")
 
 #: The version of the file's layout; a file of a newer one is renamed aside, not touched.
 FORMAT = 2

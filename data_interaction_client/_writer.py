@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncWriter", "Writer"]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.writer")
 
 _T = TypeVar("_T")
 #: Seconds close() gives the last commit (local disk) even when close_timeout is shorter.

@@ -64,7 +64,7 @@ from ._writer_records import Piece, RecordError, decode_points, encode_records
 
 __all__ = ["INTAKE_CAP", "WriterCore", "client_closed"]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.writer")
 
 #: Tag objects remembered for a quick lookup; beyond this many, they are looked up by id.
 _MAX_TAG_OBJECTS = 65_536

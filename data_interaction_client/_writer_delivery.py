@@ -21,7 +21,7 @@ from ._writer_records import Piece, RecordError, parts_of
 
 __all__ = ["Delivery", "Verdict", "describe", "unexpected", "unreachable"]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.writer")
 
 
 class Delivery:

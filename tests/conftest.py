@@ -1,4 +1,10 @@
-"""Shared fixtures: a scripted fake platform behind httpx.MockTransport."""
+"""Shared fixtures, one per stand-in for the platform.
+
+- ``fake_platform``: a scripted fake behind ``httpx.MockTransport`` (no network; ``client`` and
+  ``async_client`` talk to it);
+- ``reference_platform``: the real reference platform on 127.0.0.1 and a free port, in memory, one per
+  test module.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import orjson
 import pytest
 
 from data_interaction_client import AsyncDataInteractionClient, DataInteractionClient
+from data_interaction_client.emulator import RunningPlatform, run_platform
 
 OK = {"error": {"id": 0, "message": ""}}
 
@@ -82,8 +89,16 @@ class FakePlatform:
 
 
 @pytest.fixture
-def platform() -> FakePlatform:
+def fake_platform() -> FakePlatform:
+    """The scripted fake behind httpx.MockTransport that ``client`` and ``async_client`` talk to."""
     return FakePlatform()
+
+
+@pytest.fixture(scope="module")
+def reference_platform() -> Iterator[RunningPlatform]:
+    """The real reference platform (in memory), shared by the tests of one module."""
+    with run_platform(db=":memory:") as running:
+        yield running
 
 
 @pytest.fixture
@@ -100,11 +115,11 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def client(platform: FakePlatform, no_sleep: list[float]) -> Iterator[DataInteractionClient]:
-    with DataInteractionClient("http://platform.test", transport=httpx.MockTransport(platform)) as c:
+def client(fake_platform: FakePlatform, no_sleep: list[float]) -> Iterator[DataInteractionClient]:
+    with DataInteractionClient("http://platform.test", transport=httpx.MockTransport(fake_platform)) as c:
         yield c
 
 
 @pytest.fixture
-def async_client(platform: FakePlatform, no_sleep: list[float]) -> AsyncDataInteractionClient:
-    return AsyncDataInteractionClient("http://platform.test", transport=httpx.MockTransport(platform))
+def async_client(fake_platform: FakePlatform, no_sleep: list[float]) -> AsyncDataInteractionClient:
+    return AsyncDataInteractionClient("http://platform.test", transport=httpx.MockTransport(fake_platform))

@@ -49,7 +49,9 @@ def test_public_surfaces_are_identical() -> None:
     assert list(init_s) == list(init_a)
 
 
-def test_original_scenario_async(async_client: AsyncDataInteractionClient, platform: FakePlatform) -> None:
+def test_original_scenario_async(
+    async_client: AsyncDataInteractionClient, fake_platform: FakePlatform
+) -> None:
     async def scenario() -> None:
         async with async_client as client:
             conn = await client.connect("1")
@@ -68,11 +70,11 @@ def test_original_scenario_async(async_client: AsyncDataInteractionClient, platf
 
 
 def test_async_retries_and_errors(
-    async_client: AsyncDataInteractionClient, platform: FakePlatform, no_sleep: list[float]
+    async_client: AsyncDataInteractionClient, fake_platform: FakePlatform, no_sleep: list[float]
 ) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
-    platform.script = [
+    fake_platform.script = [
         json_response({"error": {"id": 503, "message": "busy"}}, 503),
         httpx.ReadTimeout("slow"),
         httpx.ReadTimeout("slow"),
@@ -83,11 +85,11 @@ def test_async_retries_and_errors(
             await async_client.set_data(tag)
         assert len(tag) == 1
         assert len(no_sleep) == 2
-        platform.script = [json_response({"error": {"id": 503, "message": "busy"}}, 503)]
+        fake_platform.script = [json_response({"error": {"id": 503, "message": "busy"}}, 503)]
         with pytest.raises(InternalServerError):
             await async_client.set_data(tag, max_retries=0)
         assert await async_client.set_data(tag) == 1
-        platform.script = [json_response({**OK, "attributes": {"smtActive": False}})]
+        fake_platform.script = [json_response({**OK, "attributes": {"smtActive": False}})]
         with pytest.raises(DataSourceNotActiveError):
             await async_client.connect("2")
         await async_client.aclose()
@@ -95,12 +97,12 @@ def test_async_retries_and_errors(
     asyncio.run(scenario())
 
 
-def test_async_chunked_partial_failure(platform: FakePlatform, no_sleep: list[float]) -> None:
+def test_async_chunked_partial_failure(fake_platform: FakePlatform, no_sleep: list[float]) -> None:
     tag = Tag("t")
     tag.update([(i, i) for i in range(5)])
-    platform.script = [json_response(OK), json_response({"error": {"id": 500, "message": "x"}}, 500)]
+    fake_platform.script = [json_response(OK), json_response({"error": {"id": 500, "message": "x"}}, 500)]
     client = AsyncDataInteractionClient(
-        "http://p.test", transport=httpx.MockTransport(platform), max_points_per_request=2, max_retries=0
+        "http://p.test", transport=httpx.MockTransport(fake_platform), max_points_per_request=2, max_retries=0
     )
 
     async def scenario() -> None:
@@ -113,8 +115,8 @@ def test_async_chunked_partial_failure(platform: FakePlatform, no_sleep: list[fl
     assert [p["x"] for p in tag.points] == [2, 3, 4]
 
 
-def test_async_own_http_client_not_closed(platform: FakePlatform) -> None:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(platform))
+def test_async_own_http_client_not_closed(fake_platform: FakePlatform) -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake_platform))
 
     async def scenario() -> None:
         async with AsyncDataInteractionClient("http://p.test", http_client=http) as client:
@@ -125,9 +127,9 @@ def test_async_own_http_client_not_closed(platform: FakePlatform) -> None:
     asyncio.run(scenario())
 
 
-def test_close_is_awaitable_as_the_readme_says(platform: FakePlatform) -> None:
+def test_close_is_awaitable_as_the_readme_says(fake_platform: FakePlatform) -> None:
     async def scenario() -> bool:
-        client = AsyncDataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+        client = AsyncDataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform))
         await client.close()
         return client._http.is_closed
 

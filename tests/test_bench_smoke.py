@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # about 15 s
 def test_bench_quick_prints_the_table() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--markdown"],

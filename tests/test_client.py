@@ -36,7 +36,7 @@ from data_interaction_client import (
 from .conftest import CONNECT_ANSWER, OK, FakePlatform, json_response
 
 
-def test_original_readme_scenario(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_original_readme_scenario(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     conn = client.connect("1")
     tags = client.create_tags(conn["tags"])
     for i, tag in enumerate(tags):
@@ -46,13 +46,13 @@ def test_original_readme_scenario(client: DataInteractionClient, platform: FakeP
     req_data.update(from_time=100, to_time=1000000, max_count=100, time_step=100000, format_param=True)
     result = client.get_data(req_data)
 
-    assert [r.url.path for r in platform.requests] == [
+    assert [r.url.path for r in fake_platform.requests] == [
         "/smt/dataSources/connect",
         "/smt/data/set",
         "/smt/data/get",
     ]
-    assert platform.bodies("/smt/dataSources/connect") == [{"id": "1"}]
-    assert platform.bodies() == [
+    assert fake_platform.bodies("/smt/dataSources/connect") == [{"id": "1"}]
+    assert fake_platform.bodies() == [
         {
             "data": [
                 {
@@ -66,7 +66,7 @@ def test_original_readme_scenario(client: DataInteractionClient, platform: FakeP
             ]
         }
     ]
-    assert platform.bodies("/smt/data/get") == [
+    assert fake_platform.bodies("/smt/data/get") == [
         {
             "tagId": ["temperature", {"tagName": "pressure", "parentObjectId": "boiler-7"}],
             "from": 100,
@@ -84,7 +84,7 @@ def test_original_readme_scenario(client: DataInteractionClient, platform: FakeP
     assert len(result[0]) == 1
 
 
-def test_connect_answer_is_typed(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_connect_answer_is_typed(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     conn = client.connect("1")
     assert isinstance(conn, Connection)
     assert conn.data_source_id == "1"
@@ -99,20 +99,20 @@ def test_connect_answer_is_typed(client: DataInteractionClient, platform: FakePl
 
 
 def test_connect_attribute_config_not_json_or_absent(
-    client: DataInteractionClient, platform: FakePlatform
+    client: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
-    platform.script = [
+    fake_platform.script = [
         json_response({**OK, "attributes": {"smtActive": True, "smtJsonConfigString": "plain"}})
     ]
     conn = client.connect("1")
     assert conn.attributes.config == "plain"
     assert conn.tags == []
-    platform.script = [json_response({**OK, "attributes": {"smtActive": True}, "tags": []})]
+    fake_platform.script = [json_response({**OK, "attributes": {"smtActive": True}, "tags": []})]
     assert client.connect("1").attributes.config is None
 
 
-def test_inactive_source_raises(client: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [json_response({**OK, "attributes": {"smtActive": False}, "tags": []})]
+def test_inactive_source_raises(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
+    fake_platform.script = [json_response({**OK, "attributes": {"smtActive": False}, "tags": []})]
     with pytest.raises(DataSourceNotActiveException, match="'2' is not active") as caught:
         client.connect("2")
     assert caught.value.data_source_id == "2"
@@ -124,8 +124,10 @@ def test_connect_refuses_bad_ids(client: DataInteractionClient, bad: object) -> 
         client.connect(bad)  # type: ignore[arg-type]
 
 
-def test_unknown_source_is_not_found(client: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [json_response({"error": {"id": 404, "message": 'Data source "42" not found'}}, 404)]
+def test_unknown_source_is_not_found(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
+    fake_platform.script = [
+        json_response({"error": {"id": 404, "message": 'Data source "42" not found'}}, 404)
+    ]
     with pytest.raises(NotFoundError) as caught:
         client.connect("42")
     error = caught.value
@@ -166,10 +168,12 @@ def test_create_tags_refuses_bad_metadata(
         client.create_tags(metadata)  # type: ignore[arg-type]
 
 
-def test_get_data_single_tag_and_type_check(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_get_data_single_tag_and_type_check(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
     req = client.create_request_data("temperature")
     assert client.get_data(req)[0].tag_id == "temperature"
-    assert platform.bodies("/smt/data/get") == [{"tagId": "temperature"}]
+    assert fake_platform.bodies("/smt/data/get") == [{"tagId": "temperature"}]
     with pytest.raises(InvalidInputError, match="get_data takes a RequestData"):
         client.get_data({"tagId": "x"})  # type: ignore[arg-type]
 
@@ -190,9 +194,9 @@ def test_get_data_single_tag_and_type_check(client: DataInteractionClient, platf
     ],
 )
 def test_get_answer_of_the_wrong_shape(
-    client: DataInteractionClient, platform: FakePlatform, payload: object, problem: str
+    client: DataInteractionClient, fake_platform: FakePlatform, payload: object, problem: str
 ) -> None:
-    platform.script = [json_response(payload)]
+    fake_platform.script = [json_response(payload)]
     with pytest.raises(InvalidResponseError, match=problem) as caught:
         client.get_data(client.create_request_data("a"))
     assert caught.value.status_code == 200
@@ -207,9 +211,9 @@ def test_get_answer_of_the_wrong_shape(
     ],
 )
 def test_connect_answer_of_the_wrong_shape(
-    client: DataInteractionClient, platform: FakePlatform, payload: object
+    client: DataInteractionClient, fake_platform: FakePlatform, payload: object
 ) -> None:
-    platform.script = [json_response(payload)]
+    fake_platform.script = [json_response(payload)]
     with pytest.raises(InvalidResponseError, match="connect answer"):
         client.connect("1")
 
@@ -217,20 +221,20 @@ def test_connect_answer_of_the_wrong_shape(
 # --- set_data and the buffers -------------------------------------------------------------------
 
 
-def test_set_data_one_tag(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_set_data_one_tag(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     tag = Tag("t")
     tag.add_data(1, 1.0)
     assert client.set_data(tag) == 1
-    assert platform.bodies() == [{"data": [{"tagId": "t", "data": [{"x": 1, "y": 1.0, "q": None}]}]}]
+    assert fake_platform.bodies() == [{"data": [{"tagId": "t", "data": [{"x": 1, "y": 1.0, "q": None}]}]}]
     assert len(tag) == 0
 
 
-def test_no_data_to_send(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_no_data_to_send(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     with pytest.raises(NoDataToSendException, match="'a', 'b'"):
         client.set_data([Tag("a"), Tag("b")])
     with pytest.raises(NoDataToSendException, match="none given"):
         client.set_data([])
-    assert platform.requests == []
+    assert fake_platform.requests == []
 
 
 def test_set_data_refuses_non_tags(client: DataInteractionClient) -> None:
@@ -238,15 +242,15 @@ def test_set_data_refuses_non_tags(client: DataInteractionClient) -> None:
         client.set_data([{"x": 1}])  # type: ignore[list-item]
 
 
-def test_same_tag_twice_is_sent_once(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_same_tag_twice_is_sent_once(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
     assert client.set_data([tag, tag]) == 1
-    assert len(platform.bodies()[0]["data"]) == 1
+    assert len(fake_platform.bodies()[0]["data"]) == 1
 
 
 def test_one_tag_id_in_two_tag_objects_warns_what_the_platform_keeps(
-    client: DataInteractionClient, platform: FakePlatform
+    client: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
     B = 1_714_557_600_000_000
     first, second, other = Tag("t"), Tag("t"), Tag("u")
@@ -261,13 +265,13 @@ def test_one_tag_id_in_two_tag_objects_warns_what_the_platform_keeps(
         "counted, and the platform keeps one point per x, the last sent: 2 of them; give each tag once"
     )
     assert caught[0].filename == __file__  # the user's call, not the SDK's
-    assert [item["tagId"] for item in platform.bodies()[0]["data"]] == ["t", "u", "t"]
+    assert [item["tagId"] for item in fake_platform.bodies()[0]["data"]] == ["t", "u", "t"]
 
 
-def test_buffer_kept_on_failure(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_buffer_kept_on_failure(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     tag = Tag("t")
     tag.update([(1, 1), (2, 2)])
-    platform.script = [json_response({"error": {"id": 7, "message": "disk full"}}, 200)]
+    fake_platform.script = [json_response({"error": {"id": 7, "message": "disk full"}}, 200)]
     with pytest.raises(ServerResponseErrorException, match="platform error 7: disk full") as caught:
         client.set_data(tag, max_retries=0)
     assert type(caught.value) is PlatformError
@@ -279,7 +283,7 @@ def test_buffer_kept_on_failure(client: DataInteractionClient, platform: FakePla
     assert len(tag) == 0
 
 
-def test_points_added_during_a_send_stay_buffered(platform: FakePlatform, no_sleep: list[float]) -> None:
+def test_points_added_during_a_send_stay_buffered(fake_platform: FakePlatform, no_sleep: list[float]) -> None:
     tag = Tag("t")
     tag.update([(1, 1), (2, 2)])
 
@@ -287,13 +291,15 @@ def test_points_added_during_a_send_stay_buffered(platform: FakePlatform, no_sle
         tag.add_data(3, 3)
         return json_response(OK)
 
-    platform.script = [add_while_sending]
-    with DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform)) as client:
+    fake_platform.script = [add_while_sending]
+    with DataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform)) as client:
         assert client.set_data(tag) == 2
     assert tag.points == [{"x": 3, "y": 3, "q": None}]
 
 
-def test_buffer_replaced_during_a_send_is_left_alone(platform: FakePlatform, no_sleep: list[float]) -> None:
+def test_buffer_replaced_during_a_send_is_left_alone(
+    fake_platform: FakePlatform, no_sleep: list[float]
+) -> None:
     tag = Tag("t")
     tag.update([(1, 1)])
 
@@ -301,19 +307,19 @@ def test_buffer_replaced_during_a_send_is_left_alone(platform: FakePlatform, no_
         tag.update([(5, 5), (6, 6)])
         return json_response(OK)
 
-    platform.script = [replace_while_sending]
-    with DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform)) as client:
+    fake_platform.script = [replace_while_sending]
+    with DataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform)) as client:
         client.set_data(tag)
     assert tag.points == [{"x": 5, "y": 5}, {"x": 6, "y": 6}]
 
 
-def test_a_tag_in_flight_cannot_be_sent_again(platform: FakePlatform, no_sleep: list[float]) -> None:
+def test_a_tag_in_flight_cannot_be_sent_again(fake_platform: FakePlatform, no_sleep: list[float]) -> None:
     from data_interaction_client import TagBusyError
 
     tag, other = Tag("t"), Tag("o")
     tag.add_data(1, 1)
     other.add_data(1, 1)
-    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform))
     seen: list[Exception] = []
 
     def send_again(request: httpx.Request) -> httpx.Response:
@@ -323,7 +329,7 @@ def test_a_tag_in_flight_cannot_be_sent_again(platform: FakePlatform, no_sleep: 
             seen.append(exc)
         return json_response(OK)
 
-    platform.script = [send_again]
+    fake_platform.script = [send_again]
     client.set_data(tag)
     assert "tag 't' is already being sent" in str(seen[0])
     assert len(other) == 1  # released by the refused call, sendable again
@@ -332,14 +338,16 @@ def test_a_tag_in_flight_cannot_be_sent_again(platform: FakePlatform, no_sleep: 
     client.close()
 
 
-def test_chunked_send_in_order_and_partial_failure(platform: FakePlatform, no_sleep: list[float]) -> None:
+def test_chunked_send_in_order_and_partial_failure(
+    fake_platform: FakePlatform, no_sleep: list[float]
+) -> None:
     a, b = Tag("a"), Tag("b")
     a.update([(i, i) for i in range(5)])
     b.update([(i, i) for i in range(3)])
     client = DataInteractionClient(
-        "http://p.test", transport=httpx.MockTransport(platform), max_points_per_request=3
+        "http://p.test", transport=httpx.MockTransport(fake_platform), max_points_per_request=3
     )
-    platform.script = [
+    fake_platform.script = [
         json_response(OK),
         json_response(OK),
         json_response({"error": {"id": 422, "message": "bad"}}, 422),
@@ -347,7 +355,7 @@ def test_chunked_send_in_order_and_partial_failure(platform: FakePlatform, no_sl
     with pytest.raises(UnprocessableEntityError) as caught:
         client.set_data([a, b])
     assert caught.value.points_sent == 6
-    sent = platform.bodies()
+    sent = fake_platform.bodies()
     assert [[(item["tagId"], [p["x"] for p in item["data"]]) for item in body["data"]] for body in sent] == [
         [("a", [0, 1, 2])],
         [("a", [3, 4]), ("b", [0])],
@@ -379,11 +387,15 @@ def test_chunked_send_in_order_and_partial_failure(platform: FakePlatform, no_sl
     ],
 )
 def test_status_errors_are_typed(
-    client: DataInteractionClient, platform: FakePlatform, status: int, cls: type[PlatformError], hint: str
+    client: DataInteractionClient,
+    fake_platform: FakePlatform,
+    status: int,
+    cls: type[PlatformError],
+    hint: str,
 ) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
-    platform.script = [json_response({"error": {"id": status, "message": "nope"}}, status)]
+    fake_platform.script = [json_response({"error": {"id": status, "message": "nope"}}, status)]
     with pytest.raises(cls) as caught:
         client.set_data(tag, max_retries=0)
     assert type(caught.value) is cls
@@ -394,19 +406,19 @@ def test_status_errors_are_typed(
     assert len(tag) == 1
 
 
-def test_html_page_from_a_proxy(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_html_page_from_a_proxy(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
     html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-    platform.script = [httpx.Response(502, content=html, headers={"content-type": "text/html"})]
+    fake_platform.script = [httpx.Response(502, content=html, headers={"content-type": "text/html"})]
     with pytest.raises(InternalServerError, match=r"text/html.*502 Bad Gateway") as caught:
         client.set_data(tag, max_retries=0)
     assert caught.value.error_id is None
     assert len(tag) == 1
 
 
-def test_html_page_with_200(client: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [
+def test_html_page_with_200(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
+    fake_platform.script = [
         httpx.Response(200, content=b"<html>login</html>", headers={"content-type": "text/html"})
     ]
     with pytest.raises(InvalidResponseError, match="not the JSON the contract promises") as caught:
@@ -417,33 +429,33 @@ def test_html_page_with_200(client: DataInteractionClient, platform: FakePlatfor
 
 @pytest.mark.parametrize("content", [b'{"error": {"id": 0, "mess', b"", b"[1, 2]", b'{"error": "none"}'])
 def test_truncated_or_foreign_json(
-    client: DataInteractionClient, platform: FakePlatform, content: bytes
+    client: DataInteractionClient, fake_platform: FakePlatform, content: bytes
 ) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
-    platform.script = [httpx.Response(200, content=content)]
+    fake_platform.script = [httpx.Response(200, content=content)]
     with pytest.raises(InvalidResponseError):
         client.set_data(tag)
     assert len(tag) == 1
 
 
-def test_redirect_is_reported(client: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [httpx.Response(301, headers={"location": "https://elsewhere/"})]
+def test_redirect_is_reported(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
+    fake_platform.script = [httpx.Response(301, headers={"location": "https://elsewhere/"})]
     with pytest.raises(PlatformError, match="redirect to 'https://elsewhere/': check base_url"):
         client.connect("1", max_retries=0)
 
 
-def test_refused_connection_and_timeout(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_refused_connection_and_timeout(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
-    platform.script = [httpx.ConnectError("refused")] * 3
+    fake_platform.script = [httpx.ConnectError("refused")] * 3
     with pytest.raises(
         APIConnectionError, match=r"could not reach the platform at http://platform\.test"
     ) as caught:
         client.set_data(tag)
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     assert not isinstance(caught.value, APITimeoutError)
-    platform.script = [httpx.ReadTimeout("slow")] * 3
+    fake_platform.script = [httpx.ReadTimeout("slow")] * 3
     with pytest.raises(APITimeoutError, match="no answer in time"):
         client.set_data(tag)
     assert len(tag) == 1
@@ -472,9 +484,11 @@ def test_wire_paths_come_from_the_generated_client() -> None:
     )
 
 
-def test_bodies_are_json_with_content_type(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_bodies_are_json_with_content_type(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
     client.connect("1")
-    request = platform.requests[0]
+    request = fake_platform.requests[0]
     assert request.headers["content-type"] == "application/json"
     assert orjson.loads(request.content) == {"id": "1"}
     assert "authorization" not in request.headers

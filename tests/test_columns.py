@@ -229,7 +229,7 @@ def test_to_columns_and_to_pandas() -> None:
 
 def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"pip install data-interaction-client\[pandas\]"):
+    with pytest.raises(ImportError, match=r"pip install 'data-interaction-client\[pandas\]'"):
         TagHistory("a", [], False).to_pandas()
 
 

@@ -142,40 +142,39 @@ def test_a_trickled_answer_is_cut_off_at_the_deadline(
             trickle(whole[head_size:], 0.1)(conn)
 
     server = serve(handler)
-    # Each read waits 0.1 s at most, far below timeout: only a deadline on the whole call ends it.
-    with DataInteractionClient(server.url, timeout=2, total_timeout=1, max_retries=0) as client:
-        started = time.monotonic()
-        with pytest.raises(APITimeoutError, match=r"deadline of 1\.0 s") as caught:
-            read(client)
-        elapsed = time.monotonic() - started
-    assert elapsed < 3, elapsed  # the whole answer would take over 6 s; slack for a loaded machine
+    # Each read waits 0.1 s at most, far below timeout: only a deadline on the whole call ends it (the
+    # whole answer, 6 s long, would otherwise be read without an error).
+    with (
+        DataInteractionClient(server.url, timeout=2, total_timeout=1, max_retries=0) as client,
+        pytest.raises(APITimeoutError, match=r"deadline of 1\.0 s") as caught,
+    ):
+        read(client)
     assert "total_timeout=1 s" in str(caught.value)
 
 
 def test_the_async_client_is_cut_off_too(serve: Callable[[Handler], RawServer]) -> None:
     server = serve(trickle(answer(GET_OK), 0.1))
 
-    async def scenario() -> float:
+    async def scenario() -> None:
         async with AsyncDataInteractionClient(
             server.url, timeout=2, total_timeout=1, max_retries=0
         ) as client:
-            started = time.monotonic()
             with pytest.raises(APITimeoutError, match="deadline"):
                 await client.get_data(client.create_request_data("a"))
-            return time.monotonic() - started
 
-    assert asyncio.run(scenario()) < 3
+    asyncio.run(scenario())
 
 
 def test_a_silent_server_is_cut_off_at_the_deadline_not_the_read_timeout(
     serve: Callable[[Handler], RawServer],
 ) -> None:
     server = serve(lambda conn: time.sleep(3))
-    with DataInteractionClient(server.url, timeout=3, total_timeout=0.5) as client:
-        started = time.monotonic()
-        with pytest.raises(APITimeoutError, match="deadline"):
-            read(client)
-        assert time.monotonic() - started < 2.5
+    # The read timeout (3 s) would end in a read-timeout error, not one naming the deadline.
+    with (
+        DataInteractionClient(server.url, timeout=3, total_timeout=0.5) as client,
+        pytest.raises(APITimeoutError, match="deadline"),
+    ):
+        read(client)
     assert server.requests == 1  # no retry is started without time left for it
 
 
@@ -187,13 +186,11 @@ def test_the_deadline_covers_every_request_of_a_chunked_send(serve: Callable[[Ha
     server = serve(slow_ok)
     tag = Tag("t")
     tag.update([(1_530_008_100_000_000 + i, i) for i in range(10)])
-    with DataInteractionClient(
-        server.url, max_points_per_request=1, total_timeout=1, max_retries=0
-    ) as client:
-        started = time.monotonic()
-        with pytest.raises(APITimeoutError) as caught:
-            client.set_data(tag)
-        assert time.monotonic() - started < 1.8
+    with (
+        DataInteractionClient(server.url, max_points_per_request=1, total_timeout=1, max_retries=0) as client,
+        pytest.raises(APITimeoutError, match="deadline") as caught,
+    ):
+        client.set_data(tag)
     sent = caught.value.points_sent
     assert sent is not None
     assert 1 <= sent <= 4
@@ -279,6 +276,7 @@ def gzip_bomb(inflated: int) -> bytes:
     return gzip.compress(b"[" + b" " * (inflated - 1), compresslevel=9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("asynchronous", [False, True])
 def test_a_gzip_bomb_is_refused_with_memory_bounded(
     serve: Callable[[Handler], RawServer], asynchronous: bool
@@ -326,39 +324,41 @@ def test_an_answer_that_never_ends_is_refused(serve: Callable[[Handler], RawServ
 
 @pytest.mark.parametrize("asynchronous", [False, True])
 def test_a_body_that_is_not_gzip_is_a_typed_error_and_retried(asynchronous: bool) -> None:
-    platform = FakePlatform()
-    platform.script = [
+    fake_platform = FakePlatform()
+    fake_platform.script = [
         httpx.Response(200, stream=httpx.ByteStream(b"not gzip at all"), headers={"content-encoding": "gzip"})
         for _ in range(2)
     ]
 
     async def async_read() -> None:
-        client = AsyncDataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+        client = AsyncDataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform))
         async with client:
             await client.get_data(client.create_request_data("a"), max_retries=1)
 
     def sync_read() -> None:
-        with DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform)) as client:
+        with DataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform)) as client:
             client.get_data(client.create_request_data("a"), max_retries=1)
 
     with pytest.raises(InvalidResponseError, match="could not be decompressed") as caught:
         asyncio.run(async_read()) if asynchronous else sync_read()
     assert isinstance(caught.value.__cause__, httpx.DecodingError)
-    assert len(platform.requests) == 2  # retried once: a proxy or a broken connection may mangle a body
+    assert len(fake_platform.requests) == 2  # retried once: a proxy or a broken connection may mangle a body
 
 
-def test_a_call_after_close_is_a_package_error(platform: FakePlatform) -> None:
-    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+def test_a_call_after_close_is_a_package_error(fake_platform: FakePlatform) -> None:
+    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform))
     client.close()
     with pytest.raises(ClientClosedError, match="is closed"):
         client.connect("1")
     assert isinstance(ClientClosedError("x"), RuntimeError)
 
     async def scenario() -> None:
-        async_client = AsyncDataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+        async_client = AsyncDataInteractionClient(
+            "http://p.test", transport=httpx.MockTransport(fake_platform)
+        )
         await async_client.close()
         await async_client.connect("1")
 
     with pytest.raises(ClientClosedError):
         asyncio.run(scenario())
-    assert platform.requests == []
+    assert fake_platform.requests == []

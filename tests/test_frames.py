@@ -26,23 +26,17 @@ from data_interaction_client import (
     TagPath,
 )
 from data_interaction_client._frames import tag_from_label, tag_label
-from data_interaction_client.emulator import RunningPlatform, run_platform
+from data_interaction_client.emulator import RunningPlatform
 
 B = 1_600_000_000_000_000
 S = 1_000_000
 PATH_LABEL = '{"tagName":"p","parentObjectId":"o"}'
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[RunningPlatform]:
-    with run_platform(db=":memory:") as running:
-        yield running
-
-
 @pytest.fixture
-def client(platform: RunningPlatform) -> Iterator[DataInteractionClient]:
-    platform.clear()
-    with DataInteractionClient(platform.url, max_points_per_request=7) as c:
+def client(reference_platform: RunningPlatform) -> Iterator[DataInteractionClient]:
+    reference_platform.clear()
+    with DataInteractionClient(reference_platform.url, max_points_per_request=7) as c:
         yield c
 
 
@@ -76,16 +70,18 @@ def test_long_pandas_frame_has_every_point_exactly(client: DataInteractionClient
     assert micros["x"].iloc[0] == B
 
 
-def test_long_round_trip_pandas_and_polars(client: DataInteractionClient, platform: RunningPlatform) -> None:
+def test_long_round_trip_pandas_and_polars(
+    client: DataInteractionClient, reference_platform: RunningPlatform
+) -> None:
     _fill(client)
     tags: list[Any] = ["num", "text", {"tagName": "p", "parentObjectId": "o"}]
-    stored = [platform.stored_points(tag) for tag in tags]
+    stored = [reference_platform.stored_points(tag) for tag in tags]
     assert sum(map(len, stored)) == 11
     for backend in ("pandas", "polars"):
         frame = client.get_frame(_request(client), backend=backend)
-        platform.clear()
+        reference_platform.clear()
         assert client.set_frame(frame) == 11  # in chunks of max_points_per_request=7 rows
-        assert [platform.stored_points(tag) for tag in tags] == stored
+        assert [reference_platform.stored_points(tag) for tag in tags] == stored
 
 
 def test_wide_frames_align_on_x(client: DataInteractionClient) -> None:
@@ -103,7 +99,9 @@ def test_wide_frames_align_on_x(client: DataInteractionClient) -> None:
     assert polar["x"].dtype == pl.Datetime("us", "UTC")
 
 
-def test_wide_round_trip_keeps_values(client: DataInteractionClient, platform: RunningPlatform) -> None:
+def test_wide_round_trip_keeps_values(
+    client: DataInteractionClient, reference_platform: RunningPlatform
+) -> None:
     nums, texts = Tag("n"), Tag("t")
     nums.update([(B + i * S, i * 1.5) for i in range(4)])
     texts.update([(B + i * 3 * S, f"v{i}") for i in range(2)])
@@ -111,15 +109,19 @@ def test_wide_round_trip_keeps_values(client: DataInteractionClient, platform: R
     req = client.create_request_data(["n", "t"], from_time=B, to_time=B + 10 * S, actual=True)
     for backend in ("pandas", "polars"):
         wide = client.get_frame(req, form="wide", backend=backend)
-        platform.clear()
+        reference_platform.clear()
         assert client.set_frame(wide, form="wide") == 6
-        assert platform.stored_points("n") == [{"x": B + i * S, "y": i * 1.5, "q": None} for i in range(4)]
-        assert platform.stored_points("t") == [
+        assert reference_platform.stored_points("n") == [
+            {"x": B + i * S, "y": i * 1.5, "q": None} for i in range(4)
+        ]
+        assert reference_platform.stored_points("t") == [
             {"x": B + i * 3 * S, "y": f"v{i}", "q": None} for i in range(2)
         ]
 
 
-def test_set_frame_takes_frames_users_make(client: DataInteractionClient, platform: RunningPlatform) -> None:
+def test_set_frame_takes_frames_users_make(
+    client: DataInteractionClient, reference_platform: RunningPlatform
+) -> None:
     frame = pd.DataFrame(
         {
             "tag": ["a", "b", "a"],
@@ -130,25 +132,32 @@ def test_set_frame_takes_frames_users_make(client: DataInteractionClient, platfo
     )
     assert client.set_frame(frame) == 3
     t0 = 1_577_836_800_000_000
-    assert platform.stored_points("a") == [
+    assert reference_platform.stored_points("a") == [
         {"x": t0, "y": 1.5, "q": 0},
         {"x": t0 + 2 * S, "y": 3.0, "q": None},
     ]
-    assert platform.stored_points("b") == [{"x": t0 + S, "y": None, "q": 102}]  # NaN: a missing value
+    assert reference_platform.stored_points("b") == [
+        {"x": t0 + S, "y": None, "q": 102}
+    ]  # NaN: a missing value
     wide = pd.DataFrame({"c": [1, 2]}, index=pd.Index([10, 20], name="x"))  # x as the index
     assert client.set_frame(wide, form="wide") == 2
-    assert platform.stored_points("c") == [{"x": 10, "y": 1, "q": None}, {"x": 20, "y": 2, "q": None}]
+    assert reference_platform.stored_points("c") == [
+        {"x": 10, "y": 1, "q": None},
+        {"x": 20, "y": 2, "q": None},
+    ]
     polar = pl.DataFrame({"tag": ["d"], "x": ["2020-01-01T00:00:00+03:00"], "y": [True]})
     assert client.set_frame(polar) == 1
-    assert platform.stored_points("d") == [{"x": t0 - 3 * 3600 * S, "y": True, "q": None}]
+    assert reference_platform.stored_points("d") == [{"x": t0 - 3 * 3600 * S, "y": True, "q": None}]
 
 
-def test_a_bad_row_is_named_by_its_position(client: DataInteractionClient, platform: RunningPlatform) -> None:
+def test_a_bad_row_is_named_by_its_position(
+    client: DataInteractionClient, reference_platform: RunningPlatform
+) -> None:
     frame = pd.DataFrame({"tag": ["a"] * 10, "x": list(range(10)), "y": [0.0] * 8 + [np.inf, 1.0]})
     with pytest.raises(InvalidPointError) as caught:
         client.set_frame(frame)
     assert (caught.value.tag_id, caught.value.index, caught.value.field) == ("a", 8, "y")
-    assert len(platform.stored_points("a")) == 7  # the first chunk (7 rows) went before the bad one
+    assert len(reference_platform.stored_points("a")) == 7  # the first chunk (7 rows) went before the bad one
     polar = pl.DataFrame({"x": [1, 2, 3], "w": [1.0, float("nan"), None]})
     with pytest.raises(InvalidPointError) as caught:
         client.set_frame(polar, form="wide")  # polars: NaN is a value (refused); null is no point
@@ -181,7 +190,7 @@ def test_frames_that_cannot_be_sent(
         client.set_frame(frame, form=form)  # type: ignore[arg-type]
 
 
-def test_points_sent_counts_every_chunk_on_failure(platform: RunningPlatform) -> None:
+def test_points_sent_counts_every_chunk_on_failure(reference_platform: RunningPlatform) -> None:
     answers = iter([200, 200, 503])
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -251,7 +260,7 @@ def test_history_to_pandas_and_polars() -> None:
 
 def test_without_pandas_or_polars(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "polars", None)
-    with pytest.raises(ImportError, match=r"pip install data-interaction-client\[polars\]"):
+    with pytest.raises(ImportError, match=r"pip install 'data-interaction-client\[polars\]'"):
         TagHistory("a", [], False).to_polars()
 
 
@@ -263,11 +272,11 @@ def test_tag_labels_round_trip() -> None:
         tag_from_label("{nope")
 
 
-def test_async_twins(platform: RunningPlatform) -> None:
-    platform.clear()
+def test_async_twins(reference_platform: RunningPlatform) -> None:
+    reference_platform.clear()
 
     async def go() -> Any:
-        async with AsyncDataInteractionClient(platform.url) as client:
+        async with AsyncDataInteractionClient(reference_platform.url) as client:
             frame = pd.DataFrame({"tag": ["a", "a"], "x": [B, B + S], "y": [1.0, 2.0], "q": [0, 0]})
             assert await client.set_frame(frame) == 2
             req = client.create_request_data("a", from_time=B, to_time=B + S, actual=True)

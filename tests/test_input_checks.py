@@ -40,15 +40,15 @@ def test_a_token_that_cannot_be_sent_is_refused_without_echoing_it(token: object
         assert token.strip() not in repr(caught.value)
 
 
-def test_credentials_in_base_url_are_redacted_but_sent(platform: FakePlatform) -> None:
+def test_credentials_in_base_url_are_redacted_but_sent(fake_platform: FakePlatform) -> None:
     client = DataInteractionClient(
-        "http://user:pa55word@p.test:8000/", transport=httpx.MockTransport(platform)
+        "http://user:pa55word@p.test:8000/", transport=httpx.MockTransport(fake_platform)
     )
     assert client.base_url == "http://***:***@p.test:8000"
     assert "pa55word" not in repr(client)
     assert "user" not in repr(client)
     client.connect("1")
-    assert platform.requests[0].headers["authorization"].startswith("Basic ")
+    assert fake_platform.requests[0].headers["authorization"].startswith("Basic ")
     client.close()
 
 
@@ -76,13 +76,13 @@ def test_a_missing_ca_bundle_is_named(tmp_path: object) -> None:
 
 
 @pytest.mark.parametrize("value", ["x", -5, 0, float("inf"), float("nan"), None, True])
-def test_total_timeout_must_be_a_positive_finite_number(value: object, platform: FakePlatform) -> None:
+def test_total_timeout_must_be_a_positive_finite_number(value: object, fake_platform: FakePlatform) -> None:
     with pytest.raises(InvalidInputError, match="total_timeout must be a positive, finite number"):
         DataInteractionClient("http://p.test", total_timeout=value)  # type: ignore[arg-type]
-    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform))
+    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(fake_platform))
     with client, pytest.raises(InvalidInputError, match="total_timeout"):
         client.connect("1", total_timeout=value)  # type: ignore[arg-type]
-    assert platform.requests == []
+    assert fake_platform.requests == []
 
 
 @pytest.mark.parametrize(
@@ -111,10 +111,10 @@ def test_none_instead_of_points_or_tags(client: DataInteractionClient) -> None:
 
 
 def test_answer_bodies_are_quoted_with_control_bytes_escaped(
-    client: DataInteractionClient, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+    client: DataInteractionClient, fake_platform: FakePlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     page = b"<html>\x1b[31mevil\x1b[0m\x07 forged\rline</html>"
-    platform.script = [httpx.Response(502, content=page, headers={"content-type": "text/html"})] * 3
+    fake_platform.script = [httpx.Response(502, content=page, headers={"content-type": "text/html"})] * 3
     with caplog.at_level(logging.WARNING), pytest.raises(InternalServerError) as caught:
         client.connect("1")
     message = str(caught.value)
@@ -123,11 +123,11 @@ def test_answer_bodies_are_quoted_with_control_bytes_escaped(
     assert "\\x1b[31mevil" in message
     assert "\x1b" not in caplog.text
     envelope = b'{"error": {"id": 7, "message": "bad\\u001b[2Jthing"}}'
-    platform.script = [httpx.Response(200, content=envelope)]
+    fake_platform.script = [httpx.Response(200, content=envelope)]
     with pytest.raises(Exception, match=r"bad\\x1b\[2Jthing") as caught_envelope:
         client.connect("1")
     assert "\x1b" not in str(caught_envelope.value)
-    platform.script = [httpx.Response(200, content=b"\x1b]0;title\x07")]
+    fake_platform.script = [httpx.Response(200, content=b"\x1b]0;title\x07")]
     with pytest.raises(InvalidResponseError) as caught_shape:
         client.connect("1")
     assert "\x1b" not in str(caught_shape.value)

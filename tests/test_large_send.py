@@ -6,6 +6,7 @@ import tracemalloc
 
 import httpx
 import orjson
+import pytest
 
 from data_interaction_client import DataInteractionClient, Tag
 
@@ -15,6 +16,7 @@ TOTAL = 10_000_000
 CHUNK = 100_000
 
 
+@pytest.mark.slow
 def test_ten_million_points_in_bounded_bodies() -> None:
     sizes: list[int] = []
     firsts: list[int] = []

@@ -174,6 +174,7 @@ def test_an_unknown_log_level_is_warned_about() -> None:
     assert "debug, info, warning" in result.stderr
 
 
+@pytest.mark.slow
 def test_mypy_strict_catches_what_the_sdk_refuses(tmp_path: Path) -> None:
     script = tmp_path / "connector.py"
     script.write_text(

@@ -17,12 +17,12 @@ from .conftest import CONNECT_ANSWER, OK, FakePlatform, json_response
 
 
 @pytest.fixture
-def original(platform: FakePlatform) -> DataInteractionClient:
-    return DataInteractionClient("http://platform.test", transport=httpx.MockTransport(platform))
+def original(fake_platform: FakePlatform) -> DataInteractionClient:
+    return DataInteractionClient("http://platform.test", transport=httpx.MockTransport(fake_platform))
 
 
 def test_the_three_calls_return_the_platforms_json(
-    original: DataInteractionClient, platform: FakePlatform
+    original: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
     conn = original.connect("1")
     assert conn == CONNECT_ANSWER
@@ -46,22 +46,26 @@ def test_the_three_calls_return_the_platforms_json(
     assert result["data"][1]["tagId"] == {"tagName": "pressure", "parentObjectId": "boiler-7"}
 
 
-def test_the_original_exceptions_still_come(original: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [json_response({**CONNECT_ANSWER, "attributes": {"smtActive": False}})]
+def test_the_original_exceptions_still_come(
+    original: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
+    fake_platform.script = [json_response({**CONNECT_ANSWER, "attributes": {"smtActive": False}})]
     with pytest.raises(DataSourceNotActiveException):
         original.connect("1")
     tag = original.create_tags(CONNECT_ANSWER["tags"])[0]
     with pytest.raises(NoDataToSendException):
         original.set_data([tag])
-    platform.script = [json_response({"error": {"id": 3, "message": "bad"}})]
+    fake_platform.script = [json_response({"error": {"id": 3, "message": "bad"}})]
     with pytest.raises(ServerResponseErrorException, match="platform error 3: bad"):
         original.get_data(original.create_request_data("temperature"))
 
 
-def test_a_malformed_answer_is_still_refused(original: DataInteractionClient, platform: FakePlatform) -> None:
+def test_a_malformed_answer_is_still_refused(
+    original: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
     from data_interaction_client import InvalidResponseError
 
-    platform.script = [json_response({**OK, "data": [{"tagId": 5, "data": []}]})]
+    fake_platform.script = [json_response({**OK, "data": [{"tagId": 5, "data": []}]})]
     with pytest.raises(InvalidResponseError):
         original.get_data(original.create_request_data("temperature"))
 

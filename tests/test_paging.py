@@ -6,7 +6,6 @@ import asyncio
 import gc
 import tracemalloc
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,22 +23,16 @@ from data_interaction_client import (
     TagPath,
 )
 from data_interaction_client._paging import HistoryPager
-from data_interaction_client.emulator import RunningPlatform, run_platform
+from data_interaction_client.emulator import RunningPlatform
 
 B = 1_600_000_000_000_000
 S = 1_000_000
 
 
 @pytest.fixture(scope="module")
-def platform() -> Iterator[RunningPlatform]:
-    with run_platform(db=":memory:") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def filled(platform: RunningPlatform) -> RunningPlatform:
+def filled(reference_platform: RunningPlatform) -> RunningPlatform:
     """Three tags of different densities, points on window boundaries, nulls and quality codes."""
-    with DataInteractionClient(platform.url) as client:
+    with DataInteractionClient(reference_platform.url) as client:
         dense, sparse, path = Tag("dense"), Tag("sparse"), Tag(TagPath("p", "o"))
         dense.update([(B + i * S, i * 0.25, 0 if i % 11 else 102) for i in range(3000)])
         sparse.update(
@@ -47,7 +40,7 @@ def filled(platform: RunningPlatform) -> RunningPlatform:
         )
         path.update([(B + i * 7 * S, f"s{i}") for i in range(400)])
         client.set_data([dense, sparse, path])
-    return platform
+    return reference_platform
 
 
 IDS: list[Any] = ["dense", "sparse", TagPath("p", "o")]
@@ -266,6 +259,7 @@ def test_points_outside_the_window_are_dropped() -> None:
     assert [p.x for p in page[0].points] == [35]
 
 
+@pytest.mark.slow
 def test_memory_of_a_paged_export_stays_far_below_the_data() -> None:
     # 200,000 points made on the fly by the scripted platform: a single read holds them all, a paged
     # read holds one page. The ratio fails if paging ever keeps what it has given.

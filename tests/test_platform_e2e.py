@@ -32,18 +32,12 @@ pytestmark = pytest.mark.platform
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[RunningPlatform]:
-    with run_platform(db=":memory:") as running:
-        yield running
-
-
 @pytest.fixture
-def clean(platform: RunningPlatform) -> Iterator[RunningPlatform]:
-    platform.clear()
-    platform.set_faults(None)
-    yield platform
-    platform.set_faults(None)
+def clean(reference_platform: RunningPlatform) -> Iterator[RunningPlatform]:
+    reference_platform.clear()
+    reference_platform.set_faults(None)
+    yield reference_platform
+    reference_platform.set_faults(None)
 
 
 @pytest.fixture
@@ -122,10 +116,13 @@ def test_connect_errors(clean: RunningPlatform) -> None:
 
 
 def test_token() -> None:
-    with run_platform(db=":memory:", token="abc") as platform:
-        with DataInteractionClient(platform.url) as client, pytest.raises(AuthenticationError, match="token"):
+    with run_platform(db=":memory:", token="abc") as reference_platform:
+        with (
+            DataInteractionClient(reference_platform.url) as client,
+            pytest.raises(AuthenticationError, match="token"),
+        ):
             client.connect("1")
-        with DataInteractionClient(platform.url, token="abc") as client:
+        with DataInteractionClient(reference_platform.url, token="abc") as client:
             assert client.connect("1").attributes.active
 
 
@@ -239,15 +236,17 @@ def test_quickstart_example_runs() -> None:
 
 
 @pytest.mark.parametrize("point_form", ["object", "array"])
-def test_history_reads_the_same_in_both_answer_forms(platform: RunningPlatform, point_form: str) -> None:
+def test_history_reads_the_same_in_both_answer_forms(
+    reference_platform: RunningPlatform, point_form: str
+) -> None:
     tag = Tag(f"forms-{point_form}")
     tag.update(
         [(1_530_008_100_000_000, 1.5, 0), (1_530_008_101_000_000, "on", 192), (1_530_008_102_000_000, None)]
     )
     expected = [dict(p) for p in tag.points]
-    platform.set_point_form(point_form)  # type: ignore[arg-type]
+    reference_platform.set_point_form(point_form)  # type: ignore[arg-type]
     try:
-        with DataInteractionClient(platform.url) as client:
+        with DataInteractionClient(reference_platform.url) as client:
             client.set_data(tag)
             req = client.create_request_data(tag, from_time=1_530_008_100_000_000, actual=True)
             (history,) = client.get_data(req)
@@ -259,9 +258,9 @@ def test_history_reads_the_same_in_both_answer_forms(platform: RunningPlatform, 
             assert len(thinned) == 1
 
             async def read_async() -> list[object]:
-                async with AsyncDataInteractionClient(platform.url) as async_client:
+                async with AsyncDataInteractionClient(reference_platform.url) as async_client:
                     return list((await async_client.get_data(req))[0])
 
             assert asyncio.run(read_async()) == thinned.points
     finally:
-        platform.set_point_form("object")
+        reference_platform.set_point_form("object")

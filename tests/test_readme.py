@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from data_interaction_client.emulator import RunningPlatform, run_platform
+from data_interaction_client.emulator import RunningPlatform
 
 ROOT = Path(__file__).resolve().parents[1]
 READMES = [ROOT / "README.md", ROOT / "README.ru.md"]
@@ -19,12 +18,6 @@ BLOCKS = [
         re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
     )
 ]
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[RunningPlatform]:
-    with run_platform(db=":memory:") as running:
-        yield running
 
 
 def test_the_readmes_have_the_same_examples() -> None:
@@ -40,9 +33,9 @@ def test_the_readmes_have_the_same_examples() -> None:
 
 @pytest.mark.parametrize(("readme", "code"), BLOCKS)
 def test_readme_example_runs(
-    readme: Path, code: str, platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+    readme: Path, code: str, reference_platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = code.replace("http://127.0.0.1:8000", platform.url)
+    code = code.replace("http://127.0.0.1:8000", reference_platform.url)
     exec(compile(code, str(readme), "exec"), {"__name__": "__readme__"})
     assert "Traceback" not in capsys.readouterr().err
 

@@ -12,17 +12,19 @@ from data_interaction_client import DataInteractionClient, Point, TagHistory
 from .conftest import OK, FakePlatform, json_response
 
 
-def read(client: DataInteractionClient, platform: FakePlatform, answer: dict[str, Any]) -> list[TagHistory]:
-    platform.script = [json_response(answer)]
+def read(
+    client: DataInteractionClient, fake_platform: FakePlatform, answer: dict[str, Any]
+) -> list[TagHistory]:
+    fake_platform.script = [json_response(answer)]
     return client.get_data(client.create_request_data(["a", "b"]))
 
 
 def test_array_points_decode_into_the_same_points_as_objects(
-    client: DataInteractionClient, platform: FakePlatform
+    client: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
     as_objects = read(
         client,
-        platform,
+        fake_platform,
         {
             **OK,
             "data": [
@@ -32,7 +34,7 @@ def test_array_points_decode_into_the_same_points_as_objects(
     )
     as_arrays = read(
         client,
-        platform,
+        fake_platform,
         {**OK, "data": [{"tagId": "a", "exceed": False, "data": [[1.5, 1, 0], ["s", 2]]}]},
     )
     assert as_arrays == as_objects
@@ -43,10 +45,12 @@ def test_array_points_decode_into_the_same_points_as_objects(
     assert as_arrays[0].points[1].q is None
 
 
-def test_each_tag_may_answer_in_its_own_form(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_each_tag_may_answer_in_its_own_form(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
     result = read(
         client,
-        platform,
+        fake_platform,
         {
             **OK,
             "data": [
@@ -63,15 +67,17 @@ def test_each_tag_may_answer_in_its_own_form(client: DataInteractionClient, plat
     ]
 
 
-def test_exceed_left_out_reads_as_false(client: DataInteractionClient, platform: FakePlatform) -> None:
-    result = read(client, platform, {**OK, "data": [{"tagId": "a", "data": [{"x": 1, "y": 2}]}]})
+def test_exceed_left_out_reads_as_false(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
+    result = read(client, fake_platform, {**OK, "data": [{"tagId": "a", "data": [{"x": 1, "y": 2}]}]})
     assert result == [TagHistory(tag_id="a", points=[{"x": 1, "y": 2}], exceed=False)]
 
 
-def test_unknown_keys_anywhere_are_ignored(client: DataInteractionClient, platform: FakePlatform) -> None:
+def test_unknown_keys_anywhere_are_ignored(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
     result = read(
         client,
-        platform,
+        fake_platform,
         {
             "error": {"id": 0, "message": "", "traceId": "abc"},
             "version": 2,
@@ -81,15 +87,15 @@ def test_unknown_keys_anywhere_are_ignored(client: DataInteractionClient, platfo
         },
     )
     assert result == [TagHistory(tag_id="a", points=[{"x": 1, "y": 2, "q": 0}], exceed=True)]
-    platform.script = [
+    fake_platform.script = [
         json_response({**OK, "attributes": {"smtActive": True, "newAttr": 1}, "tags": [], "more": [1]})
     ]
     assert client.connect("1").attributes["newAttr"] == 1
     # Items past [y, x, q] are read like unknown keys: ignored.
-    assert read(client, platform, {**OK, "data": [{"tagId": "a", "data": [[2, 1, 0, "new"]]}]})[0].points == [
-        {"x": 1, "y": 2, "q": 0}
-    ]
-    platform.script = [json_response({**OK, "accepted": 1})]
+    assert read(client, fake_platform, {**OK, "data": [{"tagId": "a", "data": [[2, 1, 0, "new"]]}]})[
+        0
+    ].points == [{"x": 1, "y": 2, "q": 0}]
+    fake_platform.script = [json_response({**OK, "accepted": 1})]
     client_tag = client.create_tags([{"id": "a"}])[0]
     client_tag.add_data(1_530_008_100_000_000, 1)
     assert client.set_data(client_tag) == 1
@@ -103,9 +109,9 @@ def test_unknown_keys_anywhere_are_ignored(client: DataInteractionClient, platfo
     ],
 )
 def test_a_bad_array_point_names_its_place(
-    client: DataInteractionClient, platform: FakePlatform, points: object, where: str
+    client: DataInteractionClient, fake_platform: FakePlatform, points: object, where: str
 ) -> None:
     from data_interaction_client import InvalidResponseError
 
     with pytest.raises(InvalidResponseError, match=where):
-        read(client, platform, {**OK, "data": [{"tagId": "a", "data": points}]})
+        read(client, fake_platform, {**OK, "data": [{"tagId": "a", "data": points}]})

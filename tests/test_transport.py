@@ -47,75 +47,77 @@ def failing(status: int, **headers: str) -> httpx.Response:
     ],
 )
 def test_passing_failures_are_retried(
-    client: DataInteractionClient, platform: FakePlatform, first: object
+    client: DataInteractionClient, fake_platform: FakePlatform, first: object
 ) -> None:
     tag = Tag("t")
     tag.add_data(1, 1)
-    platform.script = [first]  # type: ignore[list-item]
+    fake_platform.script = [first]  # type: ignore[list-item]
     assert client.set_data(tag) == 1
-    assert len(platform.requests) == 2
+    assert len(fake_platform.requests) == 2
     assert len(tag) == 0
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_client_errors_are_not_retried(
-    client: DataInteractionClient, platform: FakePlatform, status: int
+    client: DataInteractionClient, fake_platform: FakePlatform, status: int
 ) -> None:
-    platform.script = [failing(status)]
+    fake_platform.script = [failing(status)]
     with pytest.raises(Exception):  # noqa: B017, PT011 - the class is pinned in test_client
         client.connect("1")
-    assert len(platform.requests) == 1
+    assert len(fake_platform.requests) == 1
 
 
 def test_envelope_error_with_200_is_not_retried(
-    client: DataInteractionClient, platform: FakePlatform
+    client: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
-    platform.script = [json_response({"error": {"id": 3, "message": "x"}})]
+    fake_platform.script = [json_response({"error": {"id": 3, "message": "x"}})]
     with pytest.raises(Exception):  # noqa: B017, PT011
         client.connect("1")
-    assert len(platform.requests) == 1
+    assert len(fake_platform.requests) == 1
 
 
 def test_backoff_grows_with_jitter_and_gives_up(
-    client: DataInteractionClient, platform: FakePlatform, no_sleep: list[float]
+    client: DataInteractionClient, fake_platform: FakePlatform, no_sleep: list[float]
 ) -> None:
-    platform.script = [failing(503)] * 10
+    fake_platform.script = [failing(503)] * 10
     with pytest.raises(InternalServerError):
         client.connect("1", max_retries=4)
-    assert len(platform.requests) == 5
+    assert len(fake_platform.requests) == 5
     assert len(no_sleep) == 4
     for attempt, wait in enumerate(no_sleep):
         full = min(0.5 * 2**attempt, 8.0)
         assert 0.75 * full <= wait <= full
 
 
-def test_max_retries_per_client_and_per_call(platform: FakePlatform, no_sleep: list[float]) -> None:
-    platform.script = [failing(503)] * 10
-    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform), max_retries=0)
+def test_max_retries_per_client_and_per_call(fake_platform: FakePlatform, no_sleep: list[float]) -> None:
+    fake_platform.script = [failing(503)] * 10
+    client = DataInteractionClient(
+        "http://p.test", transport=httpx.MockTransport(fake_platform), max_retries=0
+    )
     with pytest.raises(InternalServerError):
         client.connect("1")
-    assert len(platform.requests) == 1
+    assert len(fake_platform.requests) == 1
     with pytest.raises(InternalServerError):
         client.connect("1", max_retries=1)
-    assert len(platform.requests) == 3
+    assert len(fake_platform.requests) == 3
     with pytest.raises(InvalidInputError, match="max_retries"):
         client.connect("1", max_retries=-1)
 
 
 def test_retry_after_seconds_and_date(
-    client: DataInteractionClient, platform: FakePlatform, no_sleep: list[float]
+    client: DataInteractionClient, fake_platform: FakePlatform, no_sleep: list[float]
 ) -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    platform.script = [failing(429, **{"Retry-After": "2.5"}), failing(503, **{"Retry-After": later})]
+    fake_platform.script = [failing(429, **{"Retry-After": "2.5"}), failing(503, **{"Retry-After": later})]
     client.connect("1")
     assert no_sleep[0] == 2.5
     assert 25 < no_sleep[1] <= 30
 
 
 def test_retry_after_beyond_the_cap_falls_back_to_backoff(
-    client: DataInteractionClient, platform: FakePlatform, no_sleep: list[float]
+    client: DataInteractionClient, fake_platform: FakePlatform, no_sleep: list[float]
 ) -> None:
-    platform.script = [
+    fake_platform.script = [
         failing(429, **{"Retry-After": str(MAX_RETRY_AFTER + 100)}),
         failing(429, **{"Retry-After": "soon"}),
     ]
@@ -124,25 +126,29 @@ def test_retry_after_beyond_the_cap_falls_back_to_backoff(
     assert no_sleep[1] <= 1.0
 
 
-def test_rate_limit_error_carries_retry_after(client: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [failing(429, **{"Retry-After": "7"})]
+def test_rate_limit_error_carries_retry_after(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
+    fake_platform.script = [failing(429, **{"Retry-After": "7"})]
     with pytest.raises(RateLimitError) as caught:
         client.connect("1", max_retries=0)
     assert caught.value.retry_after == 7.0
 
 
-def test_total_timeout_stops_retrying(platform: FakePlatform, no_sleep: list[float]) -> None:
-    platform.script = [failing(429, **{"Retry-After": "30"})] * 3
-    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform), total_timeout=10)
+def test_total_timeout_stops_retrying(fake_platform: FakePlatform, no_sleep: list[float]) -> None:
+    fake_platform.script = [failing(429, **{"Retry-After": "30"})] * 3
+    client = DataInteractionClient(
+        "http://p.test", transport=httpx.MockTransport(fake_platform), total_timeout=10
+    )
     with pytest.raises(RateLimitError):
         client.connect("1")
-    assert len(platform.requests) == 1
+    assert len(fake_platform.requests) == 1
 
 
 def test_each_retry_is_logged(
-    client: DataInteractionClient, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+    client: DataInteractionClient, fake_platform: FakePlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
-    platform.script = [failing(503), httpx.ConnectError("refused")]
+    fake_platform.script = [failing(503), httpx.ConnectError("refused")]
     with caplog.at_level(logging.DEBUG, logger="data_interaction_client"):
         client.connect("1")
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
@@ -153,11 +159,11 @@ def test_each_retry_is_logged(
     assert any("HTTP 200" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
 
 
-def test_timeouts_default_client_and_per_call(platform: FakePlatform, no_sleep: list[float]) -> None:
-    transport = httpx.MockTransport(platform)
+def test_timeouts_default_client_and_per_call(fake_platform: FakePlatform, no_sleep: list[float]) -> None:
+    transport = httpx.MockTransport(fake_platform)
     client = DataInteractionClient("http://p.test", transport=transport)
     client.connect("1")
-    assert platform.requests[-1].extensions["timeout"] == {
+    assert fake_platform.requests[-1].extensions["timeout"] == {
         "connect": 5.0,
         "read": 30.0,
         "write": 30.0,
@@ -165,9 +171,9 @@ def test_timeouts_default_client_and_per_call(platform: FakePlatform, no_sleep: 
     }
     client = DataInteractionClient("http://p.test", transport=transport, timeout=3)
     client.connect("1")
-    assert platform.requests[-1].extensions["timeout"]["read"] == 3.0
+    assert fake_platform.requests[-1].extensions["timeout"]["read"] == 3.0
     client.connect("1", timeout=httpx.Timeout(1.0, connect=0.5))
-    assert platform.requests[-1].extensions["timeout"] == {
+    assert fake_platform.requests[-1].extensions["timeout"] == {
         "connect": 0.5,
         "read": 1.0,
         "write": 1.0,
@@ -197,17 +203,17 @@ def test_bad_base_url(url: str) -> None:
 
 
 def test_token_is_sent_and_never_shown(
-    platform: FakePlatform, caplog: pytest.LogCaptureFixture, no_sleep: list[float]
+    fake_platform: FakePlatform, caplog: pytest.LogCaptureFixture, no_sleep: list[float]
 ) -> None:
     client = DataInteractionClient(
-        "http://p.test/", token=TOKEN, transport=httpx.MockTransport(platform), headers={"X-Plant": "7"}
+        "http://p.test/", token=TOKEN, transport=httpx.MockTransport(fake_platform), headers={"X-Plant": "7"}
     )
-    platform.script = [failing(503), failing(401)]
+    fake_platform.script = [failing(503), failing(401)]
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError) as caught:
         client.connect("1")
-    assert platform.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
-    assert platform.requests[0].headers["x-plant"] == "7"
-    assert str(platform.requests[0].url) == "http://p.test/smt/dataSources/connect"
+    assert fake_platform.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert fake_platform.requests[0].headers["x-plant"] == "7"
+    assert str(fake_platform.requests[0].url) == "http://p.test/smt/dataSources/connect"
     assert TOKEN not in repr(client)
     assert repr(client) == "DataInteractionClient(base_url='http://p.test')"
     assert TOKEN not in str(caught.value)
@@ -216,12 +222,12 @@ def test_token_is_sent_and_never_shown(
     assert caplog.records  # something was logged, and none of it holds the token
 
 
-def test_own_http_client_is_used_and_not_closed(platform: FakePlatform) -> None:
-    http = httpx.Client(transport=httpx.MockTransport(platform))
+def test_own_http_client_is_used_and_not_closed(fake_platform: FakePlatform) -> None:
+    http = httpx.Client(transport=httpx.MockTransport(fake_platform))
     with DataInteractionClient("http://p.test", http_client=http) as client:
         client.connect("1")
     assert not http.is_closed
-    assert len(platform.requests) == 1
+    assert len(fake_platform.requests) == 1
     http.close()
 
 
@@ -263,22 +269,24 @@ def test_unreachable_platform_is_retried_then_reported(no_sleep: list[float]) ->
     assert len(no_sleep) == 3
 
 
-def test_bad_request_is_reported_once(client: DataInteractionClient, platform: FakePlatform) -> None:
-    platform.script = [json_response(OK, 400)]
+def test_bad_request_is_reported_once(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
+    fake_platform.script = [json_response(OK, 400)]
     with pytest.raises(BadRequestError, match="HTTP 400, platform error 0"):
         client.connect("1")
 
 
-def test_gzip_request_bodies(platform: FakePlatform) -> None:
+def test_gzip_request_bodies(fake_platform: FakePlatform) -> None:
     import gzip
 
     import orjson
 
-    client = DataInteractionClient("http://p.test", transport=httpx.MockTransport(platform), compress=True)
+    client = DataInteractionClient(
+        "http://p.test", transport=httpx.MockTransport(fake_platform), compress=True
+    )
     tag = Tag("t")
     tag.update([(i, i) for i in range(1000)])
     client.set_data(tag)
-    request = platform.requests[0]
+    request = fake_platform.requests[0]
     assert request.headers["content-encoding"] == "gzip"
     body = orjson.loads(gzip.decompress(request.content))
     assert body["data"][0]["data"][999] == {"x": 999, "y": 999}
@@ -286,9 +294,9 @@ def test_gzip_request_bodies(platform: FakePlatform) -> None:
 
 
 def test_a_broken_connection_is_told_apart_from_an_unreachable_platform(
-    client: DataInteractionClient, platform: FakePlatform
+    client: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
-    platform.script = [httpx.RemoteProtocolError("Server disconnected")] * 3
+    fake_platform.script = [httpx.RemoteProtocolError("Server disconnected")] * 3
     with pytest.raises(APIConnectionError, match="connection broke before a whole answer came") as caught:
         client.connect("1")
     assert "RemoteProtocolError: Server disconnected" in str(caught.value)

@@ -8,6 +8,7 @@ adds the traceback. The token is never printed.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import traceback
@@ -58,6 +59,8 @@ DEFAULT_URL: Final = "http://127.0.0.1:8000"
 PLOT_POINTS: Final = 2000
 #: Rows read, checked and sent together by ``send``.
 CHUNK_ROWS: Final = 100_000
+
+log = logging.getLogger("data_interaction_client.cli")
 
 
 class CliError(Exception):
@@ -829,6 +832,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # the reference platform's own argument parser
         return exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:
+        log.debug("the command line failed unexpectedly", exc_info=True)
         hint = "" if debug else " (--debug shows the traceback)"
         return _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", 1, debug)
     return result if isinstance(result, int) else 0

@@ -1,6 +1,6 @@
 """The reference platform: a faithful, stateful implementation of openapi.yaml, for tests and demos.
 
-Install it with the ``platform`` extra (``pip install data-interaction-client[platform]``) and start it
+Install it with the ``platform`` extra (``pip install 'data-interaction-client[platform]'``) and start it
 from the command line (``python -m data_interaction_client.emulator --port 8000``) or in-process:
 
 ```python
@@ -53,8 +53,10 @@ try:
     import uvicorn  # noqa: F401
     import yaml  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    # name=__name__: `python -m data_interaction_client.emulator` then prints this in one line.
     raise ImportError(
-        "the reference platform needs the 'platform' extra: pip install 'data-interaction-client[platform]'"
+        "the reference platform needs the 'platform' extra: pip install 'data-interaction-client[platform]'",
+        name=__name__,
     ) from exc
 
 from ._app import POINT_FORMS, PlatformState, PointForm, create_app

@@ -43,7 +43,7 @@ _ADMIN_BODY_LIMIT = 64 * 1024
 """The largest body of the small admin API (``/_emulator/faults``)."""
 _STOPPING = "Service unavailable: the platform is stopping; nothing of this request was stored"
 
-logger = logging.getLogger("data_interaction_client.emulator")
+logger = logging.getLogger("data_interaction_client.platform")
 
 _SUCCESS = {"id": 0, "message": ""}
 _HTML_PAGE = (

@@ -26,7 +26,7 @@ from ._json import loads
 Row = tuple[int, str, int | None]
 """A stored point as read back: (x in microseconds, y as JSON text, q or None)."""
 
-logger = logging.getLogger("data_interaction_client.emulator")
+logger = logging.getLogger("data_interaction_client.platform")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (

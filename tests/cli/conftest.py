@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
 from data_interaction_client.cli import main
-from data_interaction_client.emulator import RunningPlatform, run_platform
+from data_interaction_client.emulator import RunningPlatform
 
 
 @dataclass
@@ -21,19 +21,13 @@ class Result:
 Run = Callable[..., Result]
 
 
-@pytest.fixture(scope="package")
-def platform() -> Iterator[RunningPlatform]:
-    with run_platform(db=":memory:") as running:
-        yield running
-
-
 @pytest.fixture
 def run(
-    platform: RunningPlatform, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    reference_platform: RunningPlatform, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Run:
     """``run("get", "a", ...)``: the exit status and what was printed, with --url set to the platform."""
     monkeypatch.delenv("DATA_INTERACTION_TOKEN", raising=False)
-    monkeypatch.setenv("DATA_INTERACTION_URL", platform.url)
+    monkeypatch.setenv("DATA_INTERACTION_URL", reference_platform.url)
 
     def call(*args: str) -> Result:
         capsys.readouterr()

@@ -41,11 +41,11 @@ def test_connect_shows_the_state_and_the_tags(run: Run) -> None:
     assert "yes" in result.out  # valve is a step tag
 
 
-def test_connect_json_is_the_platform_answer(run: Run, platform: RunningPlatform) -> None:
+def test_connect_json_is_the_platform_answer(run: Run, reference_platform: RunningPlatform) -> None:
     result = run("connect", "1", "--json")
     assert result.code == 0
     answer = json.loads(result.out)
-    with DataInteractionClient(platform.url) as client:
+    with DataInteractionClient(reference_platform.url) as client:
         conn = client.connect("1")
     assert answer["id"] == "1"
     assert answer["active"] is True
@@ -87,9 +87,9 @@ cli.b,1714557601000000,"{""k"": [1, 2]}",
 
 
 def test_send_dry_run_reports_each_bad_row_and_sends_nothing(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     path.write_text(BAD_CSV)
     result = run("send", str(path), "--dry-run")
@@ -100,11 +100,13 @@ def test_send_dry_run_reports_each_bad_row_and_sends_nothing(
     assert bad[1] == f"{path}:6, field 'q': 'x' is not an integer quality code"
     assert result.out.startswith("checked 6 rows: 4 good points for 2 tags, 2024-05-01T10:00:00.000000Z .. ")
     assert "2 bad rows left out; nothing sent (--dry-run)" in result.out
-    assert platform.state.store.count() == 0
+    assert reference_platform.state.store.count() == 0
 
 
-def test_send_sends_the_good_rows_and_fails(run: Run, platform: RunningPlatform, tmp_path: Path) -> None:
-    platform.clear()
+def test_send_sends_the_good_rows_and_fails(
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
+) -> None:
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     path.write_text(BAD_CSV)
     result = run("send", str(path))
@@ -112,18 +114,20 @@ def test_send_sends_the_good_rows_and_fails(run: Run, platform: RunningPlatform,
     assert result.out.startswith(
         "sent 4 points to 2 tags, 2024-05-01T10:00:00.000000Z .. 2024-05-01T10:00:01"
     )
-    assert platform.stored_points("cli.a") == [
+    assert reference_platform.stored_points("cli.a") == [
         {"x": B, "y": 21.5, "q": 0},
         {"x": B + S, "y": 21.7, "q": None},
     ]
-    assert platform.stored_points("cli.b") == [
+    assert reference_platform.stored_points("cli.b") == [
         {"x": B, "y": "abc", "q": 102},
         {"x": B + S, "y": {"k": [1, 2]}, "q": None},
     ]
 
 
-def test_send_wide_csv_jsonl_and_parquet(run: Run, platform: RunningPlatform, tmp_path: Path) -> None:
-    platform.clear()
+def test_send_wide_csv_jsonl_and_parquet(
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
+) -> None:
+    reference_platform.clear()
     wide = tmp_path / "wide.csv"
     wide.write_text(f'x,w.a,"{PATH_TEXT.replace(chr(34), chr(34) * 2)}"\n{B},1,2\n{B + S},,"""3"""\n')
     lines = tmp_path / "long.jsonl"
@@ -148,20 +152,20 @@ def test_send_wide_csv_jsonl_and_parquet(run: Run, platform: RunningPlatform, tm
         f"{lines}:3: not JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
         f"{lines}:4: unknown keys ['extra']",
     ]
-    assert platform.stored_points("w.a") == [{"x": B, "y": 1, "q": None}]
-    assert platform.stored_points(PATH) == [
+    assert reference_platform.stored_points("w.a") == [{"x": B, "y": 1, "q": None}]
+    assert reference_platform.stored_points(PATH) == [
         {"x": B, "y": 2, "q": None},
         {"x": B + S, "y": "3", "q": None},
         {"x": B + 5 * S, "y": None, "q": 102},
     ]
-    assert platform.stored_points("j.a") == [{"x": B, "y": [1, "two"], "q": 0}]
-    assert platform.stored_points("p.a") == [{"x": B, "y": 0.5, "q": None}]
+    assert reference_platform.stored_points("j.a") == [{"x": B, "y": [1, "two"], "q": 0}]
+    assert reference_platform.stored_points("p.a") == [{"x": B, "y": 0.5, "q": None}]
 
 
 def test_send_checks_tags_against_a_source_and_reads_in_chunks(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     rows = [f"temperature,{B + i},{i}" for i in range(25)]
     quoted = PATH_TEXT.replace('"', '""')
@@ -171,8 +175,8 @@ def test_send_checks_tags_against_a_source_and_reads_in_chunks(
     assert f"{path}:27, field 'tag': 'nope' is not a tag of data source '1'" in result.err
     progress = [line for line in _lines(result.err) if "points sent" in line]
     assert [line.split(" points")[0] for line in progress] == ["10", "20", "26"]
-    assert len(platform.stored_points("temperature")) == 25
-    assert platform.stored_points(PATH) == [{"x": B, "y": 7, "q": None}]
+    assert len(reference_platform.stored_points("temperature")) == 25
+    assert reference_platform.stored_points(PATH) == [{"x": B, "y": 7, "q": None}]
 
 
 def test_send_refuses_unknown_files(run: Run, tmp_path: Path) -> None:
@@ -207,9 +211,9 @@ VALUES: list[tuple[Any, int | None]] = [
 ]
 
 
-def _fill(platform: RunningPlatform) -> None:
-    platform.clear()
-    with DataInteractionClient(platform.url) as client:
+def _fill(reference_platform: RunningPlatform) -> None:
+    reference_platform.clear()
+    with DataInteractionClient(reference_platform.url) as client:
         mixed, numbers, path = Tag("g.mixed"), Tag("g.numbers"), Tag(TagPath("pressure", "boiler-7"))
         mixed.update([(B + i * S, y, q) for i, (y, q) in enumerate(VALUES)])
         numbers.update([(B + i * S, i * 0.25) for i in range(300)])
@@ -219,11 +223,11 @@ def _fill(platform: RunningPlatform) -> None:
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_get_to_each_format_and_back(
-    run: Run, platform: RunningPlatform, tmp_path: Path, suffix: str
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path, suffix: str
 ) -> None:
-    _fill(platform)
+    _fill(reference_platform)
     tags = ["g.mixed", "g.numbers", PATH_TEXT]
-    before = [platform.stored_points(tag) for tag in ("g.mixed", "g.numbers", PATH)]
+    before = [reference_platform.stored_points(tag) for tag in ("g.mixed", "g.numbers", PATH)]
     out = tmp_path / f"out{suffix}"
     result = run(
         "get",
@@ -241,17 +245,19 @@ def test_get_to_each_format_and_back(
     )
     assert result.code == 0, result.err
     assert result.err.startswith(f"wrote {out}: 313 points in ")
-    platform.clear()
+    reference_platform.clear()
     back = run("send", str(out))
     assert back.code == 0, back.err
     assert back.out.startswith(
         "sent 313 points to 3 tags, 2024-05-01T10:00:00.000000Z .. 2024-05-01T10:04:59"
     )
-    assert [platform.stored_points(tag) for tag in ("g.mixed", "g.numbers", PATH)] == before
+    assert [reference_platform.stored_points(tag) for tag in ("g.mixed", "g.numbers", PATH)] == before
 
 
-def test_get_parquet_of_numbers_is_typed(run: Run, platform: RunningPlatform, tmp_path: Path) -> None:
-    _fill(platform)
+def test_get_parquet_of_numbers_is_typed(
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
+) -> None:
+    _fill(reference_platform)
     out = tmp_path / "numbers.parquet"
     assert run("get", "g.numbers", "--from", str(B), "--to", str(B + 9 * S), "-o", str(out)).code == 0
     table = pq.read_table(out)
@@ -263,8 +269,8 @@ def test_get_parquet_of_numbers_is_typed(run: Run, platform: RunningPlatform, tm
     assert pq.read_table(empty).num_rows == 0
 
 
-def test_get_prints_csv_jsonl_or_a_table(run: Run, platform: RunningPlatform) -> None:
-    _fill(platform)
+def test_get_prints_csv_jsonl_or_a_table(run: Run, reference_platform: RunningPlatform) -> None:
+    _fill(reference_platform)
     period = ("--from", "2024-05-01T10:00:00Z", "--to", "2024-05-01T10:00:02Z")
     csv_out = run("get", "g.mixed", *period)
     assert csv_out.code == 0
@@ -286,8 +292,8 @@ def test_get_prints_csv_jsonl_or_a_table(run: Run, platform: RunningPlatform) ->
     assert "showing the first 3 points" in table.err
 
 
-def test_get_single_calls_follow_the_platform_rules(run: Run, platform: RunningPlatform) -> None:
-    _fill(platform)
+def test_get_single_calls_follow_the_platform_rules(run: Run, reference_platform: RunningPlatform) -> None:
+    _fill(reference_platform)
     thinned = run("get", "g.numbers", "--from", str(B), "--to", str(B + 299 * S), "--max-count", "3")
     assert len(_lines(thinned.out)) == 4
     assert "note: the platform thinned the points of g.numbers (exceed)" in thinned.err
@@ -301,8 +307,8 @@ def test_get_single_calls_follow_the_platform_rules(run: Run, platform: RunningP
     assert [line.split(",")[2] for line in _lines(filtered.out)[1:]] == ["7", "plain text"]
 
 
-def test_get_plot_draws_a_png(run: Run, platform: RunningPlatform, tmp_path: Path) -> None:
-    _fill(platform)
+def test_get_plot_draws_a_png(run: Run, reference_platform: RunningPlatform, tmp_path: Path) -> None:
+    _fill(reference_platform)
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     args = ("get", "g.numbers", "valve", "--from", str(B), "--to", str(B + 299 * S), "--source", "1")
     assert run(*args, "--plot", str(first)).code == 0
@@ -412,7 +418,7 @@ def test_without_the_cli_extra(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     assert "pip install 'data-interaction-client[cli]'" in capsys.readouterr().err
 
 
-def test_entry_points(platform: RunningPlatform) -> None:
+def test_entry_points(reference_platform: RunningPlatform) -> None:
     module = subprocess.run(
         [sys.executable, "-m", "data_interaction_client", "--version"],
         check=False,
@@ -423,7 +429,7 @@ def test_entry_points(platform: RunningPlatform) -> None:
     assert (module.returncode, module.stdout.strip()) == (0, "data-interaction-client, version 0.1.0")
     script = Path(sys.executable).with_name("data-interaction-client")
     done = subprocess.run(
-        [str(script), "--url", platform.url, "connect", "1", "--json"],
+        [str(script), "--url", reference_platform.url, "connect", "1", "--json"],
         check=False,
         capture_output=True,
         text=True,
@@ -434,9 +440,9 @@ def test_entry_points(platform: RunningPlatform) -> None:
 
 
 def test_a_terminal_gets_a_progress_bar_and_tables(
-    run: Run, platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws as on a terminal
     monkeypatch.setenv("COLUMNS", "200")
     path = tmp_path / "points.csv"
@@ -445,18 +451,18 @@ def test_a_terminal_gets_a_progress_bar_and_tables(
     assert result.code == 1
     assert "points/s" in result.err  # the bar's rate column
     assert "field 'x'" in result.err
-    assert len(platform.stored_points("term.a")) == 30
+    assert len(reference_platform.stored_points("term.a")) == 30
     table = run("get", "term.a", "--from", str(B), "--to", str(B + 2))
     assert "┏━" in table.out
     assert "term.a" in table.out
 
 
 def test_send_that_fails_midway_says_what_was_sent(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
     from data_interaction_client.emulator import Faults
 
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     path.write_text("tag,x,y\n" + "\n".join(f"mid.a,{B + i},{i}" for i in range(30)) + "\n")
     calls = {"n": 0}
@@ -465,11 +471,11 @@ def test_send_that_fails_midway_says_what_was_sent(
     def flaky(self: DataInteractionClient, tags: Any, **kwargs: Any) -> int:
         calls["n"] += 1
         if calls["n"] == 2:
-            platform.set_faults(Faults(error_rate=1.0, error_status=503))
+            reference_platform.set_faults(Faults(error_rate=1.0, error_status=503))
         try:
             return original(self, tags, **kwargs)
         finally:
-            platform.set_faults(None)
+            reference_platform.set_faults(None)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DataInteractionClient, "set_data", flaky)
@@ -480,49 +486,49 @@ def test_send_that_fails_midway_says_what_was_sent(
     )
     assert "before the failure" in result.out
     assert _lines(result.err)[-1].startswith("error: POST /smt/data/set: HTTP 503")
-    assert len(platform.stored_points("mid.a")) == 10
+    assert len(reference_platform.stored_points("mid.a")) == 10
 
 
 # --- send --spool ----------------------------------------------------------------------------------
 
 
 def test_send_through_a_spool_delivers_every_point(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     path.write_text("tag,x,y,q\n" + "\n".join(f"spool.a,{B + i * S},{i}.5,0" for i in range(25)) + "\n")
     spool = tmp_path / "spool"
     result = run("send", str(path), "--spool", str(spool), "--chunk", "10")
     assert result.code == 0, result.err
     assert result.out.startswith("sent 25 points to 1 tag,")
-    assert platform.stored_points("spool.a") == [{"x": B + i * S, "y": i + 0.5, "q": 0} for i in range(25)]
+    assert reference_platform.stored_points("spool.a") == [{"x": B + i * S, "y": i + 0.5, "q": 0} for i in range(25)]
     assert spool.is_dir()  # the spool stays, empty, for the next run
 
 
 def test_send_through_a_spool_keeps_what_the_platform_did_not_take(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
     from data_interaction_client.emulator import Faults
 
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     path.write_text("tag,x,y\n" + "\n".join(f"spool.down,{B + i},{i}" for i in range(5)) + "\n")
     spool = tmp_path / "spool"
-    platform.set_faults(Faults(error_rate=1.0, error_status=503))
+    reference_platform.set_faults(Faults(error_rate=1.0, error_status=503))
     try:
         result = run("send", str(path), "--spool", str(spool), "--flush-timeout", "0.5")
     finally:
-        platform.set_faults(None)
+        reference_platform.set_faults(None)
     assert result.code == 1
     assert "5 points not yet accepted are kept in the spool" in result.err
-    assert platform.stored_points("spool.down") == []
+    assert reference_platform.stored_points("spool.down") == []
     # The next run on the same spool delivers them, with nothing new to send.
     empty = tmp_path / "empty.csv"
     empty.write_text("tag,x,y\n")
     again = run("send", str(empty), "--spool", str(spool))
     assert again.code == 0, again.err
-    assert [p["y"] for p in platform.stored_points("spool.down")] == list(range(5))
+    assert [p["y"] for p in reference_platform.stored_points("spool.down")] == list(range(5))
 
 
 # --- what a user trips over ------------------------------------------------------------------------
@@ -570,9 +576,9 @@ def test_send_of_a_file_without_rows_fails(run: Run, tmp_path: Path) -> None:
 
 
 def test_send_progress_lines_and_counts_are_plain(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "points.csv"
     path.write_text("tag,x,y\n" + "\n".join(f"plain.a,{B + i},{i}" for i in range(20)) + "\nplain.a,bad,1\n")
     result = run("send", str(path), "--chunk", "7")
@@ -614,9 +620,9 @@ def test_send_progress_moves_within_a_chunk(tmp_path: Path) -> None:
 
 
 def test_get_into_a_file_that_fails_leaves_the_old_file(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    _fill(platform)
+    _fill(reference_platform)
     for suffix in (".csv", ".parquet"):
         out = tmp_path / f"good{suffix}"
         assert run("get", "g.numbers", "--from", str(B), "--to", str(B + 9 * S), "-o", str(out)).code == 0
@@ -638,8 +644,8 @@ def test_get_into_a_file_that_fails_leaves_the_old_file(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["good.csv", "good.parquet"]  # no leftovers
 
 
-def test_get_names_the_tags_of_which_nothing_came_back(run: Run, platform: RunningPlatform) -> None:
-    _fill(platform)
+def test_get_names_the_tags_of_which_nothing_came_back(run: Run, reference_platform: RunningPlatform) -> None:
+    _fill(reference_platform)
     result = run("get", "nosuchtag", "g.numbers", "--from", str(B), "--to", str(B + S))
     assert result.code == 0
     assert _lines(result.err) == ["note: no point of 'nosuchtag' came back for the period asked"]
@@ -651,8 +657,8 @@ def test_get_names_the_tags_of_which_nothing_came_back(run: Run, platform: Runni
     ]
 
 
-def test_get_limit_is_honoured_in_a_pipe(run: Run, platform: RunningPlatform, tmp_path: Path) -> None:
-    _fill(platform)
+def test_get_limit_is_honoured_in_a_pipe(run: Run, reference_platform: RunningPlatform, tmp_path: Path) -> None:
+    _fill(reference_platform)
     period = ("--from", str(B), "--to", str(B + 100 * S))
     result = run("get", "g.numbers", *period, "--limit", "5")
     assert result.code == 0
@@ -684,12 +690,12 @@ def test_a_401_names_the_command_line_ways_to_give_the_token(run: Run, tmp_path:
 
 
 def test_get_plot_draws_text_and_discrete_tags_on_a_categorical_axis(
-    run: Run, platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from data_interaction_client.cli import _app
 
-    platform.clear()
-    with DataInteractionClient(platform.url) as client:
+    reference_platform.clear()
+    with DataInteractionClient(reference_platform.url) as client:
         status, valve = client.create_tags(client.connect("1"))[3:]
         status.update([(B, "run"), (B + S, "stop")])
         valve.update([(B, 0), (B + S, 2)])
@@ -734,9 +740,9 @@ def test_the_rate_is_that_of_the_last_chunk_and_does_not_decay() -> None:
 
 
 def test_send_checks_values_against_the_source_tags_types(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     path = tmp_path / "typed.csv"
     path.write_text(
         f"tag,x,y\ncounter,{B},7\ncounter,{B + S},NaN\ncounter,{B + 2 * S},hello\nstatus,{B},run\n"
@@ -750,28 +756,28 @@ def test_send_checks_values_against_the_source_tags_types(
         f"{path}:4, field 'y': the tag holds integers (smtTagValueTypeCode 0), not str: 'hello' "
         "(--no-check-values sends any JSON value)",
     ]
-    assert platform.stored_points("counter") == [{"x": B, "y": 7, "q": None}]
-    assert platform.stored_points("status") == [{"x": B, "y": "run", "q": None}]
-    platform.clear()
+    assert reference_platform.stored_points("counter") == [{"x": B, "y": 7, "q": None}]
+    assert reference_platform.stored_points("status") == [{"x": B, "y": "run", "q": None}]
+    reference_platform.clear()
     unchecked = run("send", str(path), "--source", "1", "--no-check-values")
     assert unchecked.code == 0, unchecked.err
-    assert [p["y"] for p in platform.stored_points("counter")] == [7, "NaN", "hello"]
+    assert [p["y"] for p in reference_platform.stored_points("counter")] == [7, "NaN", "hello"]
 
 
 def test_send_takes_integer_timestamps_in_another_unit(
-    run: Run, platform: RunningPlatform, tmp_path: Path
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    platform.clear()
+    reference_platform.clear()
     seconds = B // S
     path = tmp_path / "seconds.csv"
     path.write_text(f"tag,x,y\nunit.s,{seconds},1\nunit.s,{seconds + 1},2\nunit.s,2024-05-01T10:00:02Z,3\n")
     result = run("send", str(path), "--precision", "s")
     assert result.code == 0, result.err
-    assert [p["x"] for p in platform.stored_points("unit.s")] == [B, B + S, B + 2 * S]
+    assert [p["x"] for p in reference_platform.stored_points("unit.s")] == [B, B + S, B + 2 * S]
     lines = tmp_path / "ms.jsonl"
     lines.write_text(orjson.dumps({"tag": "unit.ms", "x": B // 1000 + 5, "y": 1}).decode() + "\n")
     assert run("send", str(lines), "--precision", "ms").code == 0
-    assert platform.stored_points("unit.ms") == [{"x": B + 5000, "y": 1, "q": None}]
+    assert reference_platform.stored_points("unit.ms") == [{"x": B + 5000, "y": 1, "q": None}]
     parquet = tmp_path / "ns.parquet"
     pq.write_table(
         pa.table(
@@ -783,5 +789,5 @@ def test_send_takes_integer_timestamps_in_another_unit(
         parquet,
     )
     assert run("send", str(parquet), "--precision", "ns").code == 0
-    assert [p["x"] for p in platform.stored_points("unit.ns")] == [B // 1000, B + 1]
+    assert [p["x"] for p in reference_platform.stored_points("unit.ns")] == [B // 1000, B + 1]
     assert run("send", str(path), "--precision", "minutes").code == 2

@@ -19,6 +19,7 @@ from .conftest import Api
 from .process import PlatformProcess
 
 
+@pytest.mark.slow
 def test_cli_serves_says_what_and_stops(tmp_path: Path) -> None:
     db = tmp_path / "platform.db"
     token_file = tmp_path / "token"

@@ -11,6 +11,8 @@ from schemathesis import GenerationMode
 
 from data_interaction_client.emulator import RunningPlatform, find_spec_path, run_platform
 
+pytestmark = pytest.mark.slow  # generated requests by the hundred: about 40 s
+
 MAX_EXAMPLES = 60
 schema = schemathesis.openapi.from_path(find_spec_path())
 schema.config.generation.update(

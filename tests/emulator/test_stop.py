@@ -24,6 +24,8 @@ from data_interaction_client.emulator import __main__ as cli
 
 from .process import PlatformProcess
 
+pytestmark = pytest.mark.slow  # each test starts and stops a platform process: about 30 s in all
+
 # The grace period, then rolling back and closing; generous for a loaded machine.
 DEADLINE = STOP_GRACE + 8
 SIGNALS = [pytest.param((signal.SIGINT,), id="ctrl-c"), pytest.param((signal.SIGTERM,), id="sigterm")]
@@ -45,14 +47,34 @@ def stop(platform: PlatformProcess, signals: tuple[int, ...]) -> float:
     return took
 
 
-def raw_request(port: int, body: bytes, declared: int | None = None) -> socket.socket:
-    """Send a set request over a bare socket (the whole body, or a part of a declared length)."""
+def raw_request(
+    port: int, body: bytes, declared: int | None = None, path: str = "/smt/data/set"
+) -> socket.socket:
+    """Send a request over a bare socket (the whole body, or a part of a declared length)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     length = len(body) if declared is None else declared
     sock.sendall(
-        b"POST /smt/data/set HTTP/1.1\r\nHost: platform\r\nContent-Length: %d\r\n\r\n%b" % (length, body)
+        b"POST %b HTTP/1.1\r\nHost: platform\r\nContent-Length: %d\r\n\r\n%b" % (path.encode(), length, body)
     )
     return sock
+
+
+def wait_until_read(port: int, sock: socket.socket, timeout: float = 60) -> None:
+    """Wait until the platform on ``port`` has read everything sent on ``sock`` (Linux: /proc/net/tcp).
+
+    The handshake of the tests below: the platform holds the request (trickled or whole) when this returns.
+    """
+    server = f"0100007F:{port:04X}"
+    client = f"0100007F:{sock.getsockname()[1]:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            # local address, remote address, state, tx_queue:rx_queue: the platform's end of this connection.
+            if fields[1] == server and fields[2] == client and int(fields[4].split(":")[1], 16) == 0:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"the platform did not read the request within {timeout} s")
 
 
 def answer_status(sock: socket.socket) -> int | None:
@@ -80,31 +102,23 @@ def test_stops_when_idle(tmp_path: Path, signals: tuple[int, ...]) -> None:
 def test_stops_while_a_client_trickles_its_body(tmp_path: Path, signals: tuple[int, ...]) -> None:
     with PlatformProcess(tmp_path, "--db", ":memory:") as platform:
         sock = raw_request(platform.port, b'{"data": [', declared=10_000)
-        time.sleep(0.5)
+        wait_until_read(platform.port, sock)
         stop(platform, signals)
         assert answer_status(sock) in (503, None)
 
 
 def test_stops_while_injected_latency_holds_a_request(tmp_path: Path) -> None:
     with PlatformProcess(tmp_path, "--db", ":memory:", "--latency", "120") as platform:
-        results: list[Any] = []
-
-        def call() -> None:
-            try:
-                results.append(
-                    httpx.post(f"{platform.url}/smt/dataSources/connect", json={"id": "1"}, timeout=60)
-                )
-            except httpx.HTTPError as exc:
-                results.append(exc)
-
-        thread = threading.Thread(target=call)
-        thread.start()
-        time.sleep(1.0)
+        sock = raw_request(platform.port, b'{"id": "1"}', path="/smt/dataSources/connect")
+        wait_until_read(platform.port, sock)
         stop(platform, (signal.SIGTERM,))
-        thread.join(timeout=30)
-        assert isinstance(results[0], httpx.Response), results
-        assert results[0].status_code == 503
-        assert "stopping" in results[0].json()["error"]["message"]
+        with sock:
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split()[1] == b"503", answer
+        assert "stopping" in orjson.loads(body)["error"]["message"]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +138,7 @@ def test_stops_during_a_long_write_and_stores_all_or_nothing(
     db = tmp_path / "p.db"
     with PlatformProcess(tmp_path, "--db", str(db)) as platform:
         sock = raw_request(platform.port, long_write)
-        time.sleep(0.3)
+        wait_until_read(platform.port, sock)
         stop(platform, signals)
         status = answer_status(sock)
     with Store(str(db)) as store:
@@ -138,7 +152,7 @@ def test_run_platform_stops_promptly_with_a_request_stuck(caplog: pytest.LogCapt
     started = None
     with run_platform() as platform:
         sock = raw_request(platform.port, b'{"data": [', declared=10_000)
-        time.sleep(0.3)
+        wait_until_read(platform.port, sock)
         started = time.monotonic()
     took = time.monotonic() - started
     assert took < DEADLINE, f"run_platform took {took:.1f} s to stop"

@@ -1,0 +1,56 @@
+"""A user's type checker sees the SDK's types on every import path (``py.typed`` in each package)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # mypy checks the whole package from a cold cache: about 30 s
+
+USER_SCRIPT = """\
+from DataInteractionClient import DataInteractionClient as OriginalClient, Tag
+from data_interaction_client import DataInteractionClient, Connection
+from data_interaction_platform_api.models import Point
+
+
+def send(url: str) -> None:
+    tag = Tag("temperature")
+    tag.add_data(1_700_000_000_000_000, 21.5)
+    with OriginalClient(url) as original:
+        answer: dict[str, object] = original.set_data(tag)
+        print(answer)
+    with DataInteractionClient(url) as client:
+        connection: Connection = client.connect("1")
+        print(connection)
+    print(Point(x=1, y=2.0))
+"""
+
+
+def mypy_strict(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "user.py").write_text(script)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "user.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_every_import_path_is_typed(tmp_path: Path) -> None:
+    result = mypy_strict(USER_SCRIPT, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "import-untyped" not in result.stdout
+
+
+def test_a_users_mistake_is_caught_on_the_original_import_path(tmp_path: Path) -> None:
+    # Were the package untyped (Any), this would pass unnoticed.
+    mistake = USER_SCRIPT.replace("answer: dict[str, object]", "answer: int")
+    result = mypy_strict(mistake, tmp_path)
+    assert result.returncode == 1
+    assert 'user.py:10: error: Incompatible types in assignment (expression has type "dict[str, Any]"' in (
+        result.stdout
+    )
