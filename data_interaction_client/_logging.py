@@ -8,6 +8,7 @@ each one (``logging.getLogger("data_interaction_client.writer").setLevel(logging
     ├── data_interaction_client.writer     the background writer: outages, refused points, drops
     ├── data_interaction_client.spool      the writer's disk spool: damaged records set aside
     ├── data_interaction_client.cli        the command line: the traceback of an unexpected error (DEBUG)
+    ├── data_interaction_client.connector  the connector runtime: start, pauses, the source's link, stop
     └── data_interaction_client.platform   the reference platform: its store, its failures
 
 The children have no handlers of their own: their records reach the parent's, and the application's.
@@ -28,6 +29,7 @@ LOGGERS = (
     f"{LOGGER}.writer",
     f"{LOGGER}.spool",
     f"{LOGGER}.cli",
+    f"{LOGGER}.connector",
     f"{LOGGER}.platform",
 )
 

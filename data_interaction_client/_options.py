@@ -29,7 +29,7 @@ __all__ = [
     "ssl_context",
 ]
 
-log = logging.getLogger("data_interaction_client")
+log = logging.getLogger("data_interaction_client.client")
 
 #: A bearer token, a callable that gives one for each request, or ``None``.
 TokenLike: TypeAlias = str | Callable[[], str] | None

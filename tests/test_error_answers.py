@@ -37,15 +37,15 @@ NGINX_413 = NGINX_502.replace(b"502 Bad Gateway", b"413 Request Entity Too Large
 
 
 class Twin:
-    """One of the two clients over the fake platform, its calls made the same way."""
+    """One of the two clients over the fake fake_platform, its calls made the same way."""
 
-    def __init__(self, asynchronous: bool, platform: FakePlatform, **options: Any) -> None:
+    def __init__(self, asynchronous: bool, fake_platform: FakePlatform, **options: Any) -> None:
         if asynchronous:
-            transport: Any = httpx.MockTransport(platform)
+            transport: Any = httpx.MockTransport(fake_platform)
             self.client: Any = AsyncDataInteractionClient("http://p.test", transport=transport, **options)
         else:
             self.client = DataInteractionClient(
-                "http://p.test", transport=httpx.MockTransport(platform), **options
+                "http://p.test", transport=httpx.MockTransport(fake_platform), **options
             )
 
     def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -54,9 +54,9 @@ class Twin:
 
 
 @pytest.fixture(params=["sync", "async"])
-def twin_of(request: pytest.FixtureRequest, platform: FakePlatform, no_sleep: list[float]) -> Any:
+def twin_of(request: pytest.FixtureRequest, fake_platform: FakePlatform, no_sleep: list[float]) -> Any:
     def make(**options: Any) -> Twin:
-        return Twin(request.param == "async", platform, **options)
+        return Twin(request.param == "async", fake_platform, **options)
 
     return make
 
@@ -69,12 +69,12 @@ def page(status: int, content: bytes, content_type: str = "text/html") -> httpx.
 
 
 def test_a_proxy_page_is_described_in_words_and_kept_on_the_error(
-    twin_of: Any, platform: FakePlatform
+    twin_of: Any, fake_platform: FakePlatform
 ) -> None:
     call = twin_of(max_retries=0)
     tag = Tag("t")
     tag.add_data(1, 1)
-    platform.script = [page(502, NGINX_502)]
+    fake_platform.script = [page(502, NGINX_502)]
     with pytest.raises(InternalServerError) as caught:
         call("set_data", tag)
     message = str(caught.value)
@@ -88,11 +88,11 @@ def test_a_proxy_page_is_described_in_words_and_kept_on_the_error(
 
 
 def test_a_page_without_a_title_shows_its_text_and_a_large_body_is_bounded(
-    twin_of: Any, platform: FakePlatform
+    twin_of: Any, fake_platform: FakePlatform
 ) -> None:
     call = twin_of(max_retries=0)
     body = b"<html><body><h1>Access denied</h1><script>var x = '<b>';</script>" + b" " * 100_000 + b"</html>"
-    platform.script = [page(404, body, "text/html; charset=utf-8")]
+    fake_platform.script = [page(404, body, "text/html; charset=utf-8")]
     with pytest.raises(NotFoundError) as caught:
         call("connect", "1")
     message = str(caught.value)
@@ -107,10 +107,10 @@ def test_a_page_without_a_title_shows_its_text_and_a_large_body_is_bounded(
 
 
 def test_a_plain_text_answer_is_quoted_and_an_envelope_is_the_platforms(
-    twin_of: Any, platform: FakePlatform
+    twin_of: Any, fake_platform: FakePlatform
 ) -> None:
     call = twin_of(max_retries=0)
-    platform.script = [page(503, b"upstream connect error", "text/plain")]
+    fake_platform.script = [page(503, b"upstream connect error", "text/plain")]
     with pytest.raises(InternalServerError) as caught:
         call("connect", "1")
     assert (
@@ -118,17 +118,17 @@ def test_a_plain_text_answer_is_quoted_and_an_envelope_is_the_platforms(
         in str(caught.value)
     )
     envelope = {"error": {"id": 7, "message": "busy"}}
-    platform.script = [json_response(envelope, 503)]
+    fake_platform.script = [json_response(envelope, 503)]
     with pytest.raises(InternalServerError) as caught:
         call("connect", "1")
     assert "in front of the platform" not in str(caught.value).split("(")[0]
     assert caught.value.body == orjson.dumps(envelope).decode()
 
 
-def test_a_login_page_with_200_is_described_too(twin_of: Any, platform: FakePlatform) -> None:
+def test_a_login_page_with_200_is_described_too(twin_of: Any, fake_platform: FakePlatform) -> None:
     call = twin_of()
     login = b"<!DOCTYPE html><html><head><title>Sign in &ndash; Portal</title></head><body>...</body></html>"
-    platform.script = [page(200, login)]
+    fake_platform.script = [page(200, login)]
     with pytest.raises(InvalidResponseError) as caught:
         call("connect", "1")
     message = str(caught.value)
@@ -156,7 +156,7 @@ def limited(limit: int) -> Any:
 
 
 def test_a_request_too_large_is_split_in_halves_until_it_passes(
-    twin_of: Any, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+    twin_of: Any, fake_platform: FakePlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     call = twin_of()
     a, b = Tag("a"), Tag("b")
@@ -164,7 +164,7 @@ def test_a_request_too_large_is_split_in_halves_until_it_passes(
     b.update([(1_530_008_200_000_000 + i, i) for i in range(3)])
     given = [p["x"] for p in a.points + b.points]
     handler = limited(len(orjson.dumps({"data": [{"tagId": "a", "data": a.points[:2]}]})))  # two points
-    platform.default = handler
+    fake_platform.default = handler
     with caplog.at_level(logging.WARNING):
         assert call("set_data", [a, b]) == 10
     assert [x for request in handler.accepted for x in request] == given  # each once, in order
@@ -176,12 +176,12 @@ def test_a_request_too_large_is_split_in_halves_until_it_passes(
 
 
 def test_one_value_too_large_is_named_and_the_points_before_it_leave_their_buffer(
-    twin_of: Any, platform: FakePlatform
+    twin_of: Any, fake_platform: FakePlatform
 ) -> None:
     call = twin_of()
     tag = Tag("t")
     tag.update([(1_530_008_100_000_000 + i, "x" * (5000 if i == 5 else 1)) for i in range(8)])
-    platform.default = limited(1000)
+    fake_platform.default = limited(1000)
     with pytest.raises(RequestTooLargeError) as caught:
         call("set_data", tag)
     error = caught.value
@@ -214,12 +214,12 @@ def test_a_request_too_large_gives_its_size_and_the_setting_to_change() -> None:
     )
 
 
-def test_a_413_on_connect_is_typed_with_the_request_size(twin_of: Any, platform: FakePlatform) -> None:
+def test_a_413_on_connect_is_typed_with_the_request_size(twin_of: Any, fake_platform: FakePlatform) -> None:
     call = twin_of()
-    platform.script = [json_response({"error": {"id": 413, "message": "too large"}}, 413)]
+    fake_platform.script = [json_response({"error": {"id": 413, "message": "too large"}}, 413)]
     with pytest.raises(RequestTooLargeError) as caught:
         call("connect", "1")
-    assert caught.value.request_bytes == len(platform.requests[0].content)
+    assert caught.value.request_bytes == len(fake_platform.requests[0].content)
     assert caught.value.points is None
     assert f"the request of {caught.value.request_bytes} bytes is too large" in str(caught.value)
-    assert len(platform.requests) == 1  # a 413 is not retried as it is
+    assert len(fake_platform.requests) == 1  # a 413 is not retried as it is

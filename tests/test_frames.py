@@ -287,25 +287,25 @@ def test_async_twins(reference_platform: RunningPlatform) -> None:
 
 
 def test_nan_with_a_good_quality_is_refused_unless_mapped(
-    client: DataInteractionClient, platform: RunningPlatform
+    client: DataInteractionClient, reference_platform: RunningPlatform
 ) -> None:
     frame = pd.DataFrame({"tag": ["a", "a", "a"], "x": [1, 2, 3], "y": [1.5, np.nan, 2.5]})
     with pytest.raises(InvalidPointError, match="nan is not a JSON number") as caught:
         client.set_frame(frame)
     assert (caught.value.tag_id, caught.value.index, caught.value.field) == ("a", 1, "y")
-    assert platform.stored_points("a") == []
+    assert reference_platform.stored_points("a") == []
     assert client.set_frame(frame, nan_quality=102) == 3
-    assert platform.stored_points("a")[1] == {"x": 2, "y": None, "q": 102}
+    assert reference_platform.stored_points("a")[1] == {"x": 2, "y": None, "q": 102}
     with pytest.raises(InvalidInputError, match="nan_quality"):
         client.set_frame(frame, nan_quality=1.5)  # type: ignore[arg-type]
 
 
-def test_frames_check_values_and_take_the_clients_precision(platform: RunningPlatform) -> None:
-    platform.clear()
-    with DataInteractionClient(platform.url, precision="s") as c:
+def test_frames_check_values_and_take_the_clients_precision(reference_platform: RunningPlatform) -> None:
+    reference_platform.clear()
+    with DataInteractionClient(reference_platform.url, precision="s") as c:
         c.create_tags([{"id": "n", "attributes": {"smtTagValueTypeCode": 0}}])
         with pytest.raises(InvalidPointError, match="the tag holds integers") as caught:
             c.set_frame(pd.DataFrame({"tag": ["n", "n"], "x": [1, 2], "y": [1, "x"]}))
         assert (caught.value.tag_id, caught.value.index) == ("n", 1)
         assert c.set_frame(pd.DataFrame({"x": [1_530_008_100], "n": [7]}), form="wide") == 1
-    assert platform.stored_points("n") == [{"x": 1_530_008_100_000_000, "y": 7, "q": None}]
+    assert reference_platform.stored_points("n") == [{"x": 1_530_008_100_000_000, "y": 7, "q": None}]

@@ -60,17 +60,19 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
-def test_the_user_agent_names_the_sdk_python_and_httpx(cls: Any, platform: FakePlatform) -> None:
-    connect(cls("http://p.test", transport=httpx.MockTransport(platform)))
-    agent = platform.requests[0].headers["user-agent"]
+def test_the_user_agent_names_the_sdk_python_and_httpx(cls: Any, fake_platform: FakePlatform) -> None:
+    connect(cls("http://p.test", transport=httpx.MockTransport(fake_platform)))
+    agent = fake_platform.requests[0].headers["user-agent"]
     assert agent == (
         f"data-interaction-client/{data_interaction_client.__version__} "
         f"python/{python.python_version()} httpx/{httpx.__version__}"
     )
     connect(
-        cls("http://p.test", transport=httpx.MockTransport(platform), headers={"User-Agent": "plant-7/2"})
+        cls(
+            "http://p.test", transport=httpx.MockTransport(fake_platform), headers={"User-Agent": "plant-7/2"}
+        )
     )
-    assert platform.requests[1].headers["user-agent"] == "plant-7/2"
+    assert fake_platform.requests[1].headers["user-agent"] == "plant-7/2"
 
 
 # --- auth ---------------------------------------------------------------------------------------------
@@ -78,7 +80,7 @@ def test_the_user_agent_names_the_sdk_python_and_httpx(cls: Any, platform: FakeP
 
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_a_token_callable_is_asked_for_each_request(
-    cls: Any, platform: FakePlatform, no_sleep: list[float]
+    cls: Any, fake_platform: FakePlatform, no_sleep: list[float]
 ) -> None:
     tokens = iter(["first", "second", "third"])
     seen: list[str] = []
@@ -87,22 +89,24 @@ def test_a_token_callable_is_asked_for_each_request(
         seen.append(request.headers["authorization"])
         return httpx.Response(503)
 
-    platform.script = [busy]  # the retry asks again: the token may have expired meanwhile
-    connect(cls("http://p.test", token=lambda: next(tokens), transport=httpx.MockTransport(platform)))
+    fake_platform.script = [busy]  # the retry asks again: the token may have expired meanwhile
+    connect(cls("http://p.test", token=lambda: next(tokens), transport=httpx.MockTransport(fake_platform)))
     assert seen == ["Bearer first"]
-    assert platform.requests[-1].headers["authorization"] == "Bearer second"
+    assert fake_platform.requests[-1].headers["authorization"] == "Bearer second"
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
-def test_a_bad_token_from_the_callable_is_named_never_quoted(cls: Any, platform: FakePlatform) -> None:
-    client = cls("http://p.test", token=lambda: "s3cret value\n", transport=httpx.MockTransport(platform))
+def test_a_bad_token_from_the_callable_is_named_never_quoted(cls: Any, fake_platform: FakePlatform) -> None:
+    client = cls(
+        "http://p.test", token=lambda: "s3cret value\n", transport=httpx.MockTransport(fake_platform)
+    )
     with pytest.raises(InvalidInputError, match=r"token\(\) has white space at position 6") as caught:
         connect(client)
     assert "s3cret" not in str(caught.value)
-    client = cls("http://p.test", token=lambda: None, transport=httpx.MockTransport(platform))
+    client = cls("http://p.test", token=lambda: None, transport=httpx.MockTransport(fake_platform))
     with pytest.raises(InvalidInputError, match=r"token\(\) returned None"):
         connect(client)
-    assert platform.requests == []
+    assert fake_platform.requests == []
 
 
 class HeaderAuth(httpx.Auth):
@@ -116,12 +120,12 @@ class HeaderAuth(httpx.Auth):
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
-def test_an_httpx_auth_signs_each_request(cls: Any, platform: FakePlatform) -> None:
+def test_an_httpx_auth_signs_each_request(cls: Any, fake_platform: FakePlatform) -> None:
     auth = HeaderAuth()
-    connect(cls("http://p.test", auth=auth, transport=httpx.MockTransport(platform)))
+    connect(cls("http://p.test", auth=auth, transport=httpx.MockTransport(fake_platform)))
     assert auth.calls == 1
-    assert platform.requests[0].headers["x-signature"] == "signed-1"
-    assert "authorization" not in platform.requests[0].headers
+    assert fake_platform.requests[0].headers["x-signature"] == "signed-1"
+    assert "authorization" not in fake_platform.requests[0].headers
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
@@ -141,51 +145,54 @@ def test_auth_options_are_checked(cls: Any) -> None:
 
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_from_env_reads_the_url_and_token_the_command_line_reads(
-    cls: Any, clean_env: pytest.MonkeyPatch, platform: FakePlatform
+    cls: Any, clean_env: pytest.MonkeyPatch, fake_platform: FakePlatform
 ) -> None:
     clean_env.setenv("DATA_INTERACTION_URL", "http://plant.test:8000/")
     clean_env.setenv("DATA_INTERACTION_TOKEN", "from-env")
-    client = cls.from_env(transport=httpx.MockTransport(platform), max_retries=0)
+    client = cls.from_env(transport=httpx.MockTransport(fake_platform), max_retries=0)
     assert isinstance(client, cls)
     assert client.base_url == "http://plant.test:8000"
     assert client.max_retries == 0
     connect(client)
-    assert platform.requests[0].headers["authorization"] == "Bearer from-env"
-    assert str(platform.requests[0].url) == "http://plant.test:8000/smt/dataSources/connect"
-    connect(cls.from_env(token="given", transport=httpx.MockTransport(platform)))  # a token given wins
-    assert platform.requests[1].headers["authorization"] == "Bearer given"
+    assert fake_platform.requests[0].headers["authorization"] == "Bearer from-env"
+    assert str(fake_platform.requests[0].url) == "http://plant.test:8000/smt/dataSources/connect"
+    connect(cls.from_env(token="given", transport=httpx.MockTransport(fake_platform)))  # a token given wins
+    assert fake_platform.requests[1].headers["authorization"] == "Bearer given"
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_from_env_reads_a_token_file_again_for_each_request(
-    cls: Any, clean_env: pytest.MonkeyPatch, platform: FakePlatform, tmp_path: Path
+    cls: Any, clean_env: pytest.MonkeyPatch, fake_platform: FakePlatform, tmp_path: Path
 ) -> None:
     path = tmp_path / "token"
     path.write_text("first\n")
     clean_env.setenv("DATA_INTERACTION_URL", "http://plant.test")
     clean_env.setenv("DATA_INTERACTION_TOKEN_FILE", str(path))
-    client = cls.from_env(transport=httpx.MockTransport(platform))
+    client = cls.from_env(transport=httpx.MockTransport(fake_platform))
     connect(client)
     path.write_text("rotated\n")
-    connect(cls.from_env(transport=httpx.MockTransport(platform)))
-    assert [r.headers["authorization"] for r in platform.requests] == ["Bearer first", "Bearer rotated"]
+    connect(cls.from_env(transport=httpx.MockTransport(fake_platform)))
+    assert [r.headers["authorization"] for r in fake_platform.requests] == ["Bearer first", "Bearer rotated"]
     assert "first" not in repr(client)
 
 
 def test_a_token_file_replaced_meanwhile_keeps_the_last_token(
-    clean_env: pytest.MonkeyPatch, platform: FakePlatform, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    clean_env: pytest.MonkeyPatch,
+    fake_platform: FakePlatform,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     path = tmp_path / "token"
     path.write_text("first")
     clean_env.setenv("DATA_INTERACTION_URL", "http://plant.test")
     clean_env.setenv("DATA_INTERACTION_TOKEN_FILE", str(path))
-    with DataInteractionClient.from_env(transport=httpx.MockTransport(platform)) as client:
+    with DataInteractionClient.from_env(transport=httpx.MockTransport(fake_platform)) as client:
         client.connect("1")
         path.write_text("")  # being replaced
         client.connect("1")
         path.write_text("second")
         client.connect("1")
-    assert [r.headers["authorization"] for r in platform.requests] == [
+    assert [r.headers["authorization"] for r in fake_platform.requests] == [
         "Bearer first",
         "Bearer first",
         "Bearer second",

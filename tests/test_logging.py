@@ -18,7 +18,12 @@ EXPECTED = {
     "data_interaction_client._writer_core": "data_interaction_client.writer",
     "data_interaction_client._writer_delivery": "data_interaction_client.writer",
     "data_interaction_client._spool_sqlite": "data_interaction_client.spool",
+    "data_interaction_client._options": "data_interaction_client.client",
     "data_interaction_client.cli._app": "data_interaction_client.cli",
+    "data_interaction_client.connector._async": "data_interaction_client.connector",
+    "data_interaction_client.connector._connector": "data_interaction_client.connector",
+    "data_interaction_client.connector._core": "data_interaction_client.connector",
+    "data_interaction_client.connector._sync": "data_interaction_client.connector",
     "data_interaction_client.emulator._app": "data_interaction_client.platform",
     "data_interaction_client.emulator._store": "data_interaction_client.platform",
 }

@@ -71,7 +71,7 @@ def test_a_malformed_answer_is_still_refused(
 
 
 def test_code_written_for_the_original_1_0_0_release(
-    original: DataInteractionClient, platform: FakePlatform
+    original: DataInteractionClient, fake_platform: FakePlatform
 ) -> None:
     # As a connector written against the original client's 1.0.0 reads and fills tags.
     conn = original.connect("1")
@@ -93,7 +93,7 @@ def test_code_written_for_the_original_1_0_0_release(
         actual=False,
     )
     assert result["data"][0]["data"] == [{"x": 1, "y": 2, "q": 0}]
-    sent = platform.bodies("/smt/data/get")[-1]
+    sent = fake_platform.bodies("/smt/data/get")[-1]
     assert (sent["tagId"][0], sent["from"], sent["to"], sent["maxCount"], sent["actual"]) == (
         "temperature",
         100,

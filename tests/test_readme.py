@@ -1,4 +1,4 @@
-"""The README's Python examples run as written, against the reference platform."""
+"""The README's Python examples run as written, against the reference reference_platform."""
 
 from __future__ import annotations
 
@@ -42,13 +42,13 @@ def test_readme_example_runs(
 
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
 def test_the_quick_start_prints_what_its_readme_shows(
-    readme: Path, platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+    readme: Path, reference_platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = readme.read_text(encoding="utf-8")
     code = re.findall(r"```python\n(.*?)```", text, re.DOTALL)[0]
     shown = re.findall(r"```text\n(.*?)```", text, re.DOTALL)[0].splitlines()
-    platform.clear()
-    exec(compile(code.replace("http://127.0.0.1:8000", platform.url), str(readme), "exec"), {})
+    reference_platform.clear()
+    exec(compile(code.replace("http://127.0.0.1:8000", reference_platform.url), str(readme), "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(shown[0].removesuffix("...]"))
     assert printed[5:] == shown[2:]  # the period sent, read back: every point, as shown

@@ -502,7 +502,9 @@ def test_send_through_a_spool_delivers_every_point(
     result = run("send", str(path), "--spool", str(spool), "--chunk", "10")
     assert result.code == 0, result.err
     assert result.out.startswith("sent 25 points to 1 tag,")
-    assert reference_platform.stored_points("spool.a") == [{"x": B + i * S, "y": i + 0.5, "q": 0} for i in range(25)]
+    assert reference_platform.stored_points("spool.a") == [
+        {"x": B + i * S, "y": i + 0.5, "q": 0} for i in range(25)
+    ]
     assert spool.is_dir()  # the spool stays, empty, for the next run
 
 
@@ -657,7 +659,9 @@ def test_get_names_the_tags_of_which_nothing_came_back(run: Run, reference_platf
     ]
 
 
-def test_get_limit_is_honoured_in_a_pipe(run: Run, reference_platform: RunningPlatform, tmp_path: Path) -> None:
+def test_get_limit_is_honoured_in_a_pipe(
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path
+) -> None:
     _fill(reference_platform)
     period = ("--from", str(B), "--to", str(B + 100 * S))
     result = run("get", "g.numbers", *period, "--limit", "5")
