@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_a_record_damaged_on_disk_goes_to_the_quarantine(
     spool = SqliteSpool(path)
     spool.append([rec(1), rec(2), rec(3)])
     spool.close()
-    with sqlite3.connect(path / DB_NAME) as conn:
+    with closing(sqlite3.connect(path / DB_NAME)) as conn, conn:
         conn.execute("UPDATE batches SET data = ? WHERE id = 2", (b"yy",))
     spool = SqliteSpool(path)
     try:
@@ -165,7 +166,7 @@ def test_a_damaged_quarantine_entry_is_reported_damaged(tmp_path: Path) -> None:
     spool.peek(1)
     spool.settle(1, [QuarantineEntry(batch=1, created=1.0, points=1, tags=b"t", data=b"x", error="e")])
     spool.close()
-    with sqlite3.connect(path / DB_NAME) as conn:
+    with closing(sqlite3.connect(path / DB_NAME)) as conn, conn:
         conn.execute("UPDATE quarantine SET data = ?", (b"z",))
     spool = SqliteSpool(path)
     try:
@@ -212,7 +213,7 @@ def test_a_spool_of_a_newer_format_is_kept_aside_whole_and_a_fresh_one_started(
 ) -> None:
     path = tmp_path / "spool"
     SqliteSpool(path).close()
-    with sqlite3.connect(path / DB_NAME) as conn:
+    with closing(sqlite3.connect(path / DB_NAME)) as conn, conn:
         conn.execute("UPDATE meta SET value = 99 WHERE key = 'format'")
     raw = (path / DB_NAME).read_bytes()
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
@@ -307,7 +308,7 @@ def test_delivered_records_stay_delivered_and_are_swept(tmp_path: Path) -> None:
         assert again.append([rec(1)]).first == 4  # ids go on above the watermark
     finally:
         again.close()
-    with sqlite3.connect(path / DB_NAME) as conn:
+    with closing(sqlite3.connect(path / DB_NAME)) as conn, conn:
         assert [row[0] for row in conn.execute("SELECT id FROM batches")] == [4]
 
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
@@ -240,7 +241,7 @@ def test_a_record_damaged_on_disk_is_told_to_on_quarantined_on_both_twins(
     def damage(into: Path) -> Path:
         spool = into / "spool"
         shutil.copytree(templates["closed"], spool)
-        with sqlite3.connect(spool / DB_NAME) as conn:
+        with closing(sqlite3.connect(spool / DB_NAME)) as conn, conn:
             conn.execute("UPDATE batches SET data = ? WHERE id = (SELECT MIN(id) + 1 FROM batches)", (b"[]",))
         return spool
 

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,7 @@ def test_sync_returns_once_the_points_are_on_disk(make_writer: MakeWriter, tmp_p
     # The spool holds its file exclusively: read a copy of what is on disk now.
     copy = tmp_path / "copy.sqlite3"
     copy.write_bytes((tmp_path / "spool" / DB_NAME).read_bytes())
-    with sqlite3.connect(copy) as conn:
+    with closing(sqlite3.connect(copy)) as conn, conn:
         assert conn.execute("SELECT SUM(points) FROM batches").fetchone()[0] == 11
     assert w.stats().pending_points == 11
 

@@ -148,10 +148,10 @@ def test_send_wide_csv_jsonl_and_parquet(
     )
     result = run("send", str(wide), str(lines), str(parquet))
     assert result.code == 1  # two bad lines in the JSON Lines file
-    assert [line for line in _lines(result.err) if line.startswith(f"{lines}:")] == [
-        f"{lines}:3: not JSON: invalid literal, expected 'null': line 1 column 1 (char 0)",
-        f"{lines}:4: unknown keys ['extra']",
-    ]
+    bad = [line for line in _lines(result.err) if line.startswith(f"{lines}:")]
+    assert len(bad) == 2
+    assert bad[0].startswith(f"{lines}:3: not JSON: ")  # then orjson's own words, which change by release
+    assert bad[1] == f"{lines}:4: unknown keys ['extra']"
     assert reference_platform.stored_points("w.a") == [{"x": B, "y": 1, "q": None}]
     assert reference_platform.stored_points(PATH) == [
         {"x": B, "y": 2, "q": None},

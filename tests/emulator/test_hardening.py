@@ -8,6 +8,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,7 @@ def test_the_point_form_of_a_running_platform() -> None:
 
 def test_a_database_of_the_earlier_layout_is_converted(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.executescript(
             """
             CREATE TABLE tags (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
@@ -263,7 +264,7 @@ def test_a_database_of_the_earlier_layout_is_converted(tmp_path: Path) -> None:
         assert store.points('"t"') == [{"x": 3, "y": 3, "q": 0}, {"x": 5, "y": "five", "q": None}]
         store.write([('"t"', [(5, '"again"', None)])])  # the last write still wins
         assert store.points('"t"')[-1] == {"x": 5, "y": "again", "q": None}
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'points'").fetchone()
     conn.close()
     assert "WITHOUT ROWID" not in sql.upper()
