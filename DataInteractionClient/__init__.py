@@ -2,7 +2,7 @@
 
 Code written for the original client runs as it was: here ``connect``, ``set_data`` and ``get_data``
 return the platform's JSON answers as plain dicts, as they did. New code should import
-:mod:`data_interaction_client`, whose client returns typed results.
+[`data_interaction_client`][data_interaction_client], whose client returns typed results.
 """
 
 from data_interaction_client import (

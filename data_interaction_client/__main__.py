@@ -1,4 +1,4 @@
-"""``python -m data_interaction_client``: the command line (see :mod:`data_interaction_client.cli`)."""
+"""``python -m data_interaction_client``: the command line (see `data_interaction_client.cli`)."""
 
 from data_interaction_client.cli import main
 

@@ -53,8 +53,8 @@ from ._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
 log = logging.getLogger("data_interaction_client.client")
 
 HttpxClientT = TypeVar("HttpxClientT", httpx.Client, httpx.AsyncClient)
-#: Seconds for every phase of an attempt, or an ``httpx.Timeout`` for each phase.
 TimeoutLike = float | httpx.Timeout
+"""Seconds for every phase of an attempt, or an ``httpx.Timeout`` for each phase."""
 
 _READ = httpx.ByteStream(b"")  # the stream of every response once read
 _EXCERPT = 300  # characters of an answer quoted in a message
@@ -170,7 +170,7 @@ class BaseClient(Generic[HttpxClientT]):
         """Settings of the client's own httpx client.
 
         Without a ``transport`` of the user's, requests go through the client's own
-        (:mod:`._transport`): every socket operation ends by the current call's deadline; the proxy is
+        (`_transport`): every socket operation ends by the current call's deadline; the proxy is
         ``proxy`` or the environment's for ``base_url``. Redirects are not followed: a redirected POST
         is reported (it usually means a wrong base_url), not silently turned into a GET.
         """
@@ -491,11 +491,12 @@ class BaseClient(Generic[HttpxClientT]):
         return connection
 
     def create_tags(self, tags_metadata: Connection | Sequence[TagInfo | dict[str, Any]]) -> list[Tag]:
-        """Make a :class:`Tag` of each tag the platform gave: ``conn["tags"]``, or ``conn`` itself.
+        """Make a `Tag` of each tag the platform gave: ``conn["tags"]``, or ``conn`` itself.
 
-        Accepts :class:`TagInfo` objects or the platform's dicts ``{"id": ..., "attributes": {...}}``.
-        The tags take the client's ``precision`` and ``check_values``; the client remembers their
-        attributes, so that frames and writers check values against the same value types.
+        Accepts [`TagInfo`][data_interaction_client.TagInfo] objects or the platform's dicts
+        ``{"id": ..., "attributes": {...}}``. The tags take the client's ``precision`` and ``check_values``;
+        the client remembers their attributes, so that frames and writers check values against the same value
+        types.
         """
         if isinstance(tags_metadata, Connection):
             tags_metadata = tags_metadata.tags
@@ -549,7 +550,7 @@ class BaseClient(Generic[HttpxClientT]):
         format_param: bool | None = None,
         actual: bool | None = None,
     ) -> RequestData:
-        """A checked :class:`RequestData` for :meth:`get_data`; see :class:`RequestData` for the fields."""
+        """A checked `RequestData` for `get_data`; see `RequestData` for the fields."""
         return RequestData(
             tag_id=tag_id,
             from_time=from_time,
@@ -584,7 +585,7 @@ class BaseClient(Generic[HttpxClientT]):
 
 
 def encode(body: Any) -> bytes:
-    """A request body as JSON; a value that cannot be JSON is an :class:`InvalidInputError`.
+    """A request body as JSON; a value that cannot be JSON is an `InvalidInputError`.
 
     The SDK checks values when they are given, so this is only a safety net: never a raw TypeError.
     """

@@ -15,9 +15,9 @@ from ._types import PointDict
 __all__ = ["SendBatch"]
 
 
-#: One request's points: ``(index of the tag, start, end)`` for ``buffers[index][start:end]``, or
-#: :data:`_ALL` for every claimed point (the common case of a send that fits one request).
 _Part: TypeAlias = tuple[int, int, int]
+"""One request's points: ``(index of the tag, start, end)`` for ``buffers[index][start:end]``, or `_ALL`
+for every claimed point (the common case of a send that fits one request)."""
 _Parts: TypeAlias = list[_Part]
 _ALL: Final[_Parts] = []
 

@@ -1,6 +1,6 @@
-"""The clients: :class:`DataInteractionClient` and its async twin :class:`AsyncDataInteractionClient`.
+"""The clients: `DataInteractionClient` and its async twin `AsyncDataInteractionClient`.
 
-Both are thin: all logic that does no I/O lives in :class:`BaseClient`; these add sending, waiting
+Both are thin: all logic that does no I/O lives in `BaseClient`; these add sending, waiting
 between attempts and closing.
 """
 
@@ -52,13 +52,15 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     """The client connectors use to talk to the platform.
 
     It keeps one pool of HTTP connections: create it once, use it for the whole run, and close it
-    (or use it as a context manager)::
+    (or use it as a context manager):
 
-        with DataInteractionClient("http://127.0.0.1:8000", token="...") as client:
-            conn = client.connect("1")
-            tags = client.create_tags(conn["tags"])
-            tags[0].add_data(1530008100000000, 21.5)
-            client.set_data(tags)
+    ```python
+    with DataInteractionClient("http://127.0.0.1:8000", token="...") as client:
+        conn = client.connect("1")
+        tags = client.create_tags(conn["tags"])
+        tags[0].add_data(1530008100000000, 21.5)
+        client.set_data(tags)
+    ```
 
     Args:
         base_url: The platform's address, e.g. ``"http://127.0.0.1:8000"``.
@@ -69,14 +71,15 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         max_points_per_request: ``set_data`` splits larger sends into requests of this many points.
         total_timeout: The deadline of one call, all its requests, attempts and waits included, in
             seconds (default 120), before ``min_throughput``. It holds while an answer is read too: a
-            server that trickles its answer is cut off, and the call raises :class:`APITimeoutError`.
+            server that trickles its answer is cut off, and the call raises
+            [`APITimeoutError`][data_interaction_client.APITimeoutError].
         min_throughput: Bytes per second (default 100 KiB/s): a call's deadline grows by one second
             for each this many bytes it sends or receives, so a large send on a slow link has the time
             it needs. ``None``: the deadline is ``total_timeout`` alone.
         max_response_bytes: The most decompressed bytes a ``get_data`` answer may have (default
             256 MiB, about 6 million points); connect and set_data answers may have at most 16 MiB.
             A larger answer (a gzip bomb, an answer that never ends) raises
-            :class:`InvalidResponseError`.
+            [`InvalidResponseError`][data_interaction_client.InvalidResponseError].
         headers: Extra headers sent with every request (str to str).
         compress: Gzip request bodies (``Content-Encoding: gzip``): less traffic on slow links for some
             CPU; the platform must accept gzip bodies.
@@ -85,7 +88,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             a warning for a timestamp so small it is likely in another unit).
         check_values: Check each value against its tag's ``smtTagValueTypeCode`` (default ``True``):
             a tag from ``create_tags`` (and, in frames and writers, any tag of that id) refuses a value
-            of another type with :class:`InvalidPointError`.
+            of another type with [`InvalidPointError`][data_interaction_client.InvalidPointError].
         verify: TLS verification: ``True`` (default), ``False``, an ``ssl.SSLContext``, or the path of a
             CA bundle (checked when the client is made).
         proxy: A proxy URL for every request.
@@ -150,10 +153,12 @@ class DataInteractionClient(BaseClient[httpx.Client]):
 
         ``DATA_INTERACTION_URL`` is the platform's address; the token is ``DATA_INTERACTION_TOKEN``, or
         the file ``DATA_INTERACTION_TOKEN_FILE`` names (read again for each request, so that it may
-        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins)::
+        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins):
 
-            with DataInteractionClient.from_env(timeout=10) as client:
-                client.connect("1")
+        ```python
+        with DataInteractionClient.from_env(timeout=10) as client:
+            client.connect("1")
+        ```
         """
         url, token = env_settings(os.environ)
         if "token" not in options and "auth" not in options:
@@ -163,7 +168,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
 
-        Its writers still open then take no more points and send nothing more (see :class:`Writer`).
+        Its writers still open then take no more points and send nothing more (see
+        [`Writer`][data_interaction_client.Writer]).
         """
         if self._owns_http:
             client_closed(self)
@@ -221,8 +227,9 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> Connection:
         """Connect a data source: its attributes and the tags to feed.
 
-        Raises :class:`DataSourceNotActiveError` when the data source is switched off and
-        :class:`NotFoundError` when the platform has no such data source.
+        Raises [`DataSourceNotActiveError`][data_interaction_client.DataSourceNotActiveError] when the data
+        source is switched off and [`NotFoundError`][data_interaction_client.NotFoundError] when the platform
+        has no such data source.
         """
         process = functools.partial(self._process_connect, data_source_id)
         body = self._connect_body(data_source_id)
@@ -244,8 +251,8 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         The points go in requests of at most ``max_points_per_request`` points, in order. A tag's
         points leave its buffer only once the platform has accepted them; on failure the error's
         ``points_sent`` says how many were accepted, and the rest stay buffered. Points given while
-        the send is under way stay buffered for the next one. Raises :class:`NoDataToSendError` when
-        no tag has a buffered point.
+        the send is under way stay buffered for the next one. Raises
+        [`NoDataToSendError`][data_interaction_client.NoDataToSendError] when no tag has a buffered point.
         """
         return self._set_data(tags, timeout, max_retries, total_timeout)[0]
 
@@ -256,7 +263,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         max_retries: int | NotGiven,
         total_timeout: float | NotGiven,
     ) -> tuple[int, dict[str, Any]]:
-        """The send of :meth:`set_data`: how many points went, and the platform's last answer."""
+        """The send of `set_data`: how many points went, and the platform's last answer."""
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
@@ -288,7 +295,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[TagHistory]:
-        """Read history as ``request_data`` says: one :class:`TagHistory` per requested tag."""
+        """Read history as ``request_data`` says: one `TagHistory` per requested tag."""
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return self._send(
@@ -314,15 +321,18 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> Iterator[list[TagHistory]]:
         """Read every stored point of a long period in time windows, a page at a time.
 
-        Each page is a list of :class:`TagHistory`, one per tag, of at most about ``page_size`` points
-        in all, so memory stays bounded. ``request_data`` needs ``from_time`` (``to_time`` defaults to
-        now); windows start ``window`` long and adapt to the data; no point is missed or given twice.
-        ``timeout``, ``max_retries`` and ``total_timeout`` apply to each page's request. Raises
-        :class:`InvalidInputError` at once for a request it cannot page (see the README)::
+        Each page is a list of [`TagHistory`][data_interaction_client.TagHistory], one per tag, of at most
+        about ``page_size`` points in all, so memory stays bounded. ``request_data`` needs ``from_time``
+        (``to_time`` defaults to now); windows start ``window`` long and adapt to the data; no point is missed
+        or given twice. ``timeout``, ``max_retries`` and ``total_timeout`` apply to each page's request.
+        Raises [`InvalidInputError`][data_interaction_client.InvalidInputError] at once for a request it
+        cannot page (see the README):
 
-            for page in client.iter_history(req, window=timedelta(hours=1)):
-                for history in page:
-                    export(history.tag_id, history.points)
+        ```python
+        for page in client.iter_history(req, window=timedelta(hours=1)):
+            for history in page:
+                export(history.tag_id, history.points)
+        ```
         """
         pager = HistoryPager(request_data, window=window, page_size=page_size)
 
@@ -376,10 +386,10 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         """Send the points of a pandas or polars frame, long or wide; return how many were sent.
 
         The frame is checked and sent in chunks of ``max_points_per_request`` rows; a bad row raises
-        :class:`InvalidPointError` naming its tag, its position in the frame and the field (the
-        chunks before it were sent); a failed send's ``points_sent`` counts every point accepted.
-        A NaN value is refused as everywhere, unless its row has a quality code other than 0 (then
-        it is ``y=null``, the missing value that quality explains), or ``nan_quality`` is given:
+        [`InvalidPointError`][data_interaction_client.InvalidPointError] naming its tag, its position in the
+        frame and the field (the chunks before it were sent); a failed send's ``points_sent`` counts every
+        point accepted. A NaN value is refused as everywhere, unless its row has a quality code other than 0
+        (then it is ``y=null``, the missing value that quality explains), or ``nan_quality`` is given:
         then every NaN value is sent as ``y=null`` with that quality code (e.g. 102).
         """
         sent = 0
@@ -419,23 +429,24 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         """A background writer that batches points and sends them, through a durable spool directory.
 
         The way for long-running connectors: ``with client.writer(spool="/var/lib/c/spool") as w:``;
-        ``spool=None`` keeps pending points in memory only. See :class:`Writer` for the options.
+        ``spool=None`` keeps pending points in memory only. See [`Writer`][data_interaction_client.Writer] for
+        the options.
         """
         return Writer(self, spool, **options)
 
 
 class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
-    """The async twin of :class:`DataInteractionClient`: the same methods, to be awaited.
+    """The async twin of `DataInteractionClient`: the same methods, to be awaited.
 
-    ::
+    ```python
+    async with AsyncDataInteractionClient("http://127.0.0.1:8000") as client:
+        conn = await client.connect("1")
+        tags = client.create_tags(conn["tags"])
+        await client.set_data(tags)
+    ```
 
-        async with AsyncDataInteractionClient("http://127.0.0.1:8000") as client:
-            conn = await client.connect("1")
-            tags = client.create_tags(conn["tags"])
-            await client.set_data(tags)
-
-    The arguments are those of :class:`DataInteractionClient`, with an ``httpx.AsyncClient`` for
-    ``http_client`` and an async transport for ``transport``.
+    The arguments are those of [`DataInteractionClient`][data_interaction_client.DataInteractionClient], with
+    an ``httpx.AsyncClient`` for ``http_client`` and an async transport for ``transport``.
     """
 
     def __init__(
@@ -484,7 +495,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
 
     @classmethod
     def from_env(cls, **options: Any) -> Self:
-        """A client for the platform the environment names; see :meth:`DataInteractionClient.from_env`."""
+        """A client for the platform the environment names; see `DataInteractionClient.from_env`."""
         url, token = env_settings(os.environ)
         if "token" not in options and "auth" not in options:
             options["token"] = token
@@ -493,14 +504,15 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     async def aclose(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
 
-        Its writers still open then take no more points and send nothing more (see :class:`Writer`).
+        Its writers still open then take no more points and send nothing more (see
+        [`Writer`][data_interaction_client.Writer]).
         """
         if self._owns_http:
             client_closed(self)
             await self._http.aclose()
 
     async def close(self) -> None:
-        """Close the connection pool: the same as :meth:`aclose`, named as on the sync client."""
+        """Close the connection pool: the same as `aclose`, named as on the sync client."""
         await self.aclose()
 
     async def __aenter__(self) -> Self:
@@ -553,7 +565,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> Connection:
-        """Connect a data source; see :meth:`DataInteractionClient.connect`."""
+        """Connect a data source; see `DataInteractionClient.connect`."""
         process = functools.partial(self._process_connect, data_source_id)
         body = self._connect_body(data_source_id)
         deadline = self._deadline(total_timeout)
@@ -569,7 +581,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> int:
-        """Send the buffered points of one tag or of many; see :meth:`DataInteractionClient.set_data`."""
+        """Send the buffered points of one tag or of many; see `DataInteractionClient.set_data`."""
         deadline = self._deadline(total_timeout)
         with SendBatch(tags, self.max_points_per_request) as batch:
             for parts in batch.requests():
@@ -601,7 +613,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[TagHistory]:
-        """Read history; see :meth:`DataInteractionClient.get_data`."""
+        """Read history; see `DataInteractionClient.get_data`."""
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return await self._send(
@@ -625,7 +637,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[list[TagHistory]]:
-        """Read a long period page by page (``async for``); see :meth:`DataInteractionClient.iter_history`."""
+        """Read a long period page by page (``async for``); see `DataInteractionClient.iter_history`."""
         pager = HistoryPager(request_data, window=window, page_size=page_size)
 
         async def pages() -> AsyncIterator[list[TagHistory]]:
@@ -651,7 +663,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> Any:
-        """Read history into one frame; see :meth:`DataInteractionClient.get_frame`."""
+        """Read history into one frame; see `DataInteractionClient.get_frame`."""
         check_options(form=form, backend=backend, x_as=x_as)
         request = integer_request(request_data)
         histories = await self.get_data(
@@ -669,7 +681,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> int:
-        """Send the points of a frame; see :meth:`DataInteractionClient.set_frame`."""
+        """Send the points of a frame; see `DataInteractionClient.set_frame`."""
         sent = 0
         chunks = frame_tags(
             frame,
@@ -708,6 +720,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     ) -> AsyncWriter:
         """The async background writer; call it in a coroutine: ``async with client.writer(...) as w:``.
 
-        See :class:`AsyncWriter` and :class:`Writer` for the options.
+        See [`AsyncWriter`][data_interaction_client.AsyncWriter] and
+        [`Writer`][data_interaction_client.Writer] for the options.
         """
         return AsyncWriter(self, spool, **options)

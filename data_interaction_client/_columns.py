@@ -1,10 +1,10 @@
 """Points given by column (``Tag.update_columns``): sequences, numpy arrays or pandas Series.
 
 Columns become the same wire dicts as any other points, so the buffer, ``set_data`` and the errors
-stay those of :meth:`Tag.update`. With numpy arrays (or anything numpy turns into an array of a plain
-dtype) the columns are checked vectorized and turned into Python values with ``tolist()``; anything
-else, or a column that fails a vectorized check, takes the per-point check, which names the tag, the
-index and the field of the first bad point.
+stay those of [`Tag.update`][data_interaction_client.Tag.update]. With numpy arrays (or anything numpy turns
+into an array of a plain dtype) the columns are checked vectorized and turned into Python values with
+``tolist()``; anything else, or a column that fails a vectorized check, takes the per-point check, which names
+the tag, the index and the field of the first bad point.
 """
 
 from __future__ import annotations

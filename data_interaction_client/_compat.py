@@ -32,14 +32,16 @@ class DataInteractionClient(_Client):
     """The original client, whose calls return the platform's answers as plain dicts.
 
     It is the package's client, but ``connect``, ``set_data`` and ``get_data`` return what the original
-    client returned::
+    client returned:
 
-        conn = client.connect("1")               # {"error": ..., "attributes": ..., "tags": [...]}
-        client.set_data(tags)                    # {"error": {"id": 0, "message": ""}}
-        client.get_data(req)["data"][0]["data"]  # [{"x": ..., "y": ..., "q": ...}, ...]
+    ```python
+    conn = client.connect("1")               # {"error": ..., "attributes": ..., "tags": [...]}
+    client.set_data(tags)                    # {"error": {"id": 0, "message": ""}}
+    client.get_data(req)["data"][0]["data"]  # [{"x": ..., "y": ..., "q": ...}, ...]
+    ```
 
-    New code should import :mod:`data_interaction_client`, whose client returns typed results.
-    Values are not checked against the tags' value types here unless ``check_values=True`` is given:
+    New code should import [`data_interaction_client`][data_interaction_client], whose client returns typed
+    results. Values are not checked against the tags' value types here unless ``check_values=True`` is given:
     the original client did not check them, and its code runs as it was written.
     """
 
@@ -95,9 +97,12 @@ class DataInteractionClient(_Client):
     ) -> dict[str, Any]:
         """Read history; return the platform's whole answer: ``{"error": ..., "data": [...]}``.
 
-        Give a :class:`RequestData`, or its fields as keywords, as the original client's 1.0.0 did::
+        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords, as the
+        original client's 1.0.0 did:
 
-            client.get_data(tag_id=["temperature"], from_time=..., to_time=..., max_count=100)
+        ```python
+        client.get_data(tag_id=["temperature"], from_time=..., to_time=..., max_count=100)
+        ```
         """
         fields = {
             "from_time": from_time,

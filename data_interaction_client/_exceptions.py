@@ -1,42 +1,44 @@
 """Every error the SDK raises, under one base class.
 
-The hierarchy::
+The hierarchy:
 
-    DataInteractionError
-     ├── InvalidInputError (also a ValueError)      bad input, refused when it is given
-     │    └── InvalidPointError                      names the tag, the point's index and the field
-     ├── NoDataToSendError                           set_data found no buffered point
-     ├── TagBusyError                                the tag is being sent by another call
-     ├── ClientClosedError (also a RuntimeError)     a call on a client after close()
-     ├── DataSourceNotActiveError                    connect: the data source is switched off
-     ├── WriterError                                 the background writer (client.writer()) refused a call
-     │    ├── WriterClosedError                      the writer is closed
-     │    ├── WriterFullError                        its spool or queue is full (overflow "raise" or "block")
-     │    ├── WriterTimeoutError (a TimeoutError)    sync() or flush() did not finish in time
-     │    └── SpoolError                             the spool directory cannot be used
-     │         ├── SpoolLockedError                  another writer holds the spool directory
-     │         └── SpoolDiskFullError                the disk is full: the call's points were not kept
-     └── APIError                                    the request failed; carries method and path
-          ├── APIConnectionError                     no answer: refused, reset, DNS failure
-          │    └── APITimeoutError                   no answer in time
-          ├── InvalidResponseError                   an answer that is not the JSON the contract promises
-          └── PlatformError                          the platform answered an error (error.id != 0 or 4xx/5xx)
-               ├── BadRequestError                   400
-               ├── AuthenticationError               401
-               ├── PermissionDeniedError             403
-               ├── NotFoundError                     404
-               ├── ConflictError                     409
-               ├── RequestTooLargeError              413: names the request's size and what to change
-               ├── UnprocessableEntityError          422
-               ├── RateLimitError                    429
-               └── InternalServerError               5xx
+```python
+DataInteractionError
+ ├── InvalidInputError (also a ValueError)      bad input, refused when it is given
+ │    └── InvalidPointError                      names the tag, the point's index and the field
+ ├── NoDataToSendError                           set_data found no buffered point
+ ├── TagBusyError                                the tag is being sent by another call
+ ├── ClientClosedError (also a RuntimeError)     a call on a client after close()
+ ├── DataSourceNotActiveError                    connect: the data source is switched off
+ ├── WriterError                                 the background writer (client.writer()) refused a call
+ │    ├── WriterClosedError                      the writer is closed
+ │    ├── WriterFullError                        its spool or queue is full (overflow "raise" or "block")
+ │    ├── WriterTimeoutError (a TimeoutError)    sync() or flush() did not finish in time
+ │    └── SpoolError                             the spool directory cannot be used
+ │         ├── SpoolLockedError                  another writer holds the spool directory
+ │         └── SpoolDiskFullError                the disk is full: the call's points were not kept
+ └── APIError                                    the request failed; carries method and path
+      ├── APIConnectionError                     no answer: refused, reset, DNS failure
+      │    └── APITimeoutError                   no answer in time
+      ├── InvalidResponseError                   an answer that is not the JSON the contract promises
+      └── PlatformError                          the platform answered an error (error.id != 0 or 4xx/5xx)
+           ├── BadRequestError                   400
+           ├── AuthenticationError               401
+           ├── PermissionDeniedError             403
+           ├── NotFoundError                     404
+           ├── ConflictError                     409
+           ├── RequestTooLargeError              413: names the request's size and what to change
+           ├── UnprocessableEntityError          422
+           ├── RateLimitError                    429
+           └── InternalServerError               5xx
+```
 
 The original client's names stay importable: ``ServerResponseErrorException`` is ``PlatformError``,
 ``DataSourceNotActiveException`` is ``DataSourceNotActiveError`` and ``NoDataToSendException`` is
 ``NoDataToSendError``.
 
-When a send fails, :class:`APIError` carries ``points_sent``: how many points the platform accepted
-before the failure (only set by ``set_data``); the rest stay buffered in their tags.
+When a send fails, [`APIError`][data_interaction_client.APIError] carries ``points_sent``: how many points the
+platform accepted before the failure (only set by ``set_data``); the rest stay buffered in their tags.
 """
 
 from __future__ import annotations
@@ -319,10 +321,11 @@ def platform_error(
     body: str | None = None,
     request_bytes: int | None = None,
 ) -> PlatformError:
-    """Build the most specific :class:`PlatformError` for an answer's status and envelope.
+    """Build the most specific `PlatformError` for an answer's status and envelope.
 
     The one mapping of a status to its class; ``body`` is the answer's text kept on the error, and
-    ``request_bytes`` the size of the request refused (read by :class:`RequestTooLargeError`).
+    ``request_bytes`` the size of the request refused (read by
+    [`RequestTooLargeError`][data_interaction_client.RequestTooLargeError]).
     """
     cls = _STATUS_ERRORS.get(status_code)
     if cls is None:

@@ -10,16 +10,17 @@ Two shapes, for pandas and polars alike:
 
 ``x`` is timezone-aware UTC datetimes (microsecond resolution) by default, or integer microseconds with
 ``x_as="us"``. A tag is named by text in a frame (a column name, a cell of ``tag``): a plain tag id is
-itself; a :class:`TagPath` is its JSON object, ``{"tagName":"pressure","parentObjectId":"boiler-7"}``,
-and any such text read back is that path again.
+itself; a [`TagPath`][data_interaction_client.TagPath] is its JSON object,
+``{"tagName":"pressure","parentObjectId":"boiler-7"}``, and any such text read back is that path again.
 
 Frames given to ``set_frame`` are checked and turned into tags chunk by chunk (``chunk_size`` rows at a
-time), each column converted to a numpy array once so that :meth:`Tag.update_columns` checks it
-vectorized. In the long form a missing ``y`` (None, NA in pandas; null in polars) is sent as ``null``,
-and so is a NaN whose row has a quality code other than 0 (pandas has no null float); a NaN with a
-good quality is refused as everywhere (``nan_quality`` maps every NaN to ``null`` with that code). A
-missing ``q`` is no quality code. A bad row raises :class:`InvalidPointError` whose
-``index`` is the row's position in the frame.
+time), each column converted to a numpy array once so that
+[`Tag.update_columns`][data_interaction_client.Tag.update_columns] checks it vectorized. In the long form a
+missing ``y`` (None, NA in pandas; null in polars) is sent as ``null``, and so is a NaN whose row has a
+quality code other than 0 (pandas has no null float); a NaN with a good quality is refused as everywhere
+(``nan_quality`` maps every NaN to ``null`` with that code). A missing ``q`` is no quality code. A bad row
+raises [`InvalidPointError`][data_interaction_client.InvalidPointError] whose ``index`` is the row's position
+in the frame.
 """
 
 from __future__ import annotations
@@ -103,14 +104,14 @@ def _numpy() -> Any:
 
 
 def tag_label(tag_id: TagId) -> str:
-    """How a frame names a tag: a plain id as it is, a :class:`TagPath` as its JSON object."""
+    """How a frame names a tag: a plain id as it is, a `TagPath` as its JSON object."""
     if isinstance(tag_id, TagPath):
         return orjson.dumps(tag_id.to_dict()).decode()
     return tag_id
 
 
 def tag_from_label(label: object) -> TagId:
-    """The tag id a frame's name stands for (see :func:`tag_label`); also a TagPath or its dict."""
+    """The tag id a frame's name stands for (see `tag_label`); also a TagPath or its dict."""
     if type(label) is str and label.startswith("{"):
         try:
             label = orjson.loads(label)
@@ -412,7 +413,8 @@ def frame_tags(
     ``make_tag`` makes the tag of an id (a client's: its precision and the value types it knows).
     A NaN value in the long form is refused unless its row's quality code is not 0 (then it is
     ``null``), or ``nan_quality`` is given (then every NaN is ``null`` with that quality code).
-    Raises :class:`NoDataToSendError` for a frame without a row, as ``set_data`` does for empty tags.
+    Raises [`NoDataToSendError`][data_interaction_client.NoDataToSendError] for a frame without a row, as
+    ``set_data`` does for empty tags.
     """
     _choice("form", form, _FORMS)
     if nan_quality is not None and not (

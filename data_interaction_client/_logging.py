@@ -1,15 +1,17 @@
 """The SDK's loggers and the environment variable that turns them on.
 
 Every component logs to its own child of ``data_interaction_client``, so that an application can tune
-each one (``logging.getLogger("data_interaction_client.writer").setLevel(logging.DEBUG)``)::
+each one (``logging.getLogger("data_interaction_client.writer").setLevel(logging.DEBUG)``):
 
-    data_interaction_client            the parent: DATA_INTERACTION_CLIENT_LOG sets its level and handler
-    ├── data_interaction_client.client     each request and answer (DEBUG), retries (WARNING)
-    ├── data_interaction_client.writer     the background writer: outages, refused points, drops
-    ├── data_interaction_client.spool      the writer's disk spool: damaged records set aside
-    ├── data_interaction_client.cli        the command line: the traceback of an unexpected error (DEBUG)
-    ├── data_interaction_client.connector  the connector runtime: start, pauses, the source's link, stop
-    └── data_interaction_client.platform   the reference platform: its store, its failures
+```python
+data_interaction_client            the parent: DATA_INTERACTION_CLIENT_LOG sets its level and handler
+├── data_interaction_client.client     each request and answer (DEBUG), retries (WARNING)
+├── data_interaction_client.writer     the background writer: outages, refused points, drops
+├── data_interaction_client.spool      the writer's disk spool: damaged records set aside
+├── data_interaction_client.cli        the command line: the traceback of an unexpected error (DEBUG)
+├── data_interaction_client.connector  the connector runtime: start, pauses, the source's link, stop
+└── data_interaction_client.platform   the reference platform: its store, its failures
+```
 
 The children have no handlers of their own: their records reach the parent's, and the application's.
 """
@@ -22,8 +24,8 @@ import warnings
 
 from ._constants import LOG_ENV_VAR
 
-#: The loggers of the SDK's components, children of :data:`LOGGER` (the docstring above says what each logs).
 LOGGER = "data_interaction_client"
+"""The loggers of the SDK's components, children of `LOGGER` (the docstring above says what each logs)."""
 LOGGERS = (
     f"{LOGGER}.client",
     f"{LOGGER}.writer",

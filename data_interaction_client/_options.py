@@ -31,12 +31,12 @@ __all__ = [
 
 log = logging.getLogger("data_interaction_client.client")
 
-#: A bearer token, a callable that gives one for each request, or ``None``.
 TokenLike: TypeAlias = str | Callable[[], str] | None
+"""A bearer token, a callable that gives one for each request, or ``None``."""
 
 
 def check_token(token: object, name: str = "token") -> str | None:
-    """The token, or ``None``; :class:`InvalidInputError` (never quoting it) when it cannot be sent.
+    """The token, or ``None``; `InvalidInputError` (never quoting it) when it cannot be sent.
 
     ``name`` says where the token came from in the message (``token``, or ``token()`` for a callable's).
     """
@@ -141,7 +141,7 @@ def env_settings(environ: Mapping[str, str]) -> tuple[str, TokenLike]:
 
 
 def check_headers(headers: object) -> dict[str, str]:
-    """The extra headers as a dict of str; :class:`InvalidInputError` naming the bad one."""
+    """The extra headers as a dict of str; `InvalidInputError` naming the bad one."""
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):

@@ -128,9 +128,11 @@ def plot_histories(
         source: The data source, named in the title.
         title: The whole title, instead of the one made of the source, period and thinning.
 
-    Needs matplotlib: ``pip install 'data-interaction-client[plot]'``. ::
+    Needs matplotlib: ``pip install 'data-interaction-client[plot]'``.:
 
-        plot_histories(client.get_data(req), path="today.png", source="1")
+    ```python
+    plot_histories(client.get_data(req), path="today.png", source="1")
+    ```
 
     """
     matplotlib, figure_class, canvas_class = _matplotlib()

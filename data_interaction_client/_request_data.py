@@ -25,8 +25,8 @@ from ._types import (
 
 __all__ = ["RequestData", "TagIds"]
 
-#: What ``tag_id`` takes: one tag (an id, or a :class:`Tag`) or a sequence of them.
 TagIds: TypeAlias = TagIdLike | Tag | Sequence[TagIdLike | Tag]
+"""What ``tag_id`` takes: one tag (an id, or a [`Tag`][data_interaction_client.Tag]) or a sequence of them."""
 
 _MAX_COUNT = 2**31 - 1
 
@@ -110,11 +110,13 @@ _FIELDS: dict[str, Callable[[object], Any]] = {
 class RequestData:
     """What ``get_data`` reads: which tags, which period, and how.
 
-    Every field is checked when it is set, at creation or by :meth:`update`; ``None`` means "not set"
-    (the platform's default). ::
+    Every field is checked when it is set, at creation or by `update`; ``None`` means "not set"
+    (the platform's default).:
 
-        req = client.create_request_data(tag_id=["temperature"], from_time="2018-06-26 10:00:00")
-        req.update(max_count=100, format_param=True)   # from_time stays as it was
+    ```python
+    req = client.create_request_data(tag_id=["temperature"], from_time="2018-06-26 10:00:00")
+    req.update(max_count=100, format_param=True)   # from_time stays as it was
+    ```
 
     Fields: ``tag_id`` (one tag id or a list), ``from_time`` and ``to_time`` (microseconds, ISO 8601
     string or ``datetime``; ``to_time`` defaults to now on the platform), ``max_count`` (at most this

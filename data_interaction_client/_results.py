@@ -76,8 +76,9 @@ class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     It reads like the dict the platform wrote, ``{"x": ..., "y": ..., "q": ...}``: ``p["x"]``,
     ``p.get("q")``, ``dict(p)``, and it compares equal to that dict (a ``q`` the platform left out
     reads as ``None``). It is immutable and costs a fraction of a dict, so that a million points decode
-    fast; it is a :class:`~collections.abc.Mapping` for ``isinstance`` and can be given back to
-    :meth:`Tag.update`. Build one by keyword: ``Point(x=1530008100000000, y=21.5, q=0)``.
+    fast; it is a `Mapping` for ``isinstance`` and can be given back to
+    [`Tag.update`][data_interaction_client.Tag.update]. Build one by keyword:
+    ``Point(x=1530008100000000, y=21.5, q=0)``.
     """
 
     # The fields are in the order of the platform's array form, [y, x, q], so that _ArrayPoint can
@@ -141,7 +142,7 @@ class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
 
 
 class _ArrayPoint(Point, frozen=True, array_like=True):
-    """A point the platform wrote in its array form ``[y, x, q]``: a :class:`Point` in every way."""
+    """A point the platform wrote in its array form ``[y, x, q]``: a `Point` in every way."""
 
 
 _POINT_KEYS: tuple[str, str, str] = ("x", "y", "q")
@@ -150,7 +151,7 @@ Mapping.register(Point)
 
 
 class Columns(NamedTuple):
-    """The points of a :class:`TagHistory` as three lists of the same length, oldest first."""
+    """The points of a `TagHistory` as three lists of the same length, oldest first."""
 
     x: list[Timestamp]
     y: list[Any]
@@ -162,8 +163,8 @@ class TagHistory:
     """The points of one tag read by ``get_data``, sorted by ``x``.
 
     ``exceed`` is true when the period held more than ``max_count`` points and the platform thinned
-    them. ``points`` are :class:`Point` objects, read like the platform's dicts:
-    ``p["x"]``, ``p["y"]``, ``p["q"]``; :meth:`to_columns` and :meth:`to_pandas` give them by column.
+    them. ``points`` are [`Point`][data_interaction_client.Point] objects, read like the platform's dicts:
+    ``p["x"]``, ``p["y"]``, ``p["q"]``; `to_columns` and `to_pandas` give them by column.
     """
 
     tag_id: TagId
@@ -205,7 +206,7 @@ class TagHistory:
         return history_frame(self, backend="pandas", x_as=x_as)
 
     def to_polars(self, *, x_as: Literal["datetime", "us"] = "datetime") -> polars.DataFrame:
-        """The points as a polars ``DataFrame``, as :meth:`to_pandas`.
+        """The points as a polars ``DataFrame``, as `to_pandas`.
 
         Needs polars: ``pip install 'data-interaction-client[polars]'``.
         """
@@ -217,8 +218,8 @@ class TagHistory:
     def plot(self, **options: Any) -> Any:
         """Draw the points against UTC time; return the matplotlib ``Figure``.
 
-        The options are those of :func:`plot_histories` (``path``, ``ax``, ``step``,
-        ``categorical``, ``source``, ``title``). Needs matplotlib:
+        The options are those of [`plot_histories`][data_interaction_client.plot_histories] (``path``, ``ax``,
+        ``step``, ``categorical``, ``source``, ``title``). Needs matplotlib:
         ``pip install 'data-interaction-client[plot]'``.
         """
         from ._plot import plot_histories

@@ -1,11 +1,11 @@
 """One failure classification and one backoff, for the client's retries and the writer's.
 
 Both ask the same question of a failed request, "what does this failure call for?", and get the same
-answer from :func:`classify`; they differ only in what they can afford. A call of the client has a
+answer from `classify`; they differ only in what they can afford. A call of the client has a
 deadline and a caller waiting: it retries a `Failure.RETRY` a few times and raises anything else. The
 writer holds points it must never lose: it retries a `RETRY` and an `UNREADABLE` forever, keeps trying
 a `REFUSED` (the token or the address is wrong: health goes critical until someone fixes it), splits a
-`SPLIT` and sets a `PERMANENT` refusal aside in the quarantine. :func:`backoff` gives both their waits.
+`SPLIT` and sets a `PERMANENT` refusal aside in the quarantine. `backoff` gives both their waits.
 """
 
 from __future__ import annotations

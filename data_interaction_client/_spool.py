@@ -5,10 +5,11 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
 
 - **One owner.** ``SqliteSpool(directory)`` creates the directory if need be and takes it for itself
   with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``, which cannot be
-  deleted while held), held until :meth:`~Spool.close` or the end of the process, however it ends
+  deleted while held), held until `close` or the end of the process, however it ends
   (``kill -9`` included); deleting any file inside does not free it. A second spool on the same
-  directory, in this process or another one, raises :class:`SpoolLockedError` naming the holder's pid
-  (written in ``<directory>/lock``). The spool file itself is opened exclusively.
+  directory, in this process or another one, raises
+  [`SpoolLockedError`][data_interaction_client.SpoolLockedError] naming the holder's pid (written in
+  ``<directory>/lock``). The spool file itself is opened exclusively.
 - **Storage.** The records live in ``<directory>/spool.sqlite3`` (SQLite with a rollback journal: a
   commit is in the main file when it returns), one row per record with a CRC-32 of its bytes. On open
   the file must pass ``PRAGMA quick_check``: a file that does not, is no database, or is of a format
@@ -25,18 +26,19 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
   (``synchronous=FULL``) after the disk was asked to flush it, so it survives power loss on disks
   that honour flushes; with ``fsync=False`` it survives a crash of the process but maybe not of the
   machine. All or nothing: on failure nothing was stored and the error is
-  :class:`SpoolDiskFullError` (SQLITE_FULL, ENOSPC) or :class:`SpoolError`. With a limit
-  (``max_bytes``, ``max_points``), the oldest records that are not reserved are dropped in the same
-  transaction until the records not reserved fit (the records just given included, oldest first);
-  the result counts them. The reserved records (the batch in flight) come on top of the limit.
-- **States** are kept after their records are delivered, and across restarts: :meth:`states` returns
+  [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] (SQLITE_FULL, ENOSPC) or
+  [`SpoolError`][data_interaction_client.SpoolError]. With a limit (``max_bytes``, ``max_points``), the oldest
+  records that are not reserved are dropped in the same transaction until the records not reserved fit (the
+  records just given included, oldest first); the result counts them. The reserved records (the batch in
+  flight) come on top of the limit.
+- **States** are kept after their records are delivered, and across restarts: `states` returns
   them all. A state never names a record the spool did not store: it is committed with them. A state
   whose checksum fails on open is forgotten, at ERROR.
-- **Order.** Ids grow in append order and are never reused while the spool is open. :meth:`peek`
+- **Order.** Ids grow in append order and are never reused while the spool is open. `peek`
   returns the oldest records (at least one, then more while they fit in ``max_points``) and reserves
   them: a reserved record is never dropped. A record whose checksum fails is moved to the quarantine
   (logged at ERROR) instead of being returned.
-- **Removal.** :meth:`settle` marks the reserved records up to an id delivered: it moves the
+- **Removal.** `settle` marks the reserved records up to an id delivered: it moves the
   watermark kept in the ledger (two slots written in turn, each with the spool file's random
   generation id and a CRC-32; flushed to the disk with ``fsync=True``), after storing the quarantine
   entries, if any, with the watermark in one transaction. A record leaves the queue that way, by the
@@ -44,16 +46,16 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
   restart: every record is delivered at least once, oldest first, and only the records reserved
   when the process died can be handed out twice. A torn ledger slot leaves the other one, and a
   ledger of another spool file is not believed (at worst, records are handed out again). The rows
-  under the watermark are deleted later, in bulk (:meth:`sweep`).
-- **Quarantine.** Entries hold the bytes and the error; :meth:`quarantined` lists them,
-  :meth:`requeue` moves them back to the end of the queue (damaged ones stay), :meth:`purge` deletes
+  under the watermark are deleted later, in bulk (`sweep`).
+- **Quarantine.** Entries hold the bytes and the error; `quarantined` lists them,
+  `requeue` moves them back to the end of the queue (damaged ones stay), `purge` deletes
   them.
 - **Counters** (``points``, ``batches``, ``bytes``, ``head`` and ``oldest_created`` (the id and the time of
   the oldest record), ``last_id``, ``quarantined_batches``) are kept
   in memory and exact after every call; ``bytes`` counts the records' bytes (the file is somewhat
   larger: SQLite's pages and its write-ahead log).
-- Every method is thread-safe. :class:`~._spool_sqlite.SqliteSpool` keeps the contract on disk;
-  :class:`MemorySpool` keeps it in memory, without the lock file or any durability.
+- Every method is thread-safe. `SqliteSpool` keeps the contract on disk;
+  `MemorySpool` keeps it in memory, without the lock file or any durability.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class QuarantinedRecord(NamedTuple):
 
 
 class AppendResult(NamedTuple):
-    """What :meth:`Spool.append` did: the ids given (``first`` to ``last``) and what the limit dropped."""
+    """What `Spool.append` did: the ids given (``first`` to ``last``) and what the limit dropped."""
 
     first: int
     last: int
@@ -151,8 +153,8 @@ def record_crc(tags: bytes, data: bytes) -> int:
 class Spool:
     """What both spools share: the counters and the lock."""
 
-    #: The directory, or ``None`` in memory.
     path: str | None = None
+    """The directory, or ``None`` in memory."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -192,23 +194,23 @@ class Spool:
         raise NotImplementedError
 
     def take_set_aside(self) -> list[QuarantineEntry]:
-        """The records :meth:`peek` moved to the quarantine since the last call (damaged on disk)."""
+        """The records `peek` moved to the quarantine since the last call (damaged on disk)."""
         with self._lock:
             taken, self._newly_set_aside = self._newly_set_aside, []
             return taken
 
     def release(self) -> None:
-        """Give up the reservation of the last :meth:`peek` (its records stay, at the head)."""
+        """Give up the reservation of the last `peek` (its records stay, at the head)."""
         with self._lock:
             self._reserved = 0
 
     def sweep(self) -> bool:
-        """Tidy the storage after deliveries (see :class:`SqliteSpool`); ``False`` when nothing to do."""
+        """Tidy the storage after deliveries (see `SqliteSpool`); ``False`` when nothing to do."""
         return False
 
     @property
     def needs_sweep(self) -> bool:
-        """Whether :meth:`sweep` has something to do."""
+        """Whether `sweep` has something to do."""
         return False
 
     def quarantined(self) -> list[QuarantinedRecord]:

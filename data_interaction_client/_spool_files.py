@@ -18,8 +18,8 @@ from ._exceptions import SpoolError, SpoolLockedError
 
 __all__ = ["LOCK_NAME", "DirectoryLock", "read_at", "sync_data", "write_at"]
 
-#: The file that names the process holding the spool (and, on Windows, holds the lock itself).
 LOCK_NAME = "lock"
+"""The file that names the process holding the spool (and, on Windows, holds the lock itself)."""
 
 _WINDOWS = sys.platform == "win32"
 
@@ -49,10 +49,11 @@ def sync_data(fd: int) -> None:
 
 
 class DirectoryLock:
-    """The spool directory, taken for this process until :meth:`release` or the process's end.
+    """The spool directory, taken for this process until `release` or the process's end.
 
     Creating it creates the directory if need be; another holder (this process or another one) makes
-    it raise :class:`SpoolLockedError` naming the holder's pid, as written in ``<directory>/lock``.
+    it raise [`SpoolLockedError`][data_interaction_client.SpoolLockedError] naming the holder's pid, as
+    written in ``<directory>/lock``.
     """
 
     def __init__(self, path: str) -> None:

@@ -1,8 +1,8 @@
-"""The spool on disk: :class:`SqliteSpool` keeps the contract of :mod:`._spool` in a directory.
+"""The spool on disk: `SqliteSpool` keeps the contract of `_spool` in a directory.
 
 ``<directory>/spool.sqlite3`` holds the records, the quarantine and the tags' states, one row each,
-with a CRC-32; ``<directory>/acked`` is the ledger (:mod:`._spool_ledger`); the directory itself is
-locked (:mod:`._spool_files`).
+with a CRC-32; ``<directory>/acked`` is the ledger (`_spool_ledger`); the directory itself is
+locked (`_spool_files`).
 
 Why SQLite, and why with a rollback journal. SQLite gives atomic commits across tables (points and
 the tags' states in one step), torn-write safety and an integrity check, with no dependency. In WAL
@@ -53,13 +53,13 @@ __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
 
 log = logging.getLogger("data_interaction_client.spool")
 
-#: The version of the file's layout; a file of a newer one is renamed aside, not touched.
 FORMAT = 2
+"""The version of the file's layout; a file of a newer one is renamed aside, not touched."""
 DB_NAME = "spool.sqlite3"
-#: Bytes of just-appended records also kept in memory, so that the sender need not read them back.
 _CACHE_BYTES = 8 * 1024 * 1024
-#: Bytes of delivered records left in the file before an append deletes them in the same transaction.
+"""Bytes of just-appended records also kept in memory, so that the sender need not read them back."""
 _SWEEP_BYTES = 64 * 1024 * 1024
+"""Bytes of delivered records left in the file before an append deletes them in the same transaction."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
@@ -86,7 +86,6 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS states (key TEXT PRIMARY KEY, value BLOB NOT NULL, crc INTEGER NOT NULL);
 """
 _BUSY_CODES = frozenset((sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
-#: Errors that say something about the disk or the system, not about the file's content.
 _NOT_DAMAGE_CODES = _BUSY_CODES | {
     sqlite3.SQLITE_FULL,
     sqlite3.SQLITE_CANTOPEN,
@@ -95,6 +94,7 @@ _NOT_DAMAGE_CODES = _BUSY_CODES | {
     sqlite3.SQLITE_NOMEM,
     sqlite3.SQLITE_INTERRUPT,
 }
+"""Errors that say something about the disk or the system, not about the file's content."""
 
 
 class _Damaged(Exception):
@@ -113,7 +113,7 @@ class SqliteSpool(Spool):
     kept in memory (up to ``_CACHE_BYTES``), so the sender seldom reads them back; a delivery moves a
     watermark kept in the ledger (written in place, and flushed with ``fsync=True``) rather than
     deleting rows, so it never waits for an append to commit; the rows under the watermark are
-    deleted in bulk by :meth:`sweep` when the writer has a moment (or by :meth:`append` once they take
+    deleted in bulk by `sweep` when the writer has a moment (or by `append` once they take
     much room). Three locks, taken in this order when more than one: ``_db_lock`` serializes the use
     of the connection, ``_ledger_lock`` the ledger's writes, and ``_lock`` guards the counters and the
     cache and is held briefly.
@@ -404,7 +404,7 @@ class SqliteSpool(Spool):
 
     @contextlib.contextmanager
     def _transaction(self, doing: str, *, synchronous: str | None = None) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``_db_lock`` held); a failure rolls it back as a :class:`SpoolError`.
+        """One write transaction (``_db_lock`` held); a failure rolls it back as a `SpoolError`.
 
         ``synchronous="NORMAL"`` skips the flush to the disk for a transaction whose loss to a power
         cut only costs work done again (a sweep); a later flushed commit flushes it too, the
@@ -670,7 +670,7 @@ class SqliteSpool(Spool):
         """Remove the reserved records with ids up to ``through`` and store ``quarantine``, atomically.
 
         The removal moves the watermark (in the ledger, and with ``quarantine`` in the file too, in
-        the transaction that stores it); :meth:`sweep` deletes the rows later.
+        the transaction that stores it); `sweep` deletes the rows later.
         """
         with self._lock:
             if self._closed:
@@ -904,7 +904,7 @@ def _code(exc: BaseException) -> int:
 
 
 def _spool_error(exc: BaseException, path: str, doing: str) -> SpoolError:
-    """The :class:`SpoolError` that ``exc``, met while ``doing`` something, stands for."""
+    """The `SpoolError` that ``exc``, met while ``doing`` something, stands for."""
     full = _code(exc) == sqlite3.SQLITE_FULL or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC)
     if full:
         return SpoolDiskFullError(

@@ -33,17 +33,19 @@ class ValueType(enum.IntEnum):
 class TagAttributes(Attributes):
     """A tag's attributes as the platform gives them: a read-only mapping with typed accessors.
 
-    The known attributes have properties; any other key is read as from a dict::
+    The known attributes have properties; any other key is read as from a dict:
 
-        tag.attributes.value_type        # ValueType.FLOAT
-        tag.attributes["smtTagMaxDev"]   # 0.5
+    ```python
+    tag.attributes.value_type        # ValueType.FLOAT
+    tag.attributes["smtTagMaxDev"]   # 0.5
+    ```
     """
 
     __slots__ = ()
 
     @property
     def value_type(self) -> ValueType | None:
-        """``smtTagValueTypeCode`` as a :class:`ValueType`, or ``None`` when absent or unknown."""
+        """``smtTagValueTypeCode`` as a `ValueType`, or ``None`` when absent or unknown."""
         code = self._data.get("smtTagValueTypeCode")
         if type(code) is not int or code not in ValueType._value2member_map_:
             return None
@@ -80,26 +82,29 @@ class TagAttributes(Attributes):
 class Tag:
     """A tag (named time series) and the points buffered for it until the platform accepts them.
 
-    Fill the buffer with :meth:`update` (replaces it), :meth:`add_data` (one point) or :meth:`extend`,
+    Fill the buffer with `update` (replaces it), `add_data` (one point) or `extend`,
     then send it with ``client.set_data(tag)``; the points are removed from the buffer only once the
     platform has accepted them. Every point is checked when it is given: a bad one raises
-    :class:`InvalidPointError` and leaves the buffer as it was. Filling a tag from several threads
-    while another sends it is safe.
+    [`InvalidPointError`][data_interaction_client.InvalidPointError] and leaves the buffer as it was. Filling
+    a tag from several threads while another sends it is safe.
 
     A point is a dict ``{"x": timestamp, "y": value, "q": quality}`` (``q`` optional) or a tuple
     ``(x, y)`` / ``(x, y, q)``; the timestamp is integer microseconds since the epoch (or in the unit
     ``precision`` gives: ``"s"``, ``"ms"``, ``"us"``, ``"ns"``), an ISO 8601 string (no zone means
     UTC) or a ``datetime`` (naive means UTC). Dicts already in that form are kept as given, not
     copied: do not change them afterwards. A point given without ``q`` has none (``null``, a good
-    value), whichever way it is given. ::
+    value), whichever way it is given.:
 
-        tag = Tag("temperature")
-        tag.update([{"x": "2018-06-26 10:15:00", "y": 1}, {"x": 1530008101000000, "y": 2}])
-        tag.add_data(datetime.now(UTC), 21.5)
+    ```python
+    tag = Tag("temperature")
+    tag.update([{"x": "2018-06-26 10:15:00", "y": 1}, {"x": 1530008101000000, "y": 2}])
+    tag.add_data(datetime.now(UTC), 21.5)
+    ```
 
     When ``attributes`` give the tag's value type (``smtTagValueTypeCode``: 0 integer, 1 float,
-    2 string, 3 discrete, 4 JSON), each value is checked against it (:class:`InvalidPointError`);
-    ``check_values=False`` takes any JSON value.
+    2 string, 3 discrete, 4 JSON), each value is checked against it
+    ([`InvalidPointError`][data_interaction_client.InvalidPointError]); ``check_values=False`` takes any JSON
+    value.
     """
 
     # The buffer protocol, for whoever sends a tag's buffer (``set_data``, a writer):
@@ -139,7 +144,7 @@ class Tag:
 
     @property
     def id(self) -> TagId:
-        """The tag's id: a string, or a :class:`TagPath` for the ``{tagName, parentObjectId}`` form."""
+        """The tag's id: a string, or a `TagPath` for the ``{tagName, parentObjectId}`` form."""
         return self._id
 
     @property
@@ -154,7 +159,7 @@ class Tag:
 
     @property
     def data(self) -> list[PointDict] | None:
-        """The buffered points, as :attr:`points`, or ``None`` when there is none (as the original client)."""
+        """The buffered points, as `points`, or ``None`` when there is none (as the original client)."""
         return self.points or None
 
     @property
@@ -175,8 +180,8 @@ class Tag:
     def _claim(self) -> list[PointDict]:
         """Take the buffered points for a send; ``[]`` (and no claim) when there are none.
 
-        Raises :class:`TagBusyError` when another send holds the tag. Every claim with points is
-        ended by :meth:`_settle` or :meth:`_restore`, whatever happens to the send.
+        Raises [`TagBusyError`][data_interaction_client.TagBusyError] when another send holds the tag. Every
+        claim with points is ended by `_settle` or `_restore`, whatever happens to the send.
         """
         with self._lock:
             if self._sending:
@@ -224,10 +229,12 @@ class Tag:
         ``x`` (timestamps), ``y`` (values) and ``q`` (quality codes) are sequences of the same length,
         numpy arrays or pandas Series; ``q`` may also be one integer for every point, or ``None``
         (the default) for points without a quality code, as everywhere. Timestamps are given
-        as for :meth:`update`, or as a ``datetime64`` array (naive means UTC). Numpy arrays of plain
-        dtypes are checked vectorized::
+        as for `update`, or as a ``datetime64`` array (naive means UTC). Numpy arrays of plain
+        dtypes are checked vectorized:
 
-            tag.update_columns(df["time"], df["value"])
+        ```python
+        tag.update_columns(df["time"], df["value"])
+        ```
         """
         checked = check_columns(self._rules, x, y, q)
         with self._lock:
@@ -235,7 +242,7 @@ class Tag:
             self._claimed = None
 
     def extend_columns(self, x: Any, y: Any, q: Any = None) -> None:
-        """Append points given by column to the buffer; see :meth:`update_columns`."""
+        """Append points given by column to the buffer; see `update_columns`."""
         checked = check_columns(self._rules, x, y, q)
         with self._lock:
             self._points.extend(checked)
@@ -275,8 +282,8 @@ class Tag:
 def claim_tags(tags: list[Tag]) -> tuple[list[Tag], list[list[PointDict]]]:
     """Claim the buffered points of ``tags`` for one send; return the tags with points and their points.
 
-    Raises :class:`TagBusyError` when another send holds one of them (none is then left claimed).
-    Each claimed tag is ended by :func:`settle_tags`.
+    Raises [`TagBusyError`][data_interaction_client.TagBusyError] when another send holds one of them (none is
+    then left claimed). Each claimed tag is ended by `settle_tags`.
     """
     claimed: list[Tag] = []
     buffers: list[list[PointDict]] = []

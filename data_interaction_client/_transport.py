@@ -8,7 +8,7 @@ proxy (an explicit one, or the one the environment gives for the platform's URL)
 errors raised as httpx's.
 
 The client talks to one base URL and follows no redirects, so the proxy is chosen once, when the
-client is made (see :func:`choose_proxy`), and named in the errors of a connection through it.
+client is made (see `choose_proxy`), and named in the errors of a connection through it.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ class _AsyncStream(httpx.AsyncByteStream):
 
 
 class DeadlineTransport(httpx.BaseTransport):
-    """The sync client's transport: an ``httpcore.ConnectionPool`` over :class:`DeadlineBackend`."""
+    """The sync client's transport: an ``httpcore.ConnectionPool`` over `DeadlineBackend`."""
 
     def __init__(
         self, *, ssl_context: ssl.SSLContext, proxy: ProxyChoice | None, limits: httpx.Limits
@@ -238,7 +238,7 @@ class DeadlineTransport(httpx.BaseTransport):
 
 
 class AsyncDeadlineTransport(httpx.AsyncBaseTransport):
-    """The async client's transport: ``httpcore.AsyncConnectionPool`` over :class:`AsyncDeadlineBackend`."""
+    """The async client's transport: ``httpcore.AsyncConnectionPool`` over `AsyncDeadlineBackend`."""
 
     def __init__(
         self, *, ssl_context: ssl.SSLContext, proxy: ProxyChoice | None, limits: httpx.Limits

@@ -3,8 +3,8 @@
 Paths and the bodies of the small requests come from the client generated from ``openapi.yaml``
 (``data_interaction_platform_api``); so does the parsing of the connect answer. Bulk points never pass
 through generated models: ``set_data`` bodies are the tags' buffers as they are, and ``get_data``
-answers are decoded and checked in one pass by msgspec, straight into :class:`Point` structs. Nothing
-generated leaves this module.
+answers are decoded and checked in one pass by msgspec, straight into [`Point`][data_interaction_client.Point]
+structs. Nothing generated leaves this module.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def connect_body(data_source_id: str) -> dict[str, Any]:
 
 
 def parse_connect(data_source_id: str, payload: dict[str, Any]) -> Connection:
-    """The connect answer as a :class:`Connection`; :class:`ResponseShapeError` when it is malformed."""
+    """The connect answer as a `Connection`; `ResponseShapeError` when it is malformed."""
     try:
         answer = ConnectResponse.from_dict(payload)
         attributes = answer.attributes.to_dict()
@@ -112,11 +112,11 @@ _JSON_SPACE = b" \t\r\n"
 
 
 def parse_get(content: bytes) -> list[TagHistory]:
-    """A successful get answer as one :class:`TagHistory` per tag, decoded straight into :class:`Point`.
+    """A successful get answer as one `TagHistory` per tag, decoded straight into `Point`.
 
     Points may come as objects ``{"x", "y", "q"}`` or in the platform family's array form
     ``[y, x, q]``; unknown keys are ignored, and a missing ``exceed`` reads as false. Raises
-    :class:`ResponseShapeError`, naming the place, when the answer is not a success of the contract's
+    `ResponseShapeError`, naming the place, when the answer is not a success of the contract's
     shape (the caller first looks for an error the answer may carry).
     """
     try:

@@ -73,7 +73,7 @@ class Delivery:
         self.accepted += piece.points
 
     def split(self, piece: Piece, *, points: bool) -> bool:
-        """Replace the piece by its halves (see :meth:`Piece.split`); ``False`` when it cannot be split."""
+        """Replace the piece by its halves (see `Piece.split`); ``False`` when it cannot be split."""
         halves = piece.split(points=points)
         if halves is None:
             return False

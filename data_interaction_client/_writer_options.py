@@ -51,12 +51,14 @@ class WriteEvent:
     their tags, each once; ``seconds``: how long the request took (0 for a batch set aside without a
     request, such as a record damaged on disk); ``error``: why it failed (``None`` for ``on_accepted``);
     ``retry_in``: for ``on_retry``, seconds until the points are sent again (0 when the batch is split
-    and its halves go at once), ``None`` otherwise::
+    and its halves go at once), ``None`` otherwise:
 
-        def on_retry(event: WriteEvent) -> None:
-            print(f"{event.points} points failed ({event.error}); again in {event.retry_in:.1f} s")
+    ```python
+    def on_retry(event: WriteEvent) -> None:
+        print(f"{event.points} points failed ({event.error}); again in {event.retry_in:.1f} s")
 
-        w = client.writer(spool="/var/lib/c/spool", on_retry=on_retry)
+    w = client.writer(spool="/var/lib/c/spool", on_retry=on_retry)
+    ```
     """
 
     points: int
@@ -66,12 +68,13 @@ class WriteEvent:
     retry_in: float | None = None
 
 
-#: A writer's callback: called with one :class:`WriteEvent`; what it returns is ignored.
 WriteCallback = Callable[[WriteEvent], object]
+"""A writer's callback: called with one [`WriteEvent`][data_interaction_client.WriteEvent]; what it returns
+is ignored."""
 
 
 class WriterOptions(TypedDict, total=False):
-    """The options of ``client.writer(spool, **options)``; see :class:`Writer` for each one."""
+    """The options of ``client.writer(spool, **options)``; see `Writer` for each one."""
 
     batch_points: int
     flush_interval: float
@@ -180,7 +183,7 @@ class Settings(NamedTuple):
 
 
 def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[Any]) -> Settings:
-    """Check every option and fill in the defaults; an :class:`InvalidInputError` names a bad one."""
+    """Check every option and fill in the defaults; an `InvalidInputError` names a bad one."""
     known = set(WriterOptions.__annotations__)
     unknown = sorted(set(options) - known)
     if unknown:
@@ -259,7 +262,7 @@ def seconds(name: str, value: object, *, zero_ok: bool = True) -> float:
 
 
 def callback(name: str, value: object) -> WriteCallback | None:
-    """A callable taking one :class:`WriteEvent`, or ``None``."""
+    """A callable taking one [`WriteEvent`][data_interaction_client.WriteEvent], or ``None``."""
     if value is not None and not callable(value):
         raise InvalidInputError(
             f"{name} must be a callable taking one WriteEvent (or None), not {type(value).__name__}"

@@ -55,10 +55,10 @@ PROG: Final = "data-interaction-client"
 URL_ENV: Final = "DATA_INTERACTION_URL"
 TOKEN_ENV: Final = "DATA_INTERACTION_TOKEN"
 DEFAULT_URL: Final = "http://127.0.0.1:8000"
-#: Points per tag of the read behind ``--plot`` when ``--max-count`` is not given: a chart's width.
 PLOT_POINTS: Final = 2000
-#: Rows read, checked and sent together by ``send``.
+"""Points per tag of the read behind ``--plot`` when ``--max-count`` is not given: a chart's width."""
 CHUNK_ROWS: Final = 100_000
+"""Rows read, checked and sent together by ``send``."""
 
 log = logging.getLogger("data_interaction_client.cli")
 
@@ -473,8 +473,8 @@ def send(
 # --- get -------------------------------------------------------------------------------------------
 
 
-#: Rows of the table ``get`` prints on a terminal when --limit is not given.
 TABLE_ROWS: Final = 1000
+"""Rows of the table ``get`` prints on a terminal when --limit is not given."""
 
 
 class _TableOutput:

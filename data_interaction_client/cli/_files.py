@@ -58,10 +58,10 @@ FORMATS: Final = {
 }
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_COLUMNS: Final = frozenset(("tag", "x", "y", "q"))
-#: Integer timestamps in each unit become microseconds as ``x * factor // divisor``.
 PRECISIONS: Final = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}
-#: Rows read between two calls of a source's ``tick``: how finely a progress bar moves.
+"""Integer timestamps in each unit become microseconds as ``x * factor // divisor``."""
 TICK_ROWS: Final = 10_000
+"""Rows read between two calls of a source's ``tick``: how finely a progress bar moves."""
 
 
 class FileError(Exception):
@@ -96,7 +96,7 @@ class Chunk(NamedTuple):
 
 
 def format_of(path: str | os.PathLike[str]) -> str:
-    """``csv``, ``jsonl`` or ``parquet``, from the file's extension; :class:`FileError` otherwise."""
+    """``csv``, ``jsonl`` or ``parquet``, from the file's extension; `FileError` otherwise."""
     suffix = Path(path).suffix.lower()
     try:
         return FORMATS[suffix]
@@ -128,7 +128,7 @@ def _cell_value(text: str) -> Any:
 
 
 def _cell_text(value: Any) -> str:
-    """The text cell of a value, the inverse of :func:`_cell_value`."""
+    """The text cell of a value, the inverse of `_cell_value`."""
     if value is None:
         return ""
     if type(value) is str:
@@ -173,12 +173,12 @@ def _quality(value: Any) -> tuple[Any, str | None]:
 # --- reading -------------------------------------------------------------------------------------
 
 
-#: Called with the position in the file (in its ``unit``) as reading goes on.
 Tick = Callable[[int], None]
+"""Called with the position in the file (in its ``unit``) as reading goes on."""
 
 
 class Source:
-    """One input file: its format, its shape, its size (``total`` in ``unit``), read by :meth:`chunks`.
+    """One input file: its format, its shape, its size (``total`` in ``unit``), read by `chunks`.
 
     ``precision`` is the unit of its integer timestamps (``None``: microseconds).
     """
@@ -192,7 +192,7 @@ class Source:
         self.scale = None if precision in (None, "us") else PRECISIONS[precision]
 
     def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
-        """The file's rows, ``rows`` at a time; ``tick`` is called every :data:`TICK_ROWS` rows."""
+        """The file's rows, ``rows`` at a time; ``tick`` is called every `TICK_ROWS` rows."""
         raise NotImplementedError
 
     def _shape(self, columns: list[str]) -> list[str]:
@@ -367,10 +367,10 @@ def _numeric(points: Iterable[Any]) -> bool:
 
 
 class Writer:
-    """Writes pages of history (long form: tag, x, y, q) as they come; :meth:`close` finishes the file.
+    """Writes pages of history (long form: tag, x, y, q) as they come; `close` finishes the file.
 
-    A file is written under a temporary name beside it and renamed to ``path`` by :meth:`close`;
-    :meth:`discard` removes it, so that a read that fails leaves whatever was at ``path`` as it was.
+    A file is written under a temporary name beside it and renamed to ``path`` by `close`;
+    `discard` removes it, so that a read that fails leaves whatever was at ``path`` as it was.
     """
 
     def __init__(self, stream: IO[Any], kind: str, path: str, temporary: str | None = None) -> None:
@@ -508,7 +508,8 @@ def open_writer(path: str, stdout: IO[str] | None = None, kind: str | None = Non
     """A writer to ``path`` (its format from the extension), or to ``stdout`` in ``kind`` format.
 
     The file is written under a temporary name in the same directory and renamed to ``path`` when
-    the writer is closed; :meth:`Writer.discard` leaves ``path`` untouched.
+    the writer is closed; [`Writer.discard`][data_interaction_client.Writer.discard] leaves ``path``
+    untouched.
     """
     if stdout is not None:
         return Writer(stdout, kind or "csv", "-")

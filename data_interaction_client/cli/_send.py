@@ -1,9 +1,9 @@
 """``send``: points from files to the platform, a chunk at a time, every row checked.
 
 Rows are read ``chunk`` at a time; each chunk's points are grouped by tag and checked by the SDK
-(:meth:`Tag.extend`); a bad row is reported with its file, line and field and left out, the rest of
-the chunk is sent. Memory holds one chunk, whatever the size of the file. Where the points go is a
-:class:`Sink`: :func:`open_sink` is the one place that chooses it.
+([`Tag.extend`][data_interaction_client.Tag.extend]); a bad row is reported with its file, line and field and
+left out, the rest of the chunk is sent. Memory holds one chunk, whatever the size of the file. Where the
+points go is a `Sink`: `open_sink` is the one place that chooses it.
 """
 
 from __future__ import annotations

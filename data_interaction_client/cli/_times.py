@@ -29,7 +29,7 @@ DURATION_HELP: Final = "a number and a unit (500ms, 10s, 5m, 1h, 2d, 1w) or inte
 
 
 def parse_duration(text: str) -> int:
-    """A duration in microseconds; :class:`ValueError` saying what is accepted otherwise."""
+    """A duration in microseconds; `ValueError` saying what is accepted otherwise."""
     text = text.strip()
     if text.isdigit():
         micros = int(text)
@@ -44,7 +44,7 @@ def parse_duration(text: str) -> int:
 
 
 def parse_time(text: str, now: datetime | None = None) -> int:
-    """A time in microseconds since the epoch; :class:`ValueError` saying what is accepted otherwise."""
+    """A time in microseconds since the epoch; `ValueError` saying what is accepted otherwise."""
     text = text.strip()
     moment = now or datetime.now(UTC)
     if text == "now":

@@ -149,7 +149,8 @@ class PlatformState:
         """Change a data source at run time, from the next connect on (a new id creates it).
 
         ``attributes`` are merged into its own (``{"smtActive": False}`` switches it off), ``tags``
-        replace its tags. Raises :class:`ConfigError` naming a bad field; returns the source.
+        replace its tags. Raises [`ConfigError`][data_interaction_client.emulator.ConfigError] naming a bad
+        field; returns the source.
         """
         old = self.config.data_sources.get(source_id)
         merged = {**(old.attributes if old is not None else {}), **(attributes or {})}

@@ -150,7 +150,7 @@ class RunningPlatform:
         attributes: Mapping[str, Any] | None = None,
         tags: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Change a data source from the next connect on; see :meth:`PlatformState.set_source`.
+        """Change a data source from the next connect on; see `PlatformState.set_source`.
 
         ``attributes`` are merged (``{"smtActive": False}`` switches it off), ``tags`` replaced.
         """
