@@ -30,9 +30,7 @@ import orjson
 
 from ._base_client import BaseClient
 from ._columns import check_columns
-from ._constants import (
-    WRITER_INITIAL_RETRY_DELAY,
-)
+from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP, WRITER_INITIAL_RETRY_DELAY
 from ._exceptions import (
     ClientClosedError,
     InvalidInputError,
@@ -42,7 +40,7 @@ from ._exceptions import (
     WriterFullError,
     WriterTimeoutError,
 )
-from ._points import PointRules, check_points, point
+from ._points import MAX_INT, MIN_INT, PointRules, check_points, point
 from ._results import Columns
 from ._retry import Failure, backoff, classify
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
@@ -246,27 +244,45 @@ class WriterCore:
             entry = self._entries[tag]
         except (KeyError, TypeError):
             entry = self._entry_for(tag)
-        checked: PointDict | None = point(entry.rules, x, y, q)
+        ty = type(y)
+        # The common case inline, as Tag.add_data has it (a live loop calls this for every point):
+        # an integer timestamp in microseconds, a plain value of the tag's type, an integer quality;
+        # anything else is checked completely by point().
+        checked: PointDict | None
+        if (
+            type(x) is int
+            and SMALL_TIMESTAMP <= x <= MAX_TIMESTAMP
+            and ty in entry.rules.fast_y
+            and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY))
+            and (ty is not float or y - y == 0.0)
+            and (ty is not int or MIN_INT <= y <= MAX_INT)
+            and (ty is not str or y.isascii())
+        ):
+            checked = {"x": x, "y": y, "q": q}
+        else:
+            checked = point(entry.rules, x, y, q)
         policy = entry.policy
         if policy is not None:
-            checked = policy.apply(entry.tag_id, None, checked)  # type: ignore[arg-type]
+            checked = policy.apply(entry.tag_id, None, checked)
             if checked is None:
                 with self._lock:
                     self._dropped["deadband"] = self._dropped.get("deadband", 0) + 1
                 return
         with self._lock:
-            if self._intake >= self._room:
+            intake = self._intake
+            if intake >= self._room:
                 self._admit(1)
+                intake = self._intake  # the committer may have taken the intake meanwhile
             buffer = entry.buffer
             if not buffer:
                 if not self._dirty:  # the first point since the last commit: start its clock
                     self._intake_since = time.monotonic()
                     self._signal(commit=True)
                 self._dirty.append(entry)
-            buffer.append(checked)  # type: ignore[arg-type]
-            self._intake += 1
+            buffer.append(checked)
+            self._intake = intake = intake + 1
             self._written += 1
-            if self._intake >= self._wake_at:
+            if intake >= self._wake_at:
                 self._wake_at = sys.maxsize  # once, until the committer takes the intake
                 self._signal(commit=True)
 
