@@ -39,8 +39,8 @@ from ._exceptions import InvalidInputError, InvalidPointError, TimestampUnitWarn
 from ._types import PointDict, TagId, text_problem, timestamp_problem
 
 # Integers orjson can write: signed or unsigned 64-bit.
-_MIN_INT: Final = -(2**63)
-_MAX_INT: Final = 2**64 - 1
+MIN_INT: Final = -(2**63)
+MAX_INT: Final = 2**64 - 1
 _NONE_TYPE: Final = type(None)
 _POINT_KEYS: Final = frozenset(("x", "y", "q"))
 _PLAIN_Y: Final[frozenset[type]] = frozenset((float, int, str, bool, _NONE_TYPE))
@@ -256,7 +256,7 @@ def _is_wire_point(point: dict[Any, Any]) -> bool:
         and 0 <= x <= MAX_TIMESTAMP
         and (
             (ty is float and y - y == 0.0)
-            or (ty is int and _MIN_INT <= y <= _MAX_INT)
+            or (ty is int and MIN_INT <= y <= MAX_INT)
             or (ty is str and y.isascii())
             or ty is bool
             or ty is _NONE_TYPE
@@ -319,7 +319,7 @@ def point(tag: TagId | PointRules, x: object, y: object, q: object) -> PointDict
         ty = type(y)
         if (
             (ty is float and y - y == 0.0)  # type: ignore[operator]
-            or (ty is int and _MIN_INT <= y <= _MAX_INT)  # type: ignore[operator]
+            or (ty is int and MIN_INT <= y <= MAX_INT)  # type: ignore[operator]
             or (ty is str and y.isascii())  # type: ignore[attr-defined]
             or ty is bool
             or ty is _NONE_TYPE
@@ -389,7 +389,7 @@ def _number(tag_id: TagId, index: int | None, value: Any, path: str) -> int | fl
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        if not _MIN_INT <= value <= _MAX_INT:
+        if not MIN_INT <= value <= MAX_INT:
             raise InvalidPointError(tag_id, index, "y", f"{_at(path)}{value} does not fit in 64 bits")
         return int(value)
     if not math.isfinite(value):

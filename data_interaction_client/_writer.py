@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._writer_core import _STORE_RETRY_DELAY, INTAKE_CAP, WriterCore, _Take, remaining
+from ._writer_core import _STORE_RETRY_DELAY, INTAKE_BYTES, INTAKE_CAP, WriterCore, _Take, remaining
 from ._writer_delivery import Delivery, Verdict
 from ._writer_options import WriterOptions
 
@@ -139,6 +139,7 @@ class Writer(WriterCore):
         self._stop = False
         with self._lock:
             self._intake_cap = INTAKE_CAP
+            self._intake_bytes_cap = INTAKE_BYTES
             self._update_room()
         name = f"data-interaction-writer-{id(self):x}"
         self._committer = threading.Thread(

@@ -4,9 +4,12 @@ The two writers (:mod:`._writer`) add only the I/O and the waiting: a thread or 
 commits, another that sends, and how a caller waits for ``sync`` and ``flush``.
 
 How points flow: ``write*`` checks each point on the caller's thread and appends it to the tag's
-intake list (no I/O). The committer takes the intake at least every ``commit_interval`` (sooner once
-``batch_points`` are waiting, or when asked), encodes it into records of at most ``batch_points``
-points and appends them to the spool in one transaction. The sender takes the oldest records (up to
+intake (no I/O): ``write`` and ``write_tags`` as dicts, ``write_points`` already encoded (its points
+are many: encoding them at once keeps the intake small, and the committer's work to the disk). The
+committer takes the intake at least every ``commit_interval`` (sooner once ``batch_points`` are
+waiting, or when asked), lays it out in records of at most ``batch_points`` points (encoding the
+dicts) and appends them to the spool in one transaction: all that waits, whatever its size, so that
+a thread writing flat out gets few, large commits. The sender takes the oldest records (up to
 ``batch_points`` points; once ``batch_points`` are pending, once the oldest has waited
 ``flush_interval``, or when asked), joins them into one request, and settles them with the spool:
 accepted records leave it in one transaction; refused parts go to the quarantine in the same one.
@@ -30,19 +33,18 @@ import orjson
 
 from ._base_client import BaseClient
 from ._columns import check_columns
-from ._constants import (
-    WRITER_INITIAL_RETRY_DELAY,
-)
+from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP, WRITER_INITIAL_RETRY_DELAY
 from ._exceptions import (
     ClientClosedError,
     InvalidInputError,
+    InvalidPointError,
     PlatformError,
     SpoolError,
     WriterClosedError,
     WriterFullError,
     WriterTimeoutError,
 )
-from ._points import PointRules, check_points, point
+from ._points import MAX_INT, MIN_INT, PointRules, check_points, point
 from ._results import Columns
 from ._retry import Failure, backoff, classify
 from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
@@ -60,9 +62,9 @@ from ._writer_options import (
     settings_from,
 )
 from ._writer_policies import TagPolicy, make_policy
-from ._writer_records import Piece, RecordError, decode_points, encode_records
+from ._writer_records import Encoded, Piece, RecordError, decode_points, encode_chunks, encode_records
 
-__all__ = ["INTAKE_CAP", "WriterCore", "client_closed"]
+__all__ = ["INTAKE_BYTES", "INTAKE_CAP", "WriterCore", "client_closed"]
 
 log = logging.getLogger("data_interaction_client.writer")
 
@@ -72,12 +74,18 @@ _MAX_TAG_OBJECTS = 65_536
 _STORE_RETRY_DELAY = 1.0
 #: At most one WARNING per this many seconds about points dropped for room.
 _DROP_LOG_INTERVAL = 10.0
+#: Points of one write_points call from which they are encoded on the caller's thread.
+_ENCODE_AT = 64
 #: Spool bytes per point assumed before the first commit measures it.
 _INITIAL_BYTES_PER_POINT = 48
 #: Points the intake may hold before a sync writer's write waits for the committer to take them: a
 #: thread writing flat out (a million points a second) outruns encoding and the disk, and without
 #: this bound the points pending would pile up in memory instead of on disk.
 INTAKE_CAP = 20_000
+#: Bytes of points encoded by ``write_points`` the intake may hold before a sync writer's
+#: ``write_points`` waits for the committer: enough for the committer to take large bites (one
+#: commit per disk flush), little next to the points a caller gives at once.
+INTAKE_BYTES = 8 * 1024 * 1024
 
 
 # The writers of each client, told when it is closed (a weak map: neither is kept alive by it).
@@ -94,15 +102,20 @@ def client_closed(client: object) -> None:
 
 
 class _TagEntry:
-    """A tag the writer has seen: its id, the intake of its points and its policy."""
+    """A tag the writer has seen: its id, the intake of its points and its policy.
 
-    __slots__ = ("attributes", "buffer", "overrides", "policy", "rules", "tag_id", "wire")
+    The intake of a tag is ``encoded`` (from ``write_points``), then ``buffer`` (dicts), in write
+    order: once ``buffer`` holds points, ``write_points`` appends dicts to it too.
+    """
+
+    __slots__ = ("attributes", "buffer", "encoded", "overrides", "policy", "rules", "tag_id", "wire")
 
     def __init__(self, tag_id: TagId, attributes: TagAttributes | None) -> None:
         self.tag_id = tag_id
         self.wire = tag_id_to_wire(tag_id)
         self.attributes = attributes
         self.buffer: list[PointDict] = []
+        self.encoded: list[Encoded] = []
         self.policy: TagPolicy | None = None
         self.overrides: dict[str, Any] = {}
         self.rules = PointRules(tag_id)
@@ -114,7 +127,7 @@ class _Take:
     __slots__ = ("groups", "mark", "points")
 
     def __init__(
-        self, groups: list[tuple[str | dict[str, str], list[PointDict]]], points: int, mark: int
+        self, groups: list[tuple[str | dict[str, str], list[PointDict] | Encoded]], points: int, mark: int
     ) -> None:
         self.groups = groups
         self.points = points
@@ -139,6 +152,11 @@ class _Watermarks:
 class WriterCore:
     """The writer's state and every step that does no I/O; :class:`Writer` and ``AsyncWriter`` add the I/O."""
 
+    #: Points (as dicts) and bytes (encoded) the intake holds before a write waits for the committer:
+    #: no limit unless the writer can wait (the sync one sets INTAKE_CAP and INTAKE_BYTES).
+    _intake_cap = sys.maxsize
+    _intake_bytes_cap = sys.maxsize
+
     def __init__(self, client: BaseClient[Any], spool: object, options: Mapping[str, Any]) -> None:
         settings = settings_from(spool, options, client)
         self._client = client  # for client_closed() only: everything else goes through the link
@@ -154,7 +172,7 @@ class WriterCore:
         self._wake_at = settings.batch_points
         self._room = sys.maxsize  # intake points allowed before _admit is asked (the fast path)
         self._policy_room = sys.maxsize  # intake points allowed before the overflow policy applies
-        self._intake_cap = sys.maxsize  # set by a writer that can wait for the committer
+        self._intake_bytes = 0  # bytes of the encoded points in the intake
         self._closing = False
         self._closed = False
         self._client_closed = False  # the client was closed: nothing more is taken or sent
@@ -246,27 +264,45 @@ class WriterCore:
             entry = self._entries[tag]
         except (KeyError, TypeError):
             entry = self._entry_for(tag)
-        checked: PointDict | None = point(entry.rules, x, y, q)
+        ty = type(y)
+        # The common case inline, as Tag.add_data has it (a live loop calls this for every point):
+        # an integer timestamp in microseconds, a plain value of the tag's type, an integer quality;
+        # anything else is checked completely by point().
+        checked: PointDict | None
+        if (
+            type(x) is int
+            and SMALL_TIMESTAMP <= x <= MAX_TIMESTAMP
+            and ty in entry.rules.fast_y
+            and (q is None or (type(q) is int and MIN_QUALITY <= q <= MAX_QUALITY))
+            and (ty is not float or y - y == 0.0)
+            and (ty is not int or MIN_INT <= y <= MAX_INT)
+            and (ty is not str or y.isascii())
+        ):
+            checked = {"x": x, "y": y, "q": q}
+        else:
+            checked = point(entry.rules, x, y, q)
         policy = entry.policy
         if policy is not None:
-            checked = policy.apply(entry.tag_id, None, checked)  # type: ignore[arg-type]
+            checked = policy.apply(entry.tag_id, None, checked)
             if checked is None:
                 with self._lock:
                     self._dropped["deadband"] = self._dropped.get("deadband", 0) + 1
                 return
         with self._lock:
-            if self._intake >= self._room:
+            intake = self._intake
+            if intake >= self._room:
                 self._admit(1)
+                intake = self._intake  # the committer may have taken the intake meanwhile
             buffer = entry.buffer
-            if not buffer:
+            if not buffer and not entry.encoded:
                 if not self._dirty:  # the first point since the last commit: start its clock
                     self._intake_since = time.monotonic()
                     self._signal(commit=True)
                 self._dirty.append(entry)
-            buffer.append(checked)  # type: ignore[arg-type]
-            self._intake += 1
+            buffer.append(checked)
+            self._intake = intake = intake + 1
             self._written += 1
-            if self._intake >= self._wake_at:
+            if intake >= self._wake_at:
                 self._wake_at = sys.maxsize  # once, until the committer takes the intake
                 self._signal(commit=True)
 
@@ -287,10 +323,19 @@ class WriterCore:
         dropped = 0
         if policy is not None and checked:
             checked, dropped = policy.apply_many(entry.tag_id, checked)
+        encoded: list[Encoded] = []
+        if len(checked) >= _ENCODE_AT and not entry.buffer:  # (looked at again under the lock)
+            encoded, problems = encode_chunks(checked, self._settings.batch_points)
+            if problems:  # a dict changed while it was checked: say which, keep none
+                index, why = problems[0]
+                raise InvalidPointError(entry.tag_id, index, None, f"cannot be encoded ({why})")
         with self._lock:
             if dropped:
                 self._dropped["deadband"] = self._dropped.get("deadband", 0) + dropped
-            self._take_in(entry, checked)
+            if encoded and not entry.buffer:
+                self._take_encoded(entry, encoded, len(checked))
+            else:
+                self._take_in(entry, checked)
         return len(checked)
 
     def write_tags(self, tags: Tag | Iterable[Tag]) -> int:
@@ -424,7 +469,8 @@ class WriterCore:
             if not self._dirty:
                 self._intake_since = time.monotonic()
                 self._signal(commit=True)
-            self._dirty.append(entry)
+            if not entry.encoded:
+                self._dirty.append(entry)
             entry.buffer = points
         else:
             entry.buffer.extend(points)
@@ -434,12 +480,34 @@ class WriterCore:
             self._wake_at = sys.maxsize
             self._signal(commit=True)
 
+    def _take_encoded(self, entry: _TagEntry, encoded: list[Encoded], count: int) -> None:
+        """Append encoded points to the intake, before any dict of the tag (the lock held)."""
+        size = sum(len(chunk.data) for chunk in encoded)
+        if self._intake + count > self._room or self._intake_bytes + size > self._intake_bytes_cap:
+            self._admit(count, size)
+        if not entry.encoded and not entry.buffer:
+            if not self._dirty:
+                self._intake_since = time.monotonic()
+                self._signal(commit=True)
+            self._dirty.append(entry)
+        entry.encoded += encoded
+        self._intake += count
+        self._intake_bytes += size
+        self._written += count
+        if self._intake >= self._wake_at:
+            self._wake_at = sys.maxsize
+            self._signal(commit=True)
+
     def _admit_many(self, count: int) -> None:
         if count and self._intake + count > self._room:
             self._admit(count)
 
-    def _admit(self, count: int) -> None:
-        """Make room for ``count`` points as the overflow policy says, or raise (the lock held)."""
+    def _admit(self, count: int, size: int | None = None) -> None:
+        """Make room for ``count`` points as the overflow policy says, or raise (the lock held).
+
+        ``size``: the bytes of the points, when they come encoded (their room in the intake is
+        counted in bytes, that of dicts in points).
+        """
         deadline: float | None = None
         while True:
             if self._client_closed:
@@ -452,8 +520,15 @@ class WriterCore:
                     f"{self._refusal.args[0]} ({count} points of this call were not kept)",
                     path=self._refusal.path,
                 )
-            if self._intake and self._intake + count > self._intake_cap:
-                self._signal(commit=True)  # the committer is behind: wait until it takes the intake
+            if self._intake and (
+                self._intake + count > self._intake_cap
+                if size is None
+                else self._intake_bytes + size > self._intake_bytes_cap
+            ):
+                # The committer is behind: have it take the intake now (not after commit_interval),
+                # and wait until it has.
+                self._commit_now = True
+                self._signal(commit=True)
                 self._wait_for_room(1.0)
                 continue
             if self._intake + count <= self._policy_room:
@@ -517,7 +592,7 @@ class WriterCore:
             free = settings.max_spool_bytes - self._spool.bytes - unsaved
             room = free // self._bytes_per_point - self._committing
         self._policy_room = room
-        self._room = min(room, self._intake_cap)
+        self._room = min(room, self._intake_cap)  # encoded intake: checked against its bytes too
         if self._refusing and self._intake < room:
             self._refusing = False
             log.info("the writer has room again (%d points pending)", self._pending_points())
@@ -544,11 +619,17 @@ class WriterCore:
 
     def _take(self) -> _Take:
         """Take the intake for a commit (the lock held)."""
-        groups = []
+        groups: list[tuple[str | dict[str, str], list[PointDict] | Encoded]] = []
         for entry in self._dirty:
-            groups.append((entry.wire, entry.buffer))
-            entry.buffer = []
+            wire = entry.wire
+            if entry.encoded:
+                groups += [(wire, chunk) for chunk in entry.encoded]
+                entry.encoded = []
+            if entry.buffer:
+                groups.append((wire, entry.buffer))
+                entry.buffer = []
         self._dirty = []
+        self._intake_bytes = 0
         take = _Take(groups, self._intake, self._written)
         self._committing += self._intake
         self._intake = 0
@@ -564,7 +645,11 @@ class WriterCore:
         records, problems = encode_records(take.groups, self._settings.batch_points)
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
-        states = {_state_key(wire): orjson.dumps(points[-1]["x"]) for wire, points in take.groups if points}
+        states = {
+            _state_key(wire): points.last_x if isinstance(points, Encoded) else orjson.dumps(points[-1]["x"])
+            for wire, points in take.groups
+            if points
+        }
         for wire, index, problem in problems:
             log.error(
                 "point %d given for tag %r could not be encoded (%s): it was changed after it was given; "

@@ -5,7 +5,9 @@ A record holds the points of one or more tags, at most ``batch_points`` of them:
 - ``tags``: the JSON text ``[[tag id as on the wire, points, bytes], ...]``;
 - ``data``: for each tag of ``tags``, in that order, its points as one JSON array, one after the other.
 
-The points are the checked wire dicts, encoded once (orjson) when they are committed. A request body
+The points are the checked wire dicts, encoded once (orjson): by ``write_points`` on the caller's
+thread (:func:`encode_chunks`: the intake then holds bytes, not dicts), or by the committer for the
+points of ``write`` and ``write_tags``. A request body
 is made of records by joining their bytes, so no point is encoded twice: the arrays of one tag across
 the records become one ``{"tagId": ..., "data": [...]}`` item, in the records' order, and each tag's
 points keep the order they were written in. Nothing here does I/O.
@@ -21,11 +23,49 @@ import orjson
 from ._spool import NewRecord, QuarantineEntry, Record
 from ._types import PointDict, TagId, tag_id_from
 
-__all__ = ["Part", "Piece", "RecordError", "decode_points", "encode_records", "parts_of"]
+__all__ = [
+    "Encoded",
+    "Part",
+    "Piece",
+    "RecordError",
+    "decode_points",
+    "encode_chunks",
+    "encode_records",
+    "parts_of",
+]
 
 
 class RecordError(ValueError):
     """A record's bytes are not the layout above (it was damaged, or written by something else)."""
+
+
+class Encoded(NamedTuple):
+    """Checked points of one tag already encoded: their count, their JSON array, the last one's ``x``."""
+
+    points: int
+    data: bytes
+    last_x: bytes
+
+
+def encode_chunks(points: list[PointDict], batch_points: int) -> tuple[list[Encoded], list[tuple[int, str]]]:
+    """Encode checked points in arrays of at most ``batch_points``; also the points left out.
+
+    The points left out are given as ``(index, why)``: only a dict changed by another thread while
+    it was being checked can be one.
+    """
+    chunks: list[Encoded] = []
+    problems: list[tuple[int, str]] = []
+    size = len(points)
+    for start in range(0, size, batch_points):
+        chunk = points if start == 0 and size <= batch_points else points[start : start + batch_points]
+        found: list[tuple[str | dict[str, str], int, str]] = []
+        data, kept = _encode("", chunk, start, found)
+        problems += [(index, why) for _, index, why in found]
+        if kept:
+            left_out = {index - start for _, index, _ in found}
+            last = max(i for i in range(len(chunk)) if i not in left_out) if found else len(chunk) - 1
+            chunks.append(Encoded(kept, data, orjson.dumps(chunk[last]["x"])))
+    return chunks, problems
 
 
 class Part(NamedTuple):
@@ -107,13 +147,14 @@ class Piece:
 
 
 def encode_records(
-    groups: Sequence[tuple[str | dict[str, str], list[PointDict]]], batch_points: int
+    groups: Sequence[tuple[str | dict[str, str], list[PointDict] | Encoded]], batch_points: int
 ) -> tuple[list[NewRecord], list[tuple[str | dict[str, str], int, str]]]:
     """Lay the points of each ``(tag id on the wire, points)`` out in records of at most ``batch_points``.
 
-    Returns the records and the points that could not be encoded as ``(tag, index, why)``: only a
-    dict changed after it was given can be one (every point is checked when it is given); it is
-    left out, the other points go on.
+    ``points`` are wire dicts, or an :class:`Encoded` array of at most ``batch_points`` (laid out as
+    it is: a record that could not hold it all is closed first). Returns the records and the points
+    that could not be encoded as ``(tag, index, why)``: only a dict changed after it was given can
+    be one (every point is checked when it is given); it is left out, the other points go on.
     """
     records: list[NewRecord] = []
     problems: list[tuple[str | dict[str, str], int, str]] = []
@@ -128,6 +169,15 @@ def encode_records(
         header, chunks, count = [], [], 0
 
     for wire, points in groups:
+        if isinstance(points, Encoded):
+            if count + points.points > batch_points:
+                close_record()
+            header.append([wire, points.points, len(points.data)])
+            chunks.append(points.data)
+            count += points.points
+            if count >= batch_points:
+                close_record()
+            continue
         start = 0
         size = len(points)
         while start < size:

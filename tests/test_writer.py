@@ -150,6 +150,57 @@ def test_write_points_takes_dicts_tuples_columns_and_frames(
     assert recorder.points["d"] == [{"x": X, "y": 1, "q": 5}]
 
 
+def test_points_keep_their_order_across_write_and_write_points(
+    make_writer: MakeWriter, recorder: Recorder
+) -> None:
+    # write_points of many points gives them to the intake encoded, write() as dicts: one tag's
+    # points still leave in the order written, split in requests of at most batch_points, and the
+    # watermark follows the last one stored.
+    w = make_writer(batch_points=150)
+    expected = []
+    for round_ in range(3):
+        base = X + round_ * 1000
+        w.write("a", base, -1.0)
+        w.write_points("a", [{"x": base + 1 + i, "y": i * 0.5, "q": 0} for i in range(400)])
+        w.write("a", base + 500, -2.0)
+        w.write_points("a", [(base + 501 + i, i) for i in range(100)])  # after dicts: kept as dicts
+        w.write_points("b", points(round_, round_ * 1000, 300))
+        expected += [{"x": base, "y": -1.0, "q": 0}]
+        expected += [{"x": base + 1 + i, "y": i * 0.5, "q": 0} for i in range(400)]
+        expected += [{"x": base + 500, "y": -2.0, "q": 0}]
+        expected += [{"x": base + 501 + i, "y": i} for i in range(100)]
+        w.sync(timeout=30)
+    w.flush(timeout=30)
+    assert recorder.points["a"] == expected
+    assert recorder.points["b"] == points(0, 0, 300) + points(1, 1000, 300) + points(2, 2000, 300)
+    assert max(recorder.sizes) <= 150
+    assert w.watermark("a") == X + 2000 + 600
+    assert w.watermark("b") == X + 2000 + 299
+
+
+def test_a_write_waiting_for_the_committer_does_not_wait_for_commit_interval(
+    make_writer: MakeWriter, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # batch_points above the intake's bound: a write that must wait for the committer to take the
+    # intake asks it to commit now; it used to wait for commit_interval (here an hour).
+    monkeypatch.setattr("data_interaction_client._writer.INTAKE_CAP", 100)
+    monkeypatch.setattr("data_interaction_client._writer.INTAKE_BYTES", 1000)
+    w = make_writer(batch_points=100_000, commit_interval=3600)
+    done = threading.Event()
+
+    def write_more() -> None:
+        for i in range(300):
+            w.write("a", X + i, 0.5)
+        w.write_points("b", points(0, 0, 200))
+        w.write_points("b", points(200, 0, 200))  # over 1000 bytes waiting: waits for the committer
+        done.set()
+
+    threading.Thread(target=write_more, daemon=True).start()
+    assert done.wait(60), "a write waited for commit_interval"
+    w.flush(timeout=30)
+    assert recorder.total == 700
+
+
 def test_write_tags_moves_the_buffered_points(make_writer: MakeWriter, recorder: Recorder) -> None:
     w = make_writer(spool=None)
     a, b = Tag("a"), Tag("b")
