@@ -3,9 +3,10 @@
 A point is kept in the wire form ``{"x": ..., "y": ..., "q": ...}`` so that a send is a single
 ``orjson.dumps`` of the buffers. A dict that already is in that form is kept as it is (not copied); any
 other accepted form (a tuple, a ``datetime`` timestamp, a numpy scalar) becomes a new dict. Anything
-invalid raises :class:`InvalidPointError` naming the tag, the point's index and the field.
+invalid raises [`InvalidPointError`][data_interaction_client.InvalidPointError] naming the tag, the point's
+index and the field.
 
-How one tag's points are checked is a :class:`PointRules`: the tag's id, the values its type takes
+How one tag's points are checked is a `PointRules`: the tag's id, the values its type takes
 (``smtTagValueTypeCode``) and the unit of its integer timestamps. The checks take rules or a bare tag
 id (no value type, microseconds).
 
@@ -71,8 +72,8 @@ class _FastPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 _FAST_POINTS: Final = list[_FastPoint]
 
-#: The unit of integer timestamps: seconds, milliseconds, microseconds (the platform's) or nanoseconds.
 Precision: TypeAlias = Literal["s", "ms", "us", "ns"]
+"""The unit of integer timestamps: seconds, milliseconds, microseconds (the platform's) or nanoseconds."""
 PRECISIONS: Final[tuple[str, ...]] = get_args(Precision)
 # Integer timestamps become microseconds as x * factor // divisor.
 _SCALE: Final = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}
@@ -99,8 +100,9 @@ class PointRules:
 
     ``value_type`` is the tag's ``smtTagValueTypeCode`` (anything else, or ``check_values=False``,
     takes any JSON value). ``precision`` is the unit of integer timestamps; ``None`` means
-    microseconds, with a :class:`TimestampUnitWarning` (once per rules object, so once per
-    :class:`Tag`) for a timestamp so small it is likely in another unit.
+    microseconds, with a [`TimestampUnitWarning`][data_interaction_client.TimestampUnitWarning] (once per
+    rules object, so once per [`Tag`][data_interaction_client.Tag]) for a timestamp so small it is likely in
+    another unit.
     """
 
     __slots__ = ("allowed", "divisor", "factor", "fast_y", "precision", "tag_id", "value_type", "warned")

@@ -1,6 +1,6 @@
-"""The background writers: :class:`Writer` (threads) and :class:`AsyncWriter` (asyncio tasks).
+"""The background writers: `Writer` (threads) and `AsyncWriter` (asyncio tasks).
 
-Both are thin: the state and every step that does no I/O live in :class:`WriterCore`; these add the
+Both are thin: the state and every step that does no I/O live in `WriterCore`; these add the
 committer and the sender (two threads, or two tasks with the spool's I/O on one worker thread), the
 waiting of ``sync``, ``flush`` and ``close``, and the one call that sends a batch.
 """
@@ -33,10 +33,10 @@ __all__ = ["AsyncWriter", "Writer"]
 log = logging.getLogger("data_interaction_client.writer")
 
 _T = TypeVar("_T")
-#: Seconds close() gives the last commit (local disk) even when close_timeout is shorter.
 _CLOSE_COMMIT_TIME = 5.0
-#: Seconds before a loop that failed unexpectedly starts again.
+"""Seconds close() gives the last commit (local disk) even when close_timeout is shorter."""
 _RESTART_DELAY = 1.0
+"""Seconds before a loop that failed unexpectedly starts again."""
 
 
 def _deadline(timeout: float | None) -> float | None:
@@ -50,15 +50,17 @@ def _deadline(timeout: float | None) -> float | None:
 class Writer(WriterCore):
     """A background writer with a durable spool: the way long-running connectors send points.
 
-    Made by ``client.writer(spool=...)``; use it as a context manager, or call :meth:`close`::
+    Made by ``client.writer(spool=...)``; use it as a context manager, or call `close`:
 
-        with client.writer(spool="/var/lib/my-connector/spool") as w:
-            w.write(tag, x, y, q=0)         # a Tag or a tag id; never waits on the network
-            w.write_points(tag, points)     # many: dicts, tuples or columns
-            w.write_tags(tags)              # move the tags' buffered points into the writer
-            w.sync()                        # returns once everything written so far is on disk
-            w.flush()                       # returns once everything written so far is accepted
-            print(w.stats())
+    ```python
+    with client.writer(spool="/var/lib/my-connector/spool") as w:
+        w.write(tag, x, y, q=0)         # a Tag or a tag id; never waits on the network
+        w.write_points(tag, points)     # many: dicts, tuples or columns
+        w.write_tags(tags)              # move the tags' buffered points into the writer
+        w.sync()                        # returns once everything written so far is on disk
+        w.flush()                       # returns once everything written so far is accepted
+        print(w.stats())
+    ```
 
     The two promises:
 
@@ -73,31 +75,34 @@ class Writer(WriterCore):
        request in flight when the process died (or when ``close`` gave up on it) is sent again
        by the next writer on the spool.
 
-    Every point is checked when it is given (:class:`InvalidPointError`, as ``Tag.update``). Points
-    are sent in requests of up to ``batch_points``, at least every ``flush_interval``, one request
-    at a time, through the client's transport (its token, timeouts, typed errors and ``Retry-After``).
-    After a failure the writer waits (doubling from 1 s up to ``max_retry_delay``, or as long as
-    ``Retry-After`` says, up to 60 s) and tries again, forever: it never gives up on a point for a
-    transient failure (connection errors, timeouts, 408, 429, 5xx), and it logs when the platform
-    stops and starts accepting points, not every retry. A batch the platform refuses for good
-    (400, 404, 409, 422) goes to the quarantine (:meth:`quarantined`), one tag's points at a time,
+    Every point is checked when it is given ([`InvalidPointError`][data_interaction_client.InvalidPointError],
+    as ``Tag.update``). Points are sent in requests of up to ``batch_points``, at least every
+    ``flush_interval``, one request at a time, through the client's transport (its token, timeouts, typed
+    errors and ``Retry-After``). After a failure the writer waits (doubling from 1 s up to
+    ``max_retry_delay``, or as long as ``Retry-After`` says, up to 60 s) and tries again, forever: it never
+    gives up on a point for a transient failure (connection errors, timeouts, 408, 429, 5xx), and it logs when
+    the platform stops and starts accepting points, not every retry. A batch the platform refuses for good
+    (400, 404, 409, 422) goes to the quarantine (`quarantined`), one tag's points at a time,
     without holding up the others; one too large (413) is split. A refused token (401, 403) is
     retried too (the points stay; fix the token and restart) and reported as ``health="critical"``.
 
-    Args (all keyword-only, given to ``client.writer``):
+    The arguments below are all keyword-only, given to ``client.writer``.
+
+    Keyword Args:
         spool: A directory for the spool (created if need be; one writer per directory), or ``None``
             to keep pending points in memory only (lost if the process ends).
         batch_points: Points per request, at most (default 5,000).
         flush_interval: Seconds a point may wait for others to join its request (default 1.0).
         commit_interval: Seconds within which a written point is on disk (default 0.2).
-        close_timeout: Seconds :meth:`close` spends delivering what is pending (default 10); the rest
+        close_timeout: Seconds `close` spends delivering what is pending (default 10); the rest
             stays in the spool for the next start.
         max_spool_bytes: Bytes of points the spool may hold (default 1 GiB); with a spool only.
         max_pending_points: Points a memory-only writer may hold (default 1,000,000).
-        overflow: When full: ``"raise"`` (default: :class:`WriterFullError`, the call's points are not
-            kept), ``"block"`` (wait up to ``block_timeout`` seconds for room, then raise; not in the
-            async writer) or ``"drop_oldest"`` (drop the oldest pending points, counted in
-            ``stats().dropped_points`` and logged at WARNING).
+        overflow: When full: ``"raise"`` (default:
+            [`WriterFullError`][data_interaction_client.WriterFullError], the call's points are not kept),
+            ``"block"`` (wait up to ``block_timeout`` seconds for room, then raise; not in the async writer)
+            or ``"drop_oldest"`` (drop the oldest pending points, counted in ``stats().dropped_points`` and
+            logged at WARNING).
         block_timeout: Seconds a write waits for room with ``overflow="block"`` (default 60).
         fsync: ``True`` (default) to flush each commit to the disk; see the first promise.
         scale: Multiply numeric values by the tag's ``smtTagValueScale`` (default ``False``).
@@ -113,17 +118,18 @@ class Writer(WriterCore):
             says when; 0 when the batch is split in two, sent at once).
         on_quarantined: Called when a batch is set aside in the quarantine.
 
-    The callbacks take one :class:`WriteEvent` and run on the writer's sender thread (on the event
-    loop for ``AsyncWriter``; plain functions in both): keep them short. An exception raised by a
-    callback is logged once per callback, with its traceback, and otherwise ignored: it never stops
-    delivery.
+    The callbacks take one [`WriteEvent`][data_interaction_client.WriteEvent] and run on the writer's sender
+    thread (on the event loop for ``AsyncWriter``; plain functions in both): keep them short. An exception
+    raised by a callback is logged once per callback, with its traceback, and otherwise ignored: it never
+    stops delivery.
 
     ``set_policy(tag, ...)`` sets ``scale``, ``deadband`` and ``max_interval`` for one tag.
 
     Close the writer before its client. Once the client is closed, the writer takes no more points
-    (``write`` and the others raise :class:`WriterClosedError`, saying that the client was closed)
-    and sends nothing more; its pending points stay in the spool for the next writer (a memory-only
-    writer loses them, logged at ERROR when it closes).
+    (``write`` and the others raise [`WriterClosedError`][data_interaction_client.WriterClosedError], saying
+    that the client was closed) and sends nothing more; its pending points stay in the spool for the next
+    writer (a memory-only writer loses them, logged at ERROR when it closes).
+
     """
 
     def __init__(
@@ -312,11 +318,12 @@ class Writer(WriterCore):
     def sync(self, timeout: float | None = None) -> None:
         """Return once everything written so far is on disk (in memory for a memory-only writer).
 
-        Raises :class:`WriterTimeoutError` after ``timeout`` seconds. While the spool refuses the
-        points (a full disk), the writer tries again every second and ``sync`` waits for it: it
-        raises :class:`SpoolDiskFullError` (or :class:`SpoolError`) when ``timeout`` ends and the
-        spool still refuses them, or, without a ``timeout``, once a try made after the call failed.
-        The points stay in memory meanwhile.
+        Raises [`WriterTimeoutError`][data_interaction_client.WriterTimeoutError] after ``timeout`` seconds.
+        While the spool refuses the points (a full disk), the writer tries again every second and ``sync``
+        waits for it: it raises [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] (or
+        [`SpoolError`][data_interaction_client.SpoolError]) when ``timeout`` ends and the spool still refuses
+        them, or, without a ``timeout``, once a try made after the call failed. The points stay in memory
+        meanwhile.
         """
         self._sync(_deadline(timeout), timeout, "sync")
 
@@ -332,8 +339,9 @@ class Writer(WriterCore):
         """Return once everything written so far has been accepted by the platform (or set aside).
 
         Sends at once what is pending, without waiting for ``flush_interval``. Raises
-        :class:`WriterTimeoutError` after ``timeout`` seconds; the writer goes on either way.
-        A batch the platform refuses for good is set aside in the quarantine, not waited for.
+        [`WriterTimeoutError`][data_interaction_client.WriterTimeoutError] after ``timeout`` seconds; the
+        writer goes on either way. A batch the platform refuses for good is set aside in the quarantine, not
+        waited for.
         """
         deadline = _deadline(timeout)
         self._sync(deadline, timeout, "flush")
@@ -423,14 +431,16 @@ class _Signal:
 
 
 class AsyncWriter(WriterCore):
-    """The async twin of :class:`Writer`: the same options and promises, for ``asyncio``.
+    """The async twin of `Writer`: the same options and promises, for ``asyncio``.
 
-    Made by ``AsyncDataInteractionClient.writer(spool=...)`` inside a running event loop::
+    Made by ``AsyncDataInteractionClient.writer(spool=...)`` inside a running event loop:
 
-        async with client.writer(spool="/var/lib/my-connector/spool") as w:
-            w.write(tag, x, y, q=0)       # plain calls: they never wait
-            await w.sync()
-            await w.flush()
+    ```python
+    async with client.writer(spool="/var/lib/my-connector/spool") as w:
+        w.write(tag, x, y, q=0)       # plain calls: they never wait
+        await w.sync()
+        await w.flush()
+    ```
 
     ``write``, ``write_points``, ``write_tags``, ``stats`` and the quarantine's methods are plain
     calls; ``sync``, ``flush`` and ``close`` (also ``aclose``) are awaited. The spool is read and
@@ -621,7 +631,7 @@ class AsyncWriter(WriterCore):
     # --- waiting ---------------------------------------------------------------------------------------
 
     async def sync(self, timeout: float | None = None) -> None:
-        """Return once everything written so far is on disk; see :meth:`Writer.sync`."""
+        """Return once everything written so far is on disk; see `Writer.sync`."""
         await self._sync(_deadline(timeout), timeout, "sync")
 
     async def _sync(
@@ -637,7 +647,7 @@ class AsyncWriter(WriterCore):
             await self._progress_signal.wait(wait)
 
     async def flush(self, timeout: float | None = None) -> None:
-        """Return once everything written so far has been accepted; see :meth:`Writer.flush`."""
+        """Return once everything written so far has been accepted; see `Writer.flush`."""
         deadline = _deadline(timeout)
         await self._sync(deadline, timeout, "flush")
         with self._lock:
@@ -650,10 +660,10 @@ class AsyncWriter(WriterCore):
             await self._progress_signal.wait(left)
 
     async def close(self) -> None:
-        """Stop taking points, deliver for at most ``close_timeout`` seconds; see :meth:`Writer.close`.
+        """Stop taking points, deliver for at most ``close_timeout`` seconds; see `Writer.close`.
 
         Cancelling it (a task cancelled, a timeout around it) stops delivering at once, but the
-        writer still closes before the :class:`asyncio.CancelledError` goes on: the intake is stored
+        writer still closes before the `asyncio.CancelledError` goes on: the intake is stored
         in the spool, the tasks end, the spool is closed (a new writer may open it) and what was not
         delivered stays there. Later calls return at once.
         """

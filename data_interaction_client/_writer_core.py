@@ -1,6 +1,6 @@
 """Everything the sync and async writers share: options, intake, policies, batching, error handling, stats.
 
-The two writers (:mod:`._writer`) add only the I/O and the waiting: a thread or an asyncio task that
+The two writers (`_writer`) add only the I/O and the waiting: a thread or an asyncio task that
 commits, another that sends, and how a caller waits for ``sync`` and ``flush``.
 
 How points flow: ``write*`` checks each point on the caller's thread and appends it to the tag's
@@ -68,24 +68,24 @@ __all__ = ["INTAKE_BYTES", "INTAKE_CAP", "WriterCore", "client_closed"]
 
 log = logging.getLogger("data_interaction_client.writer")
 
-#: Tag objects remembered for a quick lookup; beyond this many, they are looked up by id.
 _MAX_TAG_OBJECTS = 65_536
-#: Seconds between retries of a commit the spool refused (full disk).
+"""Tag objects remembered for a quick lookup; beyond this many, they are looked up by id."""
 _STORE_RETRY_DELAY = 1.0
-#: At most one WARNING per this many seconds about points dropped for room.
+"""Seconds between retries of a commit the spool refused (full disk)."""
 _DROP_LOG_INTERVAL = 10.0
-#: Points of one write_points call from which they are encoded on the caller's thread.
+"""At most one WARNING per this many seconds about points dropped for room."""
 _ENCODE_AT = 64
-#: Spool bytes per point assumed before the first commit measures it.
+"""Points of one write_points call from which they are encoded on the caller's thread."""
 _INITIAL_BYTES_PER_POINT = 48
-#: Points the intake may hold before a sync writer's write waits for the committer to take them: a
-#: thread writing flat out (a million points a second) outruns encoding and the disk, and without
-#: this bound the points pending would pile up in memory instead of on disk.
+"""Spool bytes per point assumed before the first commit measures it."""
 INTAKE_CAP = 20_000
-#: Bytes of points encoded by ``write_points`` the intake may hold before a sync writer's
-#: ``write_points`` waits for the committer: enough for the committer to take large bites (one
-#: commit per disk flush), little next to the points a caller gives at once.
+"""Points the intake may hold before a sync writer's write waits for the committer to take them: a thread
+writing flat out (a million points a second) outruns encoding and the disk, and without this bound the
+points pending would pile up in memory instead of on disk."""
 INTAKE_BYTES = 8 * 1024 * 1024
+"""Bytes of points encoded by ``write_points`` the intake may hold before a sync writer's ``write_points``
+waits for the committer: enough for the committer to take large bites (one commit per disk flush), little
+next to the points a caller gives at once."""
 
 
 # The writers of each client, told when it is closed (a weak map: neither is kept alive by it).
@@ -150,11 +150,11 @@ class _Watermarks:
 
 
 class WriterCore:
-    """The writer's state and every step that does no I/O; :class:`Writer` and ``AsyncWriter`` add the I/O."""
+    """The writer's state and every step that does no I/O; `Writer` and ``AsyncWriter`` add the I/O."""
 
-    #: Points (as dicts) and bytes (encoded) the intake holds before a write waits for the committer:
-    #: no limit unless the writer can wait (the sync one sets INTAKE_CAP and INTAKE_BYTES).
     _intake_cap = sys.maxsize
+    """Points (as dicts) and bytes (encoded) the intake holds before a write waits for the committer: no
+    limit unless the writer can wait (the sync one sets INTAKE_CAP and INTAKE_BYTES)."""
     _intake_bytes_cap = sys.maxsize
 
     def __init__(self, client: BaseClient[Any], spool: object, options: Mapping[str, Any]) -> None:
@@ -253,12 +253,14 @@ class WriterCore:
     # --- intake: the caller's thread, no I/O -------------------------------------------------------
 
     def write(self, tag: Tag | TagIdLike, x: Any, y: Any, q: int | None = 0) -> None:
-        """Take one point: ``tag`` (a :class:`Tag` or a tag id), timestamp ``x``, value ``y``, quality ``q``.
+        """Take one point: ``tag`` (a `Tag` or a tag id), timestamp ``x``, value ``y``, quality ``q``.
 
-        The point is checked now (:class:`InvalidPointError` if bad) and never waits on the network.
-        Raises :class:`WriterFullError` when the writer is full (``overflow="raise"``, or
-        ``"block"`` after ``block_timeout``), :class:`SpoolDiskFullError` while the disk is full and
-        :class:`WriterClosedError` once closed; then the point was not kept.
+        The point is checked now ([`InvalidPointError`][data_interaction_client.InvalidPointError] if bad) and
+        never waits on the network. Raises [`WriterFullError`][data_interaction_client.WriterFullError] when
+        the writer is full (``overflow="raise"``, or ``"block"`` after ``block_timeout``),
+        [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] while the disk is full and
+        [`WriterClosedError`][data_interaction_client.WriterClosedError] once closed; then the point was not
+        kept.
         """
         try:
             entry = self._entries[tag]
@@ -309,10 +311,11 @@ class WriterCore:
     def write_points(self, tag: Tag | TagIdLike, points: Any) -> int:
         """Take many points for ``tag``; return how many were kept (the deadband may drop some).
 
-        ``points`` is what :meth:`Tag.update` takes (dicts ``{"x", "y", "q"}`` or tuples ``(x, y[, q])``),
-        a :class:`Columns` ``(x, y, q)``, or a pandas ``DataFrame`` with the columns ``x``, ``y`` and
-        optionally ``q``. Every point is checked first: on a bad one (:class:`InvalidPointError`, naming
-        its index) none is kept. Otherwise as :meth:`write`, all the points or none.
+        ``points`` is what [`Tag.update`][data_interaction_client.Tag.update] takes (dicts ``{"x", "y", "q"}``
+        or tuples ``(x, y[, q])``), a [`Columns`][data_interaction_client.Columns] ``(x, y, q)``, or a pandas
+        ``DataFrame`` with the columns ``x``, ``y`` and optionally ``q``. Every point is checked first: on a
+        bad one ([`InvalidPointError`][data_interaction_client.InvalidPointError], naming its index) none is
+        kept. Otherwise as `write`, all the points or none.
         """
         try:
             entry = self._entries[tag]
@@ -341,9 +344,9 @@ class WriterCore:
     def write_tags(self, tags: Tag | Iterable[Tag]) -> int:
         """Move the points buffered in ``tags`` into the writer (their buffers are emptied); return how many.
 
-        The points were checked when they were given to the tags. Raises :class:`TagBusyError` if a
-        tag is being sent by ``set_data``; when the writer refuses the points (full, disk full,
-        closed) they stay in their tags.
+        The points were checked when they were given to the tags. Raises
+        [`TagBusyError`][data_interaction_client.TagBusyError] if a tag is being sent by ``set_data``; when
+        the writer refuses the points (full, disk full, closed) they stay in their tags.
         """
         given = [tags] if isinstance(tags, Tag) else list(tags)
         for tag in given:
@@ -380,9 +383,10 @@ class WriterCore:
         """Take the points of a pandas or polars frame; return how many were taken.
 
         ``form="long"``: the columns ``tag``, ``x``, ``y`` and optionally ``q``; ``form="wide"``: ``x``
-        and one column per tag, as :meth:`DataInteractionClient.set_frame` takes them. Every row is
-        checked first (:class:`InvalidPointError` names its tag, its position and the field): on a bad
-        one none is taken. Otherwise as :meth:`write_tags`.
+        and one column per tag, as
+        [`DataInteractionClient.set_frame`][data_interaction_client.DataInteractionClient.set_frame] takes
+        them. Every row is checked first ([`InvalidPointError`][data_interaction_client.InvalidPointError]
+        names its tag, its position and the field): on a bad one none is taken. Otherwise as `write_tags`.
         """
         from ._frames import frame_tags  # pandas and polars are optional: only frames need them
 
@@ -401,8 +405,8 @@ class WriterCore:
     ) -> None:
         """Set the tag policies of one tag, overriding the writer's ``scale``, ``deadband``, ``max_interval``.
 
-        The policies use the tag's attributes, so give a :class:`Tag` from ``create_tags`` (a tag id
-        alone has none, and nothing is applied). The deadband starts afresh.
+        The policies use the tag's attributes, so give a [`Tag`][data_interaction_client.Tag] from
+        ``create_tags`` (a tag id alone has none, and nothing is applied). The deadband starts afresh.
         """
         overrides: dict[str, Any] = {}
         if not isinstance(scale, NotGiven):
@@ -437,7 +441,7 @@ class WriterCore:
         )
 
     def _entry_for(self, tag: object) -> _TagEntry:
-        """The entry of a tag given as a :class:`Tag` or an id, made on first sight (the slow path)."""
+        """The entry of a tag given as a `Tag` or an id, made on first sight (the slow path)."""
         if isinstance(tag, Tag):
             key: TagId = tag.id
             attributes: TagAttributes | None = tag.attributes
@@ -813,7 +817,7 @@ class WriterCore:
     def _report_failed(
         self, piece: Piece, took: float, error: BaseException, delay: float | None, outcome: str
     ) -> None:
-        """``on_retry`` or ``on_quarantined`` for a failed request (see :meth:`_failed`)."""
+        """``on_retry`` or ``on_quarantined`` for a failed request (see `_failed`)."""
         name = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
         if getattr(self._settings, name) is None:
             return
@@ -824,9 +828,9 @@ class WriterCore:
     def _failed(self, delivery: Delivery, piece: Piece, error: BaseException) -> tuple[float | None, str]:
         """A piece was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
 
-        The second value is :attr:`Verdict.SPLIT` (the piece was split; its halves go at once),
-        :attr:`Verdict.PERMANENT` (set aside in the quarantine), :attr:`Verdict.RETRY` (the same
-        piece again after the delay) or :attr:`Verdict.STOP` (send nothing more: the client was
+        The second value is `Verdict.SPLIT` (the piece was split; its halves go at once),
+        `Verdict.PERMANENT` (set aside in the quarantine), `Verdict.RETRY` (the same
+        piece again after the delay) or `Verdict.STOP` (send nothing more: the client was
         closed, or the writer is closing and cannot reach the platform).
         Called with the lock held. Transient failures are retried forever with a capped backoff;
         refusals of the writer itself (401, 403, redirects) too, reported as critical; a piece too
@@ -924,7 +928,7 @@ class WriterCore:
     def _ask_sync(self) -> tuple[int, int]:
         """Ask for a commit now; the count of points that must be in the spool for ``sync`` to return.
 
-        Also the count of refusals of the spool so far (see :meth:`_sync_wait`).
+        Also the count of refusals of the spool so far (see `_sync_wait`).
         """
         if self._closed:
             raise WriterClosedError(
@@ -947,10 +951,11 @@ class WriterCore:
     ) -> float | None:
         """Seconds ``sync`` may wait for progress (``None``: until there is some); 0.0 when it is done.
 
-        ``target`` and ``refusals`` are :meth:`_ask_sync`'s. While the spool refuses the points, the
+        ``target`` and ``refusals`` are `_ask_sync`'s. While the spool refuses the points, the
         wait goes on until ``deadline`` (``disk_deadline`` when given), as the committer tries again,
         and then raises the spool's error; without a deadline, it raises once a try made after the
-        call has failed. Otherwise :class:`WriterTimeoutError` at ``deadline``. The lock held.
+        call has failed. Otherwise [`WriterTimeoutError`][data_interaction_client.WriterTimeoutError] at
+        ``deadline``. The lock held.
         """
         if self._committed >= target:
             return 0.0
@@ -1206,7 +1211,7 @@ class WriterCore:
         return None if raw is None else _watermark_value(raw)
 
     def watermarks(self) -> dict[TagId, int | str]:
-        """Every tag's watermark (see :meth:`watermark`)."""
+        """Every tag's watermark (see `watermark`)."""
         with self._lock:
             items = list(self._watermarks.stored.items())
         return {tag_id_from(orjson.loads(key)): _watermark_value(raw) for key, raw in items}
@@ -1241,7 +1246,7 @@ def _watermark_value(raw: bytes) -> int | str:
 def remaining(
     deadline: float | None, what: str, timeout: float | None, pending: int, now: float | None = None
 ) -> float | None:
-    """Seconds left before ``deadline``; :class:`WriterTimeoutError` once it has passed."""
+    """Seconds left before ``deadline``; `WriterTimeoutError` once it has passed."""
     if deadline is None:
         return None
     left = deadline - (time.monotonic() if now is None else now)

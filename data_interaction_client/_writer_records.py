@@ -6,7 +6,7 @@ A record holds the points of one or more tags, at most ``batch_points`` of them:
 - ``data``: for each tag of ``tags``, in that order, its points as one JSON array, one after the other.
 
 The points are the checked wire dicts, encoded once (orjson): by ``write_points`` on the caller's
-thread (:func:`encode_chunks`: the intake then holds bytes, not dicts), or by the committer for the
+thread (`encode_chunks`: the intake then holds bytes, not dicts), or by the committer for the
 points of ``write`` and ``write_tags``. A request body
 is made of records by joining their bytes, so no point is encoded twice: the arrays of one tag across
 the records become one ``{"tagId": ..., "data": [...]}`` item, in the records' order, and each tag's
@@ -151,7 +151,7 @@ def encode_records(
 ) -> tuple[list[NewRecord], list[tuple[str | dict[str, str], int, str]]]:
     """Lay the points of each ``(tag id on the wire, points)`` out in records of at most ``batch_points``.
 
-    ``points`` are wire dicts, or an :class:`Encoded` array of at most ``batch_points`` (laid out as
+    ``points`` are wire dicts, or an `Encoded` array of at most ``batch_points`` (laid out as
     it is: a record that could not hold it all is closed first). Returns the records and the points
     that could not be encoded as ``(tag, index, why)``: only a dict changed after it was given can
     be one (every point is checked when it is given); it is left out, the other points go on.
@@ -216,7 +216,7 @@ def _encode(
 
 
 def parts_of(record: Record) -> list[Part]:
-    """The parts of a record; :class:`RecordError` when its bytes are not the layout."""
+    """The parts of a record; `RecordError` when its bytes are not the layout."""
     try:
         header = orjson.loads(record.tags)
     except orjson.JSONDecodeError as exc:
@@ -254,7 +254,7 @@ def parts_of(record: Record) -> list[Part]:
 
 
 def decode_points(tags: bytes, data: bytes) -> dict[TagId, list[PointDict]]:
-    """The points of a record's bytes by tag (a tag's arrays joined); :class:`RecordError` if damaged."""
+    """The points of a record's bytes by tag (a tag's arrays joined); `RecordError` if damaged."""
     record = Record(0, 0.0, 0, tags, data)
     try:
         header = orjson.loads(tags)
