@@ -54,7 +54,7 @@ class Writer(WriterCore):
 
     ```python
     with client.writer(spool="/var/lib/my-connector/spool") as w:
-        w.write(tag, x, y, q=0)         # a Tag or a tag id; never waits on the network
+        w.write(tag, x, y)              # a Tag or a tag id; never waits on the network
         w.write_points(tag, points)     # many: dicts, tuples or columns
         w.write_tags(tags)              # move the tags' buffered points into the writer
         w.sync()                        # returns once everything written so far is on disk
@@ -437,7 +437,7 @@ class AsyncWriter(WriterCore):
 
     ```python
     async with client.writer(spool="/var/lib/my-connector/spool") as w:
-        w.write(tag, x, y, q=0)       # plain calls: they never wait
+        w.write(tag, x, y)            # plain calls: they never wait
         await w.sync()
         await w.flush()
     ```

@@ -252,8 +252,10 @@ class WriterCore:
 
     # --- intake: the caller's thread, no I/O -------------------------------------------------------
 
-    def write(self, tag: Tag | TagIdLike, x: Any, y: Any, q: int | None = 0) -> None:
+    def write(self, tag: Tag | TagIdLike, x: Any, y: Any, q: int | None = None) -> None:
         """Take one point: ``tag`` (a `Tag` or a tag id), timestamp ``x``, value ``y``, quality ``q``.
+
+        Without ``q`` the point has no quality code (``null``, a good value), as everywhere in the SDK.
 
         The point is checked now ([`InvalidPointError`][data_interaction_client.InvalidPointError] if bad) and
         never waits on the network. Raises [`WriterFullError`][data_interaction_client.WriterFullError] when

@@ -80,7 +80,7 @@ def test_points_reach_the_platform_in_order_with_exact_values(
     tags = [Tag(f"t{i}") for i in range(10)]
     with make_writer() as w:
         for i in range(3000):
-            w.write(tags[i % 10], X + i, i * 0.5 + i % 10)
+            w.write(tags[i % 10], X + i, i * 0.5 + i % 10, q=0)
         w.flush(timeout=30)
         stats = w.stats()
     assert w.closed
@@ -100,9 +100,9 @@ def test_points_reach_the_platform_in_order_with_exact_values(
 
 def test_a_tag_is_a_tag_or_any_form_of_its_id(make_writer: MakeWriter, recorder: Recorder) -> None:
     w = make_writer(spool=None)
-    w.write(Tag("a"), X, 1)
-    w.write("a", X + 1, 2)
-    w.write(TagPath("p", "b"), X, 3)
+    w.write(Tag("a"), X, 1, q=0)
+    w.write("a", X + 1, 2, q=0)
+    w.write(TagPath("p", "b"), X, 3, q=0)
     w.write({"tagName": "p", "parentObjectId": "b"}, X + 1, 4.5, q=None)
     w.write(Tag(TagPath("p", "b")), X + 2, "text", q=102)
     w.flush(timeout=30)
@@ -113,18 +113,18 @@ def test_a_tag_is_a_tag_or_any_form_of_its_id(make_writer: MakeWriter, recorder:
         {"x": X + 2, "y": "text", "q": 102},
     ]
     with pytest.raises(InvalidInputError, match="tag id"):
-        w.write(5, X, 1)  # type: ignore[arg-type]
+        w.write(5, X, 1, q=0)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="tag id"):
-        w.write({"name": "x"}, X, 1)
+        w.write({"name": "x"}, X, 1, q=0)
 
 
 def test_every_point_is_checked_when_it_is_given(make_writer: MakeWriter) -> None:
     w = make_writer(spool=None)
     with pytest.raises(InvalidPointError, match="tag 'a', field 'x'") as info:
-        w.write("a", "yesterday", 1)
+        w.write("a", "yesterday", 1, q=0)
     assert info.value.field == "x"
     with pytest.raises(InvalidPointError, match="field 'y'"):
-        w.write("a", X, float("nan"))
+        w.write("a", X, float("nan"), q=0)
     with pytest.raises(InvalidPointError, match="point 1, field 'q'"):
         w.write_points("a", [(X, 1), (X + 1, 2, "bad")])
     assert w.stats().pending_points == 0  # nothing of a refused call was kept
@@ -160,9 +160,9 @@ def test_points_keep_their_order_across_write_and_write_points(
     expected = []
     for round_ in range(3):
         base = X + round_ * 1000
-        w.write("a", base, -1.0)
+        w.write("a", base, -1.0, q=0)
         w.write_points("a", [{"x": base + 1 + i, "y": i * 0.5, "q": 0} for i in range(400)])
-        w.write("a", base + 500, -2.0)
+        w.write("a", base + 500, -2.0, q=0)
         w.write_points("a", [(base + 501 + i, i) for i in range(100)])  # after dicts: kept as dicts
         w.write_points("b", points(round_, round_ * 1000, 300))
         expected += [{"x": base, "y": -1.0, "q": 0}]
@@ -190,7 +190,7 @@ def test_a_write_waiting_for_the_committer_does_not_wait_for_commit_interval(
 
     def write_more() -> None:
         for i in range(300):
-            w.write("a", X + i, 0.5)
+            w.write("a", X + i, 0.5, q=0)
         w.write_points("b", points(0, 0, 200))
         w.write_points("b", points(200, 0, 200))  # over 1000 bytes waiting: waits for the committer
         done.set()
@@ -232,7 +232,7 @@ def test_batches_by_size_without_waiting_for_the_interval(
 ) -> None:
     w = make_writer(batch_points=100, flush_interval=3600)
     for i in range(1000):
-        w.write("a", X + i, i)
+        w.write("a", X + i, i, q=0)
     # Sends are due once a batch's worth is on disk, with no interval passing. How the points were
     # committed (all at once, or some by commit_interval on a slow machine) decides how they are cut
     # into requests, so fewer than a batch's worth may wait for the interval at the end.
@@ -245,7 +245,7 @@ def test_batches_by_size_without_waiting_for_the_interval(
 def test_batches_by_time_gathering_what_came_meanwhile(make_writer: MakeWriter, recorder: Recorder) -> None:
     w = make_writer(flush_interval=0.5, commit_interval=0.01)
     for i in range(5):
-        w.write("a", X + i, i)
+        w.write("a", X + i, i, q=0)
     wait_until(lambda: w.stats().pending_batches > 0, what="the points on disk")
     assert recorder.attempts == 0  # on disk, not sent yet: the interval has not passed
     wait_until(lambda: recorder.total == 5, what="the timed send")
@@ -256,7 +256,7 @@ def test_one_request_in_flight(make_writer: MakeWriter, recorder: Recorder) -> N
     recorder.delay = 0.01
     w = make_writer(batch_points=10)
     for i in range(200):
-        w.write("a", X + i, i)
+        w.write("a", X + i, i, q=0)
     w.flush(timeout=30)
     assert recorder.max_in_flight == 1
     assert recorder.total == 200
@@ -265,7 +265,7 @@ def test_one_request_in_flight(make_writer: MakeWriter, recorder: Recorder) -> N
 def test_sync_returns_once_the_points_are_on_disk(make_writer: MakeWriter, tmp_path: Path) -> None:
     w = make_writer(commit_interval=3600, flush_interval=3600)
     w.write_points("a", points(0, 0, 10))
-    w.write("b", X, 1)
+    w.write("b", X, 1, q=0)
     w.sync(timeout=30)
     # The spool holds its file exclusively: read a copy of what is on disk now.
     copy = tmp_path / "copy.sqlite3"
@@ -322,7 +322,7 @@ def test_transient_failures_are_retried_forever_and_health_says_so(
 def test_retry_after_is_honoured(make_writer: MakeWriter, recorder: Recorder) -> None:
     recorder.down(429, **{"Retry-After": "0.3"})
     w = make_writer(max_retry_delay=0.01)
-    w.write("a", X, 1)
+    w.write("a", X, 1, q=0)
     wait_until(lambda: recorder.attempts >= 3, what="retries")
     recorder.up()
     gaps = [b - a for a, b in zip(recorder.times, recorder.times[1:], strict=False)]
@@ -361,7 +361,7 @@ def test_a_permanent_refusal_sets_aside_only_the_bad_tag(
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         for i in range(30):
             for tag in ("a", "bad", "b"):
-                w.write(tag, X + i, i)
+                w.write(tag, X + i, i, q=0)
         w.flush(timeout=30)
     assert recorder.points["a"] == recorder.points["b"] == [{"x": X + i, "y": i, "q": 0} for i in range(30)]
     assert "bad" not in recorder.points
@@ -419,7 +419,7 @@ def test_a_request_too_large_is_split(make_writer: MakeWriter, recorder: Recorde
     assert recorder.points["b"] == points(1, 0, 150)
     assert max(recorder.sizes) <= 40
     recorder.answer = lambda body: json_response({"error": {"id": 413, "message": "too large"}}, 413)
-    w.write("c", X, 1)  # one point cannot be split: set aside
+    w.write("c", X, 1, q=0)  # one point cannot be split: set aside
     w.flush(timeout=30)
     (batch,) = w.quarantined()
     assert (batch.tags, batch.points, batch.status_code) == (["c"], 1, 413)
@@ -437,7 +437,7 @@ def test_an_unexpected_error_is_logged_and_retried(
     recorder.answer = once
     w = make_writer()
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
-        w.write("a", X, 1)
+        w.write("a", X, 1, q=0)
         w.flush(timeout=30)
     assert "failed unexpectedly" in caplog.text
     assert "RuntimeError" in caplog.text
@@ -459,7 +459,7 @@ def test_overflow_raise_refuses_the_call_and_recovers(
     def fill() -> None:
         nonlocal kept
         for i in range(10_000):
-            w.write("a", X + i, i)
+            w.write("a", X + i, i, q=0)
             kept += 1
             if i % 20 == 0:
                 w.sync(timeout=30)
@@ -474,7 +474,7 @@ def test_overflow_raise_refuses_the_call_and_recovers(
         w.write_points("a", points(0, 0, 100_000))
     recorder.up()
     w.flush(timeout=30)
-    w.write("a", X + kept, kept)  # room again
+    w.write("a", X + kept, kept, q=0)  # room again
     w.flush(timeout=30)
     assert recorder.points["a"] == [{"x": X + i, "y": i, "q": 0} for i in range(kept + 1)]
     assert w.stats().health == "ok"
@@ -486,7 +486,7 @@ def test_overflow_block_waits_for_room_then_raises(make_writer: MakeWriter, reco
     w.write_points("a", points(0, 0, 10))
     started = time.monotonic()
     with pytest.raises(WriterFullError, match=r"after waiting 0\.3 s"):
-        w.write("a", X + 10, 10)
+        w.write("a", X + 10, 10, q=0)
     assert time.monotonic() - started >= 0.25
     patient = make_writer(spool=None, overflow="block", block_timeout=60, max_pending_points=10)
     patient.write_points("b", points(1, 0, 10))
@@ -509,7 +509,7 @@ def test_overflow_drop_oldest_keeps_the_newest_and_says_so(
     w = make_writer(spool=None if spool == "memory" else tmp_path / "s", overflow="drop_oldest", **limit)
     with caplog.at_level(logging.WARNING, "data_interaction_client"):
         for i in range(2000):
-            w.write("a", X + i, i)
+            w.write("a", X + i, i, q=0)
             if i % 50 == 49:
                 w.sync(timeout=30)
     stats = w.stats()
@@ -553,7 +553,7 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
     spool._limit_pages(1_000_000)
     wait_until(lambda: w.stats().health != "critical" or w.stats().pending_batches > 1, what="space back")
     w.sync(timeout=30)
-    w.write("a", X + 9000, 9000)
+    w.write("a", X + 9000, 9000, q=0)
     recorder.up()
     w.flush(timeout=30)
     expected = [*points(0, 0, 3100), {"x": X + 9000, "y": 9000, "q": 0}]
@@ -595,7 +595,7 @@ def test_a_corrupted_spool_never_stops_the_writer(
         w = client.writer(spool=tmp_path / "s", **FAST)
     try:
         assert "failed its integrity check" in caplog.text
-        w.write("a", X, 1)
+        w.write("a", X, 1, q=0)
         w.flush(timeout=30)
         assert recorder.points["a"] == [{"x": X, "y": 1, "q": 0}]
     finally:
@@ -634,7 +634,7 @@ def test_close_while_the_platform_is_down_keeps_everything(
     assert time.monotonic() - started < 5  # 0.5 s asked, generous for a loaded machine
     w.close()
     with pytest.raises(WriterClosedError):
-        w.write("a", X, 1)
+        w.write("a", X, 1, q=0)
     with pytest.raises(WriterClosedError):
         w.flush()
     with pytest.raises(WriterClosedError):
@@ -684,11 +684,11 @@ def test_scale_and_deadband_give_exact_outputs(make_writer: MakeWriter, recorder
     second = 1_000_000
     values = [1, 1.2, 1.6, 1.6, 0.9, 2.0, 2.0]
     for i, y in enumerate(values):
-        w.write(tag, X + i * second, y)
+        w.write(tag, X + i * second, y, q=0)
     w.write(tag, X + 7 * second, 2.0, q=100)  # a quality change
     w.write_points(tag, [(X + 8 * second, 2.1, 100), (X + 13 * second, 2.1, 100)])  # then a heartbeat
-    w.write("t", X + 14 * second, 3)  # the same tag by id: the same policy
-    w.write("plain", X, 3)  # a tag without attributes: untouched
+    w.write("t", X + 14 * second, 3, q=0)  # the same tag by id: the same policy
+    w.write("plain", X, 3, q=0)  # a tag without attributes: untouched
     w.flush(timeout=30)
     # Scaled by 10 (an int stays an int), then kept when 5 or more away from the last kept value.
     assert recorder.points["t"] == [
@@ -703,7 +703,7 @@ def test_scale_and_deadband_give_exact_outputs(make_writer: MakeWriter, recorder
     assert recorder.points["plain"] == [{"x": X, "y": 3, "q": 0}]
     assert w.stats().dropped_points["deadband"] == 4
     w.set_policy(tag, deadband=False, scale=False)
-    w.write(tag, X + 15 * second, 3)
+    w.write(tag, X + 15 * second, 3, q=0)
     w.flush(timeout=30)
     assert recorder.points["t"][-1] == {"x": X + 15 * second, "y": 3, "q": 0}
 

@@ -73,7 +73,7 @@ def test_points_reach_the_platform_in_order(tmp_path: Path) -> None:
         async with client.writer(spool=tmp_path / "s", **FAST) as w:
             tag = Tag("b")
             for i in range(2000):
-                w.write("a", X + i, i)
+                w.write("a", X + i, i, q=0)
             tag.extend(points(1, 0, 10))
             assert w.write_tags([tag]) == 10
             assert w.write_points("c", points(2, 0, 5)) == 5
@@ -83,7 +83,7 @@ def test_points_reach_the_platform_in_order(tmp_path: Path) -> None:
             assert (stats.sent_points, stats.pending_points, stats.health) == (2015, 0, "ok")
         assert w.closed
         with pytest.raises(WriterClosedError):
-            w.write("a", X, 1)
+            w.write("a", X, 1, q=0)
         with pytest.raises(WriterClosedError):
             await w.flush()
 
@@ -101,7 +101,7 @@ def test_an_outage_is_ridden_out_and_health_follows(tmp_path: Path, caplog: pyte
     async def scenario(client: AsyncDataInteractionClient) -> None:
         async with client.writer(spool=tmp_path / "s", **FAST) as w:
             for i in range(500):
-                w.write("a", X + i, i)
+                w.write("a", X + i, i, q=0)
                 if i % 100 == 0:
                     await asyncio.sleep(0.01)
             await until(lambda: w.stats().health == "degraded", what="degraded")
@@ -127,7 +127,7 @@ def test_writes_from_another_thread_wake_the_loop(tmp_path: Path) -> None:
 
             def feed() -> None:
                 for i in range(200):
-                    w.write("a", X + i, i)
+                    w.write("a", X + i, i, q=0)
 
             thread = threading.Thread(target=feed)
             thread.start()
@@ -146,12 +146,12 @@ def test_overflow_raise_and_drop_oldest(tmp_path: Path) -> None:
         strict = client.writer(spool=None, **{**FAST, "max_pending_points": 20})
         strict.write_points("a", points(0, 0, 20))
         with pytest.raises(WriterFullError):
-            strict.write("a", X + 20, 20)
+            strict.write("a", X + 20, 20, q=0)
         loose = client.writer(
             spool=tmp_path / "s", **{**FAST, "max_spool_bytes": 5000, "overflow": "drop_oldest"}
         )
         for i in range(1000):
-            loose.write("b", X + i, i)
+            loose.write("b", X + i, i, q=0)
             if i % 50 == 49:
                 await loose.sync(timeout=30)
         assert loose.stats().dropped_points["overflow"] > 500
@@ -194,7 +194,7 @@ def test_a_full_disk_then_space_again(tmp_path: Path) -> None:
             with pytest.raises(SpoolDiskFullError):
                 await w.sync()
             with pytest.raises(SpoolDiskFullError, match="1 points of this call were not kept"):
-                w.write("a", X, 1)
+                w.write("a", X, 1, q=0)
             assert w.stats().health == "critical"
             spool._limit_pages(1_000_000)
             await until(lambda: w.stats().pending_batches > 1, what="space back")
@@ -235,7 +235,7 @@ def test_a_corrupted_spool_and_two_writers(tmp_path: Path, caplog: pytest.LogCap
         async with client.writer(spool=tmp_path / "s", **FAST) as w:
             with pytest.raises(SpoolLockedError):
                 client.writer(spool=tmp_path / "s")
-            w.write("a", X, 1)
+            w.write("a", X, 1, q=0)
             await w.flush(timeout=30)
 
     with caplog.at_level(logging.ERROR, "data_interaction_client"):

@@ -183,7 +183,7 @@ def test_a_30_s_outage_loses_nothing_and_never_blocks_write(platform_process: st
                 set_faults(url, drop_rate=1.0)  # second half: every connection dropped
             for i in range(first, first + chunk):
                 before = perf()
-                w.write(f"o{i % tags}", BASE + i, i * 0.5)
+                w.write(f"o{i % tags}", BASE + i, i * 0.5, q=0)
                 durations.append(perf() - before)
             healths.append(w.stats().health)
             # A steady rate: 100,000 points over 30 s.

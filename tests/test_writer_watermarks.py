@@ -122,3 +122,12 @@ def test_after_kill_9_a_watermark_never_names_a_point_the_spool_does_not_hold(tm
             assert held == list(range(X, watermark + 1))  # resumed without a gap or a repeat
             assert resumed_from == previous - X + 1
             previous = watermark
+
+
+def test_a_point_written_without_q_has_none_as_everywhere(tmp_path: Path) -> None:
+    recorder = Recorder()
+    with sync_client(recorder) as client, client.writer(spool=tmp_path / "s", **FAST) as w:
+        w.write("a", X, 1.0)  # no quality code: null, a good value (as Tag.add_data and update)
+        w.write("a", X + 1, 2.0, q=102)
+        w.flush(timeout=30)
+    assert recorder.points["a"] == [{"x": X, "y": 1.0, "q": None}, {"x": X + 1, "y": 2.0, "q": 102}]
