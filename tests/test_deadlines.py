@@ -31,6 +31,9 @@ from data_interaction_client._limits import Deadline
 
 from .conftest import OK, FakePlatform
 
+# Each test waits out a real deadline (about a second): make test runs them, make test-fast does not.
+pytestmark = pytest.mark.slow
+
 Handler = Callable[[socket.socket], None]
 GET_OK = orjson.dumps({**OK, "data": [{"tagId": "a", "exceed": False, "data": [{"x": 1, "y": 2}]}]})
 

@@ -233,6 +233,7 @@ def test_deleting_the_lock_file_does_not_let_a_second_writer_in(tmp_path: Path) 
         (tmp_path / "s" / LOCK_NAME).unlink()  # a temp cleaner removes the idle file
         with pytest.raises(SpoolLockedError, match="in use by another writer"):
             client.writer(spool=tmp_path / "s", **FAST)
+        recorder.up()  # the first writer delivers and closes at once
 
 
 def test_a_record_damaged_on_disk_is_told_to_on_quarantined_on_both_twins(

@@ -488,7 +488,7 @@ def test_a_wall_clock_jump_does_not_distort_the_oldest_pending_age(
     twin: Twin, recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jump: float
 ) -> None:
     recorder.down(503)
-    w = twin.writer(tmp_path / "s")
+    w = twin.writer(tmp_path / "s", close_timeout=0)  # the points stay in the spool at the end
     w.write_points("a", points(0, 0, 10))
     twin.sync(w, timeout=30)
     stored = time.monotonic()
@@ -538,6 +538,7 @@ def _write_until_the_disk_is_full(w: Any) -> int:
             time.sleep(0.02)  # let the committer meet the full disk
 
 
+@pytest.mark.slow
 def test_close_after_a_real_full_disk_stores_the_points_once_space_is_back(
     twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from data_interaction_client import AsyncDataInteractionClient, DataInteractionClient, Tag, TagPath
 from data_interaction_client._spool_sqlite import SqliteSpool
@@ -91,6 +92,7 @@ with DataInteractionClient(url, max_retries=0) as client:
 """
 
 
+@pytest.mark.slow
 def test_after_kill_9_a_watermark_never_names_a_point_the_spool_does_not_hold(tmp_path: Path) -> None:
     spool = tmp_path / "s"
     with socket.socket() as closed:

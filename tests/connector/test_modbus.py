@@ -10,6 +10,7 @@ import pytest
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "modbus_connector.py"
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_the_modbus_example_feeds_the_platform() -> None:
     spec = importlib.util.spec_from_file_location("modbus_connector", EXAMPLE)

@@ -119,6 +119,7 @@ def points_body(count: int) -> bytes:
     return orjson.dumps({"data": [{"tagId": f"tag-{t}", "data": points[t::100]} for t in range(100)]})
 
 
+@pytest.mark.slow
 def test_a_large_valid_body_costs_a_small_multiple_of_its_size(platform: PlatformProcess) -> None:
     body = points_body(280_000)
     assert 12 * MiB < len(body) < LIMIT
