@@ -483,10 +483,18 @@ class SqliteSpool(Spool):
                         dropped = self._drop(conn, excess_bytes, excess_points)
                         if dropped:
                             _set_meta(conn, "dropped", self._dropped_total + sum(p for _, p, _ in dropped))
+                if limited:  # still under _lock: no peek may reserve a record just dropped
+                    known = self._count_appended(records, rows, dropped, swept if sweep else 0)
             finally:
                 if limited:
                     self._lock.release()
-            self._appended(records, rows, dropped, swept if sweep else 0)
+            if not limited:
+                with self._lock:
+                    known = self._count_appended(records, rows, dropped, swept if sweep else 0)
+            if not known:
+                head = self._head_from_file()
+                with self._lock:
+                    self.head, self.oldest_created = head
             if states:
                 self._states.update(states)
             # Not flushed: the file holds these records already; the ledger only needs to know of
@@ -499,39 +507,37 @@ class SqliteSpool(Spool):
         with self._lock:
             return dict(self._states)
 
-    def _appended(
+    def _count_appended(
         self,
         records: Sequence[NewRecord],
         rows: list[tuple[int, float, int, bytes, bytes, int]],
         dropped: list[tuple[int, int, int]],
         swept: int,
-    ) -> None:
-        """Count what an append stored and dropped, and cache what it stored (``_db_lock`` held)."""
-        with self._lock:
-            self._unswept -= swept
-            self._dropped_total += sum(p for _, p, _ in dropped)
-            self.last_id = rows[-1][0] if rows else self.last_id
-            self.points += sum(r.points for r in records) - sum(p for _, p, _ in dropped)
-            self.bytes += sum(r.size for r in records) - sum(b for _, _, b in dropped)
-            self.batches += len(rows) - len(dropped)
-            gone = {record_id for record_id, _, _ in dropped}
-            for record_id in gone:
-                cached = self._cache.pop(record_id, None)
-                if cached is not None:
-                    self._cache_bytes -= cached.size
-            for record, row in zip(records, rows, strict=True):
-                if row[0] in gone or not self._cache_all:
-                    continue
-                if self._cache_bytes + record.size > _CACHE_BYTES:
-                    self._cache_all = False  # the rest is read from the file
-                    continue
-                self._cache[row[0]] = Record(row[0], row[1], record.points, record.tags, record.data)
-                self._cache_bytes += record.size
-            if self._set_head():
-                return
-        head = self._head_from_file()
-        with self._lock:
-            self.head, self.oldest_created = head
+    ) -> bool:
+        """Count what an append stored and dropped, cache what it stored (``_db_lock`` and ``_lock`` held).
+
+        ``False`` when only the file can tell the head.
+        """
+        self._unswept -= swept
+        self._dropped_total += sum(p for _, p, _ in dropped)
+        self.last_id = rows[-1][0] if rows else self.last_id
+        self.points += sum(r.points for r in records) - sum(p for _, p, _ in dropped)
+        self.bytes += sum(r.size for r in records) - sum(b for _, _, b in dropped)
+        self.batches += len(rows) - len(dropped)
+        gone = {record_id for record_id, _, _ in dropped}
+        for record_id in gone:
+            cached = self._cache.pop(record_id, None)
+            if cached is not None:
+                self._cache_bytes -= cached.size
+        for record, row in zip(records, rows, strict=True):
+            if row[0] in gone or not self._cache_all:
+                continue
+            if self._cache_bytes + record.size > _CACHE_BYTES:
+                self._cache_all = False  # the rest is read from the file
+                continue
+            self._cache[row[0]] = Record(row[0], row[1], record.points, record.tags, record.data)
+            self._cache_bytes += record.size
+        return self._set_head()
 
     def _held(self) -> tuple[int, int]:
         """Bytes and points pending but not in flight (``_lock`` held)."""
@@ -714,7 +720,7 @@ class SqliteSpool(Spool):
                 generation=self._generation,
                 acked=self._acked if acked is None else max(acked, self._acked),
                 last=self.last_id,
-                pending=self.points - less,
+                pending=max(0, self.points - less),
                 dropped=self._dropped_total,
             )
         try:
