@@ -65,7 +65,7 @@ test: install check-generated ## Run the whole test suite with coverage
 	$(BIN)/pytest
 
 test-fast: install ## Run the suite without the tests marked slow (about a minute)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" --no-cov -q
 
 demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference platform
 	$(PY) examples/quickstart.py
