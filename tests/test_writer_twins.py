@@ -25,6 +25,7 @@ from data_interaction_client import (
     WriteEvent,
     WriterClosedError,
     WriterStats,
+    _writer_committer,
     _writer_core,
 )
 from data_interaction_client._spool_sqlite import SqliteSpool
@@ -309,7 +310,7 @@ def disks(monkeypatch: pytest.MonkeyPatch) -> list[FullDisk]:
         return spool
 
     monkeypatch.setattr(_writer_core, "_disk_spool", open_spool)
-    monkeypatch.setattr(_writer_core, "_STORE_RETRY_DELAY", 0.05)
+    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)
     return made
 
 
