@@ -23,7 +23,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._writer_committer import _STORE_RETRY_DELAY
 from ._writer_core import INTAKE_BYTES, INTAKE_CAP, WriterCore, remaining
 from ._writer_delivery import Delivery
 from ._writer_intake import Take
@@ -245,7 +244,7 @@ class Writer(WriterCore):
         try:
             records = self._spool.peek(self._settings.batch_points)
         except SpoolError as exc:
-            return self._pause_after(exc, "read")
+            return self._pause(self._spool_failed(exc, "read"))
         delivery = self._delivery(records)
         if delivery is None:
             return True
@@ -255,7 +254,7 @@ class Writer(WriterCore):
             self._spool.settle(delivery.through, delivery.quarantine)
         except SpoolError as exc:
             self._spool.release()
-            return self._pause_after(exc, "remove delivered points from")
+            return self._pause(self._spool_failed(exc, "remove delivered points from"))
         self._settled()
         return True
 
@@ -268,28 +267,17 @@ class Writer(WriterCore):
                 self._link.post(piece.body())
             except Exception as exc:
                 error = exc
-            pause = self._outcome(delivery, piece, time.monotonic() - started, error)
-            if pause is None or (pause and not self._pause(pause)):
+            if not self._pause(self._outcome(delivery, piece, time.monotonic() - started, error)):
                 return False  # the records stay in the spool
         return True
 
-    def _pause(self, seconds: float) -> bool:
-        """Wait ``seconds``; ``False`` when the writer is stopping."""
-        deadline = time.monotonic() + seconds
+    def _pause(self, seconds: float | None) -> bool:
+        """Pause the send loop ``seconds`` (``None``: stop); ``False`` when it is to stop."""
         with self._lock:
-            closing = self._closing
-            while not self._stop:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._closing != closing:  # closing began: try once more at once
-                    return True
+            pause = self._pause_of(seconds)
+            while left := self._pause_left(pause):
                 self._send_cv.wait(left)
-        return False
-
-    def _pause_after(self, error: SpoolError, doing: str) -> bool:
-        if self._stop:
-            return False
-        log.error("the writer could not %s its spool (%s); trying again", doing, error)
-        return self._pause(_STORE_RETRY_DELAY)
+        return left is not None
 
     # --- waiting ---------------------------------------------------------------------------------------
 
@@ -544,7 +532,7 @@ class AsyncWriter(WriterCore):
         try:
             records = await self._io_call(self._spool.peek, self._settings.batch_points)
         except SpoolError as exc:
-            return await self._pause_after(exc, "read")
+            return await self._pause(self._spool_failed(exc, "read"))
         delivery = self._delivery(records)
         if delivery is None:
             return True
@@ -554,7 +542,7 @@ class AsyncWriter(WriterCore):
             await self._io_call(self._spool.settle, delivery.through, delivery.quarantine)
         except SpoolError as exc:
             await self._io_call(self._spool.release)
-            return await self._pause_after(exc, "remove delivered points from")
+            return await self._pause(self._spool_failed(exc, "remove delivered points from"))
         self._settled()
         return True
 
@@ -566,26 +554,20 @@ class AsyncWriter(WriterCore):
                 await self._link.post(piece.body())
             except Exception as exc:
                 error = exc
-            pause = self._outcome(delivery, piece, time.monotonic() - started, error)
-            if pause is None or (pause and not await self._pause(pause)):
+            if not await self._pause(self._outcome(delivery, piece, time.monotonic() - started, error)):
                 return False  # the records stay in the spool
         return True
 
-    async def _pause(self, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        closing = self._closing
-        while not self._stop:
-            left = deadline - time.monotonic()
-            if left <= 0 or self._closing != closing:  # closing began: try once more at once
-                return True
+    async def _pause(self, seconds: float | None) -> bool:
+        """Pause the send loop ``seconds`` (``None``: stop); ``False`` when it is to stop."""
+        with self._lock:
+            pause = self._pause_of(seconds)
+            left = self._pause_left(pause)
+        while left:
             await self._send_signal.wait(left)
-        return False
-
-    async def _pause_after(self, error: SpoolError, doing: str) -> bool:
-        if self._stop:
-            return False
-        log.error("the writer could not %s its spool (%s); trying again", doing, error)
-        return await self._pause(_STORE_RETRY_DELAY)
+            with self._lock:
+                left = self._pause_left(pause)
+        return left is not None
 
     # --- waiting ---------------------------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
 from ._tag import Tag
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
 from ._writer_accounts import Accounts, Pending
-from ._writer_committer import Committer, state_key, watermark_value
+from ._writer_committer import _STORE_RETRY_DELAY, Committer, state_key, watermark_value
 from ._writer_delivery import Delivery, describe, unreachable
 from ._writer_intake import Intake, Take, limit_of
 from ._writer_options import QuarantinedBatch, Settings, WriterStats, settings_from
@@ -99,6 +99,13 @@ class Step(NamedTuple):
     action: Literal["wait", "stop", "commit", "sweep", "send"]
     wait: float | None = None
     take: Take | None = None
+
+
+class Pause(NamedTuple):
+    """A pause of the send loop: until when (monotonic), and whether the writer was closing then."""
+
+    until: float
+    closing: bool
 
 
 STOP = Step("stop")
@@ -362,6 +369,27 @@ class WriterCore:
             return 0.0
         sends.report_failed(piece, took, error, delay, verdict)
         return delay or 0.0
+
+    def _spool_failed(self, error: SpoolError, doing: str) -> float | None:
+        """The send loop could not ``doing`` the spool: seconds to pause, then try again; ``None``: stop."""
+        if self._stop:
+            return None
+        log.error("the writer could not %s its spool (%s); trying again", doing, error)
+        return _STORE_RETRY_DELAY
+
+    def _pause_of(self, seconds: float | None) -> Pause | None:
+        """A pause of the send loop of ``seconds`` from now (``None``: the loop stops); the lock held."""
+        return None if seconds is None else Pause(time.monotonic() + seconds, self._closing)
+
+    def _pause_left(self, pause: Pause | None) -> float | None:
+        """Seconds a pause still lasts (the lock held): 0.0 when over, ``None`` when the loop is to stop.
+
+        A pause ends early when closing begins meanwhile: the send is tried once more at once.
+        """
+        if pause is None or self._stop:
+            return None
+        left = pause.until - time.monotonic()
+        return 0.0 if left <= 0 or self._closing != pause.closing else left
 
     def _settled(self) -> None:
         """The spool removed what was delivered."""

@@ -678,3 +678,23 @@ def test_the_engine_closing_gives_up_when_no_connection_can_be_made(client: Data
     assert w._outcome(delivery, delivery.next(), 0.0, refused) is None  # closing: it stops trying
     with w._lock, pytest.raises(WriterClosedError, match="cannot reach the platform"):
         w._flushed(through)
+
+
+def test_the_engine_ends_a_pause_when_closing_begins_and_stops_it_when_stopping(
+    client: DataInteractionClient,
+) -> None:
+    w = Manual(client)
+    with w._lock:
+        assert w._pause_left(w._pause_of(None)) is None  # no pause: the loop stops
+        assert w._pause_left(w._pause_of(0.0)) == 0.0  # over at once: go on
+        pause = w._pause_of(30.0)
+        assert 29.0 < (w._pause_left(pause) or 0) <= 30.0
+        assert w._begin_close(5.0)
+        assert w._pause_left(pause) == 0.0  # closing began: try once more at once
+        closing_pause = w._pause_of(30.0)
+        assert (w._pause_left(closing_pause) or 0) > 29.0  # begun closing: the pause holds
+        w._stop = True
+        assert w._pause_left(closing_pause) is None
+        assert w._spool_failed(SpoolError("locked", path=""), "read") is None
+        w._stop = False
+        assert w._spool_failed(SpoolError("locked", path=""), "read") == 1.0
