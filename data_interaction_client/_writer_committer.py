@@ -18,7 +18,7 @@ import orjson
 from ._exceptions import SpoolError
 from ._spool import AppendResult, NewRecord
 from ._writer_accounts import Accounts
-from ._writer_intake import Intake, Take
+from ._writer_intake import Intake, Take, wire_points
 from ._writer_options import Settings
 from ._writer_records import Encoded, encode_records
 
@@ -114,12 +114,16 @@ class Committer:
         """The records of a take (the CPU part of a commit: the lock is taken only at the end)."""
         if take is None:
             return []
-        records, problems = encode_records(take.groups, self._settings.batch_points)
+        groups = [
+            (wire, points if isinstance(points, Encoded) else wire_points(points))
+            for wire, points in take.groups
+        ]
+        records, problems = encode_records(groups, self._settings.batch_points)
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
         states = {
             state_key(wire): points.last_x if isinstance(points, Encoded) else orjson.dumps(points[-1]["x"])
-            for wire, points in take.groups
+            for wire, points in groups
             if points
         }
         for wire, index, problem in problems:

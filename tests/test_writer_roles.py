@@ -35,7 +35,7 @@ from data_interaction_client._writer_accounts import Accounts, Pending
 from data_interaction_client._writer_committer import Committer, state_key
 from data_interaction_client._writer_core import WriterCore
 from data_interaction_client._writer_delivery import Verdict
-from data_interaction_client._writer_intake import Intake, Take
+from data_interaction_client._writer_intake import Intake, Take, wire_points
 from data_interaction_client._writer_options import Settings, settings_from
 from data_interaction_client._writer_records import Encoded, decode_points, encode_records
 from data_interaction_client._writer_sender import Sender
@@ -117,7 +117,7 @@ def taken_points(take: Take) -> dict[str, list[dict[str, Any]]]:
     result: dict[str, list[dict[str, Any]]] = {}
     for wire, group in take.groups:
         assert isinstance(wire, str)
-        decoded = orjson.loads(group.data) if isinstance(group, Encoded) else group
+        decoded = orjson.loads(group.data) if isinstance(group, Encoded) else wire_points(group)
         result.setdefault(wire, []).extend(decoded)
     return result
 
@@ -143,6 +143,7 @@ def test_intake_keeps_each_tags_points_in_write_order_and_a_take_empties_it(
         "b": [*points(1, 0, 100), {"x": X + 200, "y": 9.0}],  # a tuple without q: none
     }
     assert any(isinstance(group, Encoded) for _, group in take.groups)
+    assert take.groups[0][1][0] == (X, 1.5, None)  # write() keeps a tuple: the committer makes the dict
     assert (intake.count, intake.bytes, intake.dirty) == (0, 0, [])
     assert intake.take().groups == []  # taken once
 
@@ -317,13 +318,14 @@ def test_committer_drops_a_point_changed_after_it_was_given(
     client: DataInteractionClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     committer, intake, accounts = make_committer(client)
-    intake.write("a", X, 1.0)
-    intake.write("a", X + 1, 2.0)
+    given = [{"x": X, "y": 1.0}, {"x": X + 1, "y": 2.0}]
+    intake.write_points("a", given)  # few points: kept as the dicts given
     take = committer.take()
     assert take is not None
     group = take.groups[0][1]
     assert isinstance(group, list)
-    group[0]["y"] = object()  # changed by the caller after it was checked
+    assert group[0] is given[0]
+    given[0]["y"] = object()  # changed by the caller after it was checked
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         records = committer.encode(take)
     assert [r.points for r in records] == [1]
