@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._writer_core import INTAKE_BYTES, INTAKE_CAP, WriterCore, remaining
+from ._writer_core import INTAKE_BYTES, INTAKE_CAP, WriterCore
 from ._writer_delivery import Delivery
 from ._writer_intake import Take
 from ._writer_options import WriterOptions
@@ -313,8 +313,8 @@ class Writer(WriterCore):
         self._sync(deadline, timeout, "flush")
         with self._lock:
             through = self._ask_flush()
-            while not self._flushed(through):
-                self._progress_cv.wait(remaining(deadline, "flush", timeout, self._pending_points()))
+            while (wait := self._flush_wait(through, deadline, timeout)) != 0:
+                self._progress_cv.wait(wait)
 
     def close(self) -> None:
         """Stop taking points, deliver for at most ``close_timeout`` seconds, keep the rest in the spool.
@@ -595,10 +595,10 @@ class AsyncWriter(WriterCore):
             through = self._ask_flush()
         while True:
             with self._lock:
-                if self._flushed(through):
-                    return
-                left = remaining(deadline, "flush", timeout, self._pending_points())
-            await self._progress_signal.wait(left)
+                wait = self._flush_wait(through, deadline, timeout)
+            if wait == 0:
+                return
+            await self._progress_signal.wait(wait)
 
     async def close(self) -> None:
         """Stop taking points, deliver for at most ``close_timeout`` seconds; see `Writer.close`.

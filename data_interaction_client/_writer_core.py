@@ -457,15 +457,22 @@ class WriterCore:
         self._signal(send=True)
         return self._sends.flush()
 
-    def _flushed(self, through: int) -> bool:
+    def _flush_wait(self, through: int, deadline: float | None, timeout: float | None) -> float | None:
+        """Seconds ``flush`` may wait for progress (``None``: until there is some); 0.0 when it is done.
+
+        ``through`` is `_ask_flush`'s. Raises [`WriterClosedError`][data_interaction_client.WriterClosedError]
+        when nothing more will be sent, [`WriterTimeoutError`][data_interaction_client.WriterTimeoutError]
+        at ``deadline``. The lock held.
+        """
         head = self._spool.head
         if head is None or head > through:
-            return True
+            return 0.0
         if self._client_closed:
             raise WriterClosedError(self._client_closed_message())
         if self._gave_up:
             raise WriterClosedError("the writer is closing and cannot reach the platform")
-        return False
+        left = remaining(deadline, "flush", timeout, self._pending_points())
+        return left if left is None else max(left, 1e-6)
 
     # --- the client closed under the writer ----------------------------------------------------------
 

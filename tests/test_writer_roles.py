@@ -28,6 +28,7 @@ from data_interaction_client import (
     WriteEvent,
     WriterClosedError,
     WriterFullError,
+    WriterTimeoutError,
 )
 from data_interaction_client._base_client import WriterLink
 from data_interaction_client._spool import MemorySpool, NewRecord
@@ -679,7 +680,7 @@ def test_the_engine_closing_gives_up_when_no_connection_can_be_made(client: Data
         assert w._next_send(time.monotonic()).action == "send"  # closing: at once
     assert w._outcome(delivery, delivery.next(), 0.0, refused) is None  # closing: it stops trying
     with w._lock, pytest.raises(WriterClosedError, match="cannot reach the platform"):
-        w._flushed(through)
+        w._flush_wait(through, None, None)
 
 
 def test_the_engine_ends_a_pause_when_closing_begins_and_stops_it_when_stopping(
@@ -700,3 +701,28 @@ def test_the_engine_ends_a_pause_when_closing_begins_and_stops_it_when_stopping(
         assert w._spool_failed(SpoolError("locked", path=""), "read") is None
         w._stop = False
         assert w._spool_failed(SpoolError("locked", path=""), "read") == 1.0
+
+
+def test_the_engine_says_how_long_a_flush_waits(client: DataInteractionClient) -> None:
+    w = Manual(client, flush_interval=60.0)
+    with w._lock:
+        assert w._ask_flush() == 0  # nothing pending
+        assert w._flush_wait(0, None, None) == 0.0
+    w.write("a", X, 1.0)
+    w.commit()
+    with w._lock:
+        through = w._ask_flush()
+        assert through == w._spool.last_id
+        assert w._next_send(time.monotonic()).action == "send"  # asked: at once, not after 60 s
+        assert w._flush_wait(through, None, None) is None  # no deadline: until there is progress
+        assert 0 < (w._flush_wait(through, time.monotonic() + 5.0, 5.0) or 0) <= 5.0
+        with pytest.raises(
+            WriterTimeoutError, match=r"flush\(\) did not finish within 5 s \(1 points pending\)"
+        ):
+            w._flush_wait(through, time.monotonic() - 0.1, 5.0)
+    delivery = w._delivery(w._spool.peek(100))
+    assert delivery is not None
+    assert w._outcome(delivery, delivery.next(), 0.0, None) == 0.0
+    w._spool.settle(delivery.through, delivery.quarantine)
+    with w._lock:
+        assert w._flush_wait(through, time.monotonic() - 0.1, 5.0) == 0.0  # done: no timeout
