@@ -1,8 +1,10 @@
 """The background writers: `Writer` (threads) and `AsyncWriter` (asyncio tasks).
 
-Both are thin: the state and every step that does no I/O live in `WriterCore`; these add the
-committer and the sender (two threads, or two tasks with the spool's I/O on one worker thread), the
-waiting of ``sync``, ``flush`` and ``close``, and the one call that sends a batch.
+Both are thin: the state and every decision live in `WriterCore` (no I/O); these add the commit
+loop and the send loop (two threads, or two tasks with the spool's I/O on one worker thread), the
+waiting of ``sync``, ``flush`` and ``close``, and the one call that sends a piece. The twins' loops
+have the same steps and shape: ask the core for the next `Step`, wait or do its I/O, hand the
+outcome back.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._writer_core import _STORE_RETRY_DELAY, INTAKE_BYTES, INTAKE_CAP, WriterCore, _Take, remaining
-from ._writer_delivery import Delivery, Verdict
+from ._writer_core import INTAKE_BYTES, INTAKE_CAP, WriterCore
+from ._writer_delivery import Delivery
+from ._writer_intake import Take
 from ._writer_options import WriterOptions
 
 if TYPE_CHECKING:
@@ -142,20 +145,19 @@ class Writer(WriterCore):
         self._commit_cv = threading.Condition(self._lock)
         self._send_cv = threading.Condition(self._lock)
         self._progress_cv = threading.Condition(self._lock)
-        self._stop = False
         with self._lock:
-            self._intake_cap = INTAKE_CAP
-            self._intake_bytes_cap = INTAKE_BYTES
+            self._intake.cap = INTAKE_CAP
+            self._intake.bytes_cap = INTAKE_BYTES
             self._update_room()
         name = f"data-interaction-writer-{id(self):x}"
-        self._committer = threading.Thread(
+        self._commit_thread = threading.Thread(
             target=self._guard, args=(self._commit_loop,), name=f"{name}-commit", daemon=True
         )
-        self._sender = threading.Thread(
+        self._send_thread = threading.Thread(
             target=self._guard, args=(self._send_loop,), name=f"{name}-send", daemon=True
         )
-        self._committer.start()
-        self._sender.start()
+        self._commit_thread.start()
+        self._send_thread.start()
         _register(self)
 
     def __enter__(self) -> Self:
@@ -195,123 +197,87 @@ class Writer(WriterCore):
 
     def _commit_loop(self) -> None:
         while True:
-            sweep = False
             with self._lock:
-                while True:
-                    wait = self._commit_wait(time.monotonic())
-                    if wait == 0:
-                        break
-                    if self._stop:
-                        return
-                    if self._sweep_due():  # idle: tidy the spool meanwhile
-                        sweep = True
-                        break
-                    self._commit_cv.wait(wait)
-                take = self._take() if wait == 0 and self._intake else None
-            if sweep:
+                step = self._next_commit(time.monotonic())
+                if step.action == "wait":
+                    self._commit_cv.wait(step.wait)  # the lock held until then: no signal is missed
+            if step.action == "stop":
+                return
+            if step.action == "sweep":
                 self._sweep()
-            else:
-                self._commit(take)
+            elif step.action == "commit":
+                self._commit(step.take)
 
     def _sweep(self) -> None:
+        error = None
         try:
             self._spool.sweep()
         except SpoolError as exc:
-            with self._lock:
-                self._sweep_failed(exc)
+            error = exc
+        self._swept(error)
 
-    def _commit(self, take: _Take | None) -> None:
-        records = self._encode(take) if take is not None else []
-        with self._lock:
-            batch, limit = self._append_args(records)
-        result = None
+    def _commit(self, take: Take | None) -> None:
+        records, batch, limit = self._append_args(take)
+        result, error = None, None
         if batch:
             try:
                 result = self._spool.append(batch, **limit)
             except SpoolError as exc:
-                with self._lock:
-                    self._store_failed(take, records, exc)
-                return
-        with self._lock:
-            self._stored(take, batch, result)
+                error = exc
+        self._appended(take, records, batch, result, error)
 
     # --- the sender ------------------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
         while True:
             with self._lock:
-                while True:
-                    if self._stop:
-                        return
-                    wait = self._send_wait(time.monotonic())
-                    if wait == 0:
-                        break
-                    self._send_cv.wait(wait)
-            try:
-                records = self._spool.peek(self._settings.batch_points)
-            except SpoolError as exc:
-                if not self._pause_after(exc, "read"):
-                    return
-                continue
-            self._tell_set_aside()
-            if not records:
-                continue
-            delivery = self._delivery(records)
-            if not self._deliver(delivery):
+                step = self._next_send(time.monotonic())
+                if step.action == "wait":
+                    self._send_cv.wait(step.wait)
+            if step.action == "stop":
                 return
-            try:
-                self._spool.settle(delivery.through, delivery.quarantine)
-            except SpoolError as exc:
-                self._spool.release()
-                if not self._pause_after(exc, "remove delivered points from"):
-                    return
-                continue
-            with self._lock:
-                self._settled()
+            if step.action == "send" and not self._send():
+                return
+
+    def _send(self) -> bool:
+        """Peek the oldest records, deliver them, settle them; ``False`` when the loop is to stop."""
+        try:
+            records = self._spool.peek(self._settings.batch_points)
+        except SpoolError as exc:
+            return self._pause(self._spool_failed(exc, "read"))
+        delivery = self._delivery(records)
+        if delivery is None:
+            return True
+        if not self._deliver(delivery):
+            return False
+        try:
+            self._spool.settle(delivery.through, delivery.quarantine)
+        except SpoolError as exc:
+            self._spool.release()
+            return self._pause(self._spool_failed(exc, "remove delivered points from"))
+        self._settled()
+        return True
 
     def _deliver(self, delivery: Delivery) -> bool:
         """Send every piece until each is accepted or set aside; ``False`` when stopped first."""
         while (piece := delivery.next()) is not None:
             started = time.monotonic()
+            error = None
             try:
                 self._link.post(piece.body())
             except Exception as exc:
-                took = time.monotonic() - started
-                if self._stop:
-                    return False
-                with self._lock:
-                    delay, outcome = self._failed(delivery, piece, exc)
-                if outcome == Verdict.STOP:
-                    return False  # the records stay in the spool
-                self._report_failed(piece, took, exc, delay, outcome)
-                if delay is not None and not self._pause(delay):
-                    return False
-                continue
-            took = time.monotonic() - started
-            if self._stop:
-                return False
-            with self._lock:
-                self._succeeded(delivery, piece)
-            self._report_accepted(piece, took)
+                error = exc
+            if not self._pause(self._outcome(delivery, piece, time.monotonic() - started, error)):
+                return False  # the records stay in the spool
         return True
 
-    def _pause(self, seconds: float) -> bool:
-        """Wait ``seconds``; ``False`` when the writer is stopping."""
-        deadline = time.monotonic() + seconds
+    def _pause(self, seconds: float | None) -> bool:
+        """Pause the send loop ``seconds`` (``None``: stop); ``False`` when it is to stop."""
         with self._lock:
-            closing = self._closing
-            while not self._stop:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._closing != closing:  # closing began: try once more at once
-                    return True
+            pause = self._pause_of(seconds)
+            while left := self._pause_left(pause):
                 self._send_cv.wait(left)
-        return False
-
-    def _pause_after(self, error: SpoolError, doing: str) -> bool:
-        if self._stop:
-            return False
-        log.error("the writer could not %s its spool (%s); trying again", doing, error)
-        return self._pause(_STORE_RETRY_DELAY)
+        return left is not None
 
     # --- waiting ---------------------------------------------------------------------------------------
 
@@ -347,8 +313,8 @@ class Writer(WriterCore):
         self._sync(deadline, timeout, "flush")
         with self._lock:
             through = self._ask_flush()
-            while not self._flushed(through):
-                self._progress_cv.wait(remaining(deadline, "flush", timeout, self._pending_points()))
+            while (wait := self._flush_wait(through, deadline, timeout)) != 0:
+                self._progress_cv.wait(wait)
 
     def close(self) -> None:
         """Stop taking points, deliver for at most ``close_timeout`` seconds, keep the rest in the spool.
@@ -389,8 +355,8 @@ class Writer(WriterCore):
             self._commit_cv.notify_all()
             self._send_cv.notify_all()
             self._progress_cv.notify_all()
-        self._committer.join(_CLOSE_COMMIT_TIME)
-        self._sender.join(max(0.0, deadline - time.monotonic()))
+        self._commit_thread.join(_CLOSE_COMMIT_TIME)
+        self._send_thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             self._report_close()
             self._closed = True
@@ -471,7 +437,6 @@ class AsyncWriter(WriterCore):
         self._commit_signal = _Signal(loop)
         self._send_signal = _Signal(loop)
         self._progress_signal = _Signal(loop)
-        self._stop = False
         super().__init__(client, spool, options)
         from concurrent.futures import ThreadPoolExecutor  # only an async writer needs it
 
@@ -521,112 +486,88 @@ class AsyncWriter(WriterCore):
     async def _commit_loop(self) -> None:
         while True:
             with self._lock:
-                wait = self._commit_wait(time.monotonic())
-                stop = self._stop
-                sweep = wait != 0 and not stop and self._sweep_due()
-                take = self._take() if wait == 0 and self._intake else None
-            if sweep:  # idle: tidy the spool meanwhile
-                try:
-                    await self._io_call(self._spool.sweep)
-                except SpoolError as exc:
-                    with self._lock:
-                        self._sweep_failed(exc)
-                continue
-            if wait != 0:
-                if stop:
-                    return
-                await self._commit_signal.wait(wait)
-                continue
-            await self._commit(take)
+                step = self._next_commit(time.monotonic())
+            if step.action == "wait":
+                await self._commit_signal.wait(step.wait)
+            if step.action == "stop":
+                return
+            if step.action == "sweep":
+                await self._sweep()
+            elif step.action == "commit":
+                await self._commit(step.take)
 
-    async def _commit(self, take: _Take | None) -> None:
-        records = await self._io_call(self._encode, take) if take is not None else []
-        with self._lock:
-            batch, limit = self._append_args(records)
-        result = None
+    async def _sweep(self) -> None:
+        error = None
+        try:
+            await self._io_call(self._spool.sweep)
+        except SpoolError as exc:
+            error = exc
+        self._swept(error)
+
+    async def _commit(self, take: Take | None) -> None:
+        records, batch, limit = await self._io_call(self._append_args, take)
+        result, error = None, None
         if batch:
             try:
                 result = await self._io_call(self._spool.append, batch, **limit)
             except SpoolError as exc:
-                with self._lock:
-                    self._store_failed(take, records, exc)
-                return
-        with self._lock:
-            self._stored(take, batch, result)
+                error = exc
+        self._appended(take, records, batch, result, error)
 
     # --- the sender ------------------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
         while True:
             with self._lock:
-                if self._stop:
-                    return
-                wait = self._send_wait(time.monotonic())
-            if wait != 0:
-                await self._send_signal.wait(wait)
-                continue
-            try:
-                records = await self._io_call(self._spool.peek, self._settings.batch_points)
-            except SpoolError as exc:
-                if not await self._pause_after(exc, "read"):
-                    return
-                continue
-            self._tell_set_aside()
-            if not records:
-                continue
-            delivery = self._delivery(records)
-            if not await self._deliver(delivery):
+                step = self._next_send(time.monotonic())
+            if step.action == "wait":
+                await self._send_signal.wait(step.wait)
+            if step.action == "stop":
                 return
-            try:
-                await self._io_call(self._spool.settle, delivery.through, delivery.quarantine)
-            except SpoolError as exc:
-                await self._io_call(self._spool.release)
-                if not await self._pause_after(exc, "remove delivered points from"):
-                    return
-                continue
-            with self._lock:
-                self._settled()
+            if step.action == "send" and not await self._send():
+                return
+
+    async def _send(self) -> bool:
+        """Peek the oldest records, deliver them, settle them; ``False`` when the loop is to stop."""
+        try:
+            records = await self._io_call(self._spool.peek, self._settings.batch_points)
+        except SpoolError as exc:
+            return await self._pause(self._spool_failed(exc, "read"))
+        delivery = self._delivery(records)
+        if delivery is None:
+            return True
+        if not await self._deliver(delivery):
+            return False
+        try:
+            await self._io_call(self._spool.settle, delivery.through, delivery.quarantine)
+        except SpoolError as exc:
+            await self._io_call(self._spool.release)
+            return await self._pause(self._spool_failed(exc, "remove delivered points from"))
+        self._settled()
+        return True
 
     async def _deliver(self, delivery: Delivery) -> bool:
         while (piece := delivery.next()) is not None:
             started = time.monotonic()
+            error = None
             try:
                 await self._link.post(piece.body())
             except Exception as exc:
-                took = time.monotonic() - started
-                if self._stop:
-                    return False
-                with self._lock:
-                    delay, outcome = self._failed(delivery, piece, exc)
-                if outcome == Verdict.STOP:
-                    return False  # the records stay in the spool
-                self._report_failed(piece, took, exc, delay, outcome)
-                if delay is not None and not await self._pause(delay):
-                    return False
-                continue
-            took = time.monotonic() - started
-            if self._stop:
-                return False
-            with self._lock:
-                self._succeeded(delivery, piece)
-            self._report_accepted(piece, took)
+                error = exc
+            if not await self._pause(self._outcome(delivery, piece, time.monotonic() - started, error)):
+                return False  # the records stay in the spool
         return True
 
-    async def _pause(self, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        closing = self._closing
-        while not self._stop:
-            left = deadline - time.monotonic()
-            if left <= 0 or self._closing != closing:  # closing began: try once more at once
-                return True
+    async def _pause(self, seconds: float | None) -> bool:
+        """Pause the send loop ``seconds`` (``None``: stop); ``False`` when it is to stop."""
+        with self._lock:
+            pause = self._pause_of(seconds)
+            left = self._pause_left(pause)
+        while left:
             await self._send_signal.wait(left)
-        return False
-
-    async def _pause_after(self, error: SpoolError, doing: str) -> bool:
-        if self._stop:
-            return False
-        log.error("the writer could not %s its spool (%s); trying again", doing, error)
-        return await self._pause(_STORE_RETRY_DELAY)
+            with self._lock:
+                left = self._pause_left(pause)
+        return left is not None
 
     # --- waiting ---------------------------------------------------------------------------------------
 
@@ -654,10 +595,10 @@ class AsyncWriter(WriterCore):
             through = self._ask_flush()
         while True:
             with self._lock:
-                if self._flushed(through):
-                    return
-                left = remaining(deadline, "flush", timeout, self._pending_points())
-            await self._progress_signal.wait(left)
+                wait = self._flush_wait(through, deadline, timeout)
+            if wait == 0:
+                return
+            await self._progress_signal.wait(wait)
 
     async def close(self) -> None:
         """Stop taking points, deliver for at most ``close_timeout`` seconds; see `Writer.close`.

@@ -15,8 +15,11 @@ from data_interaction_client._logging import LOGGER, LOGGERS
 EXPECTED = {
     "data_interaction_client._base_client": "data_interaction_client.client",
     "data_interaction_client._writer": "data_interaction_client.writer",
+    "data_interaction_client._writer_accounts": "data_interaction_client.writer",
+    "data_interaction_client._writer_committer": "data_interaction_client.writer",
     "data_interaction_client._writer_core": "data_interaction_client.writer",
     "data_interaction_client._writer_delivery": "data_interaction_client.writer",
+    "data_interaction_client._writer_sender": "data_interaction_client.writer",
     "data_interaction_client._spool_sqlite": "data_interaction_client.spool",
     "data_interaction_client._options": "data_interaction_client.client",
     "data_interaction_client.cli._app": "data_interaction_client.cli",

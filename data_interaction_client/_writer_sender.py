@@ -1,0 +1,237 @@
+"""The writer's sender: when to send; what a request's outcome means (accepted, retried, split, set aside).
+
+No I/O: the writer's send loop peeks the spool, posts each piece of a `Delivery`, hands each outcome
+here (`Sender.accepted`, `Sender.failed`) and settles the records with the spool. The sender takes
+the oldest records (up to ``batch_points`` points) once ``batch_points`` are pending, once the oldest
+has waited ``flush_interval``, or when asked (``flush``, ``close``). It reads the spool's counters
+(kept in memory) only.
+
+The callbacks (``on_accepted``, ``on_retry``, ``on_quarantined``) are called from here, without the
+writer's lock, on the sender's thread (or the event loop).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+from ._constants import WRITER_INITIAL_RETRY_DELAY
+from ._exceptions import PlatformError, SpoolError
+from ._retry import Failure, backoff, classify
+from ._spool import Record, Spool
+from ._writer_accounts import Accounts
+from ._writer_delivery import Delivery, Verdict, describe, unexpected
+from ._writer_options import Health, Settings, WriteEvent
+from ._writer_records import Piece
+
+__all__ = ["Sender"]
+
+log = logging.getLogger("data_interaction_client.writer")
+
+
+class Sender:
+    """What the send loop does, and the state of delivery: failures, health, the records' clock.
+
+    Called with the writer's lock held, but for the callbacks (`delivery`, `tell_set_aside`,
+    `report_accepted`, `report_failed`), called without it. ``pending()`` counts the points the
+    writer holds, for the log.
+    """
+
+    def __init__(
+        self, settings: Settings, spool: Spool, accounts: Accounts, pending: Callable[[], int]
+    ) -> None:
+        self._settings = settings
+        self._spool = spool
+        self._accounts = accounts
+        self._pending = pending
+        self.flush_through = 0  # send at once while records up to this id are pending
+        self.failures = 0  # failed attempts since the last accepted request
+        self._failing_since = 0.0
+        self.last_error: str | None = None
+        self.health: Health = "ok"
+        self._failed_callbacks: set[str] = set()  # callbacks that raised (logged once each)
+        # When records were appended, on the monotonic clock (a wall-clock jump neither stalls
+        # sending nor distorts ages): (the last id of an append, its time), oldest first.
+        # _from_before is the last id of the records found in the spool at start (0: none): they
+        # are due at once; their age starts from the wall clock's reading of it now, once.
+        self._appended: deque[tuple[int, float]] = deque()
+        self._from_before = spool.last_id if spool.batches else 0
+        if self._from_before:
+            created = spool.oldest_created
+            age = 0.0 if created is None else max(0.0, time.time() - created)
+            self._appended.append((spool.last_id, time.monotonic() - age))
+
+    def appended(self, last_id: int, now: float) -> None:
+        """Records up to ``last_id`` were appended to the spool at ``now`` (monotonic)."""
+        self._appended.append((last_id, now))
+
+    def due_in(self, now: float, closing: bool) -> float | None:
+        """Seconds until the next send is due: 0 now, ``None`` when nothing is pending.
+
+        ``now`` is the monotonic clock's: so is every time the writer measures.
+        """
+        spool = self._spool
+        if not spool.batches:
+            return None
+        settings = self._settings
+        head = spool.head
+        if (
+            closing
+            or head is None
+            or head <= self.flush_through
+            or head <= self._from_before
+            or spool.points >= settings.batch_points
+        ):
+            return 0.0
+        wait = self.head_since(head, now) + settings.flush_interval - now
+        return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
+
+    def head_since(self, head: int, now: float) -> float:
+        """When the record ``head`` was appended (monotonic); ``now`` if unknown."""
+        appended = self._appended
+        while appended and appended[0][0] < head:
+            appended.popleft()  # delivered, dropped or set aside
+        return appended[0][1] if appended else now
+
+    def flush(self) -> int:
+        """Send at once what is pending; the last record id to wait for (0: nothing pending)."""
+        spool = self._spool
+        if not spool.batches:
+            return 0
+        self.flush_through = max(self.flush_through, spool.last_id)
+        return spool.last_id
+
+    # --- outcomes: the lock held ----------------------------------------------------------------------
+
+    def accepted(self, delivery: Delivery, piece: Piece, now: float) -> None:
+        """The platform accepted a piece."""
+        delivery.done(piece)
+        self._accounts.sent(piece.points)
+        if self.failures:
+            log.info(
+                "the platform accepts points again, after %d failed attempts in %.1f s; %d points pending",
+                self.failures,
+                now - self._failing_since,
+                self._pending() - piece.points,
+            )
+        elif self.health != "ok":
+            log.info("the platform accepts points again")
+        self.failures = 0
+        self.health = "ok"
+
+    def failed(
+        self, delivery: Delivery, piece: Piece, error: BaseException, now: float
+    ) -> tuple[float | None, str]:
+        """A piece was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
+
+        The second value is `Verdict.SPLIT` (the piece was split; its halves go at once),
+        `Verdict.PERMANENT` (set aside in the quarantine) or `Verdict.RETRY` (the same piece again
+        after the delay). Transient failures are retried forever with a capped backoff; refusals of
+        the writer itself (401, 403, redirects) too, reported as critical; a piece too large is
+        split; a piece refused for good is split, or set aside when it is one part.
+        """
+        judged = classify(error)
+        status = error.status_code if isinstance(error, PlatformError) else None
+        if judged is Failure.SPLIT and delivery.split(piece, points=True):
+            return None, Verdict.SPLIT
+        if judged in (Failure.SPLIT, Failure.PERMANENT):
+            if judged is Failure.PERMANENT and delivery.split(piece, points=False):
+                return None, Verdict.SPLIT
+            message = describe(error)
+            delivery.set_aside(piece, message, status)
+            tags = ", ".join(repr(t) for t in piece.tag_ids()[:5])
+            more = "" if len(piece.tag_ids()) <= 5 else ", ..."
+            log.error(
+                "the platform refused %d points of tags %s%s for good (%s): set aside in the quarantine "
+                "(see w.quarantined(); w.requeue_quarantined() sends them again)",
+                piece.points,
+                tags,
+                more,
+                message,
+            )
+            self.last_error = message
+            return None, Verdict.PERMANENT
+        self.failures += 1
+        self.last_error = describe(error)
+        if self.failures == 1 and unexpected(error):
+            log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
+        # Retried forever, whatever it is: the writer never drops points; a refusal of the writer
+        # itself (token, address, a request that cannot be written) is critical until fixed.
+        health: Health = "critical" if judged is Failure.REFUSED else "degraded"
+        if self.failures == 1:
+            self._failing_since = now
+        if health != self.health:
+            self._log_failing(health)
+        self.health = health
+        return self.retry_delay(error), Verdict.RETRY
+
+    def _log_failing(self, health: Health) -> None:
+        pending = self._pending()
+        if health == "critical":
+            log.error(
+                "the writer's requests are refused (%s); the points stay pending (%d) and the writer "
+                "keeps trying until this is fixed",
+                self.last_error,
+                pending,
+            )
+        else:
+            log.warning(
+                "the platform does not accept points (%s): retrying with backoff (at most %g s apart) until "
+                "it does; %d points pending",
+                self.last_error,
+                self._settings.max_retry_delay,
+                pending,
+            )
+
+    def retry_delay(self, error: BaseException) -> float:
+        """The wait before the next try: the client's backoff, from 1 s up to ``max_retry_delay``."""
+        return backoff(
+            error, self.failures, first=WRITER_INITIAL_RETRY_DELAY, cap=self._settings.max_retry_delay
+        )
+
+    # --- the callbacks: without the lock ------------------------------------------------------------
+
+    def delivery(self, records: list[Record]) -> Delivery:
+        """The delivery of peeked records; records damaged on disk are set aside at once."""
+        delivery = Delivery(records)
+        for entry, error in delivery.damaged:
+            self.call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, error))
+        return delivery
+
+    def tell_set_aside(self) -> None:
+        """``on_quarantined`` for the records the spool's peek set aside (they failed their checksum)."""
+        for entry in self._spool.take_set_aside():
+            damage = SpoolError(entry.error, path=self._settings.spool or "")
+            self.call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, damage))
+
+    def call_back(self, name: str, event: WriteEvent) -> None:
+        """Call the callback ``name`` with ``event``; what it raises is logged once per callback."""
+        callback = getattr(self._settings, name)
+        if callback is None:
+            return
+        try:
+            callback(event)
+        except Exception:
+            if name not in self._failed_callbacks:
+                self._failed_callbacks.add(name)
+                log.exception(
+                    "the writer's %s callback raised; the writer ignores it and goes on (logged once)", name
+                )
+
+    def report_accepted(self, piece: Piece, took: float) -> None:
+        """``on_accepted`` for a piece the platform accepted in ``took`` seconds."""
+        if self._settings.on_accepted is not None:
+            self.call_back("on_accepted", WriteEvent(piece.points, tuple(piece.tag_ids()), took))
+
+    def report_failed(
+        self, piece: Piece, took: float, error: BaseException, delay: float | None, outcome: str
+    ) -> None:
+        """``on_retry`` or ``on_quarantined`` for a failed request (see `failed`)."""
+        name = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
+        if getattr(self._settings, name) is None:
+            return
+        failure = error if isinstance(error, Exception) else Exception(str(error))
+        retry_in = None if name == "on_quarantined" else (delay or 0.0)
+        self.call_back(name, WriteEvent(piece.points, tuple(piece.tag_ids()), took, failure, retry_in))
