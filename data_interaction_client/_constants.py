@@ -56,7 +56,7 @@ MIN_QUALITY = -(2**31)
 MAX_QUALITY = 2**31 - 1
 
 # The background writer (client.writer()).
-WRITER_BATCH_POINTS = 5_000
+WRITER_BATCH_POINTS = 20_000
 """Points per request, and at most per spool record."""
 WRITER_FLUSH_INTERVAL = 1.0
 """Seconds a point may wait for more to join its request (the time-based batching)."""

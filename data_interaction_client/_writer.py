@@ -94,7 +94,8 @@ class Writer(WriterCore):
     Keyword Args:
         spool: A directory for the spool (created if need be; one writer per directory), or ``None``
             to keep pending points in memory only (lost if the process ends).
-        batch_points: Points per request, at most (default 5,000).
+        batch_points: Points per request, at most (default 20,000; after a 413 the writer sends
+            at most half of what was refused).
         flush_interval: Seconds a point may wait for others to join its request (default 1.0).
         commit_interval: Seconds within which a written point is on disk (default 0.2).
         close_timeout: Seconds `close` spends delivering what is pending (default 10); the rest
@@ -242,7 +243,7 @@ class Writer(WriterCore):
     def _send(self) -> bool:
         """Peek the oldest records, deliver them, settle them; ``False`` when the loop is to stop."""
         try:
-            records = self._spool.peek(self._settings.batch_points)
+            records = self._spool.peek(self._sends.request_points)
         except SpoolError as exc:
             return self._pause(self._spool_failed(exc, "read"))
         delivery = self._delivery(records)
@@ -530,7 +531,7 @@ class AsyncWriter(WriterCore):
     async def _send(self) -> bool:
         """Peek the oldest records, deliver them, settle them; ``False`` when the loop is to stop."""
         try:
-            records = await self._io_call(self._spool.peek, self._settings.batch_points)
+            records = await self._io_call(self._spool.peek, self._sends.request_points)
         except SpoolError as exc:
             return await self._pause(self._spool_failed(exc, "read"))
         delivery = self._delivery(records)

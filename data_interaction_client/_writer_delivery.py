@@ -33,7 +33,7 @@ class Delivery:
     the quarantine.
     """
 
-    def __init__(self, records: list[Record]) -> None:
+    def __init__(self, records: list[Record], max_points: int | None = None) -> None:
         self.through = records[-1].id
         self.quarantine: list[QuarantineEntry] = []
         self.accepted = 0
@@ -62,6 +62,21 @@ class Delivery:
             first = first or record
             parts.extend(record_parts)
         self._pieces: list[Piece] = [Piece(parts, first)] if first is not None else []
+        if max_points is not None:
+            self.fit(max_points)
+
+    def fit(self, max_points: int) -> None:
+        """Split the pieces left until each holds at most ``max_points`` points (or one point)."""
+        fitted: list[Piece] = []  # in the order they are sent
+        stack = self._pieces
+        while stack:
+            piece = stack.pop()
+            halves = piece.split(points=True) if piece.points > max_points else None
+            if halves is None:
+                fitted.append(piece)
+            else:
+                stack.extend(reversed(halves))
+        self._pieces = fitted[::-1]  # the last is sent first
 
     def next(self) -> Piece | None:
         """The piece to send now, or ``None`` when every piece is settled."""

@@ -51,6 +51,10 @@ class Sender:
         self._failing_since = 0.0
         self.last_error: str | None = None
         self.health: Health = "ok"
+        # Points per request: batch_points until the platform or a proxy refuses a request as too
+        # large (413); then at most half of what was refused, for the rest of the writer's life, so
+        # that every later request does not go out too large first.
+        self.request_points = settings.batch_points
         self._failed_callbacks: set[str] = set()  # callbacks that raised (logged once each)
         # When records were appended, on the monotonic clock (a wall-clock jump neither stalls
         # sending nor distorts ages): (the last id of an append, its time), oldest first.
@@ -135,6 +139,8 @@ class Sender:
         judged = classify(error)
         status = error.status_code if isinstance(error, PlatformError) else None
         if judged is Failure.SPLIT and delivery.split(piece, points=True):
+            if self._smaller_requests(piece.points):
+                delivery.fit(self.request_points)  # the rest of this send too
             return None, Verdict.SPLIT
         if judged in (Failure.SPLIT, Failure.PERMANENT):
             if judged is Failure.PERMANENT and delivery.split(piece, points=False):
@@ -167,6 +173,24 @@ class Sender:
         self.health = health
         return self.retry_delay(error), Verdict.RETRY
 
+    def _smaller_requests(self, refused: int) -> bool:
+        """A request of ``refused`` points was too large: later requests carry at most half as many.
+
+        ``True`` when that lowered the limit.
+        """
+        smaller = max(1, refused // 2)
+        if smaller >= self.request_points:
+            return False
+        self.request_points = smaller
+        log.info(
+            "a request of %d points was refused as too large (HTTP 413): the writer sends at most "
+            "%d points per request from now on (batch_points=%d)",
+            refused,
+            smaller,
+            self._settings.batch_points,
+        )
+        return True
+
     def _log_failing(self, health: Health) -> None:
         pending = self._pending()
         if health == "critical":
@@ -195,7 +219,7 @@ class Sender:
 
     def delivery(self, records: list[Record]) -> Delivery:
         """The delivery of peeked records; records damaged on disk are set aside at once."""
-        delivery = Delivery(records)
+        delivery = Delivery(records, self.request_points)
         for entry, error in delivery.damaged:
             self.call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, error))
         return delivery

@@ -472,6 +472,39 @@ def test_sender_splits_a_piece_too_large_by_its_points(client: DataInteractionCl
     assert delivery.next().points == 5
 
 
+def test_sender_after_a_413_fits_every_later_piece_to_half_the_refused_size(
+    client: DataInteractionClient,
+) -> None:
+    sender, spool, _ = make_sender(client)
+    spool.append([record("a", 10), record("b", 7)])
+    delivery = delivery_of(sender, spool)
+    piece = delivery.next()
+    assert piece.points == 17
+    assert sender.failed(delivery, piece, platform_error(413), time.monotonic()) == (None, Verdict.SPLIT)
+    assert sender.request_points == 8
+    sent = []
+    while (piece := delivery.next()) is not None:
+        assert piece.points <= 8
+        sent.append(piece)
+        sender.accepted(delivery, piece, time.monotonic())
+    got: dict[str, list[dict[str, Any]]] = {}
+    for piece in sent:
+        for part in piece.parts:
+            got.setdefault(orjson.loads(part.tag), []).extend(orjson.loads(part.data))
+    assert got == {"a": points(0, 0, 10), "b": points(0, 0, 7)}  # every point once, in order
+    spool.settle(delivery.through)
+    spool.append([record("c", 20)])
+    assert [p.points for p in _pieces(delivery_of(sender, spool))] == [5, 5, 5, 5]
+
+
+def _pieces(delivery: Any) -> list[Any]:
+    taken = []
+    while (piece := delivery.next()) is not None:
+        taken.append(piece)
+        delivery.done(piece)
+    return taken
+
+
 def test_sender_calls_back_and_logs_a_raising_callback_once(
     client: DataInteractionClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -903,6 +903,33 @@ def test_a_request_too_large_is_split(twin: Twin, recorder: Recorder, tmp_path: 
     assert (batch.tags, batch.points, batch.status_code) == (["c"], 1, 413)
 
 
+def test_after_a_413_later_requests_are_small_enough_at_once(
+    twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused: list[int] = []
+
+    def limit(body: dict[str, Any]) -> Any:
+        size = sum(len(item["data"]) for item in body["data"])
+        if size > 60:
+            refused.append(size)
+            return json_response({"error": {"id": 413, "message": "too large"}}, 413)
+        return None
+
+    recorder.answer = limit
+    caplog.set_level(logging.INFO, logger="data_interaction_client.writer")
+    w = twin.writer(tmp_path / "spool", batch_points=1000)
+    w.write_points("a", points(0, 0, 200))
+    twin.flush(w, timeout=30)
+    assert refused == [200, 100]  # halved until accepted: 200 -> 100 -> 50
+    assert "at most 50 points per request from now on" in caplog.text
+    w.write_points("b", points(1, 0, 200))
+    twin.flush(w, timeout=30)
+    assert refused == [200, 100]  # not one more refusal: requests of 50 from the start
+    assert recorder.points["a"] == points(0, 0, 200)
+    assert recorder.points["b"] == points(1, 0, 200)
+    assert max(recorder.sizes) <= 50
+
+
 def test_an_unexpected_error_is_logged_and_retried(
     twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
