@@ -64,7 +64,7 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 _FOREIGN = "a proxy or server in front of the platform answered"
-# Headers of the body as it came; the body handed on is decoded and whole.
+# Headers of the body as it came (see _WholeResponse).
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
@@ -80,6 +80,32 @@ class WriterLink(NamedTuple):
     """The attributes ``create_tags`` was given for a tag id, if any."""
     precision: Precision | None
     check_values: bool
+
+
+class _WholeResponse(httpx.Response):
+    """An answer whose body was read whole (and decoded) by the client: ``content`` is that body.
+
+    httpx would read a body given to a new response through its streaming and decoding machinery,
+    which costs more than the rest of a small call's answer; this one holds the body as it is.
+    """
+
+    def __init__(self, response: httpx.Response, content: bytes) -> None:
+        super().__init__(
+            response.status_code,
+            # Headers of the body as it came go: the body handed on is decoded and whole.
+            headers=[
+                (name, value) for name, value in response.headers.multi_items() if name not in _BODY_HEADERS
+            ],
+            stream=_READ,
+            request=response.request,
+            extensions=response.extensions,
+        )
+        self._body = content
+
+    @property
+    def content(self) -> bytes:
+        """The whole body, decoded."""
+        return self._body
 
 
 class BaseClient(Generic[HttpxClientT]):
@@ -264,16 +290,7 @@ class BaseClient(Generic[HttpxClientT]):
         """A response with the whole body, read (and decoded) through ``answer``."""
         content = answer.content()
         log.debug("HTTP %d, %d bytes", response.status_code, len(content))
-        headers = [
-            (name, value) for name, value in response.headers.multi_items() if name not in _BODY_HEADERS
-        ]
-        whole = httpx.Response(
-            response.status_code,
-            headers=headers,
-            content=content,
-            request=response.request,
-            extensions=response.extensions,
-        )
+        whole = _WholeResponse(response, content)
         cls._unbind(response)
         return whole
 
