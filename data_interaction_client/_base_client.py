@@ -181,6 +181,7 @@ class BaseClient(Generic[HttpxClientT]):
         if compress:
             self._headers["Content-Encoding"] = "gzip"
         self._owns_http = True
+        self._request_headers: httpx.Headers | None = None  # of the client's own httpx client, merged
         # How the tags this client makes check their points; the attributes of the tags it was given.
         self.precision = check_precision(precision)
         self.check_values = bool(check_values)
@@ -231,7 +232,19 @@ class BaseClient(Generic[HttpxClientT]):
         url = self._urls.get(path)
         if url is None:  # parsed once per path: parsing costs more than the rest of building a request
             url = self._urls[path] = httpx.URL(self._url + path)
-        return self._http.build_request(
+        http = self._http
+        if self._owns_http and not http.cookies:
+            # The client's own httpx client has no base URL, parameters or cookies to merge in: the
+            # request build_request would make, built directly, with the merged headers kept. Half
+            # the cost of build_request, which merges the headers anew for every request.
+            headers = self._request_headers
+            if headers is None:
+                headers = self._request_headers = httpx.Headers(http.headers)
+                headers.update(self._headers)
+            return httpx.Request(
+                "POST", url, content=body, headers=headers, extensions={"timeout": chosen.as_dict()}
+            )
+        return http.build_request(
             "POST",
             url,
             content=body,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 import pytest
@@ -32,6 +34,7 @@ from data_interaction_client import (
     UnprocessableEntityError,
     ValueType,
 )
+from data_interaction_client._types import NOT_GIVEN
 
 from .conftest import CONNECT_ANSWER, OK, FakePlatform, json_response
 
@@ -492,3 +495,38 @@ def test_bodies_are_json_with_content_type(
     assert request.headers["content-type"] == "application/json"
     assert orjson.loads(request.content) == {"id": "1"}
     assert "authorization" not in request.headers
+
+
+@pytest.mark.parametrize("options", [{}, {"token": "secret", "compress": True}, {"headers": {"X-Site": "7"}}])
+def test_requests_built_directly_are_those_build_request_makes(options: dict[str, Any]) -> None:
+    # The client builds the requests of its own httpx client without build_request (no base URL,
+    # parameters or cookies to merge); they must be the very requests build_request makes.
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return json_response(OK, **{"Set-Cookie": "route=a1; Path=/"})
+
+    with DataInteractionClient("http://p.test/base", transport=httpx.MockTransport(answer), **options) as c:
+        direct = c._build_request("/smt/data/set", b'{"data":[]}', NOT_GIVEN)
+        expected = c._http.build_request(
+            "POST",
+            "http://p.test/base/smt/data/set",
+            content=direct.content,
+            headers=c._headers,
+            timeout=c.timeout,
+        )
+        assert (direct.method, direct.url, direct.content) == (
+            expected.method,
+            expected.url,
+            expected.content,
+        )
+        assert direct.headers.multi_items() == expected.headers.multi_items()
+        assert direct.extensions == expected.extensions
+        tag = Tag("t")
+        tag.add_data(1_600_000_000_000_000, 1.0)
+        c.set_data(tag)
+        tag.add_data(1_600_000_000_000_001, 1.0)
+        c.set_data(tag)  # the answer set a cookie: this request goes through build_request, with it
+    assert "cookie" not in seen[0].headers
+    assert seen[1].headers["cookie"] == "route=a1"
