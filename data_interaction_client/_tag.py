@@ -20,7 +20,7 @@ _MAX_INT: Final = 2**64 - 1
 # One lock guards the buffers of every tag. Each holder does a few list operations, so contention
 # costs next to nothing, while a send of many tags claims and settles them all under one
 # acquisition instead of one per tag (a send of 100 tags of one point each is dominated by such
-# per-tag costs). Nothing is called while it is held, so it is never taken twice by one thread.
+# per-tag costs). Nothing that could take it again runs while it is held (no user code, no I/O).
 _BUFFERS: Final = threading.Lock()
 _acquire: Final = _BUFFERS.acquire
 _release: Final = _BUFFERS.release
