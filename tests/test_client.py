@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import httpx
@@ -243,6 +244,30 @@ def test_no_data_to_send(client: DataInteractionClient, fake_platform: FakePlatf
 def test_set_data_refuses_non_tags(client: DataInteractionClient) -> None:
     with pytest.raises(InvalidInputError, match="item 0 is a dict"):
         client.set_data([{"x": 1}])  # type: ignore[list-item]
+
+
+def test_set_data_takes_tag_subclasses_and_names_the_first_item_that_is_no_tag(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
+    class MyTag(Tag):
+        __slots__ = ()
+
+    tags = [Tag("a"), MyTag("b")]
+    for tag in tags:
+        tag.add_data(1, 1)
+    assert client.set_data(tags) == 2
+    with pytest.raises(InvalidInputError, match="item 2 is a str"):
+        client.set_data([Tag("c"), MyTag("d"), "e", 5])  # type: ignore[list-item]
+
+
+def test_one_tag_id_twice_without_points_in_one_of_them_does_not_warn(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
+    first, second = Tag("t"), Tag("t")
+    first.add_data(1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateTagWarning)
+        assert client.set_data([first, second]) == 1
 
 
 def test_same_tag_twice_is_sent_once(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
