@@ -40,13 +40,15 @@ class SendBatch:
             given = list(tags)
         else:
             raise InvalidInputError(f"set_data takes a Tag or a list of Tag, not {type(tags).__name__}")
-        if not all(map(_is_tag, given)):
+        if not set(map(type, given)) <= _TAG_TYPE and not all(map(_is_tag, given)):
             for index, tag in enumerate(given):
                 if not isinstance(tag, Tag):
                     raise InvalidInputError(
                         f"set_data takes a Tag or a list of Tag; item {index} is a {type(tag).__name__}"
                     )
-        if len(set(map(id, given))) != len(given):
+        # Distinct tag ids mean distinct objects too: one pass for both in the common case.
+        unique = len(set(map(_ID, given))) == len(given)
+        if not unique and len(set(map(id, given))) != len(given):
             given = list(dict.fromkeys(given))  # the same object twice is sent once
         self._tags, self._buffers = claim_tags(given)
         self._accepted: list[int] | None = [0] * len(self._tags)
@@ -55,7 +57,7 @@ class SendBatch:
             raise NoDataToSendError(f"no buffered points to send in the tags given ({names})")
         self.total = sum(map(len, self._buffers))
         self._max_points = max_points
-        if len(set(map(_ID, self._tags))) != len(self._tags):
+        if not unique and len(set(map(_ID, self._tags))) != len(self._tags):
             self._warn_duplicates()
 
     def _warn_duplicates(self) -> None:
@@ -179,3 +181,4 @@ def _is_tag(value: object) -> bool:
 
 
 _ID: Final = operator.attrgetter("_id")
+_TAG_TYPE: Final = frozenset((Tag,))

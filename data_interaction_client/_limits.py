@@ -15,12 +15,11 @@ decompressed bytes, so a gzip bomb or an answer that never ends cannot exhaust m
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import ssl
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Final
 
 import httpcore
@@ -74,14 +73,23 @@ class Deadline:
         return text
 
 
-@contextlib.contextmanager
-def using(deadline: Deadline) -> Iterator[Deadline]:
-    """Make ``deadline`` the current call's deadline for the block."""
-    token = _current.set(deadline)
-    try:
-        yield deadline
-    finally:
-        _current.reset(token)
+class using:  # lower case: it reads as a function, ``with using(deadline):``
+    """Make ``deadline`` the current call's deadline for the block.
+
+    A class rather than a generator-based context manager: it is entered for every request.
+    """
+
+    __slots__ = ("_deadline", "_token")
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+
+    def __enter__(self) -> Deadline:
+        self._token = _current.set(self._deadline)
+        return self._deadline
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)
 
 
 def _clamp(timeout: float | None, expired: type[Exception]) -> float | None:

@@ -104,7 +104,34 @@ class _GetAnswer(msgspec.Struct):
     data: list[_History]
 
 
+class _ObjectHistory(msgspec.Struct, gc=False):
+    tagId: str | dict[str, str]
+    data: list[Point]
+    exceed: bool = False
+
+
+class _ObjectAnswer(msgspec.Struct):
+    error: _Envelope
+    data: list[_ObjectHistory]
+
+
+class _ArrayHistory(msgspec.Struct, gc=False):
+    tagId: str | dict[str, str]
+    data: list[_ArrayPoint]
+    exceed: bool = False
+
+
+class _ArrayAnswer(msgspec.Struct):
+    error: _Envelope
+    data: list[_ArrayHistory]
+
+
 _GET_ANSWER = msgspec.json.Decoder(_GetAnswer)
+# The whole answer in one pass, when every point is in one form: most answers.
+_WHOLE_ANSWERS: tuple[msgspec.json.Decoder[Any], ...] = (
+    msgspec.json.Decoder(_ObjectAnswer),
+    msgspec.json.Decoder(_ArrayAnswer),
+)
 _OBJECT_POINTS = msgspec.json.Decoder(list[Point])
 # A list of _ArrayPoint is a list of Point (a subclass); lists are invariant for mypy only.
 _ARRAY_POINTS = msgspec.json.Decoder(list[_ArrayPoint])
@@ -119,6 +146,26 @@ def parse_get(content: bytes) -> list[TagHistory]:
     `ResponseShapeError`, naming the place, when the answer is not a success of the contract's
     shape (the caller first looks for an error the answer may carry).
     """
+    # One pass over the answer, straight into Points, in the form its first point has (a refusal
+    # comes at that point, so trying the other form costs little). Anything else (points of both
+    # forms, or an answer that is not of the contract's shape) takes the pass below, which reads each
+    # tag's points in their own form and names the place of a problem.
+    for decoder in _WHOLE_ANSWERS:
+        try:
+            whole = decoder.decode(content)  # an _ObjectAnswer or an _ArrayAnswer
+        except msgspec.DecodeError:
+            continue
+        if whole.error.id != 0:
+            break
+        return [
+            TagHistory(tag_id=_history_id(item.tagId, index), points=item.data, exceed=item.exceed)
+            for index, item in enumerate(whole.data)
+        ]
+    return _parse_get_by_tag(content)
+
+
+def _parse_get_by_tag(content: bytes) -> list[TagHistory]:
+    """`parse_get` tag by tag: each tag's points in their own form, any problem named by its place."""
     try:
         answer = _GET_ANSWER.decode(content)
     except msgspec.DecodeError as exc:  # also msgspec.ValidationError
@@ -127,12 +174,16 @@ def parse_get(content: bytes) -> list[TagHistory]:
         raise ResponseShapeError(f"the get answer carries error {answer.error.id}")
     result = []
     for index, item in enumerate(answer.data):
-        try:
-            tag_id = tag_id_from(item.tagId)
-        except ValueError as exc:
-            raise ResponseShapeError(f"the get answer's data[{index}].tagId: {exc}") from None
+        tag_id = _history_id(item.tagId, index)
         result.append(TagHistory(tag_id=tag_id, points=_points_of(item.data, index), exceed=item.exceed))
     return result
+
+
+def _history_id(value: str | dict[str, str], index: int) -> TagId:
+    try:
+        return tag_id_from(value)
+    except ValueError as exc:
+        raise ResponseShapeError(f"the get answer's data[{index}].tagId: {exc}") from None
 
 
 def _points_of(raw: msgspec.Raw, index: int) -> list[Point]:

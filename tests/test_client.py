@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import httpx
 import orjson
 import pytest
@@ -32,6 +35,7 @@ from data_interaction_client import (
     UnprocessableEntityError,
     ValueType,
 )
+from data_interaction_client._types import NOT_GIVEN
 
 from .conftest import CONNECT_ANSWER, OK, FakePlatform, json_response
 
@@ -240,6 +244,30 @@ def test_no_data_to_send(client: DataInteractionClient, fake_platform: FakePlatf
 def test_set_data_refuses_non_tags(client: DataInteractionClient) -> None:
     with pytest.raises(InvalidInputError, match="item 0 is a dict"):
         client.set_data([{"x": 1}])  # type: ignore[list-item]
+
+
+def test_set_data_takes_tag_subclasses_and_names_the_first_item_that_is_no_tag(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
+    class MyTag(Tag):
+        __slots__ = ()
+
+    tags = [Tag("a"), MyTag("b")]
+    for tag in tags:
+        tag.add_data(1, 1)
+    assert client.set_data(tags) == 2
+    with pytest.raises(InvalidInputError, match="item 2 is a str"):
+        client.set_data([Tag("c"), MyTag("d"), "e", 5])  # type: ignore[list-item]
+
+
+def test_one_tag_id_twice_without_points_in_one_of_them_does_not_warn(
+    client: DataInteractionClient, fake_platform: FakePlatform
+) -> None:
+    first, second = Tag("t"), Tag("t")
+    first.add_data(1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateTagWarning)
+        assert client.set_data([first, second]) == 1
 
 
 def test_same_tag_twice_is_sent_once(client: DataInteractionClient, fake_platform: FakePlatform) -> None:
@@ -492,3 +520,38 @@ def test_bodies_are_json_with_content_type(
     assert request.headers["content-type"] == "application/json"
     assert orjson.loads(request.content) == {"id": "1"}
     assert "authorization" not in request.headers
+
+
+@pytest.mark.parametrize("options", [{}, {"token": "secret", "compress": True}, {"headers": {"X-Site": "7"}}])
+def test_requests_built_directly_are_those_build_request_makes(options: dict[str, Any]) -> None:
+    # The client builds the requests of its own httpx client without build_request (no base URL,
+    # parameters or cookies to merge); they must be the very requests build_request makes.
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return json_response(OK, **{"Set-Cookie": "route=a1; Path=/"})
+
+    with DataInteractionClient("http://p.test/base", transport=httpx.MockTransport(answer), **options) as c:
+        direct = c._build_request("/smt/data/set", b'{"data":[]}', NOT_GIVEN)
+        expected = c._http.build_request(
+            "POST",
+            "http://p.test/base/smt/data/set",
+            content=direct.content,
+            headers=c._headers,
+            timeout=c.timeout,
+        )
+        assert (direct.method, direct.url, direct.content) == (
+            expected.method,
+            expected.url,
+            expected.content,
+        )
+        assert direct.headers.multi_items() == expected.headers.multi_items()
+        assert direct.extensions == expected.extensions
+        tag = Tag("t")
+        tag.add_data(1_600_000_000_000_000, 1.0)
+        c.set_data(tag)
+        tag.add_data(1_600_000_000_000_001, 1.0)
+        c.set_data(tag)  # the answer set a cookie: this request goes through build_request, with it
+    assert "cookie" not in seen[0].headers
+    assert seen[1].headers["cookie"] == "route=a1"

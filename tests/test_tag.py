@@ -5,11 +5,16 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data_interaction_client import (
     InvalidInputError,
@@ -17,8 +22,11 @@ from data_interaction_client import (
     Tag,
     TagAttributes,
     TagPath,
+    TimestampUnitWarning,
     ValueType,
 )
+from data_interaction_client._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
+from data_interaction_client._points import point
 
 
 def test_ids_plain_and_path_forms() -> None:
@@ -456,3 +464,115 @@ def test_the_clients_options_reach_its_tags_and_writers() -> None:
             writer.close()
     with DataInteractionClient("http://p.test", check_values=False) as client:
         client.create_tags([{"id": "s", "attributes": {"smtTagValueTypeCode": 2}}])[0].add_data(B, 1.5)
+
+
+# --- the fast paths agree with the complete checks ---------------------------------------------------
+
+_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**65), max_value=2**65),
+    st.sampled_from([math.nan, math.inf, -(2**63) - 1, 2**64, 2**64 - 1, "\ud800", "é"]),
+    st.text(max_size=4),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+_TIMESTAMPS = st.one_of(
+    st.integers(min_value=SMALL_TIMESTAMP - 2, max_value=MAX_TIMESTAMP + 2),
+    st.sampled_from([SMALL_TIMESTAMP, MAX_TIMESTAMP, MAX_TIMESTAMP + 1, 10**10, -1, 0]),
+    st.sampled_from([True, 1.5, "2018-06-26 10:15:00", "nonsense"]),
+)
+_QUALITIES = st.one_of(
+    st.none(),
+    st.integers(min_value=MIN_QUALITY - 2, max_value=MAX_QUALITY + 2),
+    st.sampled_from([MIN_QUALITY, MAX_QUALITY, MAX_QUALITY + 1, True, 1.0]),
+)
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except InvalidPointError as exc:
+        return ("refused", str(exc))
+
+
+@pytest.mark.parametrize("value_type", [None, 0, 1, 2, 3, 4])
+@settings(max_examples=300, deadline=None)
+@given(x=_TIMESTAMPS, y=_VALUES, q=_QUALITIES)
+def test_add_data_keeps_what_the_complete_check_keeps(value_type: int | None, x: Any, y: Any, q: Any) -> None:
+    # add_data checks the common case inline; point() is the complete check. They agree on every
+    # point: the same wire point kept, or the same refusal.
+    attributes = None if value_type is None else {"smtTagValueTypeCode": value_type}
+    tag = Tag("t", attributes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimestampUnitWarning)
+        expected = _outcome(lambda: point(tag._rules, x, y, q))
+        got = _outcome(lambda: tag.add_data(x, y, q))
+    if isinstance(expected, tuple):
+        assert got == expected
+        assert tag.points == []
+    else:
+        assert got is None
+        assert tag.points == [expected]
+        assert [type(v) for v in tag.points[0].values()] == [type(v) for v in expected.values()]
+
+
+def test_claim_tags_takes_every_buffer_at_once_and_settle_tags_gives_back_the_rest() -> None:
+    from data_interaction_client._tag import claim_tags, settle_tags
+
+    tags = [Tag(f"t{n}") for n in range(4)]
+    for n, tag in enumerate(tags[:3]):
+        tag.update([(x, x) for x in range(n + 1)])
+    claimed, buffers = claim_tags(tags)
+    assert claimed == tags[:3]  # a tag without points is not claimed
+    assert [len(buffer) for buffer in buffers] == [1, 2, 3]
+    tags[2].add_data(10, 10)
+    settle_tags(claimed, [1, 1, 0])
+    assert [[p["x"] for p in tag.points] for tag in tags] == [[], [1], [0, 1, 2, 10], []]
+    claimed, _ = claim_tags(tags)
+    settle_tags(claimed, None)  # every point went
+    assert [len(tag) for tag in tags] == [0, 0, 0, 0]
+    assert [tag._claim() for tag in tags] == [[], [], [], []]  # settled: claimable again
+
+
+def test_claim_tags_claims_none_when_one_tag_is_busy() -> None:
+    from data_interaction_client import TagBusyError
+    from data_interaction_client._tag import claim_tags
+
+    tags = [Tag(f"t{n}") for n in range(3)]
+    for tag in tags:
+        tag.add_data(1, 1)
+    tags[2]._claim()
+    with pytest.raises(TagBusyError, match="tag 't2' is already being sent"):
+        claim_tags(tags)
+    assert [len(tag._claim()) for tag in tags[:2]] == [1, 1]  # the first two were given back
+
+
+def test_claims_and_additions_from_threads_lose_no_point() -> None:
+    from data_interaction_client._tag import claim_tags, settle_tags
+
+    tags = [Tag(f"t{n}") for n in range(20)]
+    sent: list[int] = []
+    stop = threading.Event()
+
+    def fill(offset: int) -> None:
+        for i in range(3000):
+            tags[i % len(tags)].add_data(offset + i, i)
+
+    def send() -> None:
+        while not stop.is_set():
+            claimed, buffers = claim_tags(tags)
+            sent.extend(p["x"] for buffer in buffers for p in buffer)
+            settle_tags(claimed, None)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    fillers = [threading.Thread(target=fill, args=(n * 10_000,)) for n in range(3)]
+    for thread in fillers:
+        thread.start()
+    for thread in fillers:
+        thread.join()
+    stop.set()
+    sender.join()
+    left = [p["x"] for tag in tags for p in tag.points]
+    assert sorted(sent + left) == sorted(n * 10_000 + i for n in range(3) for i in range(3000))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from data_interaction_client import DataInteractionClient, Point, TagHistory
+from data_interaction_client import DataInteractionClient, Point, TagHistory, _wire
 
 from .conftest import OK, FakePlatform, json_response
 
@@ -115,3 +118,67 @@ def test_a_bad_array_point_names_its_place(
 
     with pytest.raises(InvalidResponseError, match=where):
         read(client, fake_platform, {**OK, "data": [{"tagId": "a", "data": points}]})
+
+
+# --- the one-pass decode of a whole answer agrees with the tag-by-tag one ---------------------------
+
+_Y = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.text(max_size=3),
+    st.booleans(),
+    st.none(),
+    st.dictionaries(st.text(max_size=2), st.integers(-(2**31), 2**31), max_size=2),
+)
+_POINT = st.tuples(st.integers(min_value=0, max_value=2**53), _Y, st.one_of(st.none(), st.integers(0, 255)))
+
+
+def _written(point: tuple[int, Any, int | None], form: str, with_q: bool) -> Any:
+    x, y, q = point
+    if form == "arrays":
+        return [y, x, q] if with_q else [y, x]
+    return {"x": x, "y": y, "q": q} if with_q else {"x": x, "y": y}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tags=st.lists(
+        st.tuples(
+            st.lists(_POINT, max_size=4),
+            st.sampled_from(["objects", "arrays"]),
+            st.booleans(),
+            st.sampled_from([True, False, None]),
+        ),
+        max_size=4,
+    ),
+    bad=st.sampled_from([None, "x", "q", "tagId", "envelope"]),
+)
+def test_parse_get_in_one_pass_agrees_with_tag_by_tag(
+    tags: list[tuple[list[tuple[int, Any, int | None]], str, bool, bool | None]], bad: str | None
+) -> None:
+    data: list[dict[str, Any]] = []
+    for index, (points, form, with_q, exceed) in enumerate(tags):
+        item: dict[str, Any] = {"tagId": f"t{index}", "data": [_written(p, form, with_q) for p in points]}
+        if exceed is not None:
+            item["exceed"] = exceed
+        data.append(item)
+    answer: dict[str, Any] = {"error": {"id": 0, "message": ""}, "data": data}
+    if bad == "envelope":
+        answer["error"]["id"] = 3
+    elif bad == "tagId" and data:
+        data[-1]["tagId"] = ""  # an id the SDK refuses
+    elif bad is not None and data and data[-1]["data"]:
+        last = data[-1]["data"][-1]
+        if isinstance(last, dict):
+            last[bad] = "nonsense" if bad == "q" else None
+        else:
+            last[1 if bad == "x" else 2 :] = ["nonsense"] if bad == "q" else [None]
+    content = orjson.dumps(answer)
+
+    def outcome(parse: Any) -> Any:
+        try:
+            return [(h.tag_id, [p.to_dict() for p in h.points], h.exceed) for h in parse(content)]
+        except _wire.ResponseShapeError as exc:
+            return ("refused", str(exc))
+
+    assert outcome(_wire.parse_get) == outcome(_wire._parse_get_by_tag)
