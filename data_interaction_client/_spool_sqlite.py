@@ -101,7 +101,12 @@ class _Damaged(Exception):
     """The spool file passed its check, but reading it failed as a damaged file does."""
 
 
-def _damage(exc: sqlite3.DatabaseError) -> bool:
+# What reading a damaged file may raise: SQLite's errors, and a UnicodeDecodeError when a flipped byte
+# lands in text SQLite hands back (the schema quoted in an error message, a TEXT value).
+_READ_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def _damage(exc: BaseException) -> bool:
     """Whether an error met while opening or reading the file means its content is damaged."""
     return _code(exc) not in _NOT_DAMAGE_CODES
 
@@ -195,7 +200,7 @@ class SqliteSpool(Spool):
         try:
             conn = self._connect()
             problem = _check(conn)
-        except sqlite3.DatabaseError as exc:
+        except _READ_ERRORS as exc:
             if conn is not None:
                 conn.close()
             if _code(exc) in _BUSY_CODES:
@@ -220,7 +225,7 @@ class SqliteSpool(Spool):
         try:
             conn = self._connect()
             _check(conn)
-        except sqlite3.DatabaseError as exc:
+        except _READ_ERRORS as exc:
             raise _spool_error(exc, self._db_path, "create") from exc
         return conn
 
@@ -275,7 +280,7 @@ class SqliteSpool(Spool):
             self.quarantined_batches = conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
             self.head, self.oldest_created = self._head_from_file()
             self._states = self._read_states(conn)
-        except sqlite3.DatabaseError as exc:
+        except _READ_ERRORS as exc:
             if self._aside is None and _damage(exc):
                 raise _Damaged(f"{type(exc).__name__}: {exc}") from exc
             raise _spool_error(exc, self._db_path, "read") from exc
@@ -626,7 +631,7 @@ class SqliteSpool(Spool):
                 chosen.append(Record(record_id, created, points, tags, data))
                 total += points
             cursor.close()
-        except sqlite3.DatabaseError as exc:
+        except _READ_ERRORS as exc:
             raise _spool_error(exc, self._db_path, "read") from exc
         return chosen, damaged
 
@@ -757,7 +762,7 @@ class SqliteSpool(Spool):
                     "SELECT id, batch, created, quarantined, points, tags, data, crc, error, status, damaged "
                     "FROM quarantine ORDER BY id"
                 ).fetchall()
-            except sqlite3.DatabaseError as exc:
+            except _READ_ERRORS as exc:
                 raise _spool_error(exc, self._db_path, "read") from exc
         result = []
         for row in rows:
