@@ -192,7 +192,7 @@ class Twin:
                     w._close(0.0)
                 else:
                     with contextlib.suppress(Exception):
-                        self.run(w.close)
+                        self.run(lambda w=w: _close_now(w))
         if self.client is not None:
             with contextlib.suppress(Exception):
                 self.close_client()
@@ -205,6 +205,15 @@ class Twin:
 
 async def _call(make: Callable[[], Awaitable[Any]]) -> Any:
     return await make()
+
+
+async def _close_now(w: Any) -> None:
+    """Close an async writer without waiting for delivery, as ``Writer._close(0.0)`` does.
+
+    A close cancelled by a timeout stops delivering and closes at once (``AsyncWriter.close``).
+    """
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(w.close(), 0.01)
 
 
 class LogEvents(logging.Handler):
