@@ -23,9 +23,10 @@ How points flow: ``write*`` checks each point on the caller's thread and appends
 intake (no I/O). The committer takes the intake at least every ``commit_interval`` (sooner once
 ``batch_points`` are waiting, or when asked), lays it out in records of at most ``batch_points``
 points and appends them to the spool in one transaction. The sender takes the oldest records (up to
-``batch_points`` points; once ``batch_points`` are pending, once the oldest has waited
-``flush_interval``, or when asked), joins them into one request, and settles them with the spool:
-accepted records leave it in one transaction; refused parts go to the quarantine in the same one.
+``batch_points`` points, fewer after a request refused as too large; once ``batch_points`` are
+pending, once the oldest has waited ``flush_interval``, or when asked), joins them into one request,
+and settles them with the spool: accepted records leave it in one transaction; refused parts go to
+the quarantine in the same one.
 """
 
 from __future__ import annotations

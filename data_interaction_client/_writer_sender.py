@@ -2,7 +2,8 @@
 
 No I/O: the writer's send loop peeks the spool, posts each piece of a `Delivery`, hands each outcome
 here (`Sender.accepted`, `Sender.failed`) and settles the records with the spool. The sender takes
-the oldest records (up to ``batch_points`` points) once ``batch_points`` are pending, once the oldest
+the oldest records (up to ``request_points`` points: ``batch_points``, or half of what a 413
+refused) once ``batch_points`` are pending, once the oldest
 has waited ``flush_interval``, or when asked (``flush``, ``close``). It reads the spool's counters
 (kept in memory) only.
 
