@@ -10,7 +10,7 @@ import gzip
 import html
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -106,6 +106,26 @@ class _WholeResponse(httpx.Response):
     def content(self) -> bytes:
         """The whole body, decoded."""
         return self._body
+
+    def read(self) -> bytes:
+        """The whole body (already read)."""
+        return self._body
+
+    async def aread(self) -> bytes:
+        """The whole body (already read)."""
+        return self._body
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body in chunks of ``chunk_size`` bytes (one chunk by default)."""
+        body = self._body
+        size = chunk_size or len(body) or 1
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body in chunks of ``chunk_size`` bytes (one chunk by default)."""
+        for chunk in self.iter_bytes(chunk_size):
+            yield chunk
 
 
 class BaseClient(Generic[HttpxClientT]):

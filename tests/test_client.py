@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import warnings
 from typing import Any
 
@@ -555,3 +557,25 @@ def test_requests_built_directly_are_those_build_request_makes(options: dict[str
         c.set_data(tag)  # the answer set a cookie: this request goes through build_request, with it
     assert "cookie" not in seen[0].headers
     assert seen[1].headers["cookie"] == "route=a1"
+
+
+def test_an_answer_read_whole_reads_as_httpx_would() -> None:
+    from data_interaction_client._base_client import _WholeResponse
+
+    body = b'{"data": [1, 2, 3]}'
+    came = httpx.Response(
+        200,
+        content=gzip.compress(body),
+        headers={"Content-Encoding": "gzip"},
+        request=httpx.Request("POST", "http://platform.test/smt/data/get"),
+    )
+    whole = _WholeResponse(came, body)
+    assert (whole.content, whole.read(), whole.text) == (body, body, body.decode())
+    assert whole.json() == {"data": [1, 2, 3]}
+    assert b"".join(whole.iter_bytes(4)) == body
+    assert "content-encoding" not in whole.headers  # the body handed on is decoded
+
+    async def read_async() -> tuple[bytes, bytes]:
+        return await whole.aread(), b"".join([chunk async for chunk in whole.aiter_bytes()])
+
+    assert asyncio.run(read_async()) == (body, body)
