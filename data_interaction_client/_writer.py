@@ -95,7 +95,7 @@ class Writer(WriterCore):
         spool: A directory for the spool (created if need be; one writer per directory), or ``None``
             to keep pending points in memory only (lost if the process ends).
         batch_points: Points per request, at most (default 20,000; after a 413 the writer sends
-            at most half of what was refused).
+            at most half of what was refused, and tries twice as many after ten minutes without one).
         flush_interval: Seconds a point may wait for others to join its request (default 1.0).
         commit_interval: Seconds within which a written point is on disk (default 0.2).
         close_timeout: Seconds `close` spends delivering what is pending (default 10); the rest

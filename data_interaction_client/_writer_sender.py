@@ -30,6 +30,8 @@ from ._writer_records import Piece
 __all__ = ["Sender"]
 
 log = logging.getLogger("data_interaction_client.writer")
+# Seconds without a request refused as too large after which the writer tries requests twice as large.
+_REGROW_AFTER = 600.0
 
 
 class Sender:
@@ -53,9 +55,11 @@ class Sender:
         self.last_error: str | None = None
         self.health: Health = "ok"
         # Points per request: batch_points until the platform or a proxy refuses a request as too
-        # large (413); then at most half of what was refused, for the rest of the writer's life, so
-        # that every later request does not go out too large first.
+        # large (413); then at most half of what was refused, so that every later request does not go
+        # out too large first. Every _REGROW_AFTER seconds without a refusal it doubles again (up to
+        # batch_points): a limit that was lifted costs no more than that, one that holds one refusal.
         self.request_points = settings.batch_points
+        self._request_points_since = 0.0  # when request_points last changed (monotonic)
         self._failed_callbacks: set[str] = set()  # callbacks that raised (logged once each)
         # When records were appended, on the monotonic clock (a wall-clock jump neither stalls
         # sending nor distorts ages): (the last id of an append, its time), oldest first.
@@ -125,6 +129,17 @@ class Sender:
             log.info("the platform accepts points again")
         self.failures = 0
         self.health = "ok"
+        batch_points = self._settings.batch_points
+        if self.request_points < batch_points and now - self._request_points_since >= _REGROW_AFTER:
+            self.request_points = min(batch_points, self.request_points * 2)
+            self._request_points_since = now
+            log.info(
+                "no request refused as too large for %d s: trying requests of up to %d points "
+                "(batch_points=%d)",
+                _REGROW_AFTER,
+                self.request_points,
+                batch_points,
+            )
 
     def failed(
         self, delivery: Delivery, piece: Piece, error: BaseException, now: float
@@ -140,7 +155,7 @@ class Sender:
         judged = classify(error)
         status = error.status_code if isinstance(error, PlatformError) else None
         if judged is Failure.SPLIT and delivery.split(piece, points=True):
-            if self._smaller_requests(piece.points):
+            if self._smaller_requests(piece.points, now):
                 delivery.fit(self.request_points)  # the rest of this send too
             return None, Verdict.SPLIT
         if judged in (Failure.SPLIT, Failure.PERMANENT):
@@ -174,7 +189,7 @@ class Sender:
         self.health = health
         return self.retry_delay(error), Verdict.RETRY
 
-    def _smaller_requests(self, refused: int) -> bool:
+    def _smaller_requests(self, refused: int, now: float) -> bool:
         """A request of ``refused`` points was too large: later requests carry at most half as many.
 
         ``True`` when that lowered the limit.
@@ -183,6 +198,7 @@ class Sender:
         if smaller >= self.request_points:
             return False
         self.request_points = smaller
+        self._request_points_since = now
         log.info(
             "a request of %d points was refused as too large (HTTP 413): the writer sends at most "
             "%d points per request from now on (batch_points=%d)",

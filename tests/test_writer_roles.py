@@ -497,6 +497,29 @@ def test_sender_after_a_413_fits_every_later_piece_to_half_the_refused_size(
     assert [p.points for p in _pieces(delivery_of(sender, spool))] == [5, 5, 5, 5]
 
 
+def test_sender_tries_larger_requests_again_after_ten_minutes_without_a_413(
+    client: DataInteractionClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    sender, spool, _ = make_sender(client, batch_points=20)
+    spool.append([record("a", 16)])
+    delivery = delivery_of(sender, spool)
+    start = time.monotonic()
+    assert sender.failed(delivery, delivery.next(), platform_error(413), start) == (None, Verdict.SPLIT)
+    assert sender.request_points == 8
+    caplog.set_level(logging.INFO, logger="data_interaction_client.writer")
+    sender.accepted(delivery, delivery.next(), start + 599)
+    assert sender.request_points == 8  # not yet
+    sender.accepted(delivery, delivery.next(), start + 600)
+    assert sender.request_points == 16
+    assert "trying requests of up to 16 points" in caplog.text
+    spool.settle(delivery.through)
+    spool.append([record("b", 40)])
+    later = delivery_of(sender, spool, max_points=sender.request_points)
+    for step in (1200, 1800):
+        sender.accepted(later, later.next(), start + step)
+    assert sender.request_points == 20  # never above batch_points
+
+
 def _pieces(delivery: Any) -> list[Any]:
     taken = []
     while (piece := delivery.next()) is not None:
