@@ -61,6 +61,10 @@ lint: $(INSTALL_STAMP) ## ruff, mypy --strict and the contract's validation
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The tests start many Python processes (reference platforms, the command line, examples): let them
+# share compiled modules (__pycache__, ignored by git) even where the environment turns that off.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 test: install check-generated ## Run the whole test suite with coverage
 	$(BIN)/pytest
 

@@ -182,7 +182,15 @@ def test_no_point_missed_or_repeated_at_window_edges(to_exclusive: bool) -> None
     assert all(body["actual"] is True and body["maxCount"] == 20 for body in store.requests)
 
 
-@pytest.mark.parametrize(("window", "page_size"), [(10 * S, 50), (S, 7), (3 * S, 3), (86_400 * S, 10**6)])
+@pytest.mark.parametrize(
+    ("window", "page_size"),
+    [
+        (10 * S, 50),
+        pytest.param(S, 7, marks=pytest.mark.slow),  # hundreds of pages: about 1 s each
+        pytest.param(3 * S, 3, marks=pytest.mark.slow),
+        (86_400 * S, 10**6),
+    ],
+)
 def test_small_pages_over_uneven_tags(window: int, page_size: int) -> None:
     points = {
         "dense": [(B + i * S, i) for i in range(3000)],

@@ -209,6 +209,7 @@ def test_an_undamaged_spool_delivers_everything_without_an_error(
         assert outcome.errors == []
 
 
+@pytest.mark.slow  # 60 damaged spools opened and delivered; the table above stays in the fast run
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     state=st.sampled_from(["closed", "killed"]),

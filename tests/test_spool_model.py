@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -110,4 +111,4 @@ class SpoolMachine(RuleBasedStateMachine):
 
 
 SpoolMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
-test_spool_against_its_model = SpoolMachine.TestCase
+test_spool_against_its_model = pytest.mark.slow(SpoolMachine.TestCase)  # about 3 s of disk syncs

@@ -1015,8 +1015,13 @@ def test_overflow_drop_oldest_keeps_the_newest_and_says_so(
 
 
 def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
-    twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    twin: Twin,
+    recorder: Recorder,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
     recorder.down(503)
     w = twin.writer(tmp_path / "spool")
     spool = w._spool

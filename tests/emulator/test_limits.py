@@ -66,8 +66,9 @@ def single_member_bomb(inflated: int) -> bytes:
 @pytest.mark.parametrize(
     "bomb",
     [
-        pytest.param(lambda: single_member_bomb(512 * MiB), id="one-member"),
-        pytest.param(lambda: gzip.compress(bytes(MiB), 9) * 512, id="512-members"),
+        # Each inflates 512 MiB on the platform's side: about 1-2 s of CPU.
+        pytest.param(lambda: single_member_bomb(512 * MiB), id="one-member", marks=pytest.mark.slow),
+        pytest.param(lambda: gzip.compress(bytes(MiB), 9) * 512, id="512-members", marks=pytest.mark.slow),
     ],
 )
 def test_a_gzip_bomb_is_413_in_bounded_memory(platform: PlatformProcess, bomb: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from data_interaction_client.emulator._validation import (
 )
 
 from .conftest import NOW, STEP_CONFIG, Api
+
+pytestmark = pytest.mark.slow  # property sweeps of the platform's rules: about 5 s of CPU
 
 MAX_X = 9007199254740991
 EXAMPLES = settings(max_examples=50, deadline=None)

@@ -132,6 +132,7 @@ def test_ordinary_forms() -> None:
         assert not admitted(text), text
 
 
+@pytest.mark.slow  # 400 generated strings through the platform: about 2 s
 @settings(max_examples=400, deadline=None, database=None)
 @given(text=st.from_regex(PATTERN, fullmatch=True))
 def test_what_the_pattern_generates_the_platform_accepts(text: str) -> None:
