@@ -9,7 +9,7 @@ structs. Nothing generated leaves this module.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from data_interaction_platform_api.api.platform import connect as _connect
@@ -93,44 +93,27 @@ class _Envelope(msgspec.Struct):
     message: str | None = None
 
 
-class _History(msgspec.Struct, gc=False):
+# What a history's "data" decodes into: msgspec.Raw (each tag's points in their own form, see
+# _points_of), list[Point] (objects) or list[_ArrayPoint] (the array form).
+_Data = TypeVar("_Data")
+
+
+class _History(msgspec.Struct, Generic[_Data], gc=False):
     tagId: str | dict[str, str]  # the wire's name
-    data: msgspec.Raw  # decoded by _points_of, in whichever form the platform wrote them
+    data: _Data
     exceed: bool = False  # the platform family writes it only when the request had maxCount
 
 
-class _GetAnswer(msgspec.Struct):
+class _GetAnswer(msgspec.Struct, Generic[_Data]):
     error: _Envelope
-    data: list[_History]
+    data: list[_History[_Data]]
 
 
-class _ObjectHistory(msgspec.Struct, gc=False):
-    tagId: str | dict[str, str]
-    data: list[Point]
-    exceed: bool = False
-
-
-class _ObjectAnswer(msgspec.Struct):
-    error: _Envelope
-    data: list[_ObjectHistory]
-
-
-class _ArrayHistory(msgspec.Struct, gc=False):
-    tagId: str | dict[str, str]
-    data: list[_ArrayPoint]
-    exceed: bool = False
-
-
-class _ArrayAnswer(msgspec.Struct):
-    error: _Envelope
-    data: list[_ArrayHistory]
-
-
-_GET_ANSWER = msgspec.json.Decoder(_GetAnswer)
+_GET_ANSWER = msgspec.json.Decoder(_GetAnswer[msgspec.Raw])
 # The whole answer in one pass, when every point is in one form: most answers.
-_WHOLE_ANSWERS: tuple[msgspec.json.Decoder[Any], ...] = (
-    msgspec.json.Decoder(_ObjectAnswer),
-    msgspec.json.Decoder(_ArrayAnswer),
+_WHOLE_ANSWERS: tuple[msgspec.json.Decoder[_GetAnswer[list[Point]]], ...] = (
+    msgspec.json.Decoder(_GetAnswer[list[Point]]),
+    msgspec.json.Decoder(_GetAnswer[list[_ArrayPoint]]),
 )
 _OBJECT_POINTS = msgspec.json.Decoder(list[Point])
 # A list of _ArrayPoint is a list of Point (a subclass); lists are invariant for mypy only.
@@ -152,7 +135,7 @@ def parse_get(content: bytes) -> list[TagHistory]:
     # tag's points in their own form and names the place of a problem.
     for decoder in _WHOLE_ANSWERS:
         try:
-            whole = decoder.decode(content)  # an _ObjectAnswer or an _ArrayAnswer
+            whole = decoder.decode(content)
         except msgspec.DecodeError:
             continue
         if whole.error.id != 0:
