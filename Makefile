@@ -68,7 +68,7 @@ test test-fast: export PYTHONDONTWRITEBYTECODE :=
 test: install check-generated ## Run the whole test suite with coverage
 	$(BIN)/pytest
 
-test-fast: install ## Run the suite without the tests marked slow, on every core (about a minute)
+test-fast: install ## Run the suite without the tests marked slow, on every core (under a minute)
 	$(BIN)/pytest -m "not slow" --no-cov -q -n auto
 
 demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference platform
