@@ -426,7 +426,7 @@ def test_entry_points(reference_platform: RunningPlatform) -> None:
         text=True,
         timeout=60,
     )
-    assert (module.returncode, module.stdout.strip()) == (0, "data-interaction-client, version 0.1.0")
+    assert (module.returncode, module.stdout.strip()) == (0, "data-interaction-client, version 2.0.0")
     script = Path(sys.executable).with_name("data-interaction-client")
     done = subprocess.run(
         [str(script), "--url", reference_platform.url, "connect", "1", "--json"],
