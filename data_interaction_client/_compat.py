@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, ItemsView, KeysView, Sequence, ValuesView
 from datetime import timedelta
 from typing import Any, SupportsIndex, overload
 
@@ -84,15 +84,15 @@ class ConnectAnswer(list[Tag]):
         """A key of the platform's answer, or ``default``."""
         return self._answer.get(key, default)
 
-    def keys(self) -> Any:
+    def keys(self) -> KeysView[str]:
         """The keys of the platform's answer (``error``, ``attributes``, ``tags``)."""
         return self._answer.keys()
 
-    def values(self) -> Any:
+    def values(self) -> ValuesView[Any]:
         """The values of the platform's answer."""
         return self._answer.values()
 
-    def items(self) -> Any:
+    def items(self) -> ItemsView[str, Any]:
         """The platform's answer as pairs."""
         return self._answer.items()
 

@@ -36,7 +36,7 @@ DataInteractionError
 The original client's exceptions are bases of their typed twins, so that its code catches what the
 client raises: ``ServerResponseErrorException`` of ``PlatformError``, ``DataSourceNotActiveException`` of
 ``DataSourceNotActiveError`` and ``NoDataToSendException`` of ``NoDataToSendError`` (see
-``_original_errors``). Every error carries ``.message``, as the original's did.
+``_original_errors``); those carry ``.message``, as the original's did.
 
 When a send fails, [`APIError`][data_interaction_client.APIError] carries ``points_sent``: how many points the
 platform accepted before the failure (only set by ``set_data``); the rest stay buffered in their tags.
@@ -88,11 +88,6 @@ __all__ = [
 
 class DataInteractionError(Exception):
     """Base class of every error raised by DataInteractionClient."""
-
-    @property
-    def message(self) -> str:
-        """The error's text (``str(error)``), as the original client's exceptions carried it."""
-        return str(self)
 
 
 class InvalidInputError(DataInteractionError, ValueError):

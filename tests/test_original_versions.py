@@ -368,11 +368,6 @@ def test_the_errors_the_client_raises_are_the_originals_with_their_fields(
     assert "platform error 3: bad" in platform.value.message
 
 
-def test_every_error_has_a_message() -> None:
-    error = InvalidInputError("bad input")
-    assert error.message == "bad input"
-
-
 def test_the_version_ranks_above_the_originals_1_0_0() -> None:
     from packaging.version import Version
 
