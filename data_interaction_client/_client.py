@@ -227,6 +227,10 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> Connection:
         """Connect a data source: its attributes and the tags to feed.
 
+        The [`Connection`][data_interaction_client.Connection] is also the list of those tags as ready
+        [`Tag`][data_interaction_client.Tag] objects, made once with the client's ``precision`` and
+        ``check_values``: ``conn[0].add_data(...)``, ``client.set_data(conn)``.
+
         Raises [`DataSourceNotActiveError`][data_interaction_client.DataSourceNotActiveError] when the data
         source is switched off and [`NotFoundError`][data_interaction_client.NotFoundError] when the platform
         has no such data source.
