@@ -76,9 +76,9 @@ class ConnectAnswer(list[Tag]):
     def __getitem__(self, key: str) -> Any: ...
     def __getitem__(self, key: SupportsIndex | slice | str) -> Any:
         """A tag by position (``tags[0]``), or a key of the answer (``conn["tags"]``)."""
-        if type(key) is str:
+        if isinstance(key, str):
             return self._answer[key]
-        return super().__getitem__(key)  # type: ignore[index]
+        return super().__getitem__(key)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A key of the platform's answer, or ``default``."""
@@ -97,7 +97,7 @@ class ConnectAnswer(list[Tag]):
         return self._answer.items()
 
     def __contains__(self, item: object) -> bool:
-        if type(item) is str:
+        if isinstance(item, str):
             return item in self._answer
         return super().__contains__(item)
 

@@ -92,7 +92,7 @@ class Connection(Sequence[Tag]):
     def __getitem__(self, key: slice) -> list[Tag]: ...
     def __getitem__(self, key: str | int | slice) -> Any:
         """A tag by position (``conn[0]``), or ``conn["tags"]``, ``conn["attributes"]``, ``conn["error"]``."""
-        if type(key) is str:
+        if isinstance(key, str):
             if key == "tags":
                 return self.tags
             if key == "attributes":
@@ -100,7 +100,7 @@ class Connection(Sequence[Tag]):
             if key == "error":
                 return dict(self._error)
             raise KeyError(key)
-        return self._tag_objects[key]  # type: ignore[index]
+        return self._tag_objects[key]
 
     def __len__(self) -> int:
         """The number of tags."""
