@@ -326,7 +326,7 @@ class _CsvSource(Source):
         bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
         if encoding is None and bom is not None and bom != "utf-8-sig":
             encoding = bom
-        if encoding is not None and "\n".encode(encoding) != b"\n":
+        if encoding is not None and not "a\n".encode(encoding).endswith(b"a\n"):
             yield from self._wide_lines(raw, encoding)  # UTF-16 or UTF-32: no line is a line of bytes
             return
         if bom == "utf-8-sig" and encoding in (None, "utf-8", "utf_8", "utf8"):

@@ -70,6 +70,25 @@ def test_a_long_sheet_with_decimal_commas_and_the_options_spelled_out(
     ]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "encoded"),
+    [
+        ("utf-8-sig", codecs.BOM_UTF8 + SHEET.encode("utf-8")),
+        ("utf-16", SHEET.encode("utf-16")),
+        ("koi8-r", SHEET.encode("koi8-r")),
+    ],
+)
+def test_an_encoding_given(
+    run: Run, reference_platform: RunningPlatform, tmp_path: Path, encoding: str, encoded: bytes
+) -> None:
+    reference_platform.clear()
+    path = tmp_path / "given.csv"
+    path.write_bytes(encoded)
+    result = run("send", str(path), "--encoding", encoding)
+    assert result.code == 0, result.err
+    assert _sent(reference_platform) == EXPECTED
+
+
 def test_decimal_point_keeps_a_comma_cell_as_text(
     run: Run, reference_platform: RunningPlatform, tmp_path: Path
 ) -> None:
