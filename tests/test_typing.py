@@ -44,6 +44,13 @@ def mypy_strict(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]
     )
 
 
+def test_a_misspelt_option_of_the_original_client_is_caught(tmp_path: Path) -> None:
+    mistake = USER_SCRIPT.replace("with OriginalClient(url) as", "with OriginalClient(url, tiemout=5) as")
+    result = mypy_strict(mistake, tmp_path)
+    assert result.returncode == 1
+    assert 'error: Unexpected keyword argument "tiemout" for "DataInteractionClient"' in result.stdout
+
+
 def test_every_import_path_is_typed(tmp_path: Path) -> None:
     result = mypy_strict(USER_SCRIPT, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -58,10 +65,3 @@ def test_a_users_mistake_is_caught_on_the_original_import_path(tmp_path: Path) -
     assert 'user.py:10: error: Incompatible types in assignment (expression has type "dict[str, Any]"' in (
         result.stdout
     )
-
-
-def test_a_misspelt_option_of_the_original_client_is_caught(tmp_path: Path) -> None:
-    mistake = USER_SCRIPT.replace("with OriginalClient(url) as", "with OriginalClient(url, tiemout=5) as")
-    result = mypy_strict(mistake, tmp_path)
-    assert result.returncode == 1
-    assert 'error: Unexpected keyword argument "tiemout" for "DataInteractionClient"' in result.stdout
