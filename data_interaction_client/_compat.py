@@ -139,8 +139,8 @@ class DataInteractionClient(_Client):
     def __init__(
         self,
         base_url: str | httpx.URL,
-        synchronous: bool = True,
         *,
+        synchronous: bool = True,
         token: TokenLike = None,
         auth: httpx.Auth | None = None,
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
