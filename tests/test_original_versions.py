@@ -369,9 +369,18 @@ def test_the_errors_the_client_raises_are_the_originals_with_their_fields(
 
 
 def test_the_version_ranks_above_the_originals_1_0_0() -> None:
+    # The original's data_interaction_client==1.0.0 is the same name once normalised: pip install -U
+    # must rank this package above it, as built from the source tree and as installed.
+    import tomllib
+    from pathlib import Path
+
     from packaging.version import Version
 
-    assert Version(data_interaction_client.__version__) >= Version("2.0.0")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    built = Version(project["project"]["version"])
+    assert built > Version("1.0.0")
+    assert built.major >= 2
+    assert Version(data_interaction_client.__version__) == built
 
 
 def test_async_clients_take_get_data_keywords_too(fake_platform: FakePlatform) -> None:
