@@ -75,6 +75,11 @@ from ._exceptions import (
     WriterTimeoutError,
 )
 from ._logging import setup_logging as _setup_logging
+from ._original_errors import (
+    DataSourceNotActiveException,
+    NoDataToSendException,
+    ServerResponseErrorException,
+)
 from ._plot import plot_histories
 from ._request_data import RequestData
 from ._results import Columns, Connection, DataSourceAttributes, Point, TagHistory, TagInfo
@@ -83,14 +88,6 @@ from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
 from ._writer import AsyncWriter, Writer
 from ._writer_options import QuarantinedBatch, WriteEvent, WriterStats
-
-ServerResponseErrorException = PlatformError
-"""The original client's name for [`PlatformError`][data_interaction_client.PlatformError]."""
-DataSourceNotActiveException = DataSourceNotActiveError
-"""The original client's name for
-[`DataSourceNotActiveError`][data_interaction_client.DataSourceNotActiveError]."""
-NoDataToSendException = NoDataToSendError
-"""The original client's name for [`NoDataToSendError`][data_interaction_client.NoDataToSendError]."""
 
 __all__ = [
     "DEFAULT_MAX_POINTS_PER_REQUEST",

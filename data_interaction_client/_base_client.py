@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import attrs
 import httpx
 import orjson
 
@@ -530,19 +531,20 @@ class BaseClient(Generic[HttpxClientT]):
         check_text(data_source_id, "data_source_id")
         return encode(_wire.connect_body(data_source_id))
 
-    @classmethod
     def _process_connect(
-        cls, data_source_id: str, request: httpx.Request, response: httpx.Response
+        self, data_source_id: str, request: httpx.Request, response: httpx.Response
     ) -> Connection:
-        """The connection in a connect answer, or the error the answer stands for."""
-        payload = cls._process_response(request, response)
+        """The connection in a connect answer, with its tags made, or the error the answer stands for."""
+        payload = self._process_response(request, response)
         try:
             connection = _wire.parse_connect(data_source_id, payload)
         except _wire.ResponseShapeError as exc:
-            raise cls._shape_error(request, response, exc) from exc
+            raise self._shape_error(request, response, exc) from exc
         if not connection.attributes.active:
             raise DataSourceNotActiveError(data_source_id)
-        return connection
+        # The tags made once, with the client's options: conn[0] is the same Tag each time.
+        ready = [self._tag(info.id, info.attributes) for info in connection.tags]
+        return attrs.evolve(connection, ready=ready, error=payload["error"])
 
     def create_tags(self, tags_metadata: Connection | Sequence[TagInfo | dict[str, Any]]) -> list[Tag]:
         """Make a `Tag` of each tag the platform gave: ``conn["tags"]``, or ``conn`` itself.
@@ -550,10 +552,11 @@ class BaseClient(Generic[HttpxClientT]):
         Accepts [`TagInfo`][data_interaction_client.TagInfo] objects or the platform's dicts
         ``{"id": ..., "attributes": {...}}``. The tags take the client's ``precision`` and ``check_values``;
         the client remembers their attributes, so that frames and writers check values against the same value
-        types.
+        types. Given a [`Connection`][data_interaction_client.Connection], it returns that connection's own
+        tags (``list(conn)``): the same objects, so that a tag has one buffer.
         """
         if isinstance(tags_metadata, Connection):
-            tags_metadata = tags_metadata.tags
+            return list(tags_metadata)
         if isinstance(tags_metadata, str | bytes | dict):
             raise InvalidInputError("create_tags takes a list of tags, e.g. conn['tags']")
         tags = []
@@ -615,6 +618,25 @@ class BaseClient(Generic[HttpxClientT]):
             format_param=format_param,
             actual=actual,
         )
+
+    @classmethod
+    def _request_of(
+        cls, request_data: RequestData | None, tag_id: TagIds | None, **fields: Any
+    ) -> RequestData:
+        """The request of a ``get_data`` call: ``request_data``, or the one its keywords give.
+
+        The original client's 1.0.0 took the request's fields as keywords (``tag_id=..., from_time=...``);
+        ``None`` is "not given", as in `RequestData`.
+        """
+        if request_data is None:
+            if tag_id is None:
+                raise InvalidInputError(
+                    "get_data takes a RequestData, or tag_id=... and the other fields as keywords"
+                )
+            return cls.create_request_data(tag_id, **fields)
+        if tag_id is not None or any(field is not None for field in fields.values()):
+            raise InvalidInputError("get_data takes a RequestData or its fields as keywords, not both")
+        return request_data
 
     @staticmethod
     def _get_body(request_data: RequestData) -> bytes:

@@ -35,10 +35,10 @@ from ._limits import Deadline, using
 from ._options import TokenLike, env_settings
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
-from ._request_data import RequestData
+from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory
 from ._tag import Tag
-from ._types import NOT_GIVEN, NotGiven
+from ._types import NOT_GIVEN, JsonValue, NotGiven, TimestampLike
 from ._writer import AsyncWriter, Writer
 from ._writer_core import client_closed
 from ._writer_options import WriterOptions
@@ -227,6 +227,10 @@ class DataInteractionClient(BaseClient[httpx.Client]):
     ) -> Connection:
         """Connect a data source: its attributes and the tags to feed.
 
+        The [`Connection`][data_interaction_client.Connection] is also the list of those tags as ready
+        [`Tag`][data_interaction_client.Tag] objects, made once with the client's ``precision`` and
+        ``check_values``: ``conn[0].add_data(...)``, ``client.set_data(conn)``.
+
         Raises [`DataSourceNotActiveError`][data_interaction_client.DataSourceNotActiveError] when the data
         source is switched off and [`NotFoundError`][data_interaction_client.NotFoundError] when the platform
         has no such data source.
@@ -289,13 +293,40 @@ class DataInteractionClient(BaseClient[httpx.Client]):
 
     def get_data(
         self,
-        request_data: RequestData,
+        request_data: RequestData | None = None,
         *,
+        tag_id: TagIds | None = None,
+        from_time: TimestampLike | None = None,
+        to_time: TimestampLike | None = None,
+        max_count: int | None = None,
+        time_step: int | timedelta | None = None,
+        value: JsonValue = None,
+        format_param: bool | None = None,
+        actual: bool | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[TagHistory]:
-        """Read history as ``request_data`` says: one `TagHistory` per requested tag."""
+        """Read history as ``request_data`` says: one `TagHistory` per requested tag.
+
+        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords, as the
+        original client's 1.0.0 did (``None`` is "not given"):
+
+        ```python
+        client.get_data(tag_id=["temperature"], from_time="2018-06-26 10:00:00", max_count=100)
+        ```
+        """
+        request_data = self._request_of(
+            request_data,
+            tag_id,
+            from_time=from_time,
+            to_time=to_time,
+            max_count=max_count,
+            time_step=time_step,
+            value=value,
+            format_param=format_param,
+            actual=actual,
+        )
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return self._send(
@@ -607,13 +638,32 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
 
     async def get_data(
         self,
-        request_data: RequestData,
+        request_data: RequestData | None = None,
         *,
+        tag_id: TagIds | None = None,
+        from_time: TimestampLike | None = None,
+        to_time: TimestampLike | None = None,
+        max_count: int | None = None,
+        time_step: int | timedelta | None = None,
+        value: JsonValue = None,
+        format_param: bool | None = None,
+        actual: bool | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> list[TagHistory]:
-        """Read history; see `DataInteractionClient.get_data`."""
+        """Read history, from a `RequestData` or its keywords; see `DataInteractionClient.get_data`."""
+        request_data = self._request_of(
+            request_data,
+            tag_id,
+            from_time=from_time,
+            to_time=to_time,
+            max_count=max_count,
+            time_step=time_step,
+            value=value,
+            format_param=format_param,
+            actual=actual,
+        )
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return await self._send(

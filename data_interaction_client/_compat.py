@@ -2,17 +2,19 @@
 
 ``from DataInteractionClient import DataInteractionClient`` gives this class. It is the package's
 client in every way but three: ``connect``, ``set_data`` and ``get_data`` return the platform's answers
-as plain dicts and lists, as the original client did, after the same checks. ``get_data`` also takes
-the request's fields as keywords (``tag_id=..., from_time=...``), as the original client's 1.0.0 did;
-``connect`` returns the README's answer dict, not 1.0.0's list of tags.
+as plain dicts and lists, as the original client did, after the same checks. Every version of the
+original runs: ``connect`` returns a `ConnectAnswer`, at once the first README's answer dict and
+1.0.0's list of tags; ``get_data(request_data)`` the whole answer, as the first README used it, and
+``get_data(tag_id=..., from_time=...)`` the answer's ``data``, as 1.0.0 did.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import ssl
+from collections.abc import Callable, ItemsView, KeysView, Sequence, ValuesView
 from datetime import timedelta
-from typing import Any
+from typing import Any, SupportsIndex, overload
 
 import httpx
 import orjson
@@ -20,12 +22,97 @@ import orjson
 from . import _wire
 from ._base_client import TimeoutLike
 from ._client import DataInteractionClient as _Client
+from ._constants import (
+    DEFAULT_MAX_POINTS_PER_REQUEST,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MIN_THROUGHPUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+)
 from ._exceptions import InvalidInputError
+from ._options import TokenLike
+from ._points import Precision
 from ._request_data import RequestData, TagIds
+from ._results import Connection
 from ._tag import Tag
 from ._types import NOT_GIVEN, JsonValue, NotGiven, TimestampLike
 
-__all__ = ["DataInteractionClient"]
+__all__ = ["ConnectAnswer", "DataInteractionClient"]
+
+
+class ConnectAnswer(list[Tag]):
+    """What the original client's ``connect`` returns: the tags to feed, and the platform's answer.
+
+    It is the list of ready [`Tag`][data_interaction_client.Tag] objects, as the original's later
+    versions and 1.0.0 returned it, and reads as the answer dict the first README used:
+
+    ```python
+    tags = client.connect("1")
+    tags[0].add_data("2018-06-26 17:16:00", 5555, 1)   # len(tags), for tag in tags: the same Tags
+    client.set_data(tags)
+    conn = client.connect("1")
+    conn["tags"], conn["attributes"]["smtActive"], conn["error"]   # the answer's plain JSON
+    client.create_tags(conn["tags"])                  # new Tags, as the first README made them
+    ```
+
+    A string key reads the answer (``get``, ``keys``, ``items`` and ``values`` too, and ``"tags" in
+    conn``); it equals the answer dict, and a list of its tags. ``connection`` is the typed
+    [`Connection`][data_interaction_client.Connection].
+    """
+
+    __slots__ = ("_answer", "connection")
+
+    def __init__(self, connection: Connection, answer: dict[str, Any]) -> None:
+        super().__init__(connection)
+        self.connection = connection
+        self._answer = answer
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> Tag: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[Tag]: ...
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+    def __getitem__(self, key: SupportsIndex | slice | str) -> Any:
+        """A tag by position (``tags[0]``), or a key of the answer (``conn["tags"]``)."""
+        if isinstance(key, str):
+            return self._answer[key]
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A key of the platform's answer, or ``default``."""
+        return self._answer.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """The keys of the platform's answer (``error``, ``attributes``, ``tags``)."""
+        return self._answer.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """The values of the platform's answer."""
+        return self._answer.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """The platform's answer as pairs."""
+        return self._answer.items()
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return item in self._answer
+        return super().__contains__(item)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return self._answer == other
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"ConnectAnswer({list(self)!r}, answer={self._answer!r})"
 
 
 class DataInteractionClient(_Client):
@@ -35,18 +122,63 @@ class DataInteractionClient(_Client):
     client returned:
 
     ```python
-    conn = client.connect("1")               # {"error": ..., "attributes": ..., "tags": [...]}
+    tags = client.connect("1")               # the Tags, and the answer: tags["tags"], tags["attributes"]
     client.set_data(tags)                    # {"error": {"id": 0, "message": ""}}
     client.get_data(req)["data"][0]["data"]  # [{"x": ..., "y": ..., "q": ...}, ...]
+    client.get_data(tag_id="temperature", from_time="100")[0]["data"]   # 1.0.0's form: the answer's data
     ```
 
     New code should import [`data_interaction_client`][data_interaction_client], whose client returns typed
-    results. Values are not checked against the tags' value types here unless ``check_values=True`` is given:
-    the original client did not check them, and its code runs as it was written.
+    results. The options are those of
+    [`data_interaction_client.DataInteractionClient`][data_interaction_client.DataInteractionClient], but
+    values are not checked against the tags' value types here unless ``check_values=True`` is given: the
+    original client did not check them, and its code runs as it was written. ``synchronous`` is the
+    original's option of one version: its calls blocked either way, and so do these.
     """
 
-    def __init__(self, base_url: str | httpx.URL, *, check_values: bool = False, **options: Any) -> None:
-        super().__init__(base_url, check_values=check_values, **options)
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        *,
+        synchronous: bool = True,
+        token: TokenLike = None,
+        auth: httpx.Auth | None = None,
+        timeout: TimeoutLike = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        min_throughput: float | None = DEFAULT_MIN_THROUGHPUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        headers: dict[str, str] | None = None,
+        compress: bool = False,
+        precision: Precision | None = None,
+        check_values: bool = False,
+        verify: bool | str | ssl.SSLContext = True,
+        proxy: str | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if type(synchronous) is not bool:
+            raise InvalidInputError(f"synchronous must be True or False, not {synchronous!r}")
+        super().__init__(
+            base_url,
+            token=token,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_points_per_request=max_points_per_request,
+            total_timeout=total_timeout,
+            min_throughput=min_throughput,
+            max_response_bytes=max_response_bytes,
+            headers=headers,
+            compress=compress,
+            precision=precision,
+            check_values=check_values,
+            verify=verify,
+            proxy=proxy,
+            http_client=http_client,
+            transport=transport,
+        )
 
     def connect(  # type: ignore[override]
         self,
@@ -55,14 +187,19 @@ class DataInteractionClient(_Client):
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> dict[str, Any]:
-        """Connect a data source; return the platform's answer: ``error``, ``attributes``, ``tags``."""
-        check = functools.partial(self._process_connect, data_source_id)
+    ) -> ConnectAnswer:
+        """Connect a data source; return its tags, readable as the platform's answer (`ConnectAnswer`)."""
+        process = functools.partial(self._process_connect, data_source_id)
+
+        def answer(request: httpx.Request, response: httpx.Response) -> ConnectAnswer:
+            connection = process(request, response)
+            return ConnectAnswer(connection, orjson.loads(response.content))
+
         body = self._connect_body(data_source_id)
         return self._send(
             _wire.CONNECT_PATH,
             body,
-            functools.partial(_checked_json, check),
+            answer,
             timeout=timeout,
             max_retries=max_retries,
             deadline=self._deadline(total_timeout),
@@ -79,7 +216,33 @@ class DataInteractionClient(_Client):
         """Send the buffered points of one tag or of many; return the platform's (last) answer."""
         return self._set_data(tags, timeout, max_retries, total_timeout)[1]
 
-    def get_data(  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def get_data(
+        self,
+        request_data: RequestData,
+        *,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_data(
+        self,
+        request_data: None = None,
+        *,
+        tag_id: TagIds,
+        from_time: TimestampLike | None = None,
+        to_time: TimestampLike | None = None,
+        max_count: int | None = None,
+        time_step: int | timedelta | None = None,
+        value: JsonValue = None,
+        format_param: bool | None = None,
+        actual: bool | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> list[dict[str, Any]]: ...
+    def get_data(
         self,
         request_data: RequestData | None = None,
         *,
@@ -94,33 +257,32 @@ class DataInteractionClient(_Client):
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> dict[str, Any]:
-        """Read history; return the platform's whole answer: ``{"error": ..., "data": [...]}``.
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """Read history: the platform's whole answer for a `RequestData`, its ``data`` for keywords.
 
-        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords, as the
+        ``get_data(request_data)`` returns ``{"error": ..., "data": [...]}``, as the first README used it;
+        the request's fields as keywords return the answer's ``data``, the list of per-tag dicts, as the
         original client's 1.0.0 did:
 
         ```python
-        client.get_data(tag_id=["temperature"], from_time=..., to_time=..., max_count=100)
+        for item in client.get_data(tag_id=["temperature"], from_time="100", to_time=1000000):
+            print(item["tagId"], item["data"])
         ```
         """
-        fields = {
-            "from_time": from_time,
-            "to_time": to_time,
-            "max_count": max_count,
-            "time_step": time_step,
-            "value": value,
-            "format_param": format_param,
-            "actual": actual,
-        }
-        if request_data is None:
-            if tag_id is None:
-                raise InvalidInputError("get_data takes a RequestData, or tag_id=... and the other fields")
-            request_data = self.create_request_data(tag_id, **fields)  # type: ignore[arg-type]
-        elif tag_id is not None or any(field is not None for field in fields.values()):
-            raise InvalidInputError("get_data takes a RequestData or its fields as keywords, not both")
+        whole = request_data is not None
+        request_data = self._request_of(
+            request_data,
+            tag_id,
+            from_time=from_time,
+            to_time=to_time,
+            max_count=max_count,
+            time_step=time_step,
+            value=value,
+            format_param=format_param,
+            actual=actual,
+        )
         body = self._get_body(request_data)
-        return self._send(
+        answer = self._send(
             _wire.GET_DATA_PATH,
             body,
             functools.partial(_checked_json, self._process_get),
@@ -128,6 +290,10 @@ class DataInteractionClient(_Client):
             max_retries=max_retries,
             deadline=self._deadline(total_timeout),
         )
+        if whole:
+            return answer
+        data: list[dict[str, Any]] = answer["data"]
+        return data
 
 
 def _checked_json(

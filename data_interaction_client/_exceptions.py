@@ -33,9 +33,10 @@ DataInteractionError
            └── InternalServerError               5xx
 ```
 
-The original client's names stay importable: ``ServerResponseErrorException`` is ``PlatformError``,
-``DataSourceNotActiveException`` is ``DataSourceNotActiveError`` and ``NoDataToSendException`` is
-``NoDataToSendError``.
+The original client's exceptions are bases of their typed twins, so that its code catches what the
+client raises: ``ServerResponseErrorException`` of ``PlatformError``, ``DataSourceNotActiveException`` of
+``DataSourceNotActiveError`` and ``NoDataToSendException`` of ``NoDataToSendError`` (see
+``_original_errors``); those carry ``.message``, as the original's did.
 
 When a send fails, [`APIError`][data_interaction_client.APIError] carries ``points_sent``: how many points the
 platform accepted before the failure (only set by ``set_data``); the rest stay buffered in their tags.
@@ -44,6 +45,12 @@ platform accepted before the failure (only set by ``set_data``); the rest stay b
 from __future__ import annotations
 
 from typing import Any
+
+from ._original_errors import (
+    DataSourceNotActiveException,
+    NoDataToSendException,
+    ServerResponseErrorException,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -124,7 +131,7 @@ class DuplicateTagWarning(UserWarning):
     """
 
 
-class NoDataToSendError(DataInteractionError):
+class NoDataToSendError(DataInteractionError, NoDataToSendException):
     """``set_data`` was called but none of the given tags has a buffered point."""
 
 
@@ -136,7 +143,7 @@ class ClientClosedError(DataInteractionError, RuntimeError):
     """A call was made on a client that is closed; make a new client."""
 
 
-class DataSourceNotActiveError(DataInteractionError):
+class DataSourceNotActiveError(DataInteractionError, DataSourceNotActiveException):
     """The platform says the data source is switched off (``smtActive`` is false)."""
 
     def __init__(self, data_source_id: str) -> None:
@@ -194,13 +201,13 @@ class InvalidResponseError(APIError):
         super().__init__(message, method=method, path=path)
 
 
-class PlatformError(APIError):
+class PlatformError(APIError, ServerResponseErrorException):
     """The platform answered an error: a non-zero ``error.id``, or an HTTP 4xx/5xx status.
 
     ``status_code`` is the HTTP status (200 when only the envelope says so); ``error_id`` and
     ``error_message`` are the envelope's, or ``None`` when the answer carried none. ``body`` is the
-    answer's text (at most its first 16 KiB: a proxy's error page, say), or ``None``. Also importable
-    as ``ServerResponseErrorException``, the original client's name.
+    answer's text (at most its first 16 KiB: a proxy's error page, say), or ``None``. A
+    ``ServerResponseErrorException``, the original client's exception, for its code.
     """
 
     hint = ""

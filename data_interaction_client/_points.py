@@ -105,7 +105,17 @@ class PointRules:
     another unit.
     """
 
-    __slots__ = ("allowed", "divisor", "factor", "fast_y", "precision", "tag_id", "value_type", "warned")
+    __slots__ = (
+        "allowed",
+        "divisor",
+        "factor",
+        "fast_y",
+        "given_digits",
+        "precision",
+        "tag_id",
+        "value_type",
+        "warned",
+    )
 
     def __init__(
         self,
@@ -124,6 +134,9 @@ class PointRules:
             None if self.value_type is None else _VALUE_TYPES[self.value_type][0]
         )
         self.warned = precision is not None  # a unit given: nothing to warn about
+        #: Whether a point was given a timestamp as a string of digits (a `DigitsPoint`): only then
+        #: does ``Tag.points`` look for such points to show them as given.
+        self.given_digits = False
         #: The value types ``Tag.add_data`` takes without a call (an integer timestamp in microseconds):
         #: the plain JSON types the tag's type allows; none when timestamps are in another unit.
         self.fast_y: frozenset[type] = (
@@ -298,18 +311,21 @@ def check_point(tag: TagId | PointRules, index: int | None, point: object) -> Po
             f"a point is a dict {{'x': ..., 'y': ..., 'q': ...}} or a tuple (x, y[, q]), "
             f"not {type(point).__name__}",
         )
+    given_x = x
+    if type(x) is str and x.isdigit() and x.isascii():
+        x = rules.micros(int(x))  # the integer it stands for, in the tag's unit (see DigitsPoint)
     wire_x, problem = timestamp_problem(x)
     if problem is not None:
         raise InvalidPointError(tag_id, index, "x", problem)
     _note_unit(rules, x, wire_x)
     wire_y = _json_value(tag_id, index, y, "y")
     wire_q = _quality(tag_id, index, q)
-    if type(point) is dict and wire_x is x and wire_y is y and wire_q is q:
+    if type(point) is dict and wire_x is given_x and wire_y is y and wire_q is q:
         return point  # type: ignore[return-value]
     result: PointDict = {"x": wire_x, "y": wire_y}  # type: ignore[typeddict-item]
     if has_q:
         result["q"] = wire_q
-    return result
+    return result if given_x is x else _digits_point(rules, result, given_x)
 
 
 def point(tag: TagId | PointRules, x: object, y: object, q: object) -> PointDict:
@@ -331,6 +347,9 @@ def point(tag: TagId | PointRules, x: object, y: object, q: object) -> PointDict
         ):
             return {"x": x, "y": y, "q": q}
     tag_id = rules.tag_id
+    given_x = x
+    if type(x) is str and x.isdigit() and x.isascii():
+        x = int(x)  # the integer it stands for, scaled below as any integer (see DigitsPoint)
     if rules.scaled and not isinstance(x, bool) and hasattr(x, "__index__"):
         x = rules.micros(operator.index(x))
     wire_x, problem = timestamp_problem(x)
@@ -341,7 +360,39 @@ def point(tag: TagId | PointRules, x: object, y: object, q: object) -> PointDict
     result["q"] = _quality(tag_id, None, q)
     if allowed is not None and type(result["y"]) not in allowed:
         result = _typed(rules, None, result)
-    return result
+    return result if type(given_x) is not str or given_x is x else _digits_point(rules, result, given_x)
+
+
+class DigitsPoint(dict[str, Any]):
+    """A point whose timestamp was given as a string of digits, such as ``"1530035820000000"``.
+
+    The original client sent its points in a query string, where ``"563"`` and ``563`` were the same
+    integer; here such a string is that integer count of microseconds (in the tag's ``precision``,
+    with the same unit warning). The dict holds the point in wire form, so that a send writes the
+    integer; ``given_x`` is the string, so that ``Tag.data`` shows the point as it was given.
+    """
+
+    __slots__ = ("given_x",)
+
+    given_x: str
+
+    def shown(self) -> PointDict:
+        """The point as it was given: its timestamp the string of digits."""
+        shown: PointDict = {**self, "x": self.given_x}  # type: ignore[typeddict-item]
+        return shown
+
+
+def _digits_point(rules: PointRules, point: PointDict, given_x: str) -> PointDict:
+    """``point`` as a `DigitsPoint` that remembers the string of digits ``given_x``."""
+    kept = DigitsPoint(point)
+    kept.given_x = given_x
+    rules.given_digits = True
+    return kept  # type: ignore[return-value]
+
+
+def shown_points(points: list[PointDict]) -> list[PointDict]:
+    """``points`` as they were given: a `DigitsPoint` with its string of digits (a new list)."""
+    return [point.shown() if type(point) is DigitsPoint else point for point in points]
 
 
 def _quality(tag_id: TagId, index: int | None, q: object) -> int | None:

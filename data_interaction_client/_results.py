@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import attrs
 import msgspec
 
-from ._tag import TagAttributes
+from ._tag import Tag, TagAttributes
 from ._types import Attributes, PointDict, TagId, Timestamp
 
 if TYPE_CHECKING:  # the optional extras: only the annotations name them
@@ -46,28 +46,69 @@ class TagInfo:
     attributes: TagAttributes
 
 
+_NO_ERROR: dict[str, Any] = {"id": 0, "message": ""}
+
+
 @attrs.frozen
-class Connection:
+class Connection(Sequence[Tag]):
     """The answer to ``connect``: the data source's attributes and the tags to feed.
 
-    Also readable as the original client's dict: ``conn["tags"]`` and ``conn["attributes"]``.
+    It is also the list of ready [`Tag`][data_interaction_client.Tag] objects, one per tag in ``tags``, made
+    with the client's ``precision`` and ``check_values``, and readable as the original client's answer
+    dict, so that code written for any version of the original client runs:
+
+    ```python
+    conn = client.connect("1")
+    conn.attributes.active, conn.tags[0].id     # typed
+    conn[0].add_data(1530008100000000, 21.5)    # the first tag, the same object each time
+    client.set_data(conn)                       # every tag of the connection
+    conn["tags"], conn["attributes"], conn["error"]
+    ```
     """
 
     data_source_id: str
     attributes: DataSourceAttributes
     tags: list[TagInfo]
+    _ready: list[Tag] | None = attrs.field(default=None, eq=False, repr=False, alias="ready")
+    _error: Mapping[str, Any] = attrs.field(default=_NO_ERROR, eq=False, repr=False, alias="error")
+
+    @property
+    def _tag_objects(self) -> list[Tag]:
+        """The tags as `Tag` objects: those the client made, or plain ones made once, when first read."""
+        if self._ready is None:
+            object.__setattr__(self, "_ready", [Tag(info.id, info.attributes) for info in self.tags])
+        assert self._ready is not None
+        return self._ready
 
     @overload
     def __getitem__(self, key: Literal["tags"]) -> list[TagInfo]: ...
     @overload
     def __getitem__(self, key: Literal["attributes"]) -> DataSourceAttributes: ...
-    def __getitem__(self, key: str) -> list[TagInfo] | DataSourceAttributes:
-        """``conn["tags"]`` or ``conn["attributes"]``, as with the original client."""
-        if key == "tags":
-            return self.tags
-        if key == "attributes":
-            return self.attributes
-        raise KeyError(key)
+    @overload
+    def __getitem__(self, key: Literal["error"]) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, key: int) -> Tag: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[Tag]: ...
+    def __getitem__(self, key: str | int | slice) -> Any:
+        """A tag by position (``conn[0]``), or ``conn["tags"]``, ``conn["attributes"]``, ``conn["error"]``."""
+        if isinstance(key, str):
+            if key == "tags":
+                return self.tags
+            if key == "attributes":
+                return self.attributes
+            if key == "error":
+                return dict(self._error)
+            raise KeyError(key)
+        return self._tag_objects[key]
+
+    def __len__(self) -> int:
+        """The number of tags."""
+        return len(self.tags)
+
+    def __iter__(self) -> Iterator[Tag]:
+        """The tags as `Tag` objects: ``for tag in conn``."""
+        return iter(self._tag_objects)
 
 
 class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):

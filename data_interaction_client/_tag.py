@@ -10,7 +10,7 @@ from typing import Any, Final
 from ._columns import check_columns
 from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
 from ._exceptions import TagBusyError
-from ._points import PointRules, Precision, check_points, point
+from ._points import PointRules, Precision, check_points, point, shown_points
 from ._types import Attributes, PointDict, TagId, TagIdLike, TimestampLike, tag_id_from, tag_id_to_wire
 
 # Integers orjson can write: signed or unsigned 64-bit.
@@ -172,10 +172,15 @@ class Tag:
 
     @property
     def points(self) -> list[PointDict]:
-        """A copy of the buffered points, oldest first."""
+        """A copy of the buffered points, oldest first, as they were given.
+
+        A timestamp given as a string of digits (``"563"``) is shown as given, though sent as the
+        integer it stands for.
+        """
         with _BUFFERS:
             claimed = self._claimed
-            return claimed + self._points if claimed else list(self._points)
+            points = claimed + self._points if claimed else list(self._points)
+        return shown_points(points) if self._rules.given_digits else points
 
     def __len__(self) -> int:
         """The number of buffered points."""

@@ -72,6 +72,38 @@ class TagPath:
         """The id as the platform writes it."""
         return {"tagName": self.tag_name, "parentObjectId": self.parent_object_id}
 
+    # The id also reads as the dict the original client kept, so that its code runs as written:
+    # ``tag.id["tagName"]``, ``tag.id == {"tagName": ..., "parentObjectId": ...}``, ``dict(tag.id)``.
+
+    def __getitem__(self, key: str) -> str:
+        if key == "tagName":
+            return self.tag_name
+        if key == "parentObjectId":
+            return self.parent_object_id
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``"tagName"`` or ``"parentObjectId"``, as from the id's dict; ``default`` for any other key."""
+        return self.to_dict().get(key, default)
+
+    def keys(self) -> tuple[str, str]:
+        """``("tagName", "parentObjectId")``, the keys of the id's dict."""
+        return ("tagName", "parentObjectId")
+
+    def items(self) -> list[tuple[str, str]]:
+        """The id's dict as pairs."""
+        return list(self.to_dict().items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TagPath):
+            return self.tag_name == other.tag_name and self.parent_object_id == other.parent_object_id
+        if isinstance(other, Mapping):
+            return self.to_dict() == dict(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.tag_name, self.parent_object_id))
+
     def __str__(self) -> str:
         return f"{self.parent_object_id}/{self.tag_name}"
 
@@ -259,6 +291,10 @@ def timestamp_problem(value: object) -> tuple[Timestamp | None, str | None]:
             return value, None
         return None, f"{value} is out of range: integer microseconds go from 0 to {MAX_TIMESTAMP} ({_LATEST})"
     if type(value) is str:
+        if value.isdigit() and value.isascii():
+            # A string of digits is the integer it stands for, as in the original client's query
+            # strings: from_time="100" is 100 microseconds.
+            return timestamp_problem(int(value))
         problem = iso_timestamp_problem(value)
         return (value, None) if problem is None else (None, problem)
     if isinstance(value, datetime):

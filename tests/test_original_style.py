@@ -26,7 +26,7 @@ def test_the_three_calls_return_the_platforms_json(
 ) -> None:
     conn = original.connect("1")
     assert conn == CONNECT_ANSWER
-    assert type(conn) is dict
+    assert conn["error"] == {"id": 0, "message": ""}
     assert conn["attributes"]["smtActive"] is True
     tags = original.create_tags(conn["tags"])
     for tag in tags:
@@ -92,7 +92,7 @@ def test_code_written_for_the_original_1_0_0_release(
         format_param=None,
         actual=False,
     )
-    assert result["data"][0]["data"] == [{"x": 1, "y": 2, "q": 0}]
+    assert result[0]["data"] == [{"x": 1, "y": 2, "q": 0}]
     sent = fake_platform.bodies("/smt/data/get")[-1]
     assert (sent["tagId"][0], sent["from"], sent["to"], sent["maxCount"], sent["actual"]) == (
         "temperature",

@@ -22,9 +22,13 @@ def send(url: str) -> None:
     with OriginalClient(url) as original:
         answer: dict[str, object] = original.set_data(tag)
         print(answer)
+        tags = original.connect("1")
+        tags[0].add_data("2018-06-26 17:16:00", 5555, 1)
+        print(tags["attributes"], original.get_data(tag_id="a", from_time="100")[0]["data"])
     with DataInteractionClient(url) as client:
         connection: Connection = client.connect("1")
-        print(connection)
+        connection[0].add_data(1_700_000_000_000_000, 1.5)
+        print(connection, client.get_data(tag_id="a", max_count=5)[0].points)
     print(Point(x=1, y=2.0))
 """
 
@@ -38,6 +42,13 @@ def mypy_strict(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]
         text=True,
         check=False,
     )
+
+
+def test_a_misspelt_option_of_the_original_client_is_caught(tmp_path: Path) -> None:
+    mistake = USER_SCRIPT.replace("with OriginalClient(url) as", "with OriginalClient(url, tiemout=5) as")
+    result = mypy_strict(mistake, tmp_path)
+    assert result.returncode == 1
+    assert 'error: Unexpected keyword argument "tiemout" for "DataInteractionClient"' in result.stdout
 
 
 def test_every_import_path_is_typed(tmp_path: Path) -> None:

@@ -45,7 +45,16 @@ from data_interaction_client import (
     plot_histories,
 )
 
-from ._files import FileError, Source, format_of, open_source, open_writer, tag_text
+from ._files import (
+    CsvDialect,
+    FileError,
+    Source,
+    check_encoding,
+    format_of,
+    open_source,
+    open_writer,
+    tag_text,
+)
 from ._send import SendReport, WriterSink, open_sink, send_files
 from ._times import DURATION_HELP, TIME_HELP, format_time, parse_duration, parse_time
 
@@ -129,6 +138,24 @@ def _tag_argument(text: str) -> Any:
                 '\'{"tagName": "pressure", "parentObjectId": "boiler-7"}\''
             ) from None
     return text
+
+
+def _encoding_option(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_encoding(value)
+    except FileError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _delimiter_option(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    delimiter = "\t" if value in ("tab", "\\t") else value
+    if len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum():
+        raise click.BadParameter(f"{value!r}: give one character such as ',' or ';', or 'tab'")
+    return delimiter
 
 
 def _file_type(path: str, param: str) -> str:
@@ -384,6 +411,23 @@ class _Reporter:
     type=click.Choice(["s", "ms", "us", "ns"]),
     help="The unit of integer timestamps in the files (default: us, microseconds).",
 )
+@click.option(
+    "--encoding",
+    callback=_encoding_option,
+    help="The CSV files' encoding, e.g. cp1251 or utf-8 (default: detected: UTF-8, with or without a "
+    "BOM, UTF-16 with a BOM, or else cp1251, as a Russian Excel saves 'CSV').",
+)
+@click.option(
+    "--delimiter",
+    callback=_delimiter_option,
+    help="The CSV files' cell separator: ',', ';' or 'tab' (default: detected from the header).",
+)
+@click.option(
+    "--decimal",
+    type=click.Choice([".", ","]),
+    help="The CSV files' decimal separator (default: ',' when cells are separated by ';' or tabs, "
+    "else '.'): with ',', a cell such as 21,5 is the number 21.5.",
+)
 @click.option("--dry-run", is_flag=True, help="Check every row and report the bad ones; send nothing.")
 @click.option(
     "--chunk",
@@ -412,6 +456,9 @@ def send(
     source: str | None,
     check_values: bool,
     precision: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    decimal: str | None,
     dry_run: bool,
     chunk: int,
     spool: str | None,
@@ -422,13 +469,16 @@ def send(
     Long form: the columns tag, x, y and q (optional); wide form: x and one column per tag. x is
     integer microseconds (or --precision's unit) or ISO 8601 (UTC unless a zone is given). A bad row
     is reported with its file, line and field and left out; the exit status is then 1, as it is
-    when no file has a row. With --source, each value is checked against its tag's value type.
+    when no file has a row. A CSV file's encoding, cell separator and decimal separator are
+    detected (a Russian Excel's CSV reads as it is) unless --encoding, --delimiter or --decimal
+    say them. With --source, each value is checked against its tag's value type.
     With --spool, the points go to the spool directory first and are sent from there; a failure
     keeps them on disk.
     """
     for path in files:
         _file_type(path, "FILES")
-    sources = [open_source(path, precision) for path in files]
+    dialect = CsvDialect(encoding, delimiter, decimal)
+    sources = [open_source(path, precision, dialect) for path in files]
     left = 0
     with settings.client() as client:
         allowed: dict[TagId, Any] | None = None
@@ -452,7 +502,7 @@ def send(
                     check_values=check_values,
                     result=report,
                 )
-            except DataInteractionError:
+            except (DataInteractionError, FileError):
                 click.echo(report.summary(dry_run) + " before the failure")  # what did go, then the error
                 raise
             finally:

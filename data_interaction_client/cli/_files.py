@@ -13,14 +13,22 @@ Text cells (CSV, and Parquet string columns) follow one rule, both ways, so that
 ``get`` reads back as the same values: an empty cell is ``null``; a cell that is valid JSON is that
 JSON value (``21.5``, ``true``, ``{"a": 1}``, ``"21.5"`` for the text ``21.5``); any other cell is
 text. JSON Lines carry JSON values as they are.
+
+A CSV file is read as a spreadsheet saved it (`CsvDialect`): its encoding (UTF-8 with or without a BOM,
+UTF-16 with a BOM, or else cp1251, as a Russian Excel saves "CSV"), its cell separator (``,``, ``;`` or
+a tab, from the header) and its decimal separator (``21,5`` is 21.5 when cells are separated by ``;`` or
+tabs) are detected unless given. A line that cannot be decoded is a `FileError` naming it.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
+import itertools
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -39,6 +47,7 @@ __all__ = [
     "TICK_ROWS",
     "BadRow",
     "Chunk",
+    "CsvDialect",
     "FileError",
     "Record",
     "Source",
@@ -159,6 +168,57 @@ def _timestamp(value: Any, scale: tuple[int, int] | None = None) -> Any:
     return value
 
 
+class CsvDialect(NamedTuple):
+    """How a CSV file is written; ``None`` for each: detected (see the module).
+
+    ``encoding`` is a Python codec name (``"cp1251"``, ``"utf-8"``); ``delimiter`` the cell separator;
+    ``decimal`` the decimal separator of numbers, ``"."`` or ``","``.
+    """
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+
+
+# Byte order marks, longest first (UTF-32 LE's starts with UTF-16 LE's).
+_BOMS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_FALLBACK_ENCODING: Final = "cp1251"  # what a Russian Excel's "CSV" is, when it is not UTF-8
+_DELIMITERS: Final = (",", ";", "\t")
+_DECIMAL_COMMA: Final = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
+_ENCODING_HINT: Final = (
+    'give the file\'s encoding with --encoding (a Russian Excel saves "CSV" as cp1251 and '
+    '"CSV UTF-8" as utf-8)'
+)
+
+
+def check_encoding(name: str) -> str:
+    """``name`` when Python has such a codec; `FileError` otherwise."""
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise FileError(f"unknown encoding {name!r}: give a name such as utf-8, cp1251 or koi8-r") from None
+    return name
+
+
+def _delimiter_of(header: str) -> str:
+    """The cell separator a header line uses: the candidate it holds most often outside quotes."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=lambda candidate: counts[candidate])  # "," first on a tie
+    return best if counts[best] else ","
+
+
 def _quality(value: Any) -> tuple[Any, str | None]:
     if value is None or value == "":
         return None, None
@@ -190,6 +250,7 @@ class Source:
         self.total = 0
         self.wide = False
         self.scale = None if precision in (None, "us") else PRECISIONS[precision]
+        self.decimal_comma = False  # a CSV file's "21,5" is the number 21.5
 
     def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         """The file's rows, ``rows`` at a time; ``tick`` is called every `TICK_ROWS` rows."""
@@ -231,13 +292,19 @@ class Source:
                 yield BadRow(line, "q", problem)
                 return
             y = row.get("y")
-            yield Record(line, row.get("tag"), x, _cell_value(y) if text and type(y) is str else y, q)
+            yield Record(line, row.get("tag"), x, self._cell(y) if text and type(y) is str else y, q)
             return
         for tag in tags:
             y = row.get(tag)
             if y is None or y == "":
                 continue  # no point for this tag in this row
-            yield Record(line, tag, x, _cell_value(y) if text and type(y) is str else y, None)
+            yield Record(line, tag, x, self._cell(y) if text and type(y) is str else y, None)
+
+    def _cell(self, text: str) -> Any:
+        """A text cell's value; with a decimal comma, ``21,5`` is the number 21.5."""
+        if self.decimal_comma and "," in text and _DECIMAL_COMMA.fullmatch(text):
+            return orjson.loads(text.replace(",", "."))
+        return _cell_value(text)
 
 
 def _split(items: list[Record | BadRow]) -> tuple[list[Record], list[BadRow]]:
@@ -247,14 +314,77 @@ def _split(items: list[Record | BadRow]) -> tuple[list[Record], list[BadRow]]:
 
 
 class _CsvSource(Source):
+    def __init__(self, path: str, kind: str, precision: str | None, dialect: CsvDialect) -> None:
+        super().__init__(path, kind, precision)
+        self.dialect = dialect
+
+    def _lines(self, raw: IO[bytes]) -> Iterator[str]:
+        """The file's lines as text, each decoded on its own, so that an undecodable one is named."""
+        head = raw.read(4)
+        raw.seek(0)
+        encoding = self.dialect.encoding
+        bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
+        if encoding is None and bom is not None and bom != "utf-8-sig":
+            encoding = bom
+        if encoding is not None and not "a\n".encode(encoding).endswith(b"a\n"):
+            yield from self._wide_lines(raw, encoding)  # UTF-16 or UTF-32: no line is a line of bytes
+            return
+        if bom == "utf-8-sig" and encoding in (None, "utf-8", "utf_8", "utf8"):
+            raw.seek(len(codecs.BOM_UTF8))
+            encoding = "utf-8"
+        # Detected: UTF-8 until a line is not; then cp1251, if no line before held UTF-8 text.
+        current = encoding or "utf-8"
+        fallback = _FALLBACK_ENCODING if encoding is None else None
+        for number, data in enumerate(raw, start=1):
+            try:
+                text = data.decode(current)
+            except UnicodeDecodeError as exc:
+                if fallback is None:
+                    what = f"{current} text" if encoding else "UTF-8 text, as the lines before it are"
+                    raise self._undecodable(number, data, exc, what) from None
+                current, fallback = fallback, None
+                try:
+                    text = data.decode(current)
+                except UnicodeDecodeError as again:
+                    raise self._undecodable(number, data, again, f"UTF-8 or {current} text") from None
+            if fallback is not None and not data.isascii():
+                fallback = None  # UTF-8 text read: the file is UTF-8
+            yield text
+
+    def _wide_lines(self, raw: IO[bytes], encoding: str) -> Iterator[str]:
+        """The lines of a file in an encoding of several bytes per character (UTF-16, UTF-32)."""
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        number = 0
+        try:
+            for line in text:
+                number += 1
+                yield line
+        except UnicodeDecodeError as exc:
+            raise FileError(
+                f"{self.path}:{number + 1}: cannot be read as {encoding} ({exc.reason}); {_ENCODING_HINT}"
+            ) from None
+        finally:
+            text.detach()  # the file stays open for its owner, the with block of chunks()
+
+    def _undecodable(self, number: int, data: bytes, exc: UnicodeDecodeError, what: str) -> FileError:
+        """The error of line ``number``, which is not ``what``."""
+        return FileError(
+            f"{self.path}:{number}: the line is not {what} (byte 0x{data[exc.start]:02x} at byte "
+            f"{exc.start + 1} of the line); {_ENCODING_HINT}"
+        )
+
     def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         with open(self.path, "rb") as raw:
             self.total = os.fstat(raw.fileno()).st_size
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
-            header = next(reader, None)
-            if header is None:
+            lines = self._lines(raw)
+            first = next(lines, None)
+            if first is None or not first.strip():
                 raise FileError(f"{self.path}: the file is empty (a CSV file starts with its header)")
+            delimiter = self.dialect.delimiter or _delimiter_of(first)
+            decimal = self.dialect.decimal or ("," if delimiter != "," else ".")
+            self.decimal_comma = decimal == ","
+            reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+            header = next(reader)
             columns = [name.strip() for name in header]
             tags = self._shape(columns)
             width = len(columns)
@@ -341,11 +471,14 @@ class _ParquetSource(Source):
                 yield Chunk(*_split(items), done, batch.num_rows)
 
 
-def open_source(path: str, precision: str | None = None) -> Source:
-    """The reader of ``path``, chosen by its extension; integer timestamps in ``precision``'s unit."""
+def open_source(path: str, precision: str | None = None, dialect: CsvDialect | None = None) -> Source:
+    """The reader of ``path``, chosen by its extension; integer timestamps in ``precision``'s unit.
+
+    ``dialect`` says how a CSV file is written (by default, everything is detected).
+    """
     kind = format_of(path)
     if kind == "csv":
-        return _CsvSource(path, kind, precision)
+        return _CsvSource(path, kind, precision, dialect or CsvDialect())
     if kind == "jsonl":
         return _JsonLinesSource(path, kind, precision)
     return _ParquetSource(path, kind, precision)
