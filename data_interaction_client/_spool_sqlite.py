@@ -28,6 +28,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import stat
 import threading
 import time
 import zlib
@@ -46,7 +47,15 @@ from ._spool import (
     first_records,
     record_crc,
 )
-from ._spool_files import LOCK_NAME, DirectoryLock
+from ._spool_files import (
+    LOCK_NAME,
+    DirectoryLock,
+    FileId,
+    file_id,
+    open_file,
+    read_at,
+    side_file_problem,
+)
 from ._spool_ledger import LEDGER_NAME, Ledger, LedgerState
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
@@ -124,10 +133,13 @@ class SqliteSpool(Spool):
     cache and is held briefly.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], *, fsync: bool = True, shared: bool = False
+    ) -> None:
         super().__init__()
         self.path: str = os.fspath(directory)
         self.fsync = fsync
+        self.shared = shared
         self._db_path = os.path.join(self.path, DB_NAME)
         self._db_lock = threading.Lock()
         self._ledger_lock = threading.Lock()
@@ -143,7 +155,9 @@ class SqliteSpool(Spool):
         self._cache: OrderedDict[int, Record] = OrderedDict()
         self._cache_bytes = 0
         self._cache_all = False
-        self._directory = DirectoryLock(self.path)
+        self._db_id: FileId = (0, 0)  # the spool file's id: a file deleted or replaced is noticed
+        self._lost = 0  # points that could not be carried over to a spool made again, not yet told
+        self._directory = DirectoryLock(self.path, shared=shared)
         try:
             self._ledger = Ledger(self.path)
             self._conn = self._open()
@@ -154,6 +168,7 @@ class SqliteSpool(Spool):
                 self._aside = (self._rename_aside(), str(exc))
                 self._conn = self._fresh()
                 self._load(self._conn, self._ledger)
+            self._db_id = self._opened_id(self._conn)
         except OSError as exc:
             self._release_files()
             raise _spool_error(exc, self.path, "be opened") from exc
@@ -176,6 +191,16 @@ class SqliteSpool(Spool):
     # --- opening -------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        """A connection to the spool file, made ``0600`` here first and never opened through a link."""
+        for suffix in ("-journal", "-wal"):
+            problem = side_file_problem(self._db_path + suffix)
+            if problem is not None:
+                raise SpoolError(
+                    f"the spool {self.path} cannot be opened: {problem}", path=self._db_path + suffix
+                )
+            with contextlib.suppress(FileNotFoundError):  # an earlier version's, maybe readable by all
+                os.close(open_file(self.path, DB_NAME + suffix, create=False))
+        os.close(open_file(self.path, DB_NAME))  # SQLite's own open follows links and makes it 0644
         conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -193,13 +218,30 @@ class SqliteSpool(Spool):
         # writes); FULL flushes the journal and the file at each commit, for power cuts too.
         return "FULL" if self.fsync else "OFF"
 
+    def _opened_id(self, conn: sqlite3.Connection) -> FileId:
+        """The id of the file ``conn`` has open (it has read it), by its path; a link there is refused.
+
+        `_connect` made it with O_NOFOLLOW just before SQLite opened it by its path: only someone who
+        may write into the directory (``shared=True``) could have swapped it in between.
+        """
+        info = os.lstat(self._db_path)
+        if not stat.S_ISREG(info.st_mode):
+            conn.close()
+            raise SpoolError(
+                f"the spool file {self._db_path} was replaced while it was opened: see who can write "
+                "into the directory",
+                path=self._db_path,
+            )
+        return file_id(info)
+
     def _open(self) -> sqlite3.Connection:
         """The connection to a spool file that passed its check; a damaged one is renamed aside first."""
-        problem: str | None = None
+        problem: str | None = _header_problem(self.path)
         conn: sqlite3.Connection | None = None
         try:
-            conn = self._connect()
-            problem = _check(conn)
+            if problem is None:
+                conn = self._connect()
+                problem = _check(conn)
         except _READ_ERRORS as exc:
             if conn is not None:
                 conn.close()
@@ -209,9 +251,19 @@ class SqliteSpool(Spool):
                     "give each writer its own spool directory",
                     path=self.path,
                 ) from exc
-            if not _damage(exc):
+            if _code(exc) == sqlite3.SQLITE_READONLY:
+                where = _read_only_place(self.path)
+                if where is not None:
+                    raise SpoolError(
+                        f"the spool {self.path} cannot be written: {where}", path=self.path
+                    ) from exc
+                # Nothing on the disk refuses writes: the file's header does (a write version SQLite
+                # does not know makes it read-only). Not a spool file this writer can use.
+                problem = f"SQLite opens it read-only ({exc}) though its disk and directory are writable"
+            elif not _damage(exc):
                 raise _spool_error(exc, self._db_path, "open") from exc
-            problem = f"{type(exc).__name__}: {exc}"
+            else:
+                problem = f"{type(exc).__name__}: {exc}"
             conn = None
         if problem is None and conn is not None:
             return conn
@@ -895,6 +947,13 @@ def _check(conn: sqlite3.Connection) -> str | None:
     rows = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
     if rows != ["ok"]:
         return "quick_check: " + "; ".join(map(str, rows[:5]))
+    schema = _schema_of(conn)
+    expected = _expected_schema()
+    if schema != expected:
+        # quick_check reads the schema, it does not judge it: a definition changed by damage (a
+        # byte of a hot journal rolled back into it) would fail later, on every call that uses it.
+        odd = sorted(set(schema.items()) ^ set(expected.items()))
+        return "its tables are not the spool's: " + "; ".join(f"{name}: {sql}" for name, sql in odd[:3])
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if "format" not in meta:
         if conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]:
@@ -910,6 +969,62 @@ def _check(conn: sqlite3.Connection) -> str | None:
     return None
 
 
+def _schema_of(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every object of a file's schema, by type and name: its SQL, spaces made one."""
+    return {
+        f"{kind} {name}": " ".join(str(sql).split())
+        for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")
+    }
+
+
+_EXPECTED: dict[str, str] = {}
+
+
+def _expected_schema() -> dict[str, str]:
+    """The schema a spool file has: `_SCHEMA` as SQLite keeps it."""
+    if not _EXPECTED:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.executescript(_SCHEMA)
+            _EXPECTED.update(_schema_of(conn))
+    return _EXPECTED
+
+
+def _header_problem(directory: str) -> str | None:
+    """What in the spool file's header makes it no file this writer can use, or ``None``.
+
+    Bytes 18 and 19 are the versions needed to write and read it (1: rollback journal, 2: WAL):
+    SQLite opens a file with a higher write version read-only, and one with a higher read version
+    not at all.
+    """
+    try:
+        fd = open_file(directory, DB_NAME, create=False)
+    except FileNotFoundError:
+        return None
+    try:
+        header = read_at(fd, 100, 0)
+    finally:
+        os.close(fd)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+        return None  # empty (new) or no database: SQLite and the check say which
+    write, read = header[18], header[19]
+    if write in (1, 2) and read in (1, 2):
+        return None
+    return f"its header names file format versions this SQLite cannot write (write {write}, read {read})"
+
+
+def _read_only_place(directory: str) -> str | None:
+    """Which of the disk, the directory and the spool file refuses writes, or ``None``."""
+    with contextlib.suppress(OSError, AttributeError):
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return f"the disk holding {directory} is mounted read-only"
+    if not os.access(directory, os.W_OK):
+        return f"the directory {directory} is not writable by this user"
+    path = os.path.join(directory, DB_NAME)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"the file {path} is not writable by this user"
+    return None
+
+
 def _code(exc: BaseException) -> int:
     return int(getattr(exc, "sqlite_errorcode", -1)) & 0xFF
 
@@ -921,5 +1036,9 @@ def _spool_error(exc: BaseException, path: str, doing: str) -> SpoolError:
         return SpoolDiskFullError(
             f"the spool's disk is full ({path}: {exc}); free some space: the writer goes on once it can",
             path=path,
+        )
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return SpoolError(
+            f"the spool {path} could not {doing}: its disk is mounted read-only ({exc})", path=path
         )
     return SpoolError(f"the spool {path} could not {doing}: {type(exc).__name__}: {exc}", path=path)

@@ -109,6 +109,9 @@ class Writer(WriterCore):
             logged at WARNING).
         block_timeout: Seconds a write waits for room with ``overflow="block"`` (default 60).
         fsync: ``True`` (default) to flush each commit to the disk; see the first promise.
+        shared_spool: ``True`` to take a spool directory that another user owns or that others may
+            write into (refused by default: whoever can write into it could plant links there; files
+            are never opened through a link either way). Default ``False``.
         scale: Multiply numeric values by the tag's ``smtTagValueScale`` (default ``False``).
         deadband: Drop points within the tag's ``smtTagMaxDev`` of the last one kept (default ``False``).
         max_interval: With ``deadband``, keep a point at least this many seconds (by timestamp) after

@@ -717,4 +717,4 @@ def _disk_spool(settings: Settings) -> Spool:
     from ._spool_sqlite import SqliteSpool
 
     assert settings.spool is not None
-    return SqliteSpool(settings.spool, fsync=settings.fsync)
+    return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool)

@@ -85,6 +85,7 @@ class WriterOptions(TypedDict, total=False):
     overflow: Overflow
     block_timeout: float
     fsync: bool
+    shared_spool: bool
     scale: bool
     deadband: bool
     max_interval: float | None
@@ -171,6 +172,7 @@ class Settings(NamedTuple):
     overflow: Overflow
     block_timeout: float
     fsync: bool
+    shared_spool: bool
     scale: bool
     deadband: bool
     max_interval: float | None
@@ -196,7 +198,7 @@ def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[
     path = None if spool is None else str(spool.__fspath__() if hasattr(spool, "__fspath__") else spool)
     if path == "":
         raise InvalidInputError("spool must be a directory path (or None for memory only), not ''")
-    for name in ("max_spool_bytes", "fsync"):
+    for name in ("max_spool_bytes", "fsync", "shared_spool"):
         if path is None and name in options:
             raise InvalidInputError(f"{name} applies to a spool on disk: give spool='<directory>' too")
     if path is not None and "max_pending_points" in options:
@@ -229,6 +231,7 @@ def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[
         overflow=overflow,
         block_timeout=seconds("block_timeout", options.get("block_timeout", WRITER_BLOCK_TIMEOUT)),
         fsync=flag("fsync", options.get("fsync", True)),
+        shared_spool=flag("shared_spool", options.get("shared_spool", False)),
         scale=flag("scale", options.get("scale", False)),
         deadband=flag("deadband", options.get("deadband", False)),
         max_interval=max_interval,

@@ -1,0 +1,185 @@
+"""The spool on a host it cannot trust: other users, links, files changed under a running writer.
+
+The cases with a second user run as root (as connectors often do), with ``nobody`` making the directory
+and the links; elsewhere they are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from data_interaction_client import DataInteractionClient, SpoolError
+from data_interaction_client._spool import NewRecord
+from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+
+from .emulator.process import free_port
+
+POSIX = sys.platform != "win32"
+
+
+def rec(n: int) -> NewRecord:
+    return NewRecord(points=n, tags=b"t", data=b"x" * n)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def other_user() -> tuple[int, int]:
+    """``nobody``'s uid and gid, for the cases that need root and a second user."""
+    if not POSIX or os.geteuid() != 0:
+        pytest.skip("needs root and a second user")
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no second user (nobody) on this machine")
+    return entry.pw_uid, entry.pw_gid
+
+
+@pytest.fixture
+def victims(tmp_path: Path) -> dict[str, Path]:
+    """Files of root's that a link in the spool directory points at, with what they hold."""
+    made = {}
+    for name, content in (("lock", b"precious\n" * 40), ("acked", b"A" * 300), (DB_NAME, b"")):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_bytes(content)
+        made[name] = victim
+    return made
+
+
+def as_nobody(*command: str) -> None:
+    """Run a shell command as ``nobody`` (``$1``, ``$2``, ...: the arguments after it)."""
+    uid, gid = other_user()
+    subprocess.run(["sh", "-c", command[0], "sh", *command[1:]], check=True, user=uid, group=gid)
+
+
+@pytest.fixture
+def nobodys_directory() -> Iterator[Path]:
+    """A spool directory made by ``nobody``, mode 0777 (in a directory ``nobody`` may enter)."""
+    uid, gid = other_user()
+    base = Path(tempfile.mkdtemp(prefix="spool-host-"))
+    os.chown(base, uid, gid)  # nobody's own place, as /tmp is everyone's
+    spool = base / "spool"
+    as_nobody('mkdir "$1" && chmod 777 "$1"', str(spool))
+    assert spool.stat().st_uid == uid
+    yield spool
+    shutil.rmtree(base)
+
+
+def plant_links(directory: Path, victims: dict[str, Path], names: list[str]) -> None:
+    """As ``nobody``: a link in ``directory`` to each victim of ``names``."""
+    for name in names:
+        as_nobody('ln -s "$1" "$2"', str(victims[name]), str(directory / name))
+    assert all((directory / name).is_symlink() for name in names)
+
+
+def contents(victims: dict[str, Path]) -> dict[str, bytes]:
+    return {name: path.read_bytes() for name, path in victims.items()}
+
+
+# --- 1. another user on the machine ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
+def test_a_new_spool_is_private_to_its_user(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # the usual umask, which made the spool readable by everyone
+    try:
+        path = tmp_path / "spool"
+        spool = SqliteSpool(path)
+        spool.append([rec(3)])
+        spool.close()
+    finally:
+        os.umask(old)
+    assert mode(path) == 0o700
+    files = sorted(p.name for p in path.iterdir())
+    assert {"spool.sqlite3", "spool.sqlite3-journal", "acked", "lock"} <= set(files)
+    assert {name: mode(path / name) for name in files} == dict.fromkeys(files, 0o600)
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
+def test_files_an_earlier_version_left_readable_are_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    SqliteSpool(path).close()
+    for file in path.iterdir():
+        file.chmod(0o644)
+    SqliteSpool(path).close()
+    assert {mode(file) for file in path.iterdir()} == {0o600}
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
+@pytest.mark.parametrize(
+    ("bits", "who"), [(0o770, "its group"), (0o707, "others"), (0o777, "its group and others")]
+)
+def test_a_directory_others_may_write_into_is_refused(tmp_path: Path, bits: int, who: str) -> None:
+    path = tmp_path / "spool"
+    path.mkdir()
+    path.chmod(bits)
+    with pytest.raises(SpoolError, match=f"may be written by {who}") as caught:
+        SqliteSpool(path)
+    message = str(caught.value)
+    for part in (str(path), "chmod 700", "shared_spool=True"):
+        assert part in message
+    assert caught.value.path == str(path)
+    assert list(path.iterdir()) == []  # nothing was made in it
+    SqliteSpool(path, shared=True).close()  # said to be shared: taken
+
+
+def test_links_in_a_directory_of_another_user_touch_nothing(
+    nobodys_directory: Path, victims: dict[str, Path]
+) -> None:
+    before = contents(victims)
+    plant_links(nobodys_directory, victims, ["lock", "acked", DB_NAME])
+    with pytest.raises(SpoolError, match="belongs to another user") as caught:
+        SqliteSpool(nobodys_directory)
+    assert str(nobodys_directory) in str(caught.value)
+    assert "StateDirectory=" in str(caught.value)
+    assert contents(victims) == before
+
+
+@pytest.mark.parametrize("name", ["lock", "acked", DB_NAME, DB_NAME + "-journal"])
+def test_a_link_is_never_followed_even_in_a_shared_directory(
+    nobodys_directory: Path, victims: dict[str, Path], name: str
+) -> None:
+    victims[DB_NAME + "-journal"] = victims[DB_NAME]
+    before = contents(victims)
+    plant_links(nobodys_directory, victims, [name])
+    with pytest.raises(
+        SpoolError, match="is a link: the spool never opens its files through a link"
+    ) as caught:
+        SqliteSpool(nobodys_directory, shared=True)
+    assert caught.value.path == str(nobodys_directory / name)
+    assert contents(victims) == before
+
+
+def test_a_shared_directory_without_links_works(nobodys_directory: Path) -> None:
+    spool = SqliteSpool(nobodys_directory, shared=True)
+    spool.append([rec(5)])
+    spool.close()
+    again = SqliteSpool(nobodys_directory, shared=True)
+    assert again.points == 5
+    again.close()
+    assert {mode(file) for file in nobodys_directory.iterdir()} == {0o600}
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
+def test_the_writer_refuses_a_shared_directory_unless_told_it_is_shared(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    path.mkdir()
+    path.chmod(0o777)
+    with DataInteractionClient(f"http://127.0.0.1:{free_port()}") as client:
+        with pytest.raises(SpoolError, match="may be written by"):
+            client.writer(spool=path)
+        client.writer(spool=path, shared_spool=True, close_timeout=0).close()
+        with pytest.raises(Exception, match="shared_spool applies to a spool on disk"):
+            client.writer(shared_spool=True)
