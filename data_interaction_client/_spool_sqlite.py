@@ -966,6 +966,13 @@ def _check(conn: sqlite3.Connection) -> str | None:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
     if "generation" not in meta:
         conn.execute("INSERT INTO meta (key, value) VALUES ('generation', ?)", (secrets.randbits(62),))
+    # A write, undone: SQLite may open a file read-only (its disk, its mode, its header), which
+    # only a write shows; `SqliteSpool._open` tells which.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE meta SET value = value WHERE key = 'format'")
+    finally:
+        conn.execute("ROLLBACK")
     return None
 
 

@@ -6,13 +6,16 @@ and the links; elsewhere they are skipped.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -183,3 +186,128 @@ def test_the_writer_refuses_a_shared_directory_unless_told_it_is_shared(tmp_path
         client.writer(spool=path, shared_spool=True, close_timeout=0).close()
         with pytest.raises(Exception, match="shared_spool applies to a spool on disk"):
             client.writer(shared_spool=True)
+
+
+# --- 2. files that change under a running writer -----------------------------------------------
+
+
+def set_aside(path: Path) -> list[Path]:
+    """The spool files renamed aside (not their journals)."""
+    return [
+        p for p in path.iterdir() if p.name.startswith(DB_NAME + ".corrupt-") and "-journal" not in p.name
+    ]
+
+
+@pytest.mark.parametrize("version", [3, 4, 100, 255])
+def test_a_header_that_makes_sqlite_refuse_writes_is_set_aside_and_the_writer_starts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, version: int
+) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(7)])
+    spool.close()
+    db = path / DB_NAME
+    raw = bytearray(db.read_bytes())
+    raw[18] = version  # the write version: SQLite opens the file read-only
+    db.write_bytes(bytes(raw))
+    with caplog.at_level(logging.ERROR, "data_interaction_client"):
+        fresh = SqliteSpool(path)
+    try:
+        fresh.append([rec(2)])
+        assert fresh.points == 2
+    finally:
+        fresh.close()
+    (aside,) = set_aside(path)
+    assert aside.read_bytes() == bytes(raw)  # kept whole
+    assert f"write {version}" in caplog.text
+    assert "it held 7 points not yet delivered" in caplog.text
+
+
+def test_a_read_only_disk_is_refused_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(7)])
+    spool.close()
+    db = path / DB_NAME
+    raw = bytearray(db.read_bytes())
+    raw[18] = 3  # SQLite refuses writes: the same error a read-only disk gives
+    db.write_bytes(bytes(raw))
+    real = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, result: os.statvfs_result) -> None:
+            self.f_flag = result.f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)))
+    # The header check sees the version first; with the check passed, SQLite's refusal is judged.
+    monkeypatch.setattr("data_interaction_client._spool_sqlite._header_problem", lambda directory: None)
+    with pytest.raises(SpoolError, match="is mounted read-only") as caught:
+        SqliteSpool(path)
+    assert str(path) in str(caught.value)
+    assert set_aside(path) == []
+    assert db.read_bytes() == bytes(raw)  # left alone
+
+
+def test_a_schema_that_is_not_the_spools_is_set_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(7)])
+    spool.close()
+    with closing(sqlite3.connect(path / DB_NAME)) as conn:
+        # What one flipped byte of a hot journal, rolled back into the file, did to the definition.
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, 'created REAL', 'creatdd REAL') WHERE name = 'quarantine'"
+        )
+        conn.commit()
+    assert sqlite3.connect(path / DB_NAME).execute("PRAGMA quick_check").fetchone() == ("ok",)
+    with caplog.at_level(logging.ERROR, "data_interaction_client"):
+        fresh = SqliteSpool(path)
+    try:
+        assert fresh.quarantined() == []  # a spool file of its own: the quarantine works
+        assert fresh.points == 0
+    finally:
+        fresh.close()
+    assert len(set_aside(path)) == 1
+    assert "its tables are not the spool's" in caplog.text
+    assert "creatdd" in caplog.text
+
+
+def test_a_journal_that_is_a_directory_is_refused_and_the_file_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(7)])
+    spool.close()
+    journal = path / (DB_NAME + "-journal")
+    journal.unlink()
+    journal.mkdir()
+    raw = (path / DB_NAME).read_bytes()
+    with pytest.raises(SpoolError, match="is a directory") as caught:
+        SqliteSpool(path)
+    assert caught.value.path == str(journal)
+    assert "remove it" in str(caught.value)
+    assert set_aside(path) == []
+    assert (path / DB_NAME).read_bytes() == raw
+    journal.rmdir()
+    again = SqliteSpool(path)
+    assert again.points == 7
+    again.close()
+
+
+def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "spool"
+    SqliteSpool(path).close()
+    db = path / DB_NAME
+    raw = bytearray(db.read_bytes())
+    raw[18] = 3
+    db.write_bytes(bytes(raw))
+    # Without the header check, SQLite's own refusal is what tells it.
+    monkeypatch.setattr("data_interaction_client._spool_sqlite._header_problem", lambda directory: None)
+    with caplog.at_level(logging.ERROR, "data_interaction_client"):
+        SqliteSpool(path).close()
+    assert len(set_aside(path)) == 1
+    assert "SQLite opens it read-only" in caplog.text
