@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -259,10 +259,12 @@ def test_a_schema_that_is_not_the_spools_is_set_aside(
         # What one flipped byte of a hot journal, rolled back into the file, did to the definition.
         conn.execute("PRAGMA writable_schema = ON")
         conn.execute(
-            "UPDATE sqlite_master SET sql = replace(sql, 'created REAL', 'creatdd REAL') WHERE name = 'quarantine'"
+            "UPDATE sqlite_master SET sql = replace(sql, 'created REAL', 'creatdd REAL') "
+            "WHERE name = 'quarantine'"
         )
         conn.commit()
-    assert sqlite3.connect(path / DB_NAME).execute("PRAGMA quick_check").fetchone() == ("ok",)
+    with closing(sqlite3.connect(path / DB_NAME)) as conn:
+        assert conn.execute("PRAGMA quick_check").fetchone() == ("ok",)  # the check SQLite has passes
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         fresh = SqliteSpool(path)
     try:
