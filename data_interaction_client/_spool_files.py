@@ -232,7 +232,7 @@ class DirectoryLock:
         info = os.stat(self.path) if _WINDOWS else os.fstat(self._open(None))
         self.id = file_id(info)
         check_directory(self.path, info, shared=self.shared)
-        pid_fd = self._open(LOCK_NAME)
+        pid_fd = self._pid_fd = self._open(LOCK_NAME)
         try:
             if _WINDOWS:  # pragma: no cover - Windows
                 import msvcrt
@@ -257,6 +257,23 @@ class DirectoryLock:
         with contextlib.suppress(OSError):
             os.ftruncate(pid_fd, 0)
             write_at(pid_fd, f"{os.getpid()}\n".encode(), 0)
+
+    _pid_fd = -1
+
+    def name_holder(self) -> None:
+        """Write ``<directory>/lock`` again if it was deleted or replaced (it names this process)."""
+        if _WINDOWS:  # pragma: no cover - Windows: the lock is that file, which cannot be deleted
+            return
+        path = os.path.join(self.path, LOCK_NAME)
+        with contextlib.suppress(OSError):
+            if file_id(os.stat(path)) == file_id(os.fstat(self._pid_fd)):
+                return
+        fd = self._open(LOCK_NAME)
+        self._fds.remove(self._pid_fd)
+        os.close(self._pid_fd)
+        self._pid_fd = fd
+        with contextlib.suppress(OSError):
+            write_at(fd, f"{os.getpid()}\n".encode(), 0)
 
     def moved(self) -> bool:
         """Whether the directory's path no longer names the directory taken (removed, or replaced)."""

@@ -282,6 +282,7 @@ class SqliteSpool(Spool):
         return conn
 
     _aside: tuple[str, str] | None = None  # the file renamed aside on opening, and why
+    _quarantine_carried = True  # whether the last carry-over took the whole quarantine
 
     def _rename_aside(self) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -503,6 +504,9 @@ class SqliteSpool(Spool):
         added_points = sum(r.points for r in records)
         added_bytes = sum(r.size for r in records)
         with self._db_lock:
+            # Two stats per commit: records stored in a file deleted meanwhile would be confirmed to
+            # a caller and found by no writer.
+            self._verify_locked()
             with self._lock:
                 first = self.last_id + 1
                 sweep = self._unswept >= _SWEEP_BYTES
@@ -902,13 +906,242 @@ class SqliteSpool(Spool):
             return int(count), int(points)
 
     def close(self) -> None:
-        """Close the file and give the directory up (the lock is released)."""
+        """Close the file and give the directory up (the lock is released).
+
+        Files deleted under the spool are made again first: what it holds is left where the next
+        writer opens it (or said lost, at ERROR).
+        """
+        with self._db_lock:
+            if not self._closed:
+                try:
+                    self._verify_locked()
+                except SpoolError as exc:
+                    log.error(
+                        "spool %s: closing with %d points pending in a spool file no writer will open "
+                        "(%s): they are lost",
+                        self.path,
+                        self.points,
+                        exc,
+                    )
         with self._db_lock, self._ledger_lock, self._lock:
             if self._closed:
                 return
             self._closed = True
             self._cache.clear()
             self._release_files()
+
+    # --- files changed under the spool ---------------------------------------------------------
+
+    def verify(self) -> None:
+        """Make sure what the spool holds is where the next writer opens it: make the spool again if not.
+
+        Two ``stat`` calls when nothing changed. A `SpoolError` when the spool cannot be made again
+        (``trouble`` says why until it can).
+        """
+        with self._db_lock:
+            self._verify_locked()
+
+    def take_lost(self) -> int:
+        """Points lost since the last call: pending in files deleted under the spool, not carried over."""
+        with self._lock:
+            lost, self._lost = self._lost, 0
+            return lost
+
+    def _verify_locked(self) -> None:
+        """`verify`, ``_db_lock`` held."""
+        if self._closed:
+            return
+        problem = self._files_problem()
+        if problem is None:
+            return
+        try:
+            self._make_again(problem)
+        except SpoolError as exc:
+            self.trouble = str(exc)
+            raise
+        except (OSError, *_READ_ERRORS) as exc:
+            self.trouble = f"the spool {self.path} could not be made again: {type(exc).__name__}: {exc}"
+            raise SpoolError(self.trouble, path=self.path) from exc
+        self.trouble = None
+
+    def _files_problem(self) -> str | None:
+        """What happened to the spool's files behind its back, or ``None`` (they are where they were)."""
+        try:
+            now = file_id(os.stat(self._db_path))
+        except FileNotFoundError:
+            if not os.path.isdir(self.path):
+                return f"its directory {self.path} was removed"
+            return f"the spool file {self._db_path} was deleted"
+        except OSError as exc:
+            return f"the spool file {self._db_path} cannot be looked at ({exc})"
+        if now != self._db_id:
+            return f"the spool file {self._db_path} was replaced by another file"
+        if self._ledger.moved():
+            return f"its ledger {self._ledger.path} was deleted or replaced"
+        return None
+
+    def _db_moved(self) -> bool:
+        """Whether the spool file's path no longer names the file open."""
+        try:
+            return file_id(os.stat(self._db_path)) != self._db_id
+        except OSError:
+            return True
+
+    def _make_again(self, problem: str) -> None:
+        """Make the spool's files again and carry over what the open file holds (``_db_lock`` held)."""
+        with self._lock:
+            pending, records = self.points, self.batches
+        if self.trouble is None:
+            log.error(
+                "spool %s: %s while the writer ran (outside it): making the spool again, with the %d points "
+                "in %d batches not yet delivered that the writer still holds in the file it has open",
+                self.path,
+                problem,
+                pending,
+                records,
+            )
+        directory = DirectoryLock(self.path, shared=self.shared) if self._directory.moved() else None
+        ledger: Ledger | None = None
+        conn: sqlite3.Connection | None = None
+        try:
+            if directory is None:
+                self._directory.name_holder()
+            db_moved = self._db_moved()
+            if directory is not None or self._ledger.moved():
+                ledger = Ledger(self.path)
+            carried = lost = 0
+            if db_moved:
+                if os.path.lexists(self._db_path):  # another file took its place: kept, aside
+                    log.error(
+                        "spool %s: the file now at %s is not the spool's: renamed to %s",
+                        self.path,
+                        self._db_path,
+                        self._rename_aside(),
+                    )
+                conn = self._connect()
+                _check(conn)
+                carried, lost = self._carry(self._conn, conn)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            if ledger is not None:
+                ledger.close()
+            if directory is not None:
+                directory.release()
+            raise
+        self._swap_in(conn, ledger, directory)
+        if conn is not None and (lost or not self._quarantine_carried):
+            self._recount()
+        self._write_ledger(flush=True)
+        self._report_carried(conn is not None, carried, lost)
+
+    def _swap_in(
+        self, conn: sqlite3.Connection | None, ledger: Ledger | None, directory: DirectoryLock | None
+    ) -> None:
+        """Use the files made again, and close the old ones (``_db_lock`` held)."""
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = conn
+            self._db_id = self._opened_id(conn)
+        if ledger is not None:
+            with self._ledger_lock:  # a settle may be writing the old one
+                old, self._ledger = self._ledger, ledger
+            with contextlib.suppress(OSError):
+                old.close()
+        if directory is not None:
+            self._directory.release()
+            self._directory = directory
+
+    def _report_carried(self, made: bool, carried: int, lost: int) -> None:
+        """Say what the spool made again holds; count what it lost."""
+        if lost:
+            with self._lock:
+                self._lost += lost
+            log.error(
+                "spool %s: %d points pending in the deleted spool file could not be read to be carried over: "
+                "they are lost (%d points carried over)",
+                self.path,
+                lost,
+                carried,
+            )
+        elif made:
+            log.warning("spool %s: made again; %d points carried over, none lost", self.path, carried)
+        else:
+            log.warning("spool %s: its ledger was written again; the spool file is whole", self.path)
+
+    def _carry(self, old: sqlite3.Connection, new: sqlite3.Connection) -> tuple[int, int]:
+        """Copy what the old file holds into the new one, in one transaction: (points carried, lost).
+
+        The counters, the watermark and the states come from memory (exact); the records not yet
+        delivered and the quarantine from the old file, as they are (ids, times, checksums).
+        """
+        with self._lock:
+            pending = self.points
+            states = dict(self._states)
+        carried = 0
+        new.execute("BEGIN IMMEDIATE")
+        try:
+            _set_meta(new, "acked", self._acked)
+            _set_meta(new, "dropped", self._dropped_total)
+            new.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (self._generation,))
+            new.executemany(
+                "INSERT OR REPLACE INTO states VALUES (?, ?, ?)",
+                [(key, value, _state_crc(key, value)) for key, value in states.items()],
+            )
+            try:
+                new.executemany(
+                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    old.execute("SELECT * FROM quarantine ORDER BY id").fetchall(),
+                )
+                self._quarantine_carried = True
+            except _READ_ERRORS as exc:  # not pending points: said, and counted again from the file
+                self._quarantine_carried = False
+                log.error("spool %s: its quarantine could not be carried over (%s)", self.path, exc)
+            try:
+                cursor = old.execute(
+                    "SELECT id, created, points, tags, data, crc FROM batches WHERE id > ? ORDER BY id",
+                    (self._acked,),
+                )
+                while rows := cursor.fetchmany(256):
+                    new.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    carried += sum(int(row[2]) for row in rows)
+            except _READ_ERRORS:
+                pass  # what was read is carried; the rest is counted lost
+            new.execute("COMMIT")
+        except BaseException:
+            if new.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    new.execute("ROLLBACK")
+            raise
+        with self._lock:
+            self._unswept = 0  # the delivered rows stayed behind
+        return carried, max(0, pending - carried)
+
+    def _recount(self) -> None:
+        """Counters, head and cache from the file, after records were lost (``_db_lock`` held)."""
+        points, batches, size = self._conn.execute(
+            "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0) "
+            "FROM batches WHERE id > ?",
+            (self._acked,),
+        ).fetchone()
+        quarantined = self._conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+        head = self._head_from_file()
+        present = {
+            row[0]
+            for row in self._conn.execute(
+                "SELECT id FROM batches WHERE id > ? AND id <= ?",
+                (self._acked, max(self._reserved, self._acked)),
+            )
+        }
+        with self._lock:
+            self.points, self.batches, self.bytes = int(points), int(batches), int(size)
+            self.quarantined_batches = int(quarantined)
+            self.head, self.oldest_created = head
+            self._cache.clear()
+            self._cache_bytes = 0
+            self._cache_all = False
+            self._reserved_records = [r for r in self._reserved_records if r[0] in present]
 
     # --- for tests -------------------------------------------------------------------------------
 

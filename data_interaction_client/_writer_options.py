@@ -108,13 +108,14 @@ class WriterStats:
     (``"overflow"``: the oldest, for room, with ``overflow="drop_oldest"``; ``"deadband"``: filtered by
     the deadband; ``"purged"``: purged from the quarantine; ``"closed"``: a memory-only writer closed
     before it could deliver them; ``"invalid"``: a point changed after it was given, so that it could
-    not be encoded); ``refused_points``: points of calls that raised because the writer was full or its
-    disk was; ``quarantined_batches``: batches set aside (see ``w.quarantined()``);
-    ``consecutive_failures``: failed attempts since the last accepted request; ``last_error``: the
-    last failure (kept after recovery); ``health``: ``"ok"``; ``"degraded"`` while retrying or dropping
-    the oldest points; ``"critical"`` while writes are refused: the platform refuses the writer (its
-    token), the quarantine holds batches (until they are requeued or purged), or the writer or its
-    disk is full.
+    not be encoded; ``"lost"``: pending in spool files deleted under the writer, which it could not
+    read to carry over to the spool it made again); ``refused_points``: points of calls that raised
+    because the writer was full or its disk was; ``quarantined_batches``: batches set aside (see
+    ``w.quarantined()``); ``consecutive_failures``: failed attempts since the last accepted request;
+    ``last_error``: the last failure (kept after recovery); ``health``: ``"ok"``; ``"degraded"`` while
+    retrying or dropping the oldest points; ``"critical"`` while writes are refused: the platform
+    refuses the writer (its token), the quarantine holds batches (until they are requeued or purged),
+    the writer or its disk is full, or its spool's files were deleted and cannot be made again.
     """
 
     pending_points: int

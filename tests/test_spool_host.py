@@ -25,6 +25,7 @@ from data_interaction_client._spool import NewRecord
 from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
 
 from .emulator.process import free_port
+from .writer_helpers import Recorder, Twin
 
 POSIX = sys.platform != "win32"
 
@@ -313,3 +314,185 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
         SqliteSpool(path).close()
     assert len(set_aside(path)) == 1
     assert "SQLite opens it read-only" in caplog.text
+
+
+def reopened(path: Path) -> tuple[int, list[int], dict[str, bytes]]:
+    """What a writer opening ``path`` next finds: its points, the records' sizes in order, its states."""
+    spool = SqliteSpool(path)
+    try:
+        records = []
+        while batch := spool.peek(10**9):
+            records += batch
+            spool.settle(batch[-1].id)
+        return sum(r.points for r in records), [r.points for r in records], spool.states()
+    finally:
+        spool.close()
+
+
+def remove_files(path: Path) -> None:
+    for file in path.iterdir():
+        file.unlink()
+
+
+@pytest.mark.parametrize("removal", ["rm spool/*", "rm -rf spool", "rm spool.sqlite3", "replaced"])
+def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, removal: str
+) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(10), rec(20)], states={"a": b"1"})
+    spool.settle(0)
+    delivered = spool.peek(10)  # the first record delivered: it is not carried over
+    spool.settle(delivered[-1].id, [])
+    spool.append([rec(30)], states={"b": b"2"})
+    spool.peek(1)  # the second record in flight: it stays in flight, and pending
+    if removal == "rm spool/*":
+        remove_files(path)
+    elif removal == "rm -rf spool":
+        shutil.rmtree(path)
+    elif removal == "rm spool.sqlite3":
+        (path / DB_NAME).unlink()
+    else:  # another spool's file copied over it
+        other = tmp_path / "other"
+        SqliteSpool(other).close()
+        os.replace(other / DB_NAME, path / DB_NAME)
+    with caplog.at_level(logging.WARNING, "data_interaction_client"):
+        spool.append([rec(40)], states={"a": b"3"})  # noticed before it stores: stored where it stays
+    assert "while the writer ran" in caplog.text
+    assert "with the 50 points in 2 batches not yet delivered" in caplog.text
+    assert "made again; 50 points carried over, none lost" in caplog.text
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+    assert (spool.points, spool.batches, spool.take_lost()) == (90, 3, 0)
+    assert mode(path) == 0o700
+    if removal == "replaced":
+        assert len(set_aside(path)) == 1  # the file that took its place is kept, aside
+    spool.settle(2)  # the record in flight is delivered
+    spool.close()
+    assert reopened(path) == (70, [30, 40], {"a": b"3", "b": b"2"})
+
+
+def test_a_spool_deleted_and_closed_without_another_append_is_made_again_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(10), rec(20)])
+    remove_files(path)
+    spool.close()
+    assert reopened(path)[:2] == (30, [10, 20])
+
+
+def test_a_deleted_ledger_is_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(10)])
+    (path / "acked").unlink()
+    (path / "lock").unlink()
+    spool.append([rec(20)])
+    assert (path / "acked").exists()
+    assert (path / "lock").read_text() == f"{os.getpid()}\n"
+    spool.close()
+    assert reopened(path)[:2] == (30, [10, 20])
+
+
+def test_a_spool_that_cannot_be_made_again_refuses_and_says_why_until_it_can(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(10)])
+    shutil.rmtree(path)
+    path.write_bytes(b"")  # a file where the directory was: nothing can be made there
+    with pytest.raises(SpoolError, match="could not be created"):
+        spool.append([rec(20)])
+    assert spool.trouble is not None
+    assert spool.points == 10  # nothing stored by the refused append
+    path.unlink()
+    spool.append([rec(20)])
+    assert spool.trouble is None
+    spool.close()
+    assert reopened(path)[:2] == (30, [10, 20])
+
+
+class Unreadable:
+    """A connection whose pending records cannot be read (the file held open damaged too)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql.startswith("SELECT id, created, points, tags, data, crc FROM batches"):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return self.conn.execute(sql, *args)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_what_cannot_be_carried_over_is_counted_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(10), rec(20)])
+    remove_files(path)
+    spool._conn = Unreadable(spool._conn)  # type: ignore[assignment]
+    with caplog.at_level(logging.ERROR, "data_interaction_client"):
+        spool.append([rec(5)])
+    assert "30 points pending in the deleted spool file could not be read" in caplog.text
+    assert spool.take_lost() == 30
+    assert spool.take_lost() == 0  # told once
+    assert (spool.points, spool.batches) == (5, 1)
+    spool.close()
+    assert reopened(path)[:2] == (5, [5])
+
+
+@pytest.fixture(params=["sync", "async"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    recorder = Recorder()
+    recorder.down()  # the platform is down: everything stays in the spool
+    made = Twin(request.param, recorder)
+    made.open()
+    yield made
+    made.shut()
+
+
+def test_sync_confirms_only_points_a_writer_will_open_after_the_spool_was_deleted(
+    twin: Twin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "spool"
+    w = twin.writer(path, close_timeout=0.2)
+    w.write_points("t", [(i, float(i)) for i in range(1000)])
+    twin.sync(w)
+    remove_files(path)
+    with caplog.at_level(logging.ERROR, "data_interaction_client"):
+        w.write_points("t", [(i, float(i)) for i in range(1000, 2000)])
+        twin.sync(w)
+    assert "was deleted while the writer ran" in caplog.text
+    twin.close(w)
+    assert reopened(path)[0] == 2000
+
+
+def test_health_is_critical_while_the_spool_cannot_be_made_again(twin: Twin, tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    w = twin.writer(path, close_timeout=0.2)
+    w.write_points("t", [(i, float(i)) for i in range(100)])
+    twin.sync(w)
+    shutil.rmtree(path)
+    path.write_bytes(b"")  # nothing can be made there
+    with pytest.raises(SpoolError, match="could not be created"):
+        twin.sync(w)  # nothing new to commit: sync still looks at the files
+    assert w.stats().health == "critical"
+    path.unlink()
+    twin.sync(w)
+    assert w.stats().health != "critical"
+    twin.close(w)
+    assert reopened(path)[0] == 100
+
+
+def test_the_writer_counts_what_the_spool_could_not_carry_over(twin: Twin, tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    w = twin.writer(path, close_timeout=0.2)
+    w.write_points("t", [(i, float(i)) for i in range(100)])
+    twin.sync(w)
+    remove_files(path)
+    w._spool._conn = Unreadable(w._spool._conn)
+    twin.sync(w)
+    assert w.stats().dropped_points["lost"] == 100
+    assert w.stats().pending_points == 0
