@@ -36,6 +36,7 @@ __all__ = [
     "read_at",
     "side_file_problem",
     "sync_data",
+    "why_not",
     "write_at",
 ]
 
@@ -168,6 +169,16 @@ def check_directory(path: str, info: os.stat_result, *, shared: bool) -> None:
     )
 
 
+def why_not(exc: OSError) -> str:
+    """What an error met while writing a spool's file or directory says: which refuses, and why."""
+    where = exc.filename or "it"
+    if exc.errno == errno.EROFS:
+        return f"the disk holding {where} is mounted read-only ({exc.strerror})"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{where} may not be written by this user ({exc.strerror})"
+    return str(exc)
+
+
 def write_at(fd: int, data: bytes, offset: int) -> None:
     """Write ``data`` at ``offset`` of the open file ``fd``."""
     if hasattr(os, "pwrite"):
@@ -206,7 +217,7 @@ class DirectoryLock:
         try:
             Path(path).mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
         except OSError as exc:
-            raise SpoolError(f"the spool {path} could not be created: {exc}", path=path) from exc
+            raise SpoolError(f"the spool {path} could not be created: {why_not(exc)}", path=path) from exc
         self._fds: list[int] = []
         #: The directory's `FileId` when it was taken (`moved` compares its path with it).
         self.id: FileId = (0, 0)
@@ -223,7 +234,9 @@ class DirectoryLock:
             else:
                 fd = open_file(self.path, name)
         except OSError as exc:
-            raise SpoolError(f"the spool {self.path} could not be created: {exc}", path=self.path) from exc
+            raise SpoolError(
+                f"the spool {self.path} could not be created: {why_not(exc)}", path=self.path
+            ) from exc
         self._fds.append(fd)
         return fd
 

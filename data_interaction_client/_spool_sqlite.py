@@ -55,6 +55,7 @@ from ._spool_files import (
     open_file,
     read_at,
     side_file_problem,
+    why_not,
 )
 from ._spool_ledger import LEDGER_NAME, Ledger, LedgerState
 
@@ -1277,8 +1278,6 @@ def _spool_error(exc: BaseException, path: str, doing: str) -> SpoolError:
             f"the spool's disk is full ({path}: {exc}); free some space: the writer goes on once it can",
             path=path,
         )
-    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
-        return SpoolError(
-            f"the spool {path} could not {doing}: its disk is mounted read-only ({exc})", path=path
-        )
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return SpoolError(f"the spool {path} could not {doing}: {why_not(exc)}", path=path)
     return SpoolError(f"the spool {path} could not {doing}: {type(exc).__name__}: {exc}", path=path)

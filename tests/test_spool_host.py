@@ -6,6 +6,7 @@ and the links; elsewhere they are skipped.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -496,3 +497,28 @@ def test_the_writer_counts_what_the_spool_could_not_carry_over(twin: Twin, tmp_p
     twin.sync(w)
     assert w.stats().dropped_points["lost"] == 100
     assert w.stats().pending_points == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [(errno.EROFS, "is mounted read-only"), (errno.EACCES, "may not be written by this user")],
+)
+@pytest.mark.parametrize("name", ["lock", "acked", DB_NAME])
+def test_a_disk_or_file_that_refuses_writes_is_refused_saying_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, says: str, name: str
+) -> None:
+    path = tmp_path / "spool"
+    SqliteSpool(path).close()
+    refused = str(path / name)
+    real = os.open
+
+    def open_(file: str, flags: int, *args: int, **kwargs: int) -> int:
+        if os.fspath(file) == refused and flags & (os.O_RDWR | os.O_WRONLY):
+            raise OSError(code, os.strerror(code), refused)
+        return real(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    with pytest.raises(SpoolError, match=says) as caught:
+        SqliteSpool(path)
+    assert refused in str(caught.value)
+    assert set_aside(path) == []
