@@ -86,6 +86,13 @@ def open_file(directory: str, name: str, *, create: bool = True) -> int:
                 "uses only files it made",
                 path=path,
             )
+        if info.st_nlink > 1:
+            raise SpoolError(
+                f"the spool file {path} has {info.st_nlink} names (hard links): one of them may be any "
+                "file of the user the writer runs as; remove this one, and see who could write into the "
+                "directory",
+                path=path,
+            )
         if hasattr(os, "geteuid") and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
             os.fchmod(fd, _FILE_MODE)  # made by an earlier version, readable by others: not any more
     except BaseException:

@@ -522,3 +522,16 @@ def test_a_disk_or_file_that_refuses_writes_is_refused_saying_which(
         SqliteSpool(path)
     assert refused in str(caught.value)
     assert set_aside(path) == []
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX links")
+@pytest.mark.parametrize("name", ["lock", "acked", DB_NAME])
+def test_a_hard_link_to_another_file_is_refused(tmp_path: Path, victims: dict[str, Path], name: str) -> None:
+    path = tmp_path / "spool"
+    path.mkdir(mode=0o700)
+    os.link(victims[name], path / name)
+    before = contents(victims)
+    with pytest.raises(SpoolError, match="names \\(hard links\\)") as caught:
+        SqliteSpool(path)
+    assert caught.value.path == str(path / name)
+    assert contents(victims) == before
