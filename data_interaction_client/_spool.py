@@ -3,9 +3,9 @@
 It knows nothing of HTTP or of points: a batch is an opaque record of ``points`` (a count), ``tags`` and
 ``data`` (bytes). The contract the writer relies on:
 
-- **One owner.** ``SqliteSpool(directory)`` creates the directory if need be and takes it for itself
-  with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``, which cannot be
-  deleted while held), held until `close` or the end of the process, however it ends
+- **One owner.** ``SqliteSpool(directory)`` creates the directory if need be (``0700``) and takes it
+  for itself with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``,
+  which cannot be deleted while held), held until `close` or the end of the process, however it ends
   (``kill -9`` included); deleting any file inside does not free it. A second spool on the same
   directory, in this process or another one, raises
   [`SpoolLockedError`][data_interaction_client.SpoolLockedError] naming the holder's pid (written in
