@@ -76,10 +76,12 @@ def nobodys_directory() -> Iterator[Path]:
     base = Path(tempfile.mkdtemp(prefix="spool-host-"))
     os.chown(base, uid, gid)  # nobody's own place, as /tmp is everyone's
     spool = base / "spool"
-    as_nobody('mkdir "$1" && chmod 777 "$1"', str(spool))
-    assert spool.stat().st_uid == uid
-    yield spool
-    shutil.rmtree(base)
+    try:
+        as_nobody('mkdir "$1" && chmod 777 "$1"', str(spool))
+        assert spool.stat().st_uid == uid
+        yield spool
+    finally:
+        shutil.rmtree(base)
 
 
 def plant_links(directory: Path, victims: dict[str, Path], names: list[str]) -> None:
