@@ -3,9 +3,9 @@
 It knows nothing of HTTP or of points: a batch is an opaque record of ``points`` (a count), ``tags`` and
 ``data`` (bytes). The contract the writer relies on:
 
-- **One owner.** ``SqliteSpool(directory)`` creates the directory if need be and takes it for itself
-  with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``, which cannot be
-  deleted while held), held until `close` or the end of the process, however it ends
+- **One owner.** ``SqliteSpool(directory)`` creates the directory if need be (``0700``) and takes it
+  for itself with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``,
+  which cannot be deleted while held), held until `close` or the end of the process, however it ends
   (``kill -9`` included); deleting any file inside does not free it. A second spool on the same
   directory, in this process or another one, raises
   [`SpoolLockedError`][data_interaction_client.SpoolLockedError] naming the holder's pid (written in
@@ -54,6 +54,19 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
   the oldest record), ``last_id``, ``quarantined_batches``) are kept
   in memory and exact after every call; ``bytes`` counts the records' bytes (the file is somewhat
   larger: SQLite's pages and its write-ahead log).
+- **Files changed under it.** A spool file or ledger deleted or replaced while the spool is open
+  (``rm spool/*``, ``rm -rf spool``, a file copied over it) is noticed by `verify` and by every
+  ``append`` before it stores (two ``stat`` calls: the path no longer names the file open), said at
+  ERROR, and the spool is made again: the directory, the ledger and a new spool file holding what
+  the open file still holds (the pending records, the quarantine, the states), so that an ``append``
+  that returns is on a disk the next writer opens. A replacing file is renamed aside, never
+  overwritten. What cannot be carried over is said at ERROR and counted (`take_lost`); while the
+  spool cannot be made again, its calls raise `SpoolError` and ``trouble`` says why.
+- **What it refuses.** The directory and the files are the spool's own (see `_spool_files`: owner,
+  mode, links). A spool file SQLite would open read-only on a writable disk (a header's write version
+  it does not know) or whose tables are not the spool's is damage: renamed aside, as above. A disk
+  mounted read-only, or a directory or file this user may not write, is a `SpoolError` saying which;
+  so is a ``spool.sqlite3-journal`` that is a directory or a link (the spool file is left alone).
 - Every method is thread-safe. `SqliteSpool` keeps the contract on disk;
   `MemorySpool` keeps it in memory, without the lock file or any durability.
 """
@@ -198,6 +211,16 @@ class Spool:
         with self._lock:
             taken, self._newly_set_aside = self._newly_set_aside, []
             return taken
+
+    trouble: str | None = None
+    """Why the spool cannot keep its promise now (its files deleted and not yet made again), or ``None``."""
+
+    def verify(self) -> None:
+        """Check that what the spool holds is where the next writer will find it; make it so if not."""
+
+    def take_lost(self) -> int:
+        """Points lost since the last call: held in files deleted under the spool, and not carried over."""
+        return 0
 
     def release(self) -> None:
         """Give up the reservation of the last `peek` (its records stay, at the head)."""

@@ -19,7 +19,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from ._spool_files import read_at, sync_data, write_at
+from ._spool_files import file_id, open_file, read_at, sync_data, write_at
 
 __all__ = ["LEDGER_NAME", "Ledger", "LedgerState"]
 
@@ -45,7 +45,9 @@ class Ledger:
 
     def __init__(self, directory: str) -> None:
         self.path = os.path.join(directory, LEDGER_NAME)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        self._fd = open_file(directory, LEDGER_NAME)  # never through a link, 0600
+        #: The file's `FileId` (`moved` compares its path with it).
+        self.id = file_id(os.fstat(self._fd))
         self._seq = 0
         #: Whether the file held bytes that make no valid state (both slots torn or damaged).
         self.damaged = False
@@ -74,6 +76,13 @@ class Ledger:
         write_at(self._fd, slot.ljust(_SLOT_SIZE, b"\0"), (self._seq % 2) * _SLOT_SIZE)
         if flush:
             sync_data(self._fd)
+
+    def moved(self) -> bool:
+        """Whether the ledger's path no longer names this file (deleted, or replaced)."""
+        try:
+            return file_id(os.stat(self.path)) != self.id
+        except OSError:
+            return True
 
     def close(self) -> None:
         """Close the file."""

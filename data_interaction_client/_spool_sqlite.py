@@ -28,6 +28,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import stat
 import threading
 import time
 import zlib
@@ -46,7 +47,16 @@ from ._spool import (
     first_records,
     record_crc,
 )
-from ._spool_files import LOCK_NAME, DirectoryLock
+from ._spool_files import (
+    LOCK_NAME,
+    DirectoryLock,
+    FileId,
+    file_id,
+    open_file,
+    read_at,
+    side_file_problem,
+    why_not,
+)
 from ._spool_ledger import LEDGER_NAME, Ledger, LedgerState
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
@@ -124,10 +134,13 @@ class SqliteSpool(Spool):
     cache and is held briefly.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], *, fsync: bool = True, shared: bool = False
+    ) -> None:
         super().__init__()
         self.path: str = os.fspath(directory)
         self.fsync = fsync
+        self.shared = shared
         self._db_path = os.path.join(self.path, DB_NAME)
         self._db_lock = threading.Lock()
         self._ledger_lock = threading.Lock()
@@ -143,7 +156,9 @@ class SqliteSpool(Spool):
         self._cache: OrderedDict[int, Record] = OrderedDict()
         self._cache_bytes = 0
         self._cache_all = False
-        self._directory = DirectoryLock(self.path)
+        self._db_id: FileId = (0, 0)  # the spool file's id: a file deleted or replaced is noticed
+        self._lost = 0  # points that could not be carried over to a spool made again, not yet told
+        self._directory = DirectoryLock(self.path, shared=shared)
         try:
             self._ledger = Ledger(self.path)
             self._conn = self._open()
@@ -154,6 +169,7 @@ class SqliteSpool(Spool):
                 self._aside = (self._rename_aside(), str(exc))
                 self._conn = self._fresh()
                 self._load(self._conn, self._ledger)
+            self._db_id = self._opened_id(self._conn)
         except OSError as exc:
             self._release_files()
             raise _spool_error(exc, self.path, "be opened") from exc
@@ -176,6 +192,16 @@ class SqliteSpool(Spool):
     # --- opening -------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        """A connection to the spool file, made ``0600`` here first and never opened through a link."""
+        for suffix in ("-journal", "-wal"):
+            problem = side_file_problem(self._db_path + suffix)
+            if problem is not None:
+                raise SpoolError(
+                    f"the spool {self.path} cannot be opened: {problem}", path=self._db_path + suffix
+                )
+            with contextlib.suppress(FileNotFoundError):  # an earlier version's, maybe readable by all
+                os.close(open_file(self.path, DB_NAME + suffix, create=False))
+        os.close(open_file(self.path, DB_NAME))  # SQLite's own open follows links and makes it 0644
         conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -193,13 +219,30 @@ class SqliteSpool(Spool):
         # writes); FULL flushes the journal and the file at each commit, for power cuts too.
         return "FULL" if self.fsync else "OFF"
 
+    def _opened_id(self, conn: sqlite3.Connection) -> FileId:
+        """The id of the file ``conn`` has open (it has read it), by its path; a link there is refused.
+
+        `_connect` made it with O_NOFOLLOW just before SQLite opened it by its path: only someone who
+        may write into the directory (``shared=True``) could have swapped it in between.
+        """
+        info = os.lstat(self._db_path)
+        if not stat.S_ISREG(info.st_mode):
+            conn.close()
+            raise SpoolError(
+                f"the spool file {self._db_path} was replaced while it was opened: see who can write "
+                "into the directory",
+                path=self._db_path,
+            )
+        return file_id(info)
+
     def _open(self) -> sqlite3.Connection:
         """The connection to a spool file that passed its check; a damaged one is renamed aside first."""
-        problem: str | None = None
+        problem: str | None = _header_problem(self.path)
         conn: sqlite3.Connection | None = None
         try:
-            conn = self._connect()
-            problem = _check(conn)
+            if problem is None:
+                conn = self._connect()
+                problem = _check(conn)
         except _READ_ERRORS as exc:
             if conn is not None:
                 conn.close()
@@ -209,9 +252,19 @@ class SqliteSpool(Spool):
                     "give each writer its own spool directory",
                     path=self.path,
                 ) from exc
-            if not _damage(exc):
+            if _code(exc) == sqlite3.SQLITE_READONLY:
+                where = _read_only_place(self.path)
+                if where is not None:
+                    raise SpoolError(
+                        f"the spool {self.path} cannot be written: {where}", path=self.path
+                    ) from exc
+                # Nothing on the disk refuses writes: the file's header does (a write version SQLite
+                # does not know makes it read-only). Not a spool file this writer can use.
+                problem = f"SQLite opens it read-only ({exc}) though its disk and directory are writable"
+            elif not _damage(exc):
                 raise _spool_error(exc, self._db_path, "open") from exc
-            problem = f"{type(exc).__name__}: {exc}"
+            else:
+                problem = f"{type(exc).__name__}: {exc}"
             conn = None
         if problem is None and conn is not None:
             return conn
@@ -230,6 +283,7 @@ class SqliteSpool(Spool):
         return conn
 
     _aside: tuple[str, str] | None = None  # the file renamed aside on opening, and why
+    _quarantine_carried = True  # whether the last carry-over took the whole quarantine
 
     def _rename_aside(self) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -451,6 +505,9 @@ class SqliteSpool(Spool):
         added_points = sum(r.points for r in records)
         added_bytes = sum(r.size for r in records)
         with self._db_lock:
+            # Two stats per commit: records stored in a file deleted meanwhile would be confirmed to
+            # a caller and found by no writer.
+            self._verify_locked()
             with self._lock:
                 first = self.last_id + 1
                 sweep = self._unswept >= _SWEEP_BYTES
@@ -850,13 +907,242 @@ class SqliteSpool(Spool):
             return int(count), int(points)
 
     def close(self) -> None:
-        """Close the file and give the directory up (the lock is released)."""
+        """Close the file and give the directory up (the lock is released).
+
+        Files deleted under the spool are made again first: what it holds is left where the next
+        writer opens it (or said lost, at ERROR).
+        """
+        with self._db_lock:
+            if not self._closed:
+                try:
+                    self._verify_locked()
+                except SpoolError as exc:
+                    log.error(
+                        "spool %s: closing with %d points pending in a spool file no writer will open "
+                        "(%s): they are lost",
+                        self.path,
+                        self.points,
+                        exc,
+                    )
         with self._db_lock, self._ledger_lock, self._lock:
             if self._closed:
                 return
             self._closed = True
             self._cache.clear()
             self._release_files()
+
+    # --- files changed under the spool ---------------------------------------------------------
+
+    def verify(self) -> None:
+        """Make sure what the spool holds is where the next writer opens it: make the spool again if not.
+
+        Two ``stat`` calls when nothing changed. A `SpoolError` when the spool cannot be made again
+        (``trouble`` says why until it can).
+        """
+        with self._db_lock:
+            self._verify_locked()
+
+    def take_lost(self) -> int:
+        """Points lost since the last call: pending in files deleted under the spool, not carried over."""
+        with self._lock:
+            lost, self._lost = self._lost, 0
+            return lost
+
+    def _verify_locked(self) -> None:
+        """`verify`, ``_db_lock`` held."""
+        if self._closed:
+            return
+        problem = self._files_problem()
+        if problem is None:
+            return
+        try:
+            self._make_again(problem)
+        except SpoolError as exc:
+            self.trouble = str(exc)
+            raise
+        except (OSError, *_READ_ERRORS) as exc:
+            self.trouble = f"the spool {self.path} could not be made again: {type(exc).__name__}: {exc}"
+            raise SpoolError(self.trouble, path=self.path) from exc
+        self.trouble = None
+
+    def _files_problem(self) -> str | None:
+        """What happened to the spool's files behind its back, or ``None`` (they are where they were)."""
+        try:
+            now = file_id(os.stat(self._db_path))
+        except FileNotFoundError:
+            if not os.path.isdir(self.path):
+                return f"its directory {self.path} was removed"
+            return f"the spool file {self._db_path} was deleted"
+        except OSError as exc:
+            return f"the spool file {self._db_path} cannot be looked at ({exc})"
+        if now != self._db_id:
+            return f"the spool file {self._db_path} was replaced by another file"
+        if self._ledger.moved():
+            return f"its ledger {self._ledger.path} was deleted or replaced"
+        return None
+
+    def _db_moved(self) -> bool:
+        """Whether the spool file's path no longer names the file open."""
+        try:
+            return file_id(os.stat(self._db_path)) != self._db_id
+        except OSError:
+            return True
+
+    def _make_again(self, problem: str) -> None:
+        """Make the spool's files again and carry over what the open file holds (``_db_lock`` held)."""
+        with self._lock:
+            pending, records = self.points, self.batches
+        if self.trouble is None:
+            log.error(
+                "spool %s: %s while the writer ran (outside it): making the spool again, with the %d points "
+                "in %d batches not yet delivered that the writer still holds in the file it has open",
+                self.path,
+                problem,
+                pending,
+                records,
+            )
+        directory = DirectoryLock(self.path, shared=self.shared) if self._directory.moved() else None
+        ledger: Ledger | None = None
+        conn: sqlite3.Connection | None = None
+        try:
+            if directory is None:
+                self._directory.name_holder()
+            db_moved = self._db_moved()
+            if directory is not None or self._ledger.moved():
+                ledger = Ledger(self.path)
+            carried = lost = 0
+            if db_moved:
+                if os.path.lexists(self._db_path):  # another file took its place: kept, aside
+                    log.error(
+                        "spool %s: the file now at %s is not the spool's: renamed to %s",
+                        self.path,
+                        self._db_path,
+                        self._rename_aside(),
+                    )
+                conn = self._connect()
+                _check(conn)
+                carried, lost = self._carry(self._conn, conn)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            if ledger is not None:
+                ledger.close()
+            if directory is not None:
+                directory.release()
+            raise
+        self._swap_in(conn, ledger, directory)
+        if conn is not None and (lost or not self._quarantine_carried):
+            self._recount()
+        self._write_ledger(flush=True)
+        self._report_carried(conn is not None, carried, lost)
+
+    def _swap_in(
+        self, conn: sqlite3.Connection | None, ledger: Ledger | None, directory: DirectoryLock | None
+    ) -> None:
+        """Use the files made again, and close the old ones (``_db_lock`` held)."""
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = conn
+            self._db_id = self._opened_id(conn)
+        if ledger is not None:
+            with self._ledger_lock:  # a settle may be writing the old one
+                old, self._ledger = self._ledger, ledger
+            with contextlib.suppress(OSError):
+                old.close()
+        if directory is not None:
+            self._directory.release()
+            self._directory = directory
+
+    def _report_carried(self, made: bool, carried: int, lost: int) -> None:
+        """Say what the spool made again holds; count what it lost."""
+        if lost:
+            with self._lock:
+                self._lost += lost
+            log.error(
+                "spool %s: %d points pending in the deleted spool file could not be read to be carried over: "
+                "they are lost (%d points carried over)",
+                self.path,
+                lost,
+                carried,
+            )
+        elif made:
+            log.warning("spool %s: made again; %d points carried over, none lost", self.path, carried)
+        else:
+            log.warning("spool %s: its ledger was written again; the spool file is whole", self.path)
+
+    def _carry(self, old: sqlite3.Connection, new: sqlite3.Connection) -> tuple[int, int]:
+        """Copy what the old file holds into the new one, in one transaction: (points carried, lost).
+
+        The counters, the watermark and the states come from memory (exact); the records not yet
+        delivered and the quarantine from the old file, as they are (ids, times, checksums).
+        """
+        with self._lock:
+            pending = self.points
+            states = dict(self._states)
+        carried = 0
+        new.execute("BEGIN IMMEDIATE")
+        try:
+            _set_meta(new, "acked", self._acked)
+            _set_meta(new, "dropped", self._dropped_total)
+            new.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (self._generation,))
+            new.executemany(
+                "INSERT OR REPLACE INTO states VALUES (?, ?, ?)",
+                [(key, value, _state_crc(key, value)) for key, value in states.items()],
+            )
+            try:
+                new.executemany(
+                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    old.execute("SELECT * FROM quarantine ORDER BY id").fetchall(),
+                )
+                self._quarantine_carried = True
+            except _READ_ERRORS as exc:  # not pending points: said, and counted again from the file
+                self._quarantine_carried = False
+                log.error("spool %s: its quarantine could not be carried over (%s)", self.path, exc)
+            try:
+                cursor = old.execute(
+                    "SELECT id, created, points, tags, data, crc FROM batches WHERE id > ? ORDER BY id",
+                    (self._acked,),
+                )
+                while rows := cursor.fetchmany(256):
+                    new.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    carried += sum(int(row[2]) for row in rows)
+            except _READ_ERRORS:
+                pass  # what was read is carried; the rest is counted lost
+            new.execute("COMMIT")
+        except BaseException:
+            if new.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    new.execute("ROLLBACK")
+            raise
+        with self._lock:
+            self._unswept = 0  # the delivered rows stayed behind
+        return carried, max(0, pending - carried)
+
+    def _recount(self) -> None:
+        """Counters, head and cache from the file, after records were lost (``_db_lock`` held)."""
+        points, batches, size = self._conn.execute(
+            "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0) "
+            "FROM batches WHERE id > ?",
+            (self._acked,),
+        ).fetchone()
+        quarantined = self._conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+        head = self._head_from_file()
+        present = {
+            row[0]
+            for row in self._conn.execute(
+                "SELECT id FROM batches WHERE id > ? AND id <= ?",
+                (self._acked, max(self._reserved, self._acked)),
+            )
+        }
+        with self._lock:
+            self.points, self.batches, self.bytes = int(points), int(batches), int(size)
+            self.quarantined_batches = int(quarantined)
+            self.head, self.oldest_created = head
+            self._cache.clear()
+            self._cache_bytes = 0
+            self._cache_all = False
+            self._reserved_records = [r for r in self._reserved_records if r[0] in present]
 
     # --- for tests -------------------------------------------------------------------------------
 
@@ -895,6 +1181,13 @@ def _check(conn: sqlite3.Connection) -> str | None:
     rows = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
     if rows != ["ok"]:
         return "quick_check: " + "; ".join(map(str, rows[:5]))
+    schema = _schema_of(conn)
+    expected = _expected_schema()
+    if schema != expected:
+        # quick_check reads the schema, it does not judge it: a definition changed by damage (a
+        # byte of a hot journal rolled back into it) would fail later, on every call that uses it.
+        odd = sorted(set(schema.items()) ^ set(expected.items()))
+        return "its tables are not the spool's: " + "; ".join(f"{name}: {sql}" for name, sql in odd[:3])
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if "format" not in meta:
         if conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]:
@@ -907,6 +1200,69 @@ def _check(conn: sqlite3.Connection) -> str | None:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
     if "generation" not in meta:
         conn.execute("INSERT INTO meta (key, value) VALUES ('generation', ?)", (secrets.randbits(62),))
+    # A write, undone: SQLite may open a file read-only (its disk, its mode, its header), which
+    # only a write shows; `SqliteSpool._open` tells which.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE meta SET value = value WHERE key = 'format'")
+    finally:
+        conn.execute("ROLLBACK")
+    return None
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every object of a file's schema, by type and name: its SQL, spaces made one."""
+    return {
+        f"{kind} {name}": " ".join(str(sql).split())
+        for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")
+    }
+
+
+_EXPECTED: dict[str, str] = {}
+
+
+def _expected_schema() -> dict[str, str]:
+    """The schema a spool file has: `_SCHEMA` as SQLite keeps it."""
+    if not _EXPECTED:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.executescript(_SCHEMA)
+            _EXPECTED.update(_schema_of(conn))
+    return _EXPECTED
+
+
+def _header_problem(directory: str) -> str | None:
+    """What in the spool file's header makes it no file this writer can use, or ``None``.
+
+    Bytes 18 and 19 are the versions needed to write and read it (1: rollback journal, 2: WAL):
+    SQLite opens a file with a higher write version read-only, and one with a higher read version
+    not at all.
+    """
+    try:
+        fd = open_file(directory, DB_NAME, create=False)
+    except FileNotFoundError:
+        return None
+    try:
+        header = read_at(fd, 100, 0)
+    finally:
+        os.close(fd)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+        return None  # empty (new) or no database: SQLite and the check say which
+    write, read = header[18], header[19]
+    if write in (1, 2) and read in (1, 2):
+        return None
+    return f"its header names file format versions this SQLite cannot write (write {write}, read {read})"
+
+
+def _read_only_place(directory: str) -> str | None:
+    """Which of the disk, the directory and the spool file refuses writes, or ``None``."""
+    with contextlib.suppress(OSError, AttributeError):
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return f"the disk holding {directory} is mounted read-only"
+    if not os.access(directory, os.W_OK):
+        return f"the directory {directory} is not writable by this user"
+    path = os.path.join(directory, DB_NAME)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"the file {path} is not writable by this user"
     return None
 
 
@@ -922,4 +1278,6 @@ def _spool_error(exc: BaseException, path: str, doing: str) -> SpoolError:
             f"the spool's disk is full ({path}: {exc}); free some space: the writer goes on once it can",
             path=path,
         )
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return SpoolError(f"the spool {path} could not {doing}: {why_not(exc)}", path=path)
     return SpoolError(f"the spool {path} could not {doing}: {type(exc).__name__}: {exc}", path=path)

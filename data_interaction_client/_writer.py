@@ -109,6 +109,9 @@ class Writer(WriterCore):
             logged at WARNING).
         block_timeout: Seconds a write waits for room with ``overflow="block"`` (default 60).
         fsync: ``True`` (default) to flush each commit to the disk; see the first promise.
+        shared_spool: ``True`` to take a spool directory that another user owns or that others may
+            write into (refused by default: whoever can write into it could plant links there; files
+            are never opened through a link either way). Default ``False``.
         scale: Multiply numeric values by the tag's ``smtTagValueScale`` (default ``False``).
         deadband: Drop points within the tag's ``smtTagMaxDev`` of the last one kept (default ``False``).
         max_interval: With ``deadband``, keep a point at least this many seconds (by timestamp) after
@@ -291,8 +294,16 @@ class Writer(WriterCore):
         [`SpoolError`][data_interaction_client.SpoolError]) when ``timeout`` ends and the spool still refuses
         them, or, without a ``timeout``, once a try made after the call failed. The points stay in memory
         meanwhile.
+
+        It also checks that the spool's files are still where the next writer opens them: deleted or
+        replaced under the writer, the spool is made again with what the writer holds (logged at
+        ERROR), or, when it cannot be, ``sync`` raises [`SpoolError`][data_interaction_client.SpoolError].
         """
         self._sync(_deadline(timeout), timeout, "sync")
+        try:
+            self._spool.verify()
+        finally:
+            self._count_lost()
 
     def _sync(
         self, deadline: float | None, timeout: float | None, what: str, disk_deadline: float | None = None
@@ -575,6 +586,10 @@ class AsyncWriter(WriterCore):
     async def sync(self, timeout: float | None = None) -> None:
         """Return once everything written so far is on disk; see `Writer.sync`."""
         await self._sync(_deadline(timeout), timeout, "sync")
+        try:
+            await self._io_call(self._spool.verify)
+        finally:
+            self._count_lost()
 
     async def _sync(
         self, deadline: float | None, timeout: float | None, what: str, disk_deadline: float | None = None

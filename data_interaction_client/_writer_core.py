@@ -312,11 +312,21 @@ class WriterCore:
                 self._signal(progress=True)
                 return
             dropped = self._commits.stored(take, batch, result)
+            lost = self._spool.take_lost()  # files deleted under the spool, made again before the append
+            if lost:
+                self._accounts.drop("lost", lost)
             if result is not None:
                 self._sends.appended(result.last, now)
             self._accounts.overflowed(dropped, limit_of(self._settings), now)
             self._update_room()
             self._signal(send=True, progress=True)
+
+    def _count_lost(self) -> None:
+        """Count the points the spool lost to files deleted under it (it said so at ERROR)."""
+        lost = self._spool.take_lost()
+        if lost:
+            with self._lock:
+                self._accounts.drop("lost", lost)
 
     def _swept(self, error: SpoolError | None) -> None:
         """The outcome of tidying the spool."""
@@ -635,7 +645,8 @@ class WriterCore:
                 ages.append(now - min(intake.since, intake.last_take))
             health = self._accounts.health(
                 send=sends.health,
-                disk_refusing=self._commits.refusal is not None,
+                # The spool's files deleted under it and not made again: nothing is safe on disk.
+                disk_refusing=self._commits.refusal is not None or spool.trouble is not None,
                 quarantined=spool.quarantined_batches,
             )
             return self._accounts.stats(
@@ -717,4 +728,4 @@ def _disk_spool(settings: Settings) -> Spool:
     from ._spool_sqlite import SqliteSpool
 
     assert settings.spool is not None
-    return SqliteSpool(settings.spool, fsync=settings.fsync)
+    return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool)

@@ -85,6 +85,7 @@ class WriterOptions(TypedDict, total=False):
     overflow: Overflow
     block_timeout: float
     fsync: bool
+    shared_spool: bool
     scale: bool
     deadband: bool
     max_interval: float | None
@@ -107,13 +108,14 @@ class WriterStats:
     (``"overflow"``: the oldest, for room, with ``overflow="drop_oldest"``; ``"deadband"``: filtered by
     the deadband; ``"purged"``: purged from the quarantine; ``"closed"``: a memory-only writer closed
     before it could deliver them; ``"invalid"``: a point changed after it was given, so that it could
-    not be encoded); ``refused_points``: points of calls that raised because the writer was full or its
-    disk was; ``quarantined_batches``: batches set aside (see ``w.quarantined()``);
-    ``consecutive_failures``: failed attempts since the last accepted request; ``last_error``: the
-    last failure (kept after recovery); ``health``: ``"ok"``; ``"degraded"`` while retrying or dropping
-    the oldest points; ``"critical"`` while writes are refused: the platform refuses the writer (its
-    token), the quarantine holds batches (until they are requeued or purged), or the writer or its
-    disk is full.
+    not be encoded; ``"lost"``: pending in spool files deleted under the writer, which it could not
+    read to carry over to the spool it made again); ``refused_points``: points of calls that raised
+    because the writer was full or its disk was; ``quarantined_batches``: batches set aside (see
+    ``w.quarantined()``); ``consecutive_failures``: failed attempts since the last accepted request;
+    ``last_error``: the last failure (kept after recovery); ``health``: ``"ok"``; ``"degraded"`` while
+    retrying or dropping the oldest points; ``"critical"`` while writes are refused: the platform
+    refuses the writer (its token), the quarantine holds batches (until they are requeued or purged),
+    the writer or its disk is full, or its spool's files were deleted and cannot be made again.
     """
 
     pending_points: int
@@ -171,6 +173,7 @@ class Settings(NamedTuple):
     overflow: Overflow
     block_timeout: float
     fsync: bool
+    shared_spool: bool
     scale: bool
     deadband: bool
     max_interval: float | None
@@ -196,7 +199,7 @@ def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[
     path = None if spool is None else str(spool.__fspath__() if hasattr(spool, "__fspath__") else spool)
     if path == "":
         raise InvalidInputError("spool must be a directory path (or None for memory only), not ''")
-    for name in ("max_spool_bytes", "fsync"):
+    for name in ("max_spool_bytes", "fsync", "shared_spool"):
         if path is None and name in options:
             raise InvalidInputError(f"{name} applies to a spool on disk: give spool='<directory>' too")
     if path is not None and "max_pending_points" in options:
@@ -229,6 +232,7 @@ def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[
         overflow=overflow,
         block_timeout=seconds("block_timeout", options.get("block_timeout", WRITER_BLOCK_TIMEOUT)),
         fsync=flag("fsync", options.get("fsync", True)),
+        shared_spool=flag("shared_spool", options.get("shared_spool", False)),
         scale=flag("scale", options.get("scale", False)),
         deadband=flag("deadband", options.get("deadband", False)),
         max_interval=max_interval,

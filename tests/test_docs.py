@@ -77,6 +77,9 @@ def test_page_examples_run(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # The examples keep their spools in the user's state directory: here, one of the test's own.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     with run_platform(db=":memory:") as platform:
         run_blocks(page, blocks(page), {DOCS_URL: platform.url})
     out, err = capsys.readouterr()
