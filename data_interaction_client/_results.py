@@ -158,7 +158,13 @@ class Columns(NamedTuple):
     q: list[int | None]
 
 
-@attrs.frozen
+# repr(TagHistory) shows every point up to this many; a longer history shows its first and last
+# _REPR_EDGE points and the count, as numpy and pandas do, so that a log line or a REPL stays short.
+_REPR_MAX_POINTS = 10
+_REPR_EDGE = 3
+
+
+@attrs.frozen(repr=False)
 class TagHistory:
     """The points of one tag read by ``get_data``, sorted by ``x``.
 
@@ -174,6 +180,17 @@ class TagHistory:
     def __len__(self) -> int:
         """The number of points."""
         return len(self.points)
+
+    def __repr__(self) -> str:
+        """The history, showing only its first and last few points (and their count) when it is long."""
+        points = self.points
+        if len(points) <= _REPR_MAX_POINTS:
+            shown = repr(points)
+        else:
+            head = ", ".join(map(repr, points[:_REPR_EDGE]))
+            tail = ", ".join(map(repr, points[-_REPR_EDGE:]))
+            shown = f"[{head}, ..., {tail}] ({len(points)} points)"
+        return f"TagHistory(tag_id={self.tag_id!r}, points={shown}, exceed={self.exceed!r})"
 
     def __iter__(self) -> Iterator[Point]:
         """The points, oldest first: ``for point in history``."""
