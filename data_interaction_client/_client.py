@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
@@ -42,6 +42,10 @@ from ._types import NOT_GIVEN, NotGiven
 from ._writer import AsyncWriter, Writer
 from ._writer_core import client_closed
 from ._writer_options import WriterOptions
+
+if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
+    import pandas  # type: ignore[import-untyped,unused-ignore]
+    import polars
 
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
 
@@ -348,6 +352,31 @@ class DataInteractionClient(BaseClient[httpx.Client]):
 
         return pages()
 
+    @overload
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["pandas"] = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame: ...
+    @overload
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["polars"],
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> polars.DataFrame: ...
+    @overload
     def get_frame(
         self,
         request_data: RequestData,
@@ -358,7 +387,18 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> Any:
+    ) -> pandas.DataFrame | polars.DataFrame: ...
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame | polars.DataFrame:
         """Read history of many tags into one pandas or polars frame, in one call.
 
         ``form="long"``: the columns ``tag, x, y, q``; ``form="wide"``: ``x`` and one column per tag,
@@ -652,6 +692,31 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
 
         return pages()
 
+    @overload
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["pandas"] = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame: ...
+    @overload
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["polars"],
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> polars.DataFrame: ...
+    @overload
     async def get_frame(
         self,
         request_data: RequestData,
@@ -662,7 +727,18 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> Any:
+    ) -> pandas.DataFrame | polars.DataFrame: ...
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame | polars.DataFrame:
         """Read history into one frame; see `DataInteractionClient.get_frame`."""
         check_options(form=form, backend=backend, x_as=x_as)
         request = integer_request(request_data)

@@ -15,6 +15,7 @@ from ._types import Attributes, PointDict, TagId, Timestamp
 if TYPE_CHECKING:  # the optional extras: only the annotations name them
     import pandas  # type: ignore[import-untyped,unused-ignore]
     import polars
+    from matplotlib.figure import Figure
 
 __all__ = ["Columns", "Connection", "DataSourceAttributes", "Point", "TagHistory", "TagInfo"]
 
@@ -232,7 +233,7 @@ class TagHistory:
         frame: polars.DataFrame = history_frame(self, backend="polars", x_as=x_as)
         return frame
 
-    def plot(self, **options: Any) -> Any:
+    def plot(self, **options: Any) -> Figure:
         """Draw the points against UTC time; return the matplotlib ``Figure``.
 
         The options are those of [`plot_histories`][data_interaction_client.plot_histories] (``path``, ``ax``,
