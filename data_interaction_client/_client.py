@@ -6,7 +6,6 @@ between attempts and closing.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import ssl
@@ -50,6 +49,13 @@ if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
 
 _T = TypeVar("_T")
+
+
+async def _sleep(delay: float) -> None:
+    """``asyncio.sleep``: asyncio is imported where it runs (loaded by then), not with the package."""
+    import asyncio
+
+    await asyncio.sleep(delay)
 
 
 class DataInteractionClient(BaseClient[httpx.Client]):
@@ -594,7 +600,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                 delay = self._retry_delay(error, attempt, retries, deadline)
                 if delay is None:
                     raise error
-                await asyncio.sleep(delay)
+                await _sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def connect(
