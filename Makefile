@@ -55,11 +55,19 @@ check-generated: $(INSTALL_STAMP) ## Fail when generated/ differs from what open
 	diff -r -x __pycache__ "$$tmp/$(GEN_PKG)" $(GEN_DIR) || \
 	{ echo "generated/ is out of date with openapi.yaml: run 'make generate' and commit the result" >&2; exit 1; }
 
-lint: $(INSTALL_STAMP) ## ruff, mypy --strict and the contract's validation
+lint: $(INSTALL_STAMP) ## ruff, mypy --strict, pyright --verifytypes and the contract's validation
 	$(BIN)/openapi-spec-validator openapi.yaml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# Every public name's type complete, as users' checkers see it (the types of the packages it
+	@# returns, polars' and matplotlib's, are theirs to complete: --ignoreexternal). The pinned wheel
+	@# bundles pyright and runs it with the node on PATH; IGNORE_WARNINGS: no look-up of a newer version.
+	@for package in data_interaction_client DataInteractionClient; do \
+		out=$$(PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(BIN)/pyright --verifytypes $$package --ignoreexternal) || \
+			{ echo "$$out"; exit 1; }; \
+		echo "pyright --verifytypes $$package: $$(grep -o 'score: .*' <<<"$$out")"; \
+	done
 
 # The tests start many Python processes (reference platforms, the command line, examples): let them
 # share compiled modules (__pycache__, ignored by git) even where the environment turns that off.

@@ -62,11 +62,9 @@ def machine() -> str:
     )
 
 
-def import_time(runs: int = 5) -> float:
-    """Median seconds of ``import data_interaction_client`` in a fresh interpreter."""
-    code = (
-        "import time; t = time.perf_counter(); import data_interaction_client; print(time.perf_counter() - t)"
-    )
+def import_time(module: str = "data_interaction_client", runs: int = 5) -> float:
+    """Median seconds of ``import module`` in a fresh interpreter."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     times = [
         float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True).stdout)
         for _ in range(runs)
@@ -122,6 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "frames" in args.only.split(","):
             results["frames"] = frame_rows(url, sizes, repeat)
     results["import"] = import_time()
+    results["import_floor"] = import_time("httpx")  # the floor's own import, which the SDK's includes
     return results
 
 
@@ -170,7 +169,8 @@ def table(results: dict[str, Any], markdown: bool) -> str:
         ]
     notes = [
         f"Machine: {results['machine']}",
-        f"import data_interaction_client: {results['import'] * 1000:.0f} ms (median of 5 fresh interpreters)",
+        f"import data_interaction_client: {results['import'] * 1000:.0f} ms (median of 5 fresh interpreters;"
+        f" import httpx alone: {results['import_floor'] * 1000:.0f} ms)",
         f"SDK max_points_per_request: {results['max_points_per_request']:,} (the floor sends one request)",
         "Times: median of the runs, SDK and floor alternating, same server process. Memory: one run per "
         "side in a fresh process; peak = the process's peak resident set (VmHWM, data included), step = "

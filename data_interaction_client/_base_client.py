@@ -169,11 +169,11 @@ class BaseClient(Generic[HttpxClientT]):
             raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}")
         self._url = str(url).rstrip("/")  # credentials in it are sent (httpx makes them Basic auth)
         self._urls: dict[str, httpx.URL] = {}  # the URL of each path requested, by path
-        self.base_url = redacted(url).rstrip("/")
-        self.timeout = _as_timeout(timeout)
+        self.base_url: str = redacted(url).rstrip("/")
+        self.timeout: httpx.Timeout = _as_timeout(timeout)
         self.max_retries = max_retries
-        self.max_points_per_request = max_points_per_request
-        self.total_timeout = check_seconds("total_timeout", total_timeout)
+        self.max_points_per_request: int = max_points_per_request
+        self.total_timeout: float = check_seconds("total_timeout", total_timeout)
         self.min_throughput = min_throughput
         self.max_response_bytes = max_response_bytes
         self.compress = compress
@@ -204,8 +204,8 @@ class BaseClient(Generic[HttpxClientT]):
         self._owns_http = True
         self._request_headers: httpx.Headers | None = None  # of the client's own httpx client, merged
         # How the tags this client makes check their points; the attributes of the tags it was given.
-        self.precision = check_precision(precision)
-        self.check_values = bool(check_values)
+        self.precision: Precision | None = check_precision(precision)
+        self.check_values: bool = bool(check_values)
         self._tag_attributes: dict[TagId, TagAttributes] = {}
         self._proxy: ProxyChoice | None = None  # the proxy of the client's own transport, if any
 

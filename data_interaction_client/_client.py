@@ -6,7 +6,6 @@ between attempts and closing.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import ssl
@@ -14,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
@@ -43,9 +42,20 @@ from ._writer import AsyncWriter, Writer
 from ._writer_core import client_closed
 from ._writer_options import WriterOptions
 
+if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
+    import pandas  # type: ignore[import-untyped,unused-ignore]
+    import polars
+
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
 
 _T = TypeVar("_T")
+
+
+async def _sleep(delay: float) -> None:
+    """``asyncio.sleep``: asyncio is imported where it runs (loaded by then), not with the package."""
+    import asyncio
+
+    await asyncio.sleep(delay)
 
 
 class DataInteractionClient(BaseClient[httpx.Client]):
@@ -379,6 +389,31 @@ class DataInteractionClient(BaseClient[httpx.Client]):
 
         return pages()
 
+    @overload
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["pandas"] = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame: ...
+    @overload
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["polars"],
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> polars.DataFrame: ...
+    @overload
     def get_frame(
         self,
         request_data: RequestData,
@@ -389,7 +424,18 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> Any:
+    ) -> pandas.DataFrame | polars.DataFrame: ...
+    def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame | polars.DataFrame:
         """Read history of many tags into one pandas or polars frame, in one call.
 
         ``form="long"``: the columns ``tag, x, y, q``; ``form="wide"``: ``x`` and one column per tag,
@@ -585,7 +631,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                 delay = self._retry_delay(error, attempt, retries, deadline)
                 if delay is None:
                     raise error
-                await asyncio.sleep(delay)
+                await _sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def connect(
@@ -702,6 +748,31 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
 
         return pages()
 
+    @overload
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["pandas"] = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame: ...
+    @overload
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Literal["polars"],
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> polars.DataFrame: ...
+    @overload
     async def get_frame(
         self,
         request_data: RequestData,
@@ -712,7 +783,18 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> Any:
+    ) -> pandas.DataFrame | polars.DataFrame: ...
+    async def get_frame(
+        self,
+        request_data: RequestData,
+        *,
+        form: Form = "long",
+        backend: Backend = "pandas",
+        x_as: XAs = "datetime",
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        total_timeout: float | NotGiven = NOT_GIVEN,
+    ) -> pandas.DataFrame | polars.DataFrame:
         """Read history into one frame; see `DataInteractionClient.get_frame`."""
         check_options(form=form, backend=backend, x_as=x_as)
         request = integer_request(request_data)

@@ -87,7 +87,23 @@ __all__ = [
 
 
 class DataInteractionError(Exception):
-    """Base class of every error raised by DataInteractionClient."""
+    """Base class of every error raised by DataInteractionClient.
+
+    Every error survives ``pickle`` with its fields, so that one raised in a worker process (a
+    ``ProcessPoolExecutor``, multiprocessing) reaches the parent as itself.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls the class with ``args``, which fails for the errors whose
+        # fields are keyword-only: rebuild without __init__, then restore every field from __dict__.
+        return (_rebuild_error, (type(self), self.args), self.__dict__ or None)
+
+
+def _rebuild_error(cls: type[DataInteractionError], args: tuple[Any, ...]) -> DataInteractionError:
+    """An error of ``cls`` with ``args`` but no field yet, for pickle (its state restores them)."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class InvalidInputError(DataInteractionError, ValueError):

@@ -17,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from os import PathLike
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from ._exceptions import InvalidInputError
 from ._results import TagHistory
 from ._types import TagId, datetime_to_micros
+
+if TYPE_CHECKING:  # the plot extra: only the annotations name it
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_histories"]
 
@@ -107,12 +111,12 @@ def plot_histories(
     histories: Sequence[TagHistory],
     *,
     path: str | PathLike[str] | None = None,
-    ax: Any = None,
+    ax: Axes | None = None,
     step: bool | Collection[TagId] = (),
     categorical: bool | Collection[TagId] = (),
     source: str | None = None,
     title: str | None = None,
-) -> Any:
+) -> Figure:
     """Draw histories, one panel per tag on a shared UTC time axis; return the matplotlib ``Figure``.
 
     Args:
@@ -146,7 +150,10 @@ def plot_histories(
                 f"the tags {names} are categorical (text, booleans or discrete states) and the others are "
                 "numbers: they cannot share one axis; leave ax out to draw one panel per tag"
             )
-        figure = ax.figure
+        # The whole figure, also when ax is in a subfigure (which cannot be saved on its own).
+        figure = ax.get_figure(root=True)
+        if figure is None:
+            raise InvalidInputError("ax belongs to no figure: give axes made by a Figure (figure.subplots())")
         panels = [ax] * len(histories)
         top = bottom = ax
     else:

@@ -15,6 +15,7 @@ from ._types import Attributes, PointDict, TagId, Timestamp
 if TYPE_CHECKING:  # the optional extras: only the annotations name them
     import pandas  # type: ignore[import-untyped,unused-ignore]
     import polars
+    from matplotlib.figure import Figure
 
 __all__ = ["Columns", "Connection", "DataSourceAttributes", "Point", "TagHistory", "TagInfo"]
 
@@ -199,7 +200,13 @@ class Columns(NamedTuple):
     q: list[int | None]
 
 
-@attrs.frozen
+# repr(TagHistory) shows every point up to this many; a longer history shows its first and last
+# _REPR_EDGE points and the count, as numpy and pandas do, so that a log line or a REPL stays short.
+_REPR_MAX_POINTS = 10
+_REPR_EDGE = 3
+
+
+@attrs.frozen(repr=False)
 class TagHistory:
     """The points of one tag read by ``get_data``, sorted by ``x``.
 
@@ -215,6 +222,17 @@ class TagHistory:
     def __len__(self) -> int:
         """The number of points."""
         return len(self.points)
+
+    def __repr__(self) -> str:
+        """The history, showing only its first and last few points (and their count) when it is long."""
+        points = self.points
+        if len(points) <= _REPR_MAX_POINTS:
+            shown = repr(points)
+        else:
+            head = ", ".join(map(repr, points[:_REPR_EDGE]))
+            tail = ", ".join(map(repr, points[-_REPR_EDGE:]))
+            shown = f"[{head}, ..., {tail}] ({len(points)} points)"
+        return f"TagHistory(tag_id={self.tag_id!r}, points={shown}, exceed={self.exceed!r})"
 
     def __iter__(self) -> Iterator[Point]:
         """The points, oldest first: ``for point in history``."""
@@ -256,7 +274,7 @@ class TagHistory:
         frame: polars.DataFrame = history_frame(self, backend="polars", x_as=x_as)
         return frame
 
-    def plot(self, **options: Any) -> Any:
+    def plot(self, **options: Any) -> Figure:
         """Draw the points against UTC time; return the matplotlib ``Figure``.
 
         The options are those of [`plot_histories`][data_interaction_client.plot_histories] (``path``, ``ax``,

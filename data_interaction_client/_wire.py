@@ -5,24 +5,17 @@ Paths and the bodies of the small requests come from the client generated from `
 through generated models: ``set_data`` bodies are the tags' buffers as they are, and ``get_data``
 answers are decoded and checked in one pass by msgspec, straight into [`Point`][data_interaction_client.Point]
 structs. Nothing generated leaves this module.
+
+The generated client is imported when first needed (a request's path or body, a connect answer), not
+with the package: it is a third of the package's import time.
 """
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import functools
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
-from data_interaction_platform_api.api.platform import connect as _connect
-from data_interaction_platform_api.api.platform import get_data as _get_data
-from data_interaction_platform_api.api.platform import set_data as _set_data
-from data_interaction_platform_api.models import (
-    ConnectRequest,
-    ConnectResponse,
-    GetDataRequest,
-    SetDataRequest,
-    TagPath,
-)
-from data_interaction_platform_api.types import UNSET
 
 from ._request_data import RequestData
 from ._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, _ArrayPoint
@@ -30,9 +23,34 @@ from ._tag import TagAttributes
 from ._types import TagId, tag_id_from
 from ._types import TagPath as OurTagPath
 
-CONNECT_PATH: str = _connect._get_kwargs(body=ConnectRequest(id="-"))["url"]
-SET_DATA_PATH: str = _set_data._get_kwargs(body=SetDataRequest(data=[]))["url"]
-GET_DATA_PATH: str = _get_data._get_kwargs(body=GetDataRequest(tag_id="-"))["url"]
+if TYPE_CHECKING:
+    from data_interaction_platform_api.models import TagPath
+
+# The paths of the three calls, as the generated client builds them: set by __getattr__ on first use.
+CONNECT_PATH: str
+SET_DATA_PATH: str
+GET_DATA_PATH: str
+
+
+@functools.cache
+def _paths() -> dict[str, str]:
+    from data_interaction_platform_api.api.platform import connect, get_data, set_data
+    from data_interaction_platform_api.models import ConnectRequest, GetDataRequest, SetDataRequest
+
+    return {
+        "CONNECT_PATH": connect._get_kwargs(body=ConnectRequest(id="-"))["url"],
+        "SET_DATA_PATH": set_data._get_kwargs(body=SetDataRequest(data=[]))["url"],
+        "GET_DATA_PATH": get_data._get_kwargs(body=GetDataRequest(tag_id="-"))["url"],
+    }
+
+
+def __getattr__(name: str) -> str:
+    """``CONNECT_PATH``, ``SET_DATA_PATH`` and ``GET_DATA_PATH``, from the generated client on first use."""
+    paths = _paths()
+    if name not in paths:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals().update(paths)  # later reads find them without this call
+    return paths[name]
 
 
 class ResponseShapeError(ValueError):
@@ -41,11 +59,15 @@ class ResponseShapeError(ValueError):
 
 def connect_body(data_source_id: str) -> dict[str, Any]:
     """The body of a connect request."""
+    from data_interaction_platform_api.models import ConnectRequest
+
     return ConnectRequest(id=data_source_id).to_dict()
 
 
 def parse_connect(data_source_id: str, payload: dict[str, Any]) -> Connection:
     """The connect answer as a `Connection`; `ResponseShapeError` when it is malformed."""
+    from data_interaction_platform_api.models import ConnectResponse
+
     try:
         answer = ConnectResponse.from_dict(payload)
         attributes = answer.attributes.to_dict()
@@ -61,6 +83,8 @@ def parse_connect(data_source_id: str, payload: dict[str, Any]) -> Connection:
 
 
 def _tag_id(value: object) -> TagId:
+    from data_interaction_platform_api.models import TagPath
+
     if isinstance(value, TagPath):
         value = value.to_dict()
     return tag_id_from(value)
@@ -68,6 +92,8 @@ def _tag_id(value: object) -> TagId:
 
 def get_body(request: RequestData) -> dict[str, Any]:
     """The body of a get request."""
+    from data_interaction_platform_api.models import GetDataRequest, TagPath
+    from data_interaction_platform_api.types import UNSET
 
     def wire_id(tag_id: TagId) -> str | TagPath:
         if isinstance(tag_id, OurTagPath):

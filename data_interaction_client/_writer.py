@@ -9,7 +9,6 @@ outcome back.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import functools
@@ -29,6 +28,10 @@ from ._writer_intake import Take
 from ._writer_options import WriterOptions
 
 if TYPE_CHECKING:
+    # Imported where the async writer runs (in a running event loop, so asyncio is loaded by then),
+    # not with the package: asyncio is a sixth of its import time, and threads' users never need it.
+    import asyncio
+
     from ._client import AsyncDataInteractionClient, DataInteractionClient
 
 __all__ = ["AsyncWriter", "Writer"]
@@ -399,6 +402,8 @@ class _Signal:
 
     async def wait(self, timeout: float | None) -> None:
         """Until fired or ``timeout`` seconds (``None``: until fired)."""
+        import asyncio
+
         waiter = self._loop.create_future()
         self._waiters.add(waiter)
         try:
@@ -433,6 +438,8 @@ class AsyncWriter(WriterCore):
         spool: str | os.PathLike[str] | None = None,
         **options: Unpack[WriterOptions],
     ) -> None:
+        import asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -487,6 +494,8 @@ class AsyncWriter(WriterCore):
     # --- the committer ---------------------------------------------------------------------------------
 
     async def _guard(self, loop: Callable[[], Awaitable[None]]) -> None:
+        import asyncio
+
         while True:
             try:
                 await loop()
@@ -624,6 +633,8 @@ class AsyncWriter(WriterCore):
         in the spool, the tasks end, the spool is closed (a new writer may open it) and what was not
         delivered stays there. Later calls return at once.
         """
+        import asyncio
+
         with self._lock:
             if not self._begin_close(self._settings.close_timeout):
                 return
@@ -651,6 +662,8 @@ class AsyncWriter(WriterCore):
 
     async def _finish_close(self, deadline: float) -> None:
         """Stop the tasks (the sender by ``deadline``), say what is left, close the spool."""
+        import asyncio
+
         with self._lock:
             self._stop = True
             self._signal(commit=True, send=True, progress=True)

@@ -8,7 +8,7 @@ value is scaled by the tag's ``smtTagValueScale``. Run it against a device::
 
 ``python examples/modbus_connector.py [SECONDS]`` runs the demo instead (``make modbus-demo``): the
 reference platform, a pymodbus TCP server simulating a boiler's registers, and this connector, for a
-minute; then it prints what arrived. Needs the 'connector', 'modbus' and 'platform' extras.
+minute; then it prints what arrived. Needs the 'connector' and 'platform' extras, and pymodbus.
 """
 
 from __future__ import annotations

@@ -94,6 +94,17 @@ def test_history_is_iterable_and_indexable() -> None:
     assert [p["y"] for p in history] == [1.5, 2.5]
 
 
+def test_history_repr_is_bounded_and_names_the_count() -> None:
+    points = [Point(x=i, y=i * 0.5, q=0) for i in range(100_000)]
+    text = repr(TagHistory(tag_id="a", points=points, exceed=True))
+    assert len(text) < 500
+    assert text.startswith("TagHistory(tag_id='a', points=[Point(x=0, y=0.0, q=0), Point(x=1, ")
+    assert "Point(x=2, y=1.0, q=0), ..., Point(x=99997, y=49998.5, q=0)" in text
+    assert text.endswith("Point(x=99999, y=49999.5, q=0)] (100000 points), exceed=True)")
+    short = TagHistory(tag_id="a", points=points[:2], exceed=False)
+    assert repr(short) == f"TagHistory(tag_id='a', points={points[:2]!r}, exceed=False)"
+
+
 def test_tags_can_be_given_where_tag_ids_are() -> None:
     tags = [Tag("a"), Tag({"tagName": "p", "parentObjectId": "b"})]
     req = DataInteractionClient.create_request_data(tags)

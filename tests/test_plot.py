@@ -119,6 +119,14 @@ def test_history_plot_on_given_axes(tmp_path: Path) -> None:
     assert (tmp_path / "iso.png").stat().st_size > 0
 
 
+def test_axes_in_a_subfigure_give_the_whole_figure_which_is_saved(tmp_path: Path) -> None:
+    figure = Figure()
+    left, _ = figure.subfigures(1, 2)
+    ax = left.add_subplot()
+    assert plot_histories(_histories()[:1], ax=ax, path=tmp_path / "sub.png") is figure
+    assert (tmp_path / "sub.png").stat().st_size > 0
+
+
 def test_bad_input_and_missing_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidInputError, match="list of TagHistory"):
         plot_histories(_histories()[0])  # type: ignore[arg-type]

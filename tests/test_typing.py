@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,47 @@ def test_a_users_mistake_is_caught_on_the_original_import_path(tmp_path: Path) -
     assert 'user.py:10: error: Incompatible types in assignment (expression has type "dict[str, Any]"' in (
         result.stdout
     )
+
+
+FRAMES_AND_FIGURES = """\
+from typing import assert_type
+
+import pandas
+import polars
+from matplotlib.figure import Figure
+
+from data_interaction_client import (
+    AsyncDataInteractionClient, DataInteractionClient, RequestData, TagHistory, plot_histories,
+)
+
+
+async def read(client: DataInteractionClient, aclient: AsyncDataInteractionClient, history: TagHistory):
+    req = RequestData("a")
+    assert_type(client.get_frame(req), pandas.DataFrame)
+    assert_type(client.get_frame(req, backend="pandas", form="wide"), pandas.DataFrame)
+    assert_type(client.get_frame(req, backend="polars", x_as="us"), polars.DataFrame)
+    assert_type(await aclient.get_frame(req), pandas.DataFrame)
+    assert_type(await aclient.get_frame(req, backend="polars"), polars.DataFrame)
+    assert_type(history.plot(), Figure)
+    assert_type(plot_histories([history], path="a.png"), Figure)
+    wrong: pandas.DataFrame = client.get_frame(req, backend="polars")
+"""
+
+
+def test_frames_and_figures_have_their_libraries_types(tmp_path: Path) -> None:
+    # pyright, as it reads pandas without stubs (mypy sees pandas as Any); before, all were Any.
+    (tmp_path / "user.py").write_text(FRAMES_AND_FIGURES)
+    result = subprocess.run(
+        [sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "--outputjson", "user.py"],
+        cwd=tmp_path,
+        env={**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},  # no look-up of a newer pyright
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    errors = [(d["range"]["start"]["line"] + 1, d["message"]) for d in report["generalDiagnostics"]]
+    assert len(errors) == 1, errors
+    line, message = errors[0]
+    assert line == len(FRAMES_AND_FIGURES.splitlines())  # the polars frame given to a pandas name
+    assert "polars" in message

@@ -52,12 +52,12 @@ try:
     import starlette  # noqa: F401
     import uvicorn  # noqa: F401
     import yaml  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
+except ImportError as _missing:  # pragma: no cover - depends on the installed extras
     # name=__name__: `python -m data_interaction_client.emulator` then prints this in one line.
     raise ImportError(
         "the reference platform needs the 'platform' extra: pip install 'data-interaction-client[platform]'",
         name=__name__,
-    ) from exc
+    ) from _missing
 
 from ._app import POINT_FORMS, PlatformState, PointForm, create_app
 from ._body import DEFAULT_MAX_BODY_SIZE

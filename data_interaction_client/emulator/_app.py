@@ -126,16 +126,16 @@ class PlatformState:
             raise ValueError(f"max_body_size must be a positive integer of bytes, not {max_body_size!r}")
         if point_form not in POINT_FORMS:
             raise ValueError(f"point_form must be one of {', '.join(POINT_FORMS)}, not {point_form!r}")
-        self.config = config
+        self.config: PlatformConfig = config
         self.store = store
         self.token = token
-        self.injector = FaultInjector(faults)
+        self.injector: FaultInjector = FaultInjector(faults)
         self.clock = clock
-        self.step_keys = config.step_keys()
+        self.step_keys: frozenset[str] = config.step_keys()
         self.max_body_size = max_body_size
         self.point_form: PointForm = point_form
         #: Set when the server begins to stop; requests cut short then answer 503 quietly.
-        self.stopping = False
+        self.stopping: bool = False
         # Requests that hold nothing yet (waiting for latency or for their body): cancelled when the
         # platform stops, instead of being waited for.
         self._waiting: set[asyncio.Task[Any]] = set()
