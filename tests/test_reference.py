@@ -101,7 +101,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The documentation site built as ``make docs`` builds it (any warning fails), in a temporary dir."""
     site = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)]
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
     done = subprocess.run(build, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return site
