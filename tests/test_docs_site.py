@@ -1,7 +1,8 @@
-"""The API reference (docs/reference/*.md, rendered by mkdocstrings) shows every public name.
+"""The documentation site as built: the API reference shows every public name; the column fits the code.
 
-The site is built with ``mkdocs build --strict`` into a temporary directory and its inventory
-(``objects.inv``, the list of every heading mkdocstrings rendered) is read back. The names it must hold
+The API reference is docs/reference/*.md, rendered by mkdocstrings. The site is built with ``mkdocs
+build --strict`` into a temporary directory and its inventory (``objects.inv``, the list of every
+heading mkdocstrings rendered) is read back. The names it must hold
 are read from the packages now, not listed here, so a name added to an ``__all__`` later and not to the
 reference fails this test: every name in ``__all__`` of every public module, and every public method and
 property of each public class, those it inherits from the package's own (private) bases included.
@@ -13,6 +14,7 @@ import importlib
 import inspect
 import os
 import pkgutil
+import re
 import subprocess
 import sys
 import types
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 import data_interaction_client
 
@@ -132,3 +135,38 @@ def test_the_requirement_reads_the_packages() -> None:
     # Exception's and dict's own members are not the package's to document.
     assert "data_interaction_client.PlatformError.with_traceback" not in required
     assert "data_interaction_client.connector.RunOptions.keys" not in required
+
+
+# --- the content column ----------------------------------------------------------------------------
+
+#: The widest code line the guides hold: the project's line length. Measured in headless Chromium, the
+#: column shows 116 columns of code at 1280 px (DejaVu Sans Mono, 8.2 px a column): the margin is for
+#: a scroll bar and wider fonts.
+CODE_COLUMNS = 110
+
+
+def test_every_page_loads_the_stylesheet_that_widens_the_column(built_site: Path) -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!!python/name:", ""))
+    assert "stylesheets/extra.css" in config["extra_css"]
+    assert "toc.integrate" in config["theme"]["features"]
+    css = (built_site / "stylesheets" / "extra.css").read_text(encoding="utf-8")
+    assert re.search(r"\.md-grid\s*\{[^}]*max-width:\s*72rem", css), "the grid is not widened"
+    pages = sorted(built_site.rglob("index.html"))
+    assert len(pages) > 20
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert re.search(r'<link[^>]+href="(\.\./)*stylesheets/extra\.css"', html), page
+
+
+def test_the_guides_code_fits_the_column() -> None:
+    """No line of a fenced block on a page of docs/ is wider than the column shows at 1280 px."""
+    too_wide = [
+        f"{page.name}: {line[:40]}... ({len(line)} columns)"
+        for page in sorted((ROOT / "docs").rglob("*.md"))
+        for block in re.findall(
+            r"^ *```[^\n]*\n(.*?)^ *```", page.read_text(encoding="utf-8"), re.DOTALL | re.M
+        )
+        for line in block.splitlines()
+        if len(line) > CODE_COLUMNS
+    ]
+    assert not too_wide, f"wider than {CODE_COLUMNS} columns, these lines scroll sideways: {too_wide}"
