@@ -12,10 +12,9 @@ ARG PYTHON_VERSION=3.13
 
 FROM python:${PYTHON_VERSION}-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md README.ru.md CHANGELOG.md LICENSE openapi.yaml ./
-COPY data_interaction_client ./data_interaction_client
-COPY DataInteractionClient ./DataInteractionClient
-COPY generated ./generated
+# .dockerignore lets in only what building the package reads (its sources, the contract, the
+# build's metadata files): the tests, docs and a developer's .venv stay out of the image.
+COPY . .
 # The runtime's extras only: the connector extra (settings, pydantic, /metrics) and the command line.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir '.[connector,cli]'
 
