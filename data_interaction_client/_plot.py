@@ -8,6 +8,13 @@ is not good (not 0 or null) is marked with a red cross (at its value, or at the 
 when its value is null); the title says the source, the period and whether the platform thinned the
 data (``exceed``).
 
+A gap is drawn as a gap: where two points of a number tag lie more than five times further apart than
+its usual interval (the median one), or more than ``gap`` seconds for any tag, the line stops and
+starts again after it, and a point alone between gaps is a dot. A last point that repeats the value
+and quality of the one before it is the value the platform holds at the end of the period asked
+(past the last stored point, the last value again): it is not drawn unless ``hold_last=True``, so that
+a connector that has stopped sending does not look alive.
+
 The figure is made without pyplot (no GUI backend, no global state) and drawn by Agg; a PNG carries
 no date and no software version, so the same data gives the same bytes on the same installation.
 """
@@ -36,6 +43,8 @@ _WIDTH: Final = 10.0
 _HEIGHT: Final = 5.0  # of a figure of one panel, and the least of any
 _PANEL_HEIGHT: Final = 1.8  # inches per panel when there are several
 _DPI: Final = 100
+_GAP_FACTOR: Final = 5.0  # times the median interval: a longer one is a gap in a number tag's line
+_GAP_MIN_INTERVALS: Final = 3  # fewer intervals than this tell no usual interval
 
 
 def _matplotlib() -> Any:
@@ -116,6 +125,8 @@ def plot_histories(
     categorical: bool | Collection[TagId] = (),
     source: str | None = None,
     title: str | None = None,
+    gap: float | None = None,
+    hold_last: bool = False,
 ) -> Figure:
     """Draw histories, one panel per tag on a shared UTC time axis; return the matplotlib ``Figure``.
 
@@ -131,6 +142,12 @@ def plot_histories(
             JSON values (no number) is drawn so anyway.
         source: The data source, named in the title.
         title: The whole title, instead of the one made of the source, period and thinning.
+        gap: Seconds between two points beyond which the line of any tag breaks (``float("inf")``:
+            never). By default a number tag's line breaks where an interval is more than five times
+            its median one, and steps are held whatever the interval.
+        hold_last: Draw the line on to a last point that repeats the value before it (the platform's
+            value at the end of the period, past the last stored point); by default the line stops at
+            the point before it.
 
     Needs matplotlib: ``pip install 'data-interaction-client[plot]'``.:
 
@@ -140,6 +157,8 @@ def plot_histories(
 
     """
     matplotlib, figure_class, canvas_class = _matplotlib()
+    if gap is not None and (isinstance(gap, bool) or not isinstance(gap, int | float) or not gap > 0):
+        raise InvalidInputError(f"gap must be a number of seconds > 0 (or None: from the data), not {gap!r}")
     if isinstance(histories, TagHistory) or not all(isinstance(h, TagHistory) for h in histories):
         raise InvalidInputError("plot_histories takes a list of TagHistory, as get_data returns")
     kinds = [_is_categorical(history, categorical) for history in histories]
@@ -173,7 +192,7 @@ def plot_histories(
         if ax is None:
             bad_label = "bad quality"
             categories = []
-        _draw_tag(matplotlib, panel, history, times, kind, step, categories, bad_label)
+        _draw_tag(matplotlib, panel, history, times, kind, step, categories, bad_label, gap, hold_last)
         if any(p.get("q") not in _GOOD for p in history.points):
             bad_label = "_nolegend_"
         if ax is None and not history.points:
@@ -204,29 +223,44 @@ def _draw_tag(
     step: bool | Collection[TagId],
     categories: list[str],
     bad_label: str,
+    gap: float | None,
+    hold_last: bool,
 ) -> None:
     """Draw one tag on ``ax``: its line, steps or categories, and crosses at its bad points."""
     import numpy as np
 
     label = str(history.tag_id)
+    points = history.points
+    held = len(points) >= 2 and _same(points[-1], points[-2])
+    if held and not hold_last:
+        points, times = points[:-1], times[:-1]  # the value held to the end of the period: not stored
     when = np.array(times, dtype=np.int64).view("datetime64[us]")
-    ys = [p["y"] for p in history.points]
+    ys = [p["y"] for p in points]
+    stepped = categorical or step is True or (step is not False and history.tag_id in step)
+    breaks = _breaks(times, gap * 1e6 if gap is not None else None if stepped else _usual_gap(times))
+    if held and hold_last:
+        breaks = breaks[breaks != len(times) - 2]  # asked to: the line goes on to the value held
     if categorical:
         for name in _category_order(ys):
             if name not in categories:
                 categories.append(name)
         index = {name: position for position, name in enumerate(categories)}
         values = np.array([np.nan if y is None else index[_category(y)] for y in ys], dtype=np.float64)
-        ax.step(when, values, where="post", label=label)
         ax.set_yticks(range(len(categories)), categories)
         ax.set_ylim(-0.5, max(len(categories), 1) - 0.5)
     else:
         values = np.array([_number(y) for y in ys], dtype=np.float64)
-        if step is True or (step is not False and history.tag_id in step):
-            ax.step(when, values, where="post", label=label)
-        else:
-            ax.plot(when, values, label=label)
-    bad = [i for i, p in enumerate(history.points) if p.get("q") not in _GOOD]
+    # A NaN right after the last point before each gap: the line (or step) stops there.
+    line_when = np.insert(when, breaks + 1, when[breaks]) if len(breaks) else when
+    line_values = np.insert(values, breaks + 1, np.nan) if len(breaks) else values
+    if stepped:
+        (line,) = ax.step(line_when, line_values, where="post", label=label)
+    else:
+        (line,) = ax.plot(line_when, line_values, label=label)
+    alone = _alone(len(times), breaks)
+    if alone:  # a point with a gap (or the end) on both sides draws no line: a dot
+        ax.plot(when[alone], values[alone], ".", color=line.get_color(), label="_nolegend_")
+    bad = [i for i, p in enumerate(points) if p.get("q") not in _GOOD]
     if bad:
         marks = values[bad]
         on_value = ~np.isnan(marks)
@@ -246,3 +280,38 @@ def _draw_tag(
             )
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, alpha=0.3)
+
+
+def _same(last: Any, before: Any) -> bool:
+    """Whether the last point repeats the value and quality of the one before (the platform's hold)."""
+    return bool(
+        type(last["y"]) is type(before["y"]) and last["y"] == before["y"] and last.get("q") == before.get("q")
+    )
+
+
+def _usual_gap(times: list[int]) -> float | None:
+    """Microseconds beyond which an interval of these points is a gap: five times the median one."""
+    import numpy as np
+
+    intervals = np.diff(np.array(times, dtype=np.int64))
+    if len(intervals) < _GAP_MIN_INTERVALS:
+        return None
+    median = float(np.median(intervals))
+    return _GAP_FACTOR * median if median > 0 else None
+
+
+def _breaks(times: list[int], threshold: float | None) -> Any:
+    """The indices of the points followed by a gap (an interval longer than ``threshold`` µs)."""
+    import numpy as np
+
+    if threshold is None or len(times) < 2:
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(np.diff(np.array(times, dtype=np.float64)) > threshold)
+
+
+def _alone(count: int, breaks: Any) -> list[int]:
+    """The points with a gap, or the start or end of the data, on both sides."""
+    if not len(breaks):
+        return [0] if count == 1 else []
+    after = {int(i) for i in breaks}  # a gap follows these
+    return [i for i in range(count) if (i == 0 or i - 1 in after) and (i == count - 1 or i in after)]

@@ -278,7 +278,7 @@ class TagHistory:
         """Draw the points against UTC time; return the matplotlib ``Figure``.
 
         The options are those of [`plot_histories`][data_interaction_client.plot_histories] (``path``, ``ax``,
-        ``step``, ``categorical``, ``source``, ``title``). Needs matplotlib:
+        ``step``, ``categorical``, ``source``, ``title``, ``gap``, ``hold_last``). Needs matplotlib:
         ``pip install 'data-interaction-client[plot]'``.
         """
         from ._plot import plot_histories

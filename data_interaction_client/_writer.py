@@ -681,6 +681,8 @@ class AsyncWriter(WriterCore):
         self._io.shutdown(wait=False)
 
     aclose = close
+    """The same call as [`close`][data_interaction_client.AsyncWriter.close], by the name
+    ``contextlib.aclosing`` calls."""
 
 
 # Writers still open when the interpreter exits write what they hold to their spool (no flush:

@@ -133,3 +133,76 @@ def test_bad_input_and_missing_matplotlib(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"data-interaction-client\[plot\]"):
         plot_histories([])
+
+
+# --- gaps and the value held at the end of the period -----------------------------------------------
+
+
+def _line(figure: Figure, panel: int = 0) -> tuple[list[float], list[float]]:
+    """The tag's line on a panel: x in seconds from B (NaN-separated parts), y."""
+    import numpy as np
+
+    line = figure.axes[panel].get_lines()[0]
+    xs = np.asarray(line.get_xdata()).astype("datetime64[us]").astype(np.int64)
+    return [(x - B) / S for x in xs], [float(y) for y in line.get_ydata()]
+
+
+def _drawn_spans(xs: list[float], ys: list[float]) -> list[tuple[float, float]]:
+    """The (from, to) of each part of the line between NaNs."""
+    spans: list[tuple[float, float]] = []
+    part: list[float] = []
+    for x, y in [*zip(xs, ys, strict=True), (float("nan"), float("nan"))]:
+        if y == y:
+            part.append(x)
+        elif part:  # NaN (or the end): the part ends
+            spans.append((part[0], part[-1]))
+            part = []
+    return spans
+
+
+def test_a_gap_in_the_data_is_drawn_as_a_gap() -> None:
+    """Every second for 10 s, nothing for 10 minutes, then every second again: two parts, no line across."""
+    seconds = [*range(10), *range(610, 620)]
+    history = TagHistory("flow", [Point(x=B + s * S, y=float(s % 7)) for s in seconds], False)
+    xs, ys = _line(history.plot())
+    assert _drawn_spans(xs, ys) == [(0, 9), (610, 619)]
+    # Asked not to break (or a wider gap), the line joins the two parts as before.
+    assert _drawn_spans(*_line(history.plot(gap=float("inf")))) == [(0, 619)]
+    assert _drawn_spans(*_line(history.plot(gap=601))) == [(0, 619)]
+
+
+def test_steps_break_at_the_gap_given_and_a_point_alone_is_a_dot() -> None:
+    valve = TagHistory("valve", [Point(x=B + s * S, y=s % 2) for s in (0, 1, 2, 100, 200, 201)], False)
+    figure = plot_histories([valve], step=True)
+    assert _drawn_spans(*_line(figure)) == [(0, 201)]  # steps hold their value whatever the interval
+    figure = plot_histories([valve], step=True, gap=10)
+    xs, ys = _line(figure)
+    assert _drawn_spans(xs, ys) == [(0, 2), (100, 100), (200, 201)]
+    dots = figure.axes[0].get_lines()[1]
+    assert dots.get_marker() == "."
+    assert [float(y) for y in dots.get_ydata()] == [0.0]  # the point at 100 s, with gaps on both sides
+
+
+def test_the_last_value_is_not_drawn_past_the_last_stored_point() -> None:
+    """A connector that stopped at 30 s, read up to 1 hour: the platform's answer ends with the last value
+    again at 1 h (its value at the end of the period). The line stops at 30 s unless asked."""
+    stored = [Point(x=B + s * S, y=20.0 + s / 10, q=0) for s in range(0, 31, 5)]
+    held = Point(x=B + 3600 * S, y=stored[-1].y, q=0)
+    for step in (False, True):
+        history = TagHistory("temperature", [*stored, held], False)
+        xs, ys = _line(plot_histories([history], step=step))
+        assert _drawn_spans(xs, ys) == [(0, 30)], step
+        xs, ys = _line(plot_histories([history], step=step, hold_last=True))
+        assert _drawn_spans(xs, ys) == [(0, 3600)], step
+    # The title still gives the period the answer covers.
+    assert (
+        plot_histories([history]).axes[0].get_title()
+        == "2020-09-13 12:26:40 .. 2020-09-13 13:26:40 UTC, every point"
+    )
+
+
+def test_gap_must_be_a_number_of_seconds() -> None:
+    history = TagHistory("flow", [Point(x=B, y=1.0)], False)
+    for bad in (0, -1, "10", True):
+        with pytest.raises(InvalidInputError, match="gap must be a number of seconds > 0"):
+            history.plot(gap=bad)

@@ -6,7 +6,10 @@ tests/test_docs.py runs.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,29 @@ def test_the_readme_links_every_guide(readme: Path) -> None:
     guides = {f"docs/{page.name}" for page in (ROOT / "docs").glob("*.md") if page.name != "index.md"}
     linked = set(re.findall(r"\]\((docs/[^)#]+\.md)", readme.read_text(encoding="utf-8")))
     assert linked == guides
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
+def test_make_demo_prints_what_its_readme_shows(readme: Path) -> None:
+    """The ``$ make demo`` block is examples/quickstart.py's output, line for line; ``...`` stands for
+    rows left out, and the platform's port is whatever was free."""
+    block = re.search(r"```console\n\$ make demo\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    assert block is not None, f"{readme.name} does not show what make demo prints"
+    env = {key: value for key, value in os.environ.items() if key != "PLATFORM_URL"}
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        check=True, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    printed = run.stdout.splitlines()
+    at, skipping = 0, False
+    for shown in block.group(1).splitlines():
+        if shown.strip() == "...":
+            skipping = True  # rows left out: the next shown line may come after any number of them
+            continue
+        pattern = re.escape(shown).replace("45689", r"\d+")
+        while skipping and at < len(printed) and not re.fullmatch(pattern, printed[at]):
+            at += 1
+        assert at < len(printed), f"make demo does not print {shown!r} where the README shows it"
+        assert re.fullmatch(pattern, printed[at]), f"make demo prints {printed[at]!r}, not {shown!r}"
+        at, skipping = at + 1, False
+    assert at == len(printed), f"make demo prints more than the README shows: {printed[at:]}"

@@ -39,6 +39,7 @@ PointForm = Literal["object", "array"]
 """How get_data answers points: ``{"x", "y", "q"}`` objects, or ``[y, x, q]`` arrays (the platform family's
 documented form)."""
 POINT_FORMS: tuple[str, ...] = get_args(PointForm)
+"""Every [`PointForm`][data_interaction_client.emulator.PointForm]: the values ``point_form`` takes."""
 _ADMIN_BODY_LIMIT = 64 * 1024
 """The largest body of the small admin API (``/_emulator/faults``)."""
 _STOPPING = "Service unavailable: the platform is stopping; nothing of this request was stored"

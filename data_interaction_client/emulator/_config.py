@@ -1,4 +1,41 @@
-"""The platform's configuration: its data sources and their tags, read from a YAML or JSON file."""
+"""The platform's configuration: its data sources and their tags, read from a YAML or JSON file.
+
+The file (``--config`` on the command line, ``config=`` of ``run_platform`` and ``create_app``, which
+also take a mapping of the same shape) holds one mapping, ``dataSources``, from a data source's id to
+what ``connect`` answers for it:
+
+```yaml
+dataSources:
+  "1":                                  # the id a connector connects with (a number is read as text)
+    attributes:                         # connect's "attributes"; more keys than these are kept and sent
+      smtActive: true                   # required; false: switched off, connect answers no tags
+      smtJsonConfigString: '{"host": "10.0.0.5", "port": 502}'   # the connector's own settings, JSON text
+    tags:                               # connect's "tags", in this order; may be empty or left out
+      - id: temperature                 # a tag's id: a name ...
+        attributes:                     # required (may be {}); more keys than these are kept and sent
+          smtTagValueTypeCode: 1        # 0 integer, 1 float, 2 string, 3 discrete, 4 JSON
+          smtTagValueScale: 1           # a scale factor of the value
+          smtTagMaxDev: 0.5             # a deadband: a smaller change need not be sent
+          smtTagSource: '{"register": 40001}'   # where the connector reads it, JSON text
+      - id: {tagName: pressure, parentObjectId: boiler-7}   # ... or a name within a parent object
+        attributes:
+          smtTagValueTypeCode: 1
+          smtStep: true                 # a step tag: its value holds until the next point
+```
+
+Each data source's ``attributes`` and each tag are checked against the contract's
+``DataSourceAttributes`` and ``TagInfo`` schemas (openapi.yaml) when the file is read: a wrong key's
+type or a missing required key is a [`ConfigError`][data_interaction_client.emulator.ConfigError]
+naming it (``dataSources.1.tags[0].attributes: required property is missing``), and the command line
+ends with that line and exit status 2. Keys the schemas do not name are kept and answered as given, as
+the platform family answers keys a client does not know yet.
+
+What the file lists is only what ``connect`` answers: ``set`` and ``get`` accept any tag id, listed or
+not. ``smtStep: true`` also changes how ``get`` reads that tag's history (no interpolation between its
+points). With no file the platform serves
+[`EXAMPLE_CONFIG_PATH`][data_interaction_client.emulator.EXAMPLE_CONFIG_PATH]; the guide to the
+reference platform lists its tags.
+"""
 
 from __future__ import annotations
 
