@@ -644,7 +644,11 @@ class SqliteSpool(Spool):
         with self._lock:
             for entry in damaged:
                 log.error(
-                    "spool %s: record %d set aside in the quarantine: %s", self.path, entry.batch, entry.error
+                    "spool %s: record %d (%d points) set aside in the quarantine, not sent: %s",
+                    self.path,
+                    entry.batch,
+                    entry.points,
+                    entry.error,
                 )
                 self.points -= entry.points
                 self.bytes -= len(entry.tags) + len(entry.data)

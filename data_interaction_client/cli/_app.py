@@ -45,6 +45,7 @@ from data_interaction_client import (
     plot_histories,
 )
 
+from .._options import check_token
 from ._files import FileError, Source, format_of, open_source, open_writer, tag_text
 from ._send import SendReport, WriterSink, open_sink, send_files
 from ._times import DURATION_HELP, TIME_HELP, format_time, parse_duration, parse_time
@@ -83,6 +84,10 @@ class Settings:
 
     def client(self) -> DataInteractionClient:
         """A client for the platform at ``--url``."""
+        try:
+            check_token(self.token)  # a bad token is reported as one, not as a bad --url
+        except InvalidInputError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--token'") from None
         try:
             return DataInteractionClient(
                 self.url, token=self.token, timeout=self.timeout, max_retries=self.retries

@@ -17,7 +17,8 @@ settings: {host: 10.0.0.5}         # the connector's own Settings
 
 ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (``${NAME:-default}``
 when it may be unset); a value that is one reference alone is read as a YAML scalar, so that
-``port: ${PORT}`` gives a number. Every error names the file and the key.
+``port: ${PORT}`` gives a number. Every error names the file and the key, and never shows a value
+read from the environment (often a secret) nor quotes a line of the file (it may hold the token).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +35,7 @@ from typing import Any, TypedDict
 import attrs
 
 from .._exceptions import InvalidInputError
+from .._options import check_token, redacted
 
 __all__ = [
     "CLIENT_OPTIONS",
@@ -79,6 +82,8 @@ _RUN_KEYS = (
     "settings",
 )
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_DEPTH = 32
+"""The deepest nesting of mappings and lists a settings file may have."""
 
 
 class SettingsError(InvalidInputError):
@@ -129,20 +134,36 @@ class RunSettings:
     writer: dict[str, Any]
     settings: Any
 
+    @property
+    def shown_url(self) -> str:
+        """``url`` for logs and messages: a user name and password in it shown as ``***``."""
+        import httpx
 
-def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str]) -> Any:
+        try:
+            return redacted(httpx.URL(self.url))
+        except httpx.InvalidURL:
+            return "(an invalid URL)"
+
+
+def _substitute(
+    value: Any, where: str, path: str, environ: Mapping[str, str], used: dict[str, list[str]]
+) -> Any:
+    """``value`` with its references replaced; ``used`` gets the variables read, by top-level key."""
     if isinstance(value, Mapping):
         return {
-            key: _substitute(item, f"{where}.{key}" if where else str(key), path, environ)
+            key: _substitute(item, f"{where}.{key}" if where else str(key), path, environ, used)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_substitute(item, f"{where}[{index}]", path, environ) for index, item in enumerate(value)]
+        return [
+            _substitute(item, f"{where}[{index}]", path, environ, used) for index, item in enumerate(value)
+        ]
     if not isinstance(value, str) or "${" not in value:
         return value
 
     def replace(match: re.Match[str]) -> str:
         name, default = match[1], match[2]
+        used.setdefault(re.split(r"[.\[]", where, maxsplit=1)[0], []).append(name)
         found = environ.get(name)
         if found is None:
             if default is None:
@@ -166,8 +187,85 @@ def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str]) -
     return text
 
 
+def _depth(document: Any) -> int:
+    """How deep mappings and lists nest in ``document`` (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                break
+            items = value.values() if isinstance(value, Mapping) else value
+            stack.extend((item, depth + 1) for item in items)
+    return deepest
+
+
+def _yaml_message(exc: Exception) -> str:
+    """A YAML error's problem and position, without the snippet of the line it quotes."""
+    import yaml
+
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return type(exc).__name__
+    parts = [
+        f"{text} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else text
+        for text, mark in ((exc.context, exc.context_mark), (exc.problem, exc.problem_mark))
+        if text
+    ]
+    return "; ".join(parts) or type(exc).__name__
+
+
+def _restore(value: Any, placeholder: re.Pattern[str], references: list[str]) -> Any:
+    """``value`` with the placeholders put in for the ``${...}`` references turned back into them."""
+
+    def text(item: Any) -> Any:
+        if isinstance(item, str) and placeholder.search(item):
+            return placeholder.sub(lambda match: references[int(match[1])], item)
+        return item
+
+    if isinstance(value, Mapping):
+        return {text(key): _restore(item, placeholder, references) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore(item, placeholder, references) for item in value]
+    return text(value)
+
+
+def _load_yaml(name: str, raw: bytes) -> Any:
+    import yaml
+
+    try:
+        source = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{name}: not valid YAML: not UTF-8 (byte {exc.start})") from None
+    # ${...} is not YAML: in a flow mapping ({batch_points: ${N}}) its braces would end the mapping.
+    # Each reference becomes a plain word for the parse, and is put back in the values it is in.
+    nonce = secrets.token_hex(6)
+    references: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        references.append(match[0])
+        return f"dicref{nonce}n{len(references) - 1}x"
+
+    source = _REFERENCE.sub(hide, source)
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{name}: not valid YAML: {_yaml_message(exc)}") from None
+    if references:
+        document = _restore(document, re.compile(f"dicref{nonce}n([0-9]+)x"), references)
+    return document
+
+
 def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read a YAML (``.yaml``, ``.yml``) or TOML (``.toml``) settings file, ``${VAR}`` substituted."""
+    return _load(path, environ)[0]
+
+
+def _load(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The settings file's values, and the environment variables read for each top-level key."""
     name = os.fspath(path)
     environ = os.environ if environ is None else environ
     suffix = Path(name).suffix.lower()
@@ -175,20 +273,24 @@ def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
         raw = Path(name).read_bytes()
     except OSError as exc:
         raise SettingsError(f"{name}: cannot read the settings file: {exc.strerror or exc}") from None
-    if suffix == ".toml":
-        try:
-            document: Any = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{name}: not valid TOML: {exc}") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            document = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from None
-    else:
+    if suffix not in (".toml", ".yaml", ".yml"):
         raise SettingsError(f"{name}: a settings file is YAML (.yaml, .yml) or TOML (.toml)")
+    try:
+        if suffix == ".toml":
+            try:
+                document: Any = tomllib.loads(raw.decode("utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"{name}: not valid TOML: {exc}") from None
+        else:
+            document = _load_yaml(name, raw)
+    except RecursionError:  # both parsers recurse once per level of nesting
+        raise SettingsError(
+            f"{name}: mappings and lists nest too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
+    if document is None:
+        document = {}
+    if _depth(document) > MAX_DEPTH:
+        raise SettingsError(f"{name}: mappings and lists nest too deeply (at most {MAX_DEPTH} levels)")
     if not isinstance(document, Mapping):
         raise SettingsError(
             f"{name}: the settings file holds a mapping of keys, not {type(document).__name__}"
@@ -198,34 +300,44 @@ def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
         raise SettingsError(
             f"{name}: unknown key {', '.join(map(repr, unknown))}; the keys are {', '.join(_RUN_KEYS)}"
         )
-    result: dict[str, Any] = _substitute(document, "", name, environ)
-    return result
+    used: dict[str, list[str]] = {}
+    result: dict[str, Any] = _substitute(document, "", name, environ, used)
+    return result, used
 
 
-def _seconds(key: str, value: object, where: str) -> float:
+def _shown(value: object, variables: list[str] | None) -> str:
+    """``value`` for a message: its repr, or where it came from when the environment gave it."""
+    if variables:
+        return f"the value of {', '.join(f'${{{name}}}' for name in dict.fromkeys(variables))} (not shown)"
+    return repr(value)
+
+
+def _seconds(key: str, value: object, where: str, variables: list[str] | None = None) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise SettingsError(f"{where}{key} must be a number of seconds > 0, not {value!r}")
+        raise SettingsError(f"{where}{key} must be a number of seconds > 0, not {_shown(value, variables)}")
     return float(value)
 
 
-def _address(value: object, where: str) -> tuple[str, int]:
+def _address(value: object, where: str, variables: list[str] | None = None) -> tuple[str, int]:
     text = str(value)
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
-        raise SettingsError(f"{where}metrics must be HOST:PORT (e.g. 127.0.0.1:9100), not {text!r}")
+        raise SettingsError(
+            f"{where}metrics must be HOST:PORT (e.g. 127.0.0.1:9100), not {_shown(text, variables)}"
+        )
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _mapping(key: str, value: object, where: str) -> dict[str, Any]:
+def _mapping(key: str, value: object, where: str, variables: list[str] | None = None) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise SettingsError(f"{where}{key} must be a mapping of options, not {value!r}")
+        raise SettingsError(f"{where}{key} must be a mapping of options, not {_shown(value, variables)}")
     return dict(value)
 
 
@@ -249,9 +361,10 @@ def resolve(
         )
     config = options.get("config")
     values: dict[str, Any] = {}
+    used: dict[str, list[str]] = {}
     where = ""
     if config is not None:
-        values = load_file(config, environ)
+        values, used = _load(config, environ)
         where = f"{os.fspath(config)}: "
     given = {key: value for key, value in options.items() if key != "config" and value is not None}
     for key in ("url", "source", "spool"):
@@ -266,6 +379,10 @@ def resolve(
     def at(key: str) -> str:
         return where if key in values and key not in given else ""
 
+    def variables(key: str) -> list[str] | None:
+        """The environment variables behind ``key``'s value, if it came from the file."""
+        return used.get(key) if at(key) else None
+
     for key in ("url", "source", "spool"):
         if merged.get(key) in (None, ""):
             raise SettingsError(
@@ -274,6 +391,11 @@ def resolve(
     token = merged.get("token")
     if token is not None and not isinstance(token, str):
         raise SettingsError(f"{at('token')}token must be a string")
+    if token:
+        try:
+            check_token(token)  # its message never quotes the token
+        except InvalidInputError as exc:
+            raise SettingsError(f"{at('token')}{exc}") from None
     connector_settings = merged.get("settings")
     if settings_model is not None and not isinstance(connector_settings, settings_model):
         import pydantic
@@ -285,10 +407,10 @@ def resolve(
                 f"settings.{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
             )
             raise SettingsError(f"{at('settings')}{problems}") from None
-    writer = _mapping("writer", merged.get("writer"), at("writer"))
+    writer = _mapping("writer", merged.get("writer"), at("writer"), variables("writer"))
     if "close_timeout" in merged:
         writer["close_timeout"] = merged["close_timeout"]
-    client = _mapping("client", merged.get("client"), at("client"))
+    client = _mapping("client", merged.get("client"), at("client"), variables("client"))
     bad = sorted(set(client) - CLIENT_OPTIONS)
     if bad:
         raise SettingsError(
@@ -302,17 +424,24 @@ def resolve(
         source=str(merged["source"]),
         spool=os.fspath(merged["spool"]),
         poll_interval=_seconds(
-            "poll_interval", merged.get("poll_interval", poll_interval), at("poll_interval")
+            "poll_interval",
+            merged.get("poll_interval", poll_interval),
+            at("poll_interval"),
+            variables("poll_interval"),
         ),
         refresh_interval=_seconds(
             "refresh_interval",
             merged.get("refresh_interval", DEFAULT_REFRESH_INTERVAL),
             at("refresh_interval"),
+            variables("refresh_interval"),
         ),
         unhealthy_after=_seconds(
-            "unhealthy_after", merged.get("unhealthy_after", DEFAULT_UNHEALTHY_AFTER), at("unhealthy_after")
+            "unhealthy_after",
+            merged.get("unhealthy_after", DEFAULT_UNHEALTHY_AFTER),
+            at("unhealthy_after"),
+            variables("unhealthy_after"),
         ),
-        metrics=None if metrics in (None, "") else _address(metrics, at("metrics")),
+        metrics=None if metrics in (None, "") else _address(metrics, at("metrics"), variables("metrics")),
         client=client,
         writer=writer,
         settings=connector_settings,
