@@ -149,7 +149,7 @@ def test_a_record_damaged_on_disk_goes_to_the_quarantine(
             assert [r.id for r in spool.peek(100)] == [1]  # stops at the damaged one
             spool.settle(1)
             assert [r.id for r in spool.peek(100)] == [3]
-        assert "record 2 set aside in the quarantine" in caplog.text
+        assert "record 2 (2 points) set aside in the quarantine" in caplog.text
         (entry,) = spool.quarantined()
         assert entry.damaged
         assert "checksum" in entry.error
