@@ -27,6 +27,7 @@ import errno
 import logging
 import os
 import secrets
+import shutil
 import sqlite3
 import threading
 import time
@@ -244,6 +245,10 @@ class SqliteSpool(Spool):
                         f"the spool file {source} is damaged and cannot be renamed aside: {exc}",
                         path=source,
                     ) from exc
+        # The ledger is rewritten for the fresh file: a copy beside the renamed one keeps its
+        # watermark, so that a salvage of that file leaves out what was delivered.
+        with contextlib.suppress(OSError):
+            shutil.copyfile(os.path.join(self.path, LEDGER_NAME), aside + ".acked")
         return aside
 
     def _load(self, conn: sqlite3.Connection, ledger: Ledger) -> None:

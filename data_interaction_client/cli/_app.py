@@ -779,6 +779,10 @@ from ._run import run_command  # noqa: E402  (the connector runtime: its module,
 
 cli.add_command(run_command)
 
+from ._spool import spool  # noqa: E402  (spool inspect, spool salvage)
+
+cli.add_command(spool)
+
 # --- running ---------------------------------------------------------------------------------------
 
 
