@@ -75,6 +75,16 @@ class Ledger:
         if flush:
             sync_data(self._fd)
 
+    def keep_copy(self, path: str) -> None:
+        """Write what the file holds now to the new file ``path`` (``0600``, never through a link)."""
+        raw = read_at(self._fd, 2 * _SLOT_SIZE, 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            write_at(fd, raw, 0)
+        finally:
+            os.close(fd)
+
     def close(self) -> None:
         """Close the file."""
         os.close(self._fd)

@@ -27,7 +27,6 @@ import errno
 import logging
 import os
 import secrets
-import shutil
 import sqlite3
 import threading
 import time
@@ -248,7 +247,7 @@ class SqliteSpool(Spool):
         # The ledger is rewritten for the fresh file: a copy beside the renamed one keeps its
         # watermark, so that a salvage of that file leaves out what was delivered.
         with contextlib.suppress(OSError):
-            shutil.copyfile(os.path.join(self.path, LEDGER_NAME), aside + ".acked")
+            self._ledger.keep_copy(aside + ".acked")
         return aside
 
     def _load(self, conn: sqlite3.Connection, ledger: Ledger) -> None:

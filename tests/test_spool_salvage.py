@@ -200,7 +200,9 @@ def test_a_file_set_aside_by_a_writer_is_salvaged_into_a_spool_and_delivered(
     (aside,) = [
         p for p in spool.iterdir() if p.name.startswith(DB_NAME + ".corrupt-") and p.name.endswith("Z")
     ]
-    assert Path(str(aside) + ".acked").exists()  # the ledger it came with, kept beside it
+    kept = Path(str(aside) + ".acked")  # the ledger it came with, kept beside it, for its owner alone
+    assert kept.read_bytes()[:4] != bytes(4)
+    assert kept.stat().st_mode & 0o777 == 0o600
 
     assert main(["spool", "inspect", str(spool), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
