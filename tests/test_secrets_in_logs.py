@@ -73,6 +73,14 @@ def test_credentials_in_base_url_never_reach_a_log_record(
     ):
         down.connect("1")
     assert SECRET not in str(failed.value)
+    with DataInteractionClient(_with_credentials("http://127.0.0.1:9"), max_retries=0) as down:
+        w = down.writer(**{**FAST, "close_timeout": 0})
+        w.write("a", X, 1.0)
+        with pytest.raises(TimeoutError):
+            w.flush(timeout=0.3)  # the writer retries, and says so at WARNING
+        assert SECRET not in str(w.stats().last_error)
+        w.close()
+    assert any("could not reach the platform at http://127.0.0.1:9" in line for line in every_record.lines)
     text = "\n".join(every_record.lines)
     assert "HTTP Request: POST http://127.0.0.1" in text  # httpx logged the requests, without the secret
     assert SECRET not in text
