@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from ._spool import Record, record_crc
-from ._spool_ledger import _OLD, _SLOT_SIZE, LEDGER_NAME, LedgerState, _parse, _parse_old
+from ._spool_ledger import LEDGER_NAME, read_state
 from ._spool_sqlite import DB_NAME, _meta_check, _state_crc
 from ._types import PointDict, TagId, tag_id_from
 from ._writer_records import RecordError, decode_points, parts_of
@@ -113,23 +113,6 @@ def aside_files(directory: str) -> list[AsideFile]:
     return found
 
 
-def read_ledger(path: str) -> LedgerState | None:
-    """The ledger's newest valid state, read without writing (``None`` when absent or damaged)."""
-    try:
-        with open(path, "rb") as file:
-            raw = file.read(2 * _SLOT_SIZE)
-    except OSError:
-        return None
-    best = None
-    for slot in range(2):
-        state = _parse(raw[slot * _SLOT_SIZE : (slot + 1) * _SLOT_SIZE])
-        if state is not None and (best is None or state[0] > best[0]):
-            best = state
-    if best is None and len(raw) >= _OLD.size + 4:
-        best = _parse_old(raw[: _OLD.size + 4])
-    return None if best is None else best[1]
-
-
 def read_spool_file(path: str, ledger: str | None = None) -> SpoolReading:
     """Every record of the spool file ``path`` whose bytes survive, without changing the file.
 
@@ -157,7 +140,7 @@ def read_spool_file(path: str, ledger: str | None = None) -> SpoolReading:
         beside = path + ".acked"
         live = os.path.join(os.path.dirname(path), LEDGER_NAME)
         ledger = beside if os.path.exists(beside) else live if os.path.basename(path) == DB_NAME else None
-    known = read_ledger(ledger) if ledger is not None else None
+    known = read_state(ledger) if ledger is not None else None
     if known is not None and generation is not None and known.generation == generation:
         acked, watermark_from = max(acked, known.acked), "the ledger"
     pending: dict[bytes, Found] = {}

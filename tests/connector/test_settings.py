@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -136,6 +137,19 @@ def test_schedule_is_fixed_rate_aligned_and_skips_overruns() -> None:
 SECRET = "hunter2-from-the-vault"
 
 
+def from_file(path: Path, environ: dict[str, str], model: type[pydantic.BaseModel] | None = None) -> Any:
+    """The settings of a run given only ``path``, read with ``environ``."""
+    return resolve(
+        url="http://p",
+        source="1",
+        spool="/tmp/s",
+        options={"config": path},
+        poll_interval=1.0,
+        settings_model=model,
+        environ=environ,
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -160,15 +174,7 @@ def test_errors_never_show_an_environment_value_nor_a_line_of_the_file(
     path = tmp_path / "c.yaml"
     path.write_text(text)
     with pytest.raises(SettingsError) as caught:
-        resolve(
-            url="http://p",
-            source="1",
-            spool="/tmp/s",
-            options={"config": path},
-            poll_interval=1.0,
-            settings_model=None,
-            environ={"SECRET": SECRET},
-        )
+        from_file(path, {"SECRET": SECRET})
     assert f"{path}: {message}" in str(caught.value)
     assert SECRET not in str(caught.value)
 
@@ -208,14 +214,6 @@ def test_a_reference_inside_a_yaml_flow_mapping(tmp_path: Path) -> None:
     path.write_text(
         "writer: {batch_points: ${N}, name: '${N:-x}'}\nsettings: {host: ${HOST}, port: ${PORT}}\n"
     )
-    result = resolve(
-        url="http://p",
-        source="1",
-        spool="/tmp/s",
-        options={"config": path},
-        poll_interval=1.0,
-        settings_model=Model,
-        environ={"N": "10", "HOST": "10.0.0.5", "PORT": "1502"},
-    )
+    result = from_file(path, {"N": "10", "HOST": "10.0.0.5", "PORT": "1502"}, Model)
     assert result.writer == {"batch_points": 10, "name": 10}
     assert result.settings == Model(host="10.0.0.5", port=1502)
