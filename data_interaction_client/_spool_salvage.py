@@ -282,21 +282,30 @@ def _scan_pages(path: str) -> Iterator[tuple[object, ...]]:
 
 
 def _scan_journal(raw: bytes) -> Iterator[tuple[object, ...]]:
-    """The rows in the page images of a rollback journal (its header gives the sizes)."""
+    """The rows in the page images of a rollback journal.
+
+    A journal is segments, each a header (its record count, the sector and page sizes) padded to a
+    sector, then records of a page number, a page image and a checksum; a new segment starts at the
+    next sector after the last record. A count that cannot be right is read as "up to the end".
+    """
     if len(raw) < 28:
         return
     sector, page_size = struct.unpack_from(">II", raw, 20)
     if page_size not in _PAGE_SIZES or not 512 <= sector <= 65536:
         return
     pages: dict[int, bytes] = {}
-    offset = sector
     step = 4 + page_size + 4
-    while offset + step <= len(raw):
-        (number,) = struct.unpack_from(">I", raw, offset)
-        image = raw[offset + 4 : offset + 4 + page_size]
-        if number and number not in pages:
-            pages[number] = image
-        offset += step
+    header = 0
+    while header + sector + step <= len(raw):
+        (count,) = struct.unpack_from(">I", raw, header + 8)
+        offset = header + sector
+        most = (len(raw) - offset) // step
+        for _ in range(count if 0 < count <= most else most):
+            (number,) = struct.unpack_from(">I", raw, offset)
+            if number and number not in pages:  # the first image of a page is its oldest
+                pages[number] = raw[offset + 4 : offset + 4 + page_size]
+            offset += step
+        header = -(-offset // sector) * sector
     yield from _scan(pages, page_size, page_size)
 
 

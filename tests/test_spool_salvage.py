@@ -284,3 +284,34 @@ def test_inspect_says_what_a_spool_holds_without_changing_it(
     assert "  t4: 2020-09-13T12:26:40.001999Z" in text
     assert "files set aside: 0" in text
     assert {p.name: p.read_bytes() for p in spool.iterdir()} == before
+
+
+@pytest.mark.parametrize("journal_header", ["whole", "damaged"])
+def test_salvage_reads_the_records_a_hot_journal_holds(
+    templates: dict[str, Path], tmp_path: Path, journal_header: str
+) -> None:
+    # A process killed in the middle of a transaction that overwrote every record: the file holds
+    # the new pages, its journal the old ones. SQLite rolls back a copy; with the journal's header
+    # damaged it would not, and the journal's page images are read instead.
+    spool = tmp_path / "spool"
+    shutil.copytree(templates["closed"], spool)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    file = aside / f"{DB_NAME}.corrupt-test"
+    with closing(sqlite3.connect(spool / DB_NAME, isolation_level=None)) as conn:
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        conn.execute("PRAGMA journal_mode = PERSIST")
+        conn.execute("PRAGMA cache_size = 1")  # the changed pages spill into the file before the commit
+        conn.execute("BEGIN")
+        conn.execute("UPDATE batches SET data = zeroblob(length(data)), tags = zeroblob(length(tags))")
+        conn.execute("DELETE FROM batches")
+        shutil.copyfile(spool / DB_NAME, file)
+        journal = bytearray((spool / f"{DB_NAME}-journal").read_bytes())
+        conn.execute("ROLLBACK")
+    if journal_header == "damaged":
+        journal[0] ^= 0xFF
+    Path(f"{file}-journal").write_bytes(bytes(journal))
+    reading = read_spool_file(str(file))
+    assert sum(f.points for f in reading.pending) == POINTS
+    originals = set(_undamaged(templates["closed"])[0].values())
+    assert {(f.tags, f.data) for f in reading.pending} == originals
