@@ -277,7 +277,8 @@ def test_inspect_says_what_a_spool_holds_without_changing_it(
     before = {p.name: p.read_bytes() for p in spool.iterdir()}
     assert main(["spool", "inspect", str(spool)]) == 0
     text = capsys.readouterr().out
-    assert f"spool {spool}: {POINTS:,} points pending in 10 records" in text
+    records = len(_undamaged(templates["closed"])[0])  # as the committer grouped the writes
+    assert f"spool {spool}: {POINTS:,} points pending in {records} records" in text
     assert "  t0: 400 points, 2020-09-13T12:26:40.000000Z to 2020-09-13T12:26:40.001995Z" in text
     assert "quarantine: 0 points in 0 records" in text
     assert "watermarks: 5 tags" in text
@@ -315,3 +316,20 @@ def test_salvage_reads_the_records_a_hot_journal_holds(
     assert sum(f.points for f in reading.pending) == POINTS
     originals = set(_undamaged(templates["closed"])[0].values())
     assert {(f.tags, f.data) for f in reading.pending} == originals
+
+
+def test_inspect_reads_a_spool_its_writer_holds(
+    templates: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spool = tmp_path / "spool"
+    shutil.copytree(templates["killed"], spool)
+    held = SqliteSpool(spool)  # a running writer's: locked, its file opened exclusively
+    try:
+        assert main(["spool", "inspect", str(spool), "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["pending"]["points"] == held.points == POINTS
+        assert [tag["points"] for tag in summary["pending"]["tags"]] == [POINTS // 5] * 5
+        assert summary["delivered_up_to"] == {"record": 0, "from": "the ledger"}
+        held.append(encode_records([("late", [{"x": 1, "y": 1.0}])], 200)[0])
+    finally:
+        held.close()
