@@ -145,10 +145,8 @@ class RunSettings:
             return "(an invalid URL)"
 
 
-def _substitute(
-    value: Any, where: str, path: str, environ: Mapping[str, str], used: dict[str, list[str]]
-) -> Any:
-    """``value`` with its references replaced; ``used`` gets the variables read, by top-level key."""
+def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str], used: dict[str, str]) -> Any:
+    """``value`` with its references replaced; ``used`` gets the variables read and their values."""
     if isinstance(value, Mapping):
         return {
             key: _substitute(item, f"{where}.{key}" if where else str(key), path, environ, used)
@@ -163,7 +161,6 @@ def _substitute(
 
     def replace(match: re.Match[str]) -> str:
         name, default = match[1], match[2]
-        used.setdefault(re.split(r"[.\[]", where, maxsplit=1)[0], []).append(name)
         found = environ.get(name)
         if found is None:
             if default is None:
@@ -172,6 +169,7 @@ def _substitute(
                     f"(or give a default: ${{{name}:-value}})"
                 )
             return default
+        used[name] = found
         return found
 
     whole = _REFERENCE.fullmatch(value)
@@ -264,8 +262,8 @@ def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
 
 def _load(
     path: str | os.PathLike[str], environ: Mapping[str, str] | None
-) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The settings file's values, and the environment variables read for each top-level key."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings file's values, and the environment variables it read with their values."""
     name = os.fspath(path)
     environ = os.environ if environ is None else environ
     suffix = Path(name).suffix.lower()
@@ -300,44 +298,35 @@ def _load(
         raise SettingsError(
             f"{name}: unknown key {', '.join(map(repr, unknown))}; the keys are {', '.join(_RUN_KEYS)}"
         )
-    used: dict[str, list[str]] = {}
+    used: dict[str, str] = {}
     result: dict[str, Any] = _substitute(document, "", name, environ, used)
     return result, used
 
 
-def _shown(value: object, variables: list[str] | None) -> str:
-    """``value`` for a message: its repr, or where it came from when the environment gave it."""
-    if variables:
-        return f"the value of {', '.join(f'${{{name}}}' for name in dict.fromkeys(variables))} (not shown)"
-    return repr(value)
-
-
-def _seconds(key: str, value: object, where: str, variables: list[str] | None = None) -> float:
+def _seconds(key: str, value: object, where: str) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise SettingsError(f"{where}{key} must be a number of seconds > 0, not {_shown(value, variables)}")
+        raise SettingsError(f"{where}{key} must be a number of seconds > 0, not {value!r}")
     return float(value)
 
 
-def _address(value: object, where: str, variables: list[str] | None = None) -> tuple[str, int]:
+def _address(value: object, where: str) -> tuple[str, int]:
     text = str(value)
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
-        raise SettingsError(
-            f"{where}metrics must be HOST:PORT (e.g. 127.0.0.1:9100), not {_shown(text, variables)}"
-        )
+        raise SettingsError(f"{where}metrics must be HOST:PORT (e.g. 127.0.0.1:9100), not {text!r}")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _mapping(key: str, value: object, where: str, variables: list[str] | None = None) -> dict[str, Any]:
+def _mapping(key: str, value: object, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise SettingsError(f"{where}{key} must be a mapping of options, not {_shown(value, variables)}")
+        raise SettingsError(f"{where}{key} must be a mapping of options, not {value!r}")
     return dict(value)
 
 
@@ -352,7 +341,52 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     default_url: str | None = None,
 ) -> RunSettings:
-    """The settings of a run: ``options`` (and the arguments) over the settings file over defaults."""
+    """The settings of a run: ``options`` (and the arguments) over the settings file over defaults.
+
+    No error shows a value the settings file read from the environment (it may be a secret): it
+    says "the value of ${NAME} (not shown)" instead.
+    """
+    read: dict[str, str] = {}  # the environment variables the settings file read, and their values
+    try:
+        return _resolve(
+            url=url,
+            source=source,
+            spool=spool,
+            options=options,
+            poll_interval=poll_interval,
+            settings_model=settings_model,
+            environ=environ,
+            default_url=default_url,
+            read=read,
+        )
+    except SettingsError as exc:
+        raise SettingsError(_scrub(str(exc), read)) from None
+
+
+def _scrub(message: str, read: Mapping[str, str]) -> str:
+    """``message`` with every value read from the environment replaced by where it came from."""
+    # Longest first, so that a value inside another is not half replaced; values of one or two
+    # characters are no secret, and replacing them would garble the message's own numbers.
+    for name, value in sorted(read.items(), key=lambda item: -len(item[1])):
+        if len(value) < 3:
+            continue
+        message = message.replace(repr(value), f"the value of ${{{name}}} (not shown)")
+        message = message.replace(value, f"${{{name}}}")
+    return message
+
+
+def _resolve(
+    *,
+    url: str | None,
+    source: str | None,
+    spool: str | os.PathLike[str] | None,
+    options: Mapping[str, Any],
+    poll_interval: float,
+    settings_model: type[Any] | None,
+    environ: Mapping[str, str] | None,
+    default_url: str | None,
+    read: dict[str, str],
+) -> RunSettings:
     unknown = sorted(set(options) - set(RunOptions.__annotations__))
     if unknown:
         raise SettingsError(
@@ -361,10 +395,10 @@ def resolve(
         )
     config = options.get("config")
     values: dict[str, Any] = {}
-    used: dict[str, list[str]] = {}
     where = ""
     if config is not None:
-        values, used = _load(config, environ)
+        values, found = _load(config, environ)
+        read.update(found)
         where = f"{os.fspath(config)}: "
     given = {key: value for key, value in options.items() if key != "config" and value is not None}
     for key in ("url", "source", "spool"):
@@ -378,10 +412,6 @@ def resolve(
     # A key that came from the file is named with the file; one given to run() by its name alone.
     def at(key: str) -> str:
         return where if key in values and key not in given else ""
-
-    def variables(key: str) -> list[str] | None:
-        """The environment variables behind ``key``'s value, if it came from the file."""
-        return used.get(key) if at(key) else None
 
     for key in ("url", "source", "spool"):
         if merged.get(key) in (None, ""):
@@ -407,10 +437,10 @@ def resolve(
                 f"settings.{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
             )
             raise SettingsError(f"{at('settings')}{problems}") from None
-    writer = _mapping("writer", merged.get("writer"), at("writer"), variables("writer"))
+    writer = _mapping("writer", merged.get("writer"), at("writer"))
     if "close_timeout" in merged:
         writer["close_timeout"] = merged["close_timeout"]
-    client = _mapping("client", merged.get("client"), at("client"), variables("client"))
+    client = _mapping("client", merged.get("client"), at("client"))
     bad = sorted(set(client) - CLIENT_OPTIONS)
     if bad:
         raise SettingsError(
@@ -424,24 +454,17 @@ def resolve(
         source=str(merged["source"]),
         spool=os.fspath(merged["spool"]),
         poll_interval=_seconds(
-            "poll_interval",
-            merged.get("poll_interval", poll_interval),
-            at("poll_interval"),
-            variables("poll_interval"),
+            "poll_interval", merged.get("poll_interval", poll_interval), at("poll_interval")
         ),
         refresh_interval=_seconds(
             "refresh_interval",
             merged.get("refresh_interval", DEFAULT_REFRESH_INTERVAL),
             at("refresh_interval"),
-            variables("refresh_interval"),
         ),
         unhealthy_after=_seconds(
-            "unhealthy_after",
-            merged.get("unhealthy_after", DEFAULT_UNHEALTHY_AFTER),
-            at("unhealthy_after"),
-            variables("unhealthy_after"),
+            "unhealthy_after", merged.get("unhealthy_after", DEFAULT_UNHEALTHY_AFTER), at("unhealthy_after")
         ),
-        metrics=None if metrics in (None, "") else _address(metrics, at("metrics"), variables("metrics")),
+        metrics=None if metrics in (None, "") else _address(metrics, at("metrics")),
         client=client,
         writer=writer,
         settings=connector_settings,
