@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 calls = 100_000 if args.quick else 1_000_000
                 results["write_cost"] = writer_measure("write-cost", url, str(calls))
                 results["outage_memory"] = writer_measure("outage-memory", str(calls))
+                results["tag_memory"] = writer_measure("tag-memory", str(10_000 if args.quick else 100_000))
         finally:
             bench.close()
         if "frames" in args.only.split(","):
@@ -193,6 +194,21 @@ def table(results: dict[str, Any], markdown: bool) -> str:
             f"{outage['seconds']:.2f} s; write() {outage['write_median_us']:.2f} us per point meanwhile "
             f"(median of blocks of 1,000; 99th percentile {outage['write_p99_block_us']:.2f} us; budget: "
             "median < 100 us, p99 < 5 ms)."
+        )
+        if outage["step_kib"] is not None:
+            per_point = outage["step_kib"] * 1024 / max(1, outage["pending_points"])
+            notes.append(
+                f"Writer, per pending point: {per_point:.1f} bytes of memory (the points wait in the "
+                "spool, not in memory)."
+            )
+    tags = results.get("tag_memory")
+    if tags is not None and tags["connect_bytes_per_tag"] is not None:
+        step = "n/a" if tags["step_kib"] is None else f"{tags['step_kib'] / 1024:.0f} MiB"
+        notes.append(
+            f"Per tag, {tags['tags']:,} tags: connect and a Tag of each {tags['connect_bytes_per_tag']:.0f} "
+            f"bytes; a writer taking one point per tag and tick, platform down, "
+            f"{tags['writer_bytes_per_tag']:.0f} bytes more; the process {tags['rss_kib'] / 1024:.0f} MiB "
+            f"(it rose by {step} at most)."
         )
     sep = "\n\n" if markdown else "\n"
     frames = sep + frame_table(results["frames"], markdown) if results.get("frames") else ""

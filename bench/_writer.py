@@ -9,6 +9,10 @@ reached (a port that refuses connections), syncs them to the spool, and reports 
 set rose over its size just before the writer was opened (``VmHWM`` reset with /proc/self/clear_refs),
 and what ``write()`` cost meanwhile (blocks of 1,000 calls: the budget is a median under 100 us and a
 99th percentile under 5 ms, against 0.5 s and more for the client's retries).
+``python -m bench._writer tag-memory TAGS`` connects a source of TAGS tags (a stand-in platform
+in the process) and makes a `Tag` of each, as the connector runtime does, then writes one point per
+tag three times through a writer with the platform down and syncs: how far the resident set rose
+per tag for each, and its peak.
 Each prints one JSON object.
 """
 
@@ -22,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from data_interaction_client import DataInteractionClient, Tag
@@ -110,11 +115,70 @@ def outage_memory(points: int) -> dict[str, Any]:
     }
 
 
+def _connect_answer(count: int) -> bytes:
+    tags = [
+        {
+            "id": f"plant.area{i // 1000}.unit{i % 1000}.temperature",
+            "attributes": {
+                "smtTagValueTypeCode": 1,
+                "smtTagValueScale": 1,
+                "smtTagMaxDev": 0.5,
+                "smtTagSource": f'{{"register": {i}}}',
+            },
+        }
+        for i in range(count)
+    ]
+    return orjson.dumps({"error": {"id": 0, "message": ""}, "attributes": {"smtActive": True}, "tags": tags})
+
+
+def tag_memory(count: int) -> dict[str, Any]:
+    """Bytes of resident set per tag: connected and made a `Tag`; then known to a writer."""
+    answer = _connect_answer(count)
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/connect"):
+            return httpx.Response(200, content=answer)
+        return httpx.Response(503)  # the platform does not take points: they stay pending
+
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-spool-") as spool,
+        DataInteractionClient(
+            "http://platform.test", transport=httpx.MockTransport(platform), max_response_bytes=2**30
+        ) as client,
+    ):
+        before = _status_kib("VmRSS")
+        reset = _reset_high_water_mark()
+        connection = client.connect("1")
+        tags = [Tag(info.id, info.attributes) for info in connection.tags]
+        connected = _status_kib("VmRSS")
+        writer = client.writer(spool=spool, max_retry_delay=1.0)
+        for tick in range(3):
+            for tag in tags:
+                writer.write(tag, BASE_X + tick, 0.5)
+            writer.sync()
+        written = _status_kib("VmRSS")
+        high = _status_kib("VmHWM")
+        pending = writer.stats().pending_points
+        writer._close(0.0)
+    if before is None or connected is None or written is None:
+        return {"tags": count, "connect_bytes_per_tag": None, "writer_bytes_per_tag": None, "peak_kib": None}
+    return {
+        "tags": count,
+        "connect_bytes_per_tag": (connected - before) * 1024 / count,
+        "writer_bytes_per_tag": (written - connected) * 1024 / count,
+        "pending_points": pending,
+        "step_kib": None if not reset or high is None else high - before,
+        "rss_kib": written,
+    }
+
+
 def main() -> None:
     """Run one measure and print it as JSON."""
     what = sys.argv[1]
     if what == "write-cost":
         result = write_cost(sys.argv[2], int(sys.argv[3]))
+    elif what == "tag-memory":
+        result = tag_memory(int(sys.argv[2]))
     else:
         result = outage_memory(int(sys.argv[2]))
     sys.stdout.write(orjson.dumps(result).decode() + "\n")

@@ -5,6 +5,7 @@ The two clients add only the I/O: sending a request, sleeping between attempts a
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import gzip
 import html
@@ -129,6 +130,14 @@ class _WholeResponse(httpx.Response):
             yield chunk
 
 
+def _basic_authorization(url: httpx.URL) -> str | None:
+    """The ``Authorization`` header value for the user name and password in ``url``, if it has any."""
+    if not url.userinfo:
+        return None
+    userpass = f"{url.username}:{url.password}".encode()
+    return "Basic " + base64.b64encode(userpass).decode("ascii")
+
+
 class BaseClient(Generic[HttpxClientT]):
     """Options and all the logic of the facade that does no I/O."""
 
@@ -167,9 +176,12 @@ class BaseClient(Generic[HttpxClientT]):
             min_throughput = check_seconds("min_throughput (bytes per second)", min_throughput)
         if type(max_response_bytes) is not int or max_response_bytes < 1:
             raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}")
-        self._url = str(url).rstrip("/")  # credentials in it are sent (httpx makes them Basic auth)
-        self._urls: dict[str, httpx.URL] = {}  # the URL of each path requested, by path
         self.base_url: str = redacted(url).rstrip("/")
+        # Credentials in base_url are sent as a Basic Authorization header and kept out of every URL
+        # built: httpx logs each request's URL ("HTTP Request: POST <url>") at INFO.
+        basic = _basic_authorization(url)  # checked with token and auth below
+        self._url = str(url.copy_with(userinfo=b"")).rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}  # the URL of each path requested, by path
         self.timeout: httpx.Timeout = _as_timeout(timeout)
         self.max_retries = max_retries
         self.max_points_per_request: int = max_points_per_request
@@ -184,10 +196,31 @@ class BaseClient(Generic[HttpxClientT]):
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._headers.update(check_headers(headers))
-        # How each request is authenticated: a fixed token is a header; a token callable or an
-        # httpx.Auth runs for each request (without either, an http_client's own auth, if any).
         self._send_options: dict[str, Any] = {"stream": True}
-        if auth is not None:
+        self._authenticate(basic, token, auth)
+        if compress:
+            self._headers["Content-Encoding"] = "gzip"
+        self._owns_http = True
+        self._request_headers: httpx.Headers | None = None  # of the client's own httpx client, merged
+        # How the tags this client makes check their points; the attributes of the tags it was given.
+        self.precision: Precision | None = check_precision(precision)
+        self.check_values: bool = bool(check_values)
+        self._tag_attributes: dict[TagId, TagAttributes] = {}
+        self._proxy: ProxyChoice | None = None  # the proxy of the client's own transport, if any
+
+    def _authenticate(self, basic: str | None, token: TokenLike, auth: httpx.Auth | None) -> None:
+        """Set how each request is authenticated.
+
+        Credentials of base_url and a fixed token are a header; a token callable or an httpx.Auth runs
+        for each request (without any, an http_client's own auth, if any).
+        """
+        if basic is not None:
+            if token is not None or auth is not None:
+                raise InvalidInputError(
+                    "base_url has a user name or password, and token or auth is given too: give one of them"
+                )
+            self._headers["Authorization"] = basic
+        elif auth is not None:
             if token is not None:
                 raise InvalidInputError("give token or auth, not both")
             if not isinstance(auth, httpx.Auth):
@@ -199,15 +232,6 @@ class BaseClient(Generic[HttpxClientT]):
             checked_token = check_token(token)
             if checked_token is not None:
                 self._headers["Authorization"] = f"Bearer {checked_token}"
-        if compress:
-            self._headers["Content-Encoding"] = "gzip"
-        self._owns_http = True
-        self._request_headers: httpx.Headers | None = None  # of the client's own httpx client, merged
-        # How the tags this client makes check their points; the attributes of the tags it was given.
-        self.precision: Precision | None = check_precision(precision)
-        self.check_values: bool = bool(check_values)
-        self._tag_attributes: dict[TagId, TagAttributes] = {}
-        self._proxy: ProxyChoice | None = None  # the proxy of the client's own transport, if any
 
     def __repr__(self) -> str:
         # The token stays out of repr, logs and errors; so do credentials in base_url.

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from ._spool_files import file_id, open_file, read_at, sync_data, write_at
 
-__all__ = ["LEDGER_NAME", "Ledger", "LedgerState"]
+__all__ = ["LEDGER_NAME", "Ledger", "LedgerState", "read_state"]
 
 LEDGER_NAME = "acked"
 _MAGIC = b"DICL"
@@ -55,13 +55,7 @@ class Ledger:
     def read(self) -> LedgerState | None:
         """The newest valid state, or ``None`` when there is none (a new spool, or damage)."""
         raw = read_at(self._fd, 2 * _SLOT_SIZE, 0)
-        best: tuple[int, LedgerState] | None = None
-        for slot in range(2):
-            state = _parse(raw[slot * _SLOT_SIZE : (slot + 1) * _SLOT_SIZE])
-            if state is not None and (best is None or state[0] > best[0]):
-                best = state
-        if best is None and len(raw) >= _OLD.size + 4:
-            best = _parse_old(raw[: _OLD.size + 4])
+        best = _newest(raw)
         self.damaged = best is None and any(raw)
         if best is None:
             return None
@@ -84,9 +78,42 @@ class Ledger:
         except OSError:
             return True
 
+    def keep_copy(self, path: str) -> None:
+        """Write what the file holds now to the new file ``path`` (``0600``, never through a link)."""
+        raw = read_at(self._fd, 2 * _SLOT_SIZE, 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            write_at(fd, raw, 0)
+        finally:
+            os.close(fd)
+
     def close(self) -> None:
         """Close the file."""
         os.close(self._fd)
+
+
+def read_state(path: str) -> LedgerState | None:
+    """The newest valid state of the ledger file ``path``, read without writing (``None``: none)."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(2 * _SLOT_SIZE)
+    except OSError:
+        return None
+    best = _newest(raw)
+    return None if best is None else best[1]
+
+
+def _newest(raw: bytes) -> tuple[int, LedgerState] | None:
+    """The newest valid slot of a ledger's bytes, with its sequence number."""
+    best: tuple[int, LedgerState] | None = None
+    for slot in range(2):
+        state = _parse(raw[slot * _SLOT_SIZE : (slot + 1) * _SLOT_SIZE])
+        if state is not None and (best is None or state[0] > best[0]):
+            best = state
+    if best is None and len(raw) >= _OLD.size + 4:
+        best = _parse_old(raw[: _OLD.size + 4])
+    return best
 
 
 def _parse(raw: bytes) -> tuple[int, LedgerState] | None:

@@ -298,6 +298,10 @@ class SqliteSpool(Spool):
                         f"the spool file {source} is damaged and cannot be renamed aside: {exc}",
                         path=source,
                     ) from exc
+        # The ledger is rewritten for the fresh file: a copy beside the renamed one keeps its
+        # watermark, so that a salvage of that file leaves out what was delivered.
+        with contextlib.suppress(OSError):
+            self._ledger.keep_copy(aside + ".acked")
         return aside
 
     def _load(self, conn: sqlite3.Connection, ledger: Ledger) -> None:
@@ -701,7 +705,11 @@ class SqliteSpool(Spool):
         with self._lock:
             for entry in damaged:
                 log.error(
-                    "spool %s: record %d set aside in the quarantine: %s", self.path, entry.batch, entry.error
+                    "spool %s: record %d (%d points) set aside in the quarantine, not sent: %s",
+                    self.path,
+                    entry.batch,
+                    entry.points,
+                    entry.error,
                 )
                 self.points -= entry.points
                 self.bytes -= len(entry.tags) + len(entry.data)

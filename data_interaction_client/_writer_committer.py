@@ -20,7 +20,7 @@ from ._spool import AppendResult, NewRecord
 from ._writer_accounts import Accounts
 from ._writer_intake import Intake, Take, wire_points
 from ._writer_options import Settings
-from ._writer_records import Encoded, encode_records
+from ._writer_records import Encoded, encode_records, tight
 
 __all__ = ["Committer", "Watermarks", "state_key", "watermark_value"]
 
@@ -122,7 +122,9 @@ class Committer:
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
         states = {
-            state_key(wire): points.last_x if isinstance(points, Encoded) else orjson.dumps(points[-1]["x"])
+            state_key(wire): points.last_x
+            if isinstance(points, Encoded)
+            else tight(orjson.dumps(points[-1]["x"]))
             for wire, points in groups
             if points
         }

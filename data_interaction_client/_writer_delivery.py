@@ -56,7 +56,11 @@ class Delivery:
                 self.quarantine.append(entry)
                 self.damaged.append((entry, exc))
                 log.error(
-                    "spool record %d cannot be decoded (%s): set aside in the quarantine", record.id, exc
+                    "spool record %d (%d points) cannot be decoded (%s): set aside in the quarantine, "
+                    "not sent",
+                    record.id,
+                    record.points,
+                    exc,
                 )
                 continue
             first = first or record

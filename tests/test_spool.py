@@ -149,7 +149,7 @@ def test_a_record_damaged_on_disk_goes_to_the_quarantine(
             assert [r.id for r in spool.peek(100)] == [1]  # stops at the damaged one
             spool.settle(1)
             assert [r.id for r in spool.peek(100)] == [3]
-        assert "record 2 set aside in the quarantine" in caplog.text
+        assert "record 2 (2 points) set aside in the quarantine" in caplog.text
         (entry,) = spool.quarantined()
         assert entry.damaged
         assert "checksum" in entry.error
@@ -225,7 +225,8 @@ def test_a_spool_of_a_newer_format_is_kept_aside_whole_and_a_fresh_one_started(
     (aside,) = [
         p
         for p in path.iterdir()
-        if p.name.startswith(DB_NAME + ".corrupt-") and not p.name.endswith(("-journal", "-wal", "-shm"))
+        if p.name.startswith(DB_NAME + ".corrupt-")
+        and not p.name.endswith(("-journal", "-wal", "-shm", ".acked"))
     ]
     assert aside.read_bytes() == raw  # not touched
     assert "spool format 99 is not one this version knows" in caplog.text

@@ -282,3 +282,18 @@ def test_a_record_damaged_on_disk_is_told_to_on_quarantined_on_both_twins(
 
     (event,) = asyncio.run(run_async())
     assert event.points == damaged_points
+
+
+def test_a_record_quarantined_for_its_checksum_says_how_many_points_at_error(
+    templates: dict[str, Path], tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    shutil.copytree(templates["closed"], spool)
+    with closing(sqlite3.connect(spool / DB_NAME)) as conn, conn:
+        ((record, points),) = conn.execute(
+            "SELECT id, points FROM batches WHERE id = (SELECT MIN(id) + 1 FROM batches)"
+        ).fetchall()
+        conn.execute("UPDATE batches SET data = ? WHERE id = ?", (b"[]", record))
+    outcome = deliver(spool)
+    (error,) = [e for e in outcome.errors if f"record {record} " in e]
+    assert f"record {record} ({points} points) set aside in the quarantine" in error

@@ -45,6 +45,7 @@ from data_interaction_client import (
     plot_histories,
 )
 
+from .._options import check_token
 from ._files import (
     CsvDialect,
     FileError,
@@ -92,6 +93,10 @@ class Settings:
 
     def client(self) -> DataInteractionClient:
         """A client for the platform at ``--url``."""
+        try:
+            check_token(self.token)  # a bad token is reported as one, not as a bad --url
+        except InvalidInputError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--token'") from None
         try:
             return DataInteractionClient(
                 self.url, token=self.token, timeout=self.timeout, max_retries=self.retries
@@ -823,6 +828,10 @@ def serve(args: tuple[str, ...]) -> int:
 from ._run import run_command  # noqa: E402  (the connector runtime: its module, its options)
 
 cli.add_command(run_command)
+
+from ._spool import spool  # noqa: E402  (spool inspect, spool salvage)
+
+cli.add_command(spool)
 
 # --- running ---------------------------------------------------------------------------------------
 

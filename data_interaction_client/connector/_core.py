@@ -190,7 +190,7 @@ class Core:
         if self.unreachable_since is not None:
             log.warning("the platform answers again after %.1f s", time.monotonic() - self.unreachable_since)
         elif not self.reached:
-            log.info("connected to the platform at %s", self.settings.url)
+            log.info("connected to the platform at %s", self.settings.shown_url)
         self.reached = True
         self.unreachable_since = None
         self.token_refused = False
@@ -200,7 +200,7 @@ class Core:
             self.unreachable_since = time.monotonic()
             log.warning(
                 "the platform at %s does not answer (%s); trying again, with backoff",
-                self.settings.url,
+                self.settings.shown_url,
                 error,
             )
 

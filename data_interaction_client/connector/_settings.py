@@ -17,7 +17,8 @@ settings: {host: 10.0.0.5}         # the connector's own Settings
 
 ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (``${NAME:-default}``
 when it may be unset); a value that is one reference alone is read as a YAML scalar, so that
-``port: ${PORT}`` gives a number. Every error names the file and the key.
+``port: ${PORT}`` gives a number. Every error names the file and the key, and never shows a value
+read from the environment (often a secret) nor quotes a line of the file (it may hold the token).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +35,7 @@ from typing import Any, TypedDict
 import attrs
 
 from .._exceptions import InvalidInputError
+from .._options import check_token, redacted
 
 __all__ = [
     "CLIENT_OPTIONS",
@@ -79,6 +82,8 @@ _RUN_KEYS = (
     "settings",
 )
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_DEPTH = 32
+"""The deepest nesting of mappings and lists a settings file may have."""
 
 
 class SettingsError(InvalidInputError):
@@ -129,15 +134,28 @@ class RunSettings:
     writer: dict[str, Any]
     settings: Any
 
+    @property
+    def shown_url(self) -> str:
+        """``url`` for logs and messages: a user name and password in it shown as ``***``."""
+        import httpx
 
-def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str]) -> Any:
+        try:
+            return redacted(httpx.URL(self.url))
+        except httpx.InvalidURL:
+            return "(an invalid URL)"
+
+
+def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str], used: dict[str, str]) -> Any:
+    """``value`` with its references replaced; ``used`` gets the variables read and their values."""
     if isinstance(value, Mapping):
         return {
-            key: _substitute(item, f"{where}.{key}" if where else str(key), path, environ)
+            key: _substitute(item, f"{where}.{key}" if where else str(key), path, environ, used)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_substitute(item, f"{where}[{index}]", path, environ) for index, item in enumerate(value)]
+        return [
+            _substitute(item, f"{where}[{index}]", path, environ, used) for index, item in enumerate(value)
+        ]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -151,6 +169,7 @@ def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str]) -
                     f"(or give a default: ${{{name}:-value}})"
                 )
             return default
+        used[name] = found
         return found
 
     whole = _REFERENCE.fullmatch(value)
@@ -166,8 +185,85 @@ def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str]) -
     return text
 
 
+def _depth(document: Any) -> int:
+    """How deep mappings and lists nest in ``document`` (counted without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                break
+            items = value.values() if isinstance(value, Mapping) else value
+            stack.extend((item, depth + 1) for item in items)
+    return deepest
+
+
+def _yaml_message(exc: Exception) -> str:
+    """A YAML error's problem and position, without the snippet of the line it quotes."""
+    import yaml
+
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return type(exc).__name__
+    parts = [
+        f"{text} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else text
+        for text, mark in ((exc.context, exc.context_mark), (exc.problem, exc.problem_mark))
+        if text
+    ]
+    return "; ".join(parts) or type(exc).__name__
+
+
+def _restore(value: Any, placeholder: re.Pattern[str], references: list[str]) -> Any:
+    """``value`` with the placeholders put in for the ``${...}`` references turned back into them."""
+
+    def text(item: Any) -> Any:
+        if isinstance(item, str) and placeholder.search(item):
+            return placeholder.sub(lambda match: references[int(match[1])], item)
+        return item
+
+    if isinstance(value, Mapping):
+        return {text(key): _restore(item, placeholder, references) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore(item, placeholder, references) for item in value]
+    return text(value)
+
+
+def _load_yaml(name: str, raw: bytes) -> Any:
+    import yaml
+
+    try:
+        source = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{name}: not valid YAML: not UTF-8 (byte {exc.start})") from None
+    # ${...} is not YAML: in a flow mapping ({batch_points: ${N}}) its braces would end the mapping.
+    # Each reference becomes a plain word for the parse, and is put back in the values it is in.
+    nonce = secrets.token_hex(6)
+    references: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        references.append(match[0])
+        return f"dicref{nonce}n{len(references) - 1}x"
+
+    source = _REFERENCE.sub(hide, source)
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{name}: not valid YAML: {_yaml_message(exc)}") from None
+    if references:
+        document = _restore(document, re.compile(f"dicref{nonce}n([0-9]+)x"), references)
+    return document
+
+
 def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read a YAML (``.yaml``, ``.yml``) or TOML (``.toml``) settings file, ``${VAR}`` substituted."""
+    return _load(path, environ)[0]
+
+
+def _load(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings file's values, and the environment variables it read with their values."""
     name = os.fspath(path)
     environ = os.environ if environ is None else environ
     suffix = Path(name).suffix.lower()
@@ -175,20 +271,24 @@ def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
         raw = Path(name).read_bytes()
     except OSError as exc:
         raise SettingsError(f"{name}: cannot read the settings file: {exc.strerror or exc}") from None
-    if suffix == ".toml":
-        try:
-            document: Any = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{name}: not valid TOML: {exc}") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            document = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from None
-    else:
+    if suffix not in (".toml", ".yaml", ".yml"):
         raise SettingsError(f"{name}: a settings file is YAML (.yaml, .yml) or TOML (.toml)")
+    try:
+        if suffix == ".toml":
+            try:
+                document: Any = tomllib.loads(raw.decode("utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"{name}: not valid TOML: {exc}") from None
+        else:
+            document = _load_yaml(name, raw)
+    except RecursionError:  # both parsers recurse once per level of nesting
+        raise SettingsError(
+            f"{name}: mappings and lists nest too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
+    if document is None:
+        document = {}
+    if _depth(document) > MAX_DEPTH:
+        raise SettingsError(f"{name}: mappings and lists nest too deeply (at most {MAX_DEPTH} levels)")
     if not isinstance(document, Mapping):
         raise SettingsError(
             f"{name}: the settings file holds a mapping of keys, not {type(document).__name__}"
@@ -198,8 +298,9 @@ def load_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
         raise SettingsError(
             f"{name}: unknown key {', '.join(map(repr, unknown))}; the keys are {', '.join(_RUN_KEYS)}"
         )
-    result: dict[str, Any] = _substitute(document, "", name, environ)
-    return result
+    used: dict[str, str] = {}
+    result: dict[str, Any] = _substitute(document, "", name, environ, used)
+    return result, used
 
 
 def _seconds(key: str, value: object, where: str) -> float:
@@ -240,7 +341,52 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     default_url: str | None = None,
 ) -> RunSettings:
-    """The settings of a run: ``options`` (and the arguments) over the settings file over defaults."""
+    """The settings of a run: ``options`` (and the arguments) over the settings file over defaults.
+
+    No error shows a value the settings file read from the environment (it may be a secret): it
+    says "the value of ${NAME} (not shown)" instead.
+    """
+    read: dict[str, str] = {}  # the environment variables the settings file read, and their values
+    try:
+        return _resolve(
+            url=url,
+            source=source,
+            spool=spool,
+            options=options,
+            poll_interval=poll_interval,
+            settings_model=settings_model,
+            environ=environ,
+            default_url=default_url,
+            read=read,
+        )
+    except SettingsError as exc:
+        raise SettingsError(_scrub(str(exc), read)) from None
+
+
+def _scrub(message: str, read: Mapping[str, str]) -> str:
+    """``message`` with every value read from the environment replaced by where it came from."""
+    # Longest first, so that a value inside another is not half replaced; values of one or two
+    # characters are no secret, and replacing them would garble the message's own numbers.
+    for name, value in sorted(read.items(), key=lambda item: -len(item[1])):
+        if len(value) < 3:
+            continue
+        message = message.replace(repr(value), f"the value of ${{{name}}} (not shown)")
+        message = message.replace(value, f"${{{name}}}")
+    return message
+
+
+def _resolve(
+    *,
+    url: str | None,
+    source: str | None,
+    spool: str | os.PathLike[str] | None,
+    options: Mapping[str, Any],
+    poll_interval: float,
+    settings_model: type[Any] | None,
+    environ: Mapping[str, str] | None,
+    default_url: str | None,
+    read: dict[str, str],
+) -> RunSettings:
     unknown = sorted(set(options) - set(RunOptions.__annotations__))
     if unknown:
         raise SettingsError(
@@ -251,7 +397,8 @@ def resolve(
     values: dict[str, Any] = {}
     where = ""
     if config is not None:
-        values = load_file(config, environ)
+        values, found = _load(config, environ)
+        read.update(found)
         where = f"{os.fspath(config)}: "
     given = {key: value for key, value in options.items() if key != "config" and value is not None}
     for key in ("url", "source", "spool"):
@@ -274,6 +421,11 @@ def resolve(
     token = merged.get("token")
     if token is not None and not isinstance(token, str):
         raise SettingsError(f"{at('token')}token must be a string")
+    if token:
+        try:
+            check_token(token)  # its message never quotes the token
+        except InvalidInputError as exc:
+            raise SettingsError(f"{at('token')}{exc}") from None
     connector_settings = merged.get("settings")
     if settings_model is not None and not isinstance(connector_settings, settings_model):
         import pydantic

@@ -340,6 +340,7 @@ def test_get_plot_draws_a_png(run: Run, reference_platform: RunningPlatform, tmp
         (("frobnicate",), "error: No such command 'frobnicate'."),
         (("--token", "t", "--token-file", __file__, "connect", "1"), "error: give --token or --token-file"),
         (("--url", "ftp://x", "connect", "1"), "error: Invalid value for '--url'"),
+        (("--token", "a\nb", "connect", "1"), "error: Invalid value for '--token': token has a line break"),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(run: Run, args: tuple[str, ...], message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -131,3 +132,88 @@ def test_schedule_is_fixed_rate_aligned_and_skips_overruns() -> None:
     assert schedule.skip_missed(102.0) == 2
     assert schedule.due() == pytest.approx(102.3)
     assert schedule.take() == 1_002_500_000
+
+
+SECRET = "hunter2-from-the-vault"
+
+
+def from_file(path: Path, environ: dict[str, str], model: type[pydantic.BaseModel] | None = None) -> Any:
+    """The settings of a run given only ``path``, read with ``environ``."""
+    return resolve(
+        url="http://p",
+        source="1",
+        spool="/tmp/s",
+        options={"config": path},
+        poll_interval=1.0,
+        settings_model=model,
+        environ=environ,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "poll_interval: ${SECRET}\n",
+            "poll_interval must be a number of seconds > 0, not the value of ${SECRET}",
+        ),
+        (
+            "metrics: ${SECRET}\n",
+            "metrics must be HOST:PORT (e.g. 127.0.0.1:9100), not the value of ${SECRET}",
+        ),
+        ("writer: ${SECRET}\n", "writer must be a mapping of options, not the value of ${SECRET}"),
+        ("token: 'tok ${SECRET}'\n", "token has white space at position 3"),
+        ('token: "${SECRET}\\n"\n', "token has a line break at position 22"),
+        (f"token: '{SECRET}\n", "not valid YAML: while scanning a quoted scalar (line 1, column 8)"),
+        (f"token: {SECRET}: x\n", "not valid YAML: mapping values are not allowed here (line 1, column 30)"),
+    ],
+)
+def test_errors_never_show_an_environment_value_nor_a_line_of_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        from_file(path, {"SECRET": SECRET})
+    assert f"{path}: {message}" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.yaml", "settings: " + "[" * 5000 + "]" * 5000 + "\n"),
+        ("deep.yaml", "settings:\n" + "".join(" " * i + "- \n" for i in range(0, 2000, 2))),
+        ("deep.toml", "settings = " + "[" * 5000 + "]" * 5000 + "\n"),
+        ("deep.toml", "settings = " + "{a = " * 50 + "1" + "}" * 50 + "\n"),
+    ],
+)
+def test_a_deep_nesting_is_a_settings_error(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=r"nest too deeply \(at most 32 levels\)"):
+        settings(path)
+
+
+def test_a_deep_nesting_exits_2_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from data_interaction_client.cli import main
+
+    path = tmp_path / "deep.yaml"
+    path.write_text("settings: " + "[" * 5000 + "]" * 5000 + "\n")
+    code = main(
+        ["run", "tests.connector.sample:Buffered", "--source", "1", "--spool", "s", "--config", str(path)]
+    )
+    assert code == 2
+    assert "nest too deeply" in capsys.readouterr().err
+
+
+def test_a_reference_inside_a_yaml_flow_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "writer: {batch_points: ${N}, name: '${N:-x}'}\nsettings: {host: ${HOST}, port: ${PORT}}\n"
+    )
+    result = from_file(path, {"N": "10", "HOST": "10.0.0.5", "PORT": "1502"}, Model)
+    assert result.writer == {"batch_points": 10, "name": 10}
+    assert result.settings == Model(host="10.0.0.5", port=1502)
