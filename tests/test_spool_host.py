@@ -196,9 +196,11 @@ def test_the_writer_refuses_a_shared_directory_unless_told_it_is_shared(tmp_path
 
 
 def set_aside(path: Path) -> list[Path]:
-    """The spool files renamed aside (not their journals)."""
+    """The spool files renamed aside (not their journals, nor the copies of their ledgers)."""
     return [
-        p for p in path.iterdir() if p.name.startswith(DB_NAME + ".corrupt-") and "-journal" not in p.name
+        p
+        for p in path.iterdir()
+        if p.name.startswith(DB_NAME + ".corrupt-") and not p.name.endswith(("-journal", ".acked"))
     ]
 
 
