@@ -44,6 +44,7 @@ def test_public_names() -> None:
         "RunOptions",
         "SettingsError",
         "Source",
+        "SourceLinkLost",
     ]
 
 
@@ -125,13 +126,13 @@ def test_readings_from_tuples_and_objects() -> None:
 def test_schedule_is_fixed_rate_aligned_and_skips_overruns() -> None:
     schedule = Schedule(0.5, monotonic=100.0, wall_us=1_000_200_000)
     assert schedule.due() == pytest.approx(100.3)  # the next whole half second of wall time
-    assert schedule.take() == 1_000_500_000
+    assert schedule.take(1_000_500_300) == 1_000_500_000  # taken 0.3 ms late: the whole half second
     assert schedule.skip_missed(100.4) == 0
-    assert schedule.take() == 1_001_000_000
+    assert schedule.take(1_001_000_000) == 1_001_000_000
     # a poll that ran until 102.0 missed the ticks due at 101.3 and 101.8
     assert schedule.skip_missed(102.0) == 2
     assert schedule.due() == pytest.approx(102.3)
-    assert schedule.take() == 1_002_500_000
+    assert schedule.take(1_002_500_000) == 1_002_500_000
 
 
 SECRET = "hunter2-from-the-vault"
@@ -217,3 +218,52 @@ def test_a_reference_inside_a_yaml_flow_mapping(tmp_path: Path) -> None:
     result = from_file(path, {"N": "10", "HOST": "10.0.0.5", "PORT": "1502"}, Model)
     assert result.writer == {"batch_points": 10, "name": 10}
     assert result.settings == Model(host="10.0.0.5", port=1502)
+
+
+def test_a_stepped_wall_clock_stamps_the_next_tick_with_the_new_time() -> None:
+    schedule = Schedule(1.0, monotonic=100.0, wall_us=1_000_000_000_000)
+    assert schedule.take(1_000_000_000_000) == 1_000_000_000_000
+    hour = 3_600_000_000
+    # NTP steps the wall clock forward an hour; the schedule stays on the monotonic clock
+    assert schedule.due() == pytest.approx(101.0)
+    assert schedule.take(1_000_001_000_000 + hour) == 1_000_001_000_000 + hour
+    assert schedule.due() == pytest.approx(102.0)
+
+
+class _Writer:
+    """A writer that takes every point: what the core hands over, in order."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[Any, ...]] = []
+
+    def write(self, tag: Any, x: Any, y: Any, q: Any = None) -> None:
+        self.points.append((tag, x, y, q))
+
+
+def test_readings_held_past_the_cap_keep_the_window_open_until_a_backfill_gives_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from data_interaction_client import Tag
+    from data_interaction_client.connector import _core
+    from data_interaction_client.connector._settings import resolve
+
+    monkeypatch.setattr(_core, "HOLD_CAP", 3)
+    settings = resolve(
+        url="http://h", source="1", spool="s", options={}, poll_interval=1.0, settings_model=None
+    )
+    core = _core.Core(settings, None)
+    core.backfills = True
+    tag = Tag("a")
+    core.tags = {tag.id: tag}
+    core.start_gaps([tag], lambda tag_id: 100)
+    writer = _Writer()
+    core.deliver(writer, [(tag, x, 1.0, None) for x in range(200, 206)], "emit")  # a window is open: held
+    assert writer.points == []
+    # the window read up to 150: but three readings were left out of the held ones: it stays open
+    core.deliver(writer, [(tag, 150, 1.0, None)], "backfill", direct=True)
+    assert core.repair_done(tag, 100, 150, 1, None, True) == []
+    assert core.gaps[tag.id].since == 150
+    # read on up to 300: the window closes, the held readings are written
+    held = core.repair_done(tag, 150, 300, 0, None, True)
+    assert [p[1] for p in held] == [200, 201, 202]
+    assert tag.id not in core.gaps
