@@ -60,6 +60,9 @@ def test_the_quick_start_prints_what_its_readme_shows(
 
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: p.name)
 def test_the_readme_links_every_guide(readme: Path) -> None:
-    guides = {f"docs/{page.name}" for page in (ROOT / "docs").glob("*.md") if page.name != "index.md"}
+    """README.md links the English guides, README.ru.md their Russian twins (docs/<page>.ru.md)."""
+    suffix = ".ru.md" if readme.name == "README.ru.md" else ".md"
+    english = [page for page in (ROOT / "docs").glob("*.md") if not page.name.endswith(".ru.md")]
+    guides = {f"docs/{page.name.removesuffix('.md')}{suffix}" for page in english if page.name != "index.md"}
     linked = set(re.findall(r"\]\((docs/[^)#]+\.md)", readme.read_text(encoding="utf-8")))
     assert linked == guides
