@@ -62,6 +62,30 @@ def test_every_english_page_has_its_russian_twin_with_the_same_code(page: Path) 
     )
 
 
+#: A link's target: a page or an anchor (``](writer.md#how-fast)``), or a name in the API reference
+#: (``][data_interaction_client.Tag]``).
+LINK = re.compile(r"\]\(([^)\s]+)\)|\]\[([\w.]+)\]")
+HEADING = re.compile(r"^#{1,6} ", re.MULTILINE)
+
+
+def outline(page: Path) -> tuple[int, list[str]]:
+    """The page's number of headings and its links' targets in order, code blocks left out."""
+    prose = FENCE.sub("", page.read_text(encoding="utf-8"))
+    return len(HEADING.findall(prose)), ["".join(target) for target in LINK.findall(prose)]
+
+
+@pytest.mark.parametrize("page", ENGLISH, ids=name)
+def test_every_russian_twin_has_the_same_sections_and_links(page: Path) -> None:
+    """A section or a link added to the English page and not to its twin shows here."""
+    if not twin(page).exists():
+        pytest.fail(f"{name(page)} has no Russian twin")
+    (english_headings, english_links), (russian_headings, russian_links) = outline(page), outline(twin(page))
+    assert russian_headings == english_headings, (
+        f"{name(twin(page))} has {russian_headings} headings, {name(page)} {english_headings}"
+    )
+    assert russian_links == english_links, f"{name(twin(page))} does not link what {name(page)} links"
+
+
 def test_every_russian_page_translates_an_english_one() -> None:
     originals = {page: page.with_name(page.name.removesuffix(".ru.md") + ".md") for page in RUSSIAN}
     orphans = [name(page) for page, original in originals.items() if original not in ENGLISH]
