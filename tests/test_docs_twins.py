@@ -4,7 +4,9 @@ The site is built in two languages by mkdocs-static-i18n: ``docs/<page>.md`` in 
 ``docs/<page>.ru.md`` in Russian beside it. The examples are the same in both, byte for byte (comments
 inside them included), so tests/test_docs.py runs each once, from the English page; this test is what
 keeps the Russian copies equal to what runs. The API reference pages are generated from the English
-docstrings in both languages: their twins carry the same ``:::`` directives and say so.
+docstrings in both languages: their twins carry the same ``:::`` directives and say so. A twin also has
+as many headings as its page and the same links in the same order, so that a section added to one
+page and not to the other shows.
 """
 
 from __future__ import annotations
