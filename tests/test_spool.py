@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from data_interaction_client import SpoolDiskFullError, SpoolError, SpoolLockedError
-from data_interaction_client._spool import MemorySpool, NewRecord, QuarantineEntry, Spool
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.contract import MemorySpool, NewRecord, QuarantineEntry, Spool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 
 
 def rec(n: int, tag: bytes = b"t") -> NewRecord:
@@ -248,7 +248,7 @@ def test_one_spool_per_directory_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "spool"
     code = (
         "import sys, time\n"
-        "from data_interaction_client._spool_sqlite import SqliteSpool\n"
+        "from data_interaction_client._spool.sqlite import SqliteSpool\n"
         f"s = SqliteSpool({str(path)!r})\n"
         "print('ready', flush=True)\n"
         "sys.stdin.readline()\n"
@@ -348,7 +348,7 @@ def test_a_ledger_of_another_spool_file_is_not_believed(tmp_path: Path) -> None:
 def test_records_beyond_the_cache_are_read_from_the_file_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("data_interaction_client._spool_sqlite._CACHE_BYTES", 25)
+    monkeypatch.setattr("data_interaction_client._spool.sqlite._CACHE_BYTES", 25)
     spool = SqliteSpool(tmp_path / "spool")
     try:
         spool.append([rec(9), rec(9), rec(9), rec(9)])  # 10 bytes each: two fit in the cache

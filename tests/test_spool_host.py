@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from data_interaction_client import DataInteractionClient, SpoolError
-from data_interaction_client._spool import NewRecord
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.contract import NewRecord
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 
 from .emulator.process import free_port
 from .writer_helpers import Recorder, Twin
@@ -246,7 +246,7 @@ def test_a_read_only_disk_is_refused_and_says_so(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)))
     # The header check sees the version first; with the check passed, SQLite's refusal is judged.
-    monkeypatch.setattr("data_interaction_client._spool_sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
     with pytest.raises(SpoolError, match="is mounted read-only") as caught:
         SqliteSpool(path)
     assert str(path) in str(caught.value)
@@ -314,7 +314,7 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
     raw[18] = 3
     db.write_bytes(bytes(raw))
     # Without the header check, SQLite's own refusal is what tells it.
-    monkeypatch.setattr("data_interaction_client._spool_sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         SqliteSpool(path).close()
     assert len(set_aside(path)) == 1

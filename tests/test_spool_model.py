@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from data_interaction_client._spool import MemorySpool, NewRecord, Spool
-from data_interaction_client._spool_sqlite import SqliteSpool
+from data_interaction_client._spool.contract import MemorySpool, NewRecord, Spool
+from data_interaction_client._spool.sqlite import SqliteSpool
 
 
 @dataclass

@@ -24,9 +24,9 @@ from data_interaction_client import (
     WriterClosedError,
     WriterFullError,
     WriterTimeoutError,
-    _writer_committer,
 )
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._writer import committer
 
 from .conftest import json_response
 from .writer_helpers import FAST, Recorder, points, wait_until
@@ -181,7 +181,7 @@ def test_block_is_not_offered_and_the_writer_needs_a_loop(tmp_path: Path) -> Non
 
 
 def test_a_full_disk_then_space_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
     recorder = Recorder()
     recorder.down(503)
 

@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from data_interaction_client import InvalidPointError, TagAttributes, TagPath
-from data_interaction_client._spool import Record
-from data_interaction_client._writer_policies import TagPolicy, make_policy
-from data_interaction_client._writer_records import (
+from data_interaction_client._spool.contract import Record
+from data_interaction_client._writer.policies import TagPolicy, make_policy
+from data_interaction_client._writer.records import (
     Piece,
     RecordError,
     decode_points,

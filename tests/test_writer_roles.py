@@ -31,15 +31,15 @@ from data_interaction_client import (
     WriterTimeoutError,
 )
 from data_interaction_client._base_client import WriterLink
-from data_interaction_client._spool import MemorySpool, NewRecord
-from data_interaction_client._writer_accounts import Accounts, Pending
-from data_interaction_client._writer_committer import Committer, state_key
-from data_interaction_client._writer_core import WriterCore
-from data_interaction_client._writer_delivery import Verdict
-from data_interaction_client._writer_intake import Intake, Take, wire_points
-from data_interaction_client._writer_options import Settings, settings_from
-from data_interaction_client._writer_records import Encoded, decode_points, encode_records
-from data_interaction_client._writer_sender import Sender
+from data_interaction_client._spool.contract import MemorySpool, NewRecord
+from data_interaction_client._writer.accounts import Accounts, Pending
+from data_interaction_client._writer.committer import Committer, state_key
+from data_interaction_client._writer.delivery import Verdict
+from data_interaction_client._writer.engine import WriterCore
+from data_interaction_client._writer.intake import Intake, Take, wire_points
+from data_interaction_client._writer.options import Settings, settings_from
+from data_interaction_client._writer.records import Encoded, decode_points, encode_records
+from data_interaction_client._writer.sender import Sender
 
 from .writer_helpers import points
 

@@ -36,10 +36,9 @@ from data_interaction_client import (
     WriterFullError,
     WriterStats,
     WriterTimeoutError,
-    _writer_committer,
-    _writer_core,
 )
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._writer import committer, engine
 
 from .conftest import json_response
 from .writer_helpers import LogEvents, Recorder, Twin, points, wait_until
@@ -320,8 +319,8 @@ def disks(monkeypatch: pytest.MonkeyPatch) -> list[FullDisk]:
         made.append(spool)
         return spool
 
-    monkeypatch.setattr(_writer_core, "_disk_spool", open_spool)
-    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)
+    monkeypatch.setattr(engine, "_disk_spool", open_spool)
+    monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)
     return made
 
 
@@ -1021,7 +1020,7 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
     recorder.down(503)
     w = twin.writer(tmp_path / "spool")
     spool = w._spool

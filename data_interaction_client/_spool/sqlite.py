@@ -1,8 +1,8 @@
-"""The spool on disk: `SqliteSpool` keeps the contract of `_spool` in a directory.
+"""The spool on disk: `SqliteSpool` keeps the contract of `contract` in a directory.
 
 ``<directory>/spool.sqlite3`` holds the records, the quarantine and the tags' states, one row each,
-with a CRC-32; ``<directory>/acked`` is the ledger (`_spool_ledger`); the directory itself is
-locked (`_spool_files`).
+with a CRC-32; ``<directory>/acked`` is the ledger (`ledger`); the directory itself is
+locked (`files`).
 
 Why SQLite, and why with a rollback journal. SQLite gives atomic commits across tables (points and
 the tags' states in one step), torn-write safety and an integrity check, with no dependency. In WAL
@@ -36,8 +36,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
-from ._exceptions import SpoolDiskFullError, SpoolError, SpoolLockedError
-from ._spool import (
+from .._exceptions import SpoolDiskFullError, SpoolError, SpoolLockedError
+from .contract import (
     AppendResult,
     NewRecord,
     QuarantinedRecord,
@@ -47,7 +47,7 @@ from ._spool import (
     first_records,
     record_crc,
 )
-from ._spool_files import (
+from .files import (
     LOCK_NAME,
     DirectoryLock,
     FileId,
@@ -57,7 +57,7 @@ from ._spool_files import (
     side_file_problem,
     why_not,
 )
-from ._spool_ledger import LEDGER_NAME, Ledger, LedgerState
+from .ledger import LEDGER_NAME, Ledger, LedgerState
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
 

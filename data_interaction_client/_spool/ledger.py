@@ -19,7 +19,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from ._spool_files import file_id, open_file, read_at, sync_data, write_at
+from .files import file_id, open_file, read_at, sync_data, write_at
 
 __all__ = ["LEDGER_NAME", "Ledger", "LedgerState", "read_state"]
 

@@ -18,14 +18,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ._constants import WRITER_INITIAL_RETRY_DELAY
-from ._exceptions import PlatformError, SpoolError
-from ._retry import Failure, backoff, classify
-from ._spool import Record, Spool
-from ._writer_accounts import Accounts
-from ._writer_delivery import Delivery, Verdict, describe, unexpected
-from ._writer_options import Health, Settings, WriteEvent
-from ._writer_records import Piece
+from .._constants import WRITER_INITIAL_RETRY_DELAY
+from .._exceptions import PlatformError, SpoolError
+from .._retry import Failure, backoff, classify
+from .._spool.contract import Record, Spool
+from .accounts import Accounts
+from .delivery import Delivery, Verdict, describe, unexpected
+from .options import Health, Settings, WriteEvent
+from .records import Piece
 
 __all__ = ["Sender"]
 

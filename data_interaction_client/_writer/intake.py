@@ -20,18 +20,18 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, cast
 
-from ._base_client import WriterLink
-from ._columns import check_columns
-from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
-from ._exceptions import InvalidInputError, InvalidPointError, WriterFullError
-from ._points import MAX_INT, MIN_INT, PointRules, check_points, point
-from ._results import Columns
-from ._tag import Tag, TagAttributes
-from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_accounts import Accounts
-from ._writer_options import Settings, flag, seconds
-from ._writer_policies import TagPolicy, make_policy
-from ._writer_records import Encoded, encode_chunks
+from .._base_client import WriterLink
+from .._columns import check_columns
+from .._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
+from .._exceptions import InvalidInputError, InvalidPointError, WriterFullError
+from .._points import MAX_INT, MIN_INT, PointRules, check_points, point
+from .._results import Columns
+from .._tag import Tag, TagAttributes
+from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
+from .accounts import Accounts
+from .options import Settings, flag, seconds
+from .policies import TagPolicy, make_policy
+from .records import Encoded, encode_chunks
 
 __all__ = ["Intake", "Signal", "TagEntry", "Take", "WritePoint", "limit_of", "wire_points"]
 
@@ -303,7 +303,7 @@ class Intake:
 
     def write_frame(self, frame: Any, *, form: Literal["long", "wide"] = "long") -> int:
         """Take the points of a pandas or polars frame (`WriterCore.write_frame`); return how many."""
-        from ._frames import frame_tags  # pandas and polars are optional: only frames need them
+        from .._frames import frame_tags  # pandas and polars are optional: only frames need them
 
         chunks = list(
             frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._link.tag)

@@ -1,19 +1,19 @@
 """The writer's engine: the roles the sync and async writers share, composed under one lock; no I/O.
 
-The two writers (`_writer`) add only the I/O and the waiting: a thread or an asyncio task that
+The two writers (`writers`) add only the I/O and the waiting: a thread or an asyncio task that
 commits, another that sends, and how a caller waits for ``sync`` and ``flush``. Their loops ask
 `WriterCore._next_commit` and `WriterCore._next_send` what to do (a `Step`), do it (the spool's
 calls, the one ``post`` of a piece) and hand the outcome back.
 
 The roles, each in its module and testable alone:
 
-- `Intake` (``_writer_intake``): ``write*`` on the caller's thread, the points waiting for the
+- `Intake` (``intake``): ``write*`` on the caller's thread, the points waiting for the
   committer, admission and the room rules (overflow, the intake's cap).
-- `Committer` (``_writer_committer``): the intake taken, encoded in records and appended to the
+- `Committer` (``committer``): the intake taken, encoded in records and appended to the
   spool (with each tag's watermark); refusals of the spool (a full disk) and its tidying.
-- `Sender` (``_writer_sender``): when to send, what each request's outcome means (accepted,
+- `Sender` (``sender``): when to send, what each request's outcome means (accepted,
   retried with backoff, split, set aside), the health of delivery and the callbacks.
-- `Accounts` (``_writer_accounts``): what was sent, dropped and refused; what a close left.
+- `Accounts` (``accounts``): what was sent, dropped and refused; what a close left.
 
 This class holds what joins them: the lock, the writer's life (open, closing, its client closed,
 closed), the room the spool leaves to the intake, ``sync`` and ``flush``, the quarantine, ``stats``
@@ -42,24 +42,24 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from ._base_client import BaseClient
-from ._exceptions import (
+from .._base_client import BaseClient
+from .._exceptions import (
     ClientClosedError,
     InvalidInputError,
     SpoolError,
     WriterClosedError,
     WriterTimeoutError,
 )
-from ._spool import AppendResult, MemorySpool, NewRecord, Record, Spool
-from ._tag import Tag
-from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_accounts import Accounts, Pending
-from ._writer_committer import _STORE_RETRY_DELAY, Committer, state_key, watermark_value
-from ._writer_delivery import Delivery, describe, unreachable
-from ._writer_intake import Intake, Take, limit_of
-from ._writer_options import QuarantinedBatch, Settings, WriterStats, settings_from
-from ._writer_records import Piece, RecordError, decode_points
-from ._writer_sender import Sender
+from .._spool.contract import AppendResult, MemorySpool, NewRecord, Record, Spool
+from .._tag import Tag
+from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
+from .accounts import Accounts, Pending
+from .committer import _STORE_RETRY_DELAY, Committer, state_key, watermark_value
+from .delivery import Delivery, describe, unreachable
+from .intake import Intake, Take, limit_of
+from .options import QuarantinedBatch, Settings, WriterStats, settings_from
+from .records import Piece, RecordError, decode_points
+from .sender import Sender
 
 __all__ = ["INTAKE_BYTES", "INTAKE_CAP", "Step", "WriterCore", "client_closed", "remaining"]
 
@@ -725,7 +725,7 @@ def _ids(ids: Iterable[int] | None) -> list[int] | None:
 
 def _disk_spool(settings: Settings) -> Spool:
     """The spool on disk; SQLite is imported only by a writer that uses it (not at import time)."""
-    from ._spool_sqlite import SqliteSpool
+    from .._spool.sqlite import SqliteSpool
 
     assert settings.spool is not None
     return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool)

@@ -21,18 +21,18 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
-from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._writer_core import INTAKE_BYTES, INTAKE_CAP, WriterCore
-from ._writer_delivery import Delivery
-from ._writer_intake import Take
-from ._writer_options import WriterOptions
+from .._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
+from .delivery import Delivery
+from .engine import INTAKE_BYTES, INTAKE_CAP, WriterCore
+from .intake import Take
+from .options import WriterOptions
 
 if TYPE_CHECKING:
     # Imported where the async writer runs (in a running event loop, so asyncio is loaded by then),
     # not with the package: asyncio is a sixth of its import time, and threads' users never need it.
     import asyncio
 
-    from ._client import AsyncDataInteractionClient, DataInteractionClient
+    from .._client import AsyncDataInteractionClient, DataInteractionClient
 
 __all__ = ["AsyncWriter", "Writer"]
 

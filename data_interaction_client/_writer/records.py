@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ._spool import NewRecord, QuarantineEntry, Record
-from ._types import PointDict, TagId, tag_id_from
+from .._spool.contract import NewRecord, QuarantineEntry, Record
+from .._types import PointDict, TagId, tag_id_from
 
 __all__ = [
     "Encoded",

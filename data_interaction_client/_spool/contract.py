@@ -62,7 +62,7 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
   that returns is on a disk the next writer opens. A replacing file is renamed aside, never
   overwritten. What cannot be carried over is said at ERROR and counted (`take_lost`); while the
   spool cannot be made again, its calls raise `SpoolError` and ``trouble`` says why.
-- **What it refuses.** The directory and the files are the spool's own (see `_spool_files`: owner,
+- **What it refuses.** The directory and the files are the spool's own (see `files`: owner,
   mode, links). A spool file SQLite would open read-only on a writable disk (a header's write version
   it does not know) or whose tables are not the spool's is damage: renamed aside, as above. A disk
   mounted read-only, or a directory or file this user may not write, is a `SpoolError` saying which;
