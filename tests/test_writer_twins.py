@@ -38,7 +38,7 @@ from data_interaction_client import (
     WriterTimeoutError,
 )
 from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
-from data_interaction_client._writer import committer, engine
+from data_interaction_client._writer import committer, writers
 
 from .conftest import json_response
 from .writer_helpers import LogEvents, Recorder, Twin, points, wait_until
@@ -184,7 +184,7 @@ def _interrupt_close(twin: Twin, w: Any, recorder: Recorder) -> None:
     if twin.kind == "sync":
 
         def interrupt() -> None:
-            wait_until(lambda: w._closing, what="the close")
+            wait_until(lambda: w._engine.closing, what="the close")
             attempts = recorder.attempts
             wait_until(lambda: recorder.attempts > attempts, what="a retry while closing")
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
@@ -198,7 +198,7 @@ def _interrupt_close(twin: Twin, w: Any, recorder: Recorder) -> None:
 
     async def cancel() -> None:
         closing = asyncio.ensure_future(w.close())
-        await until(lambda: w._closing, what="the close")
+        await until(lambda: w._engine.closing, what="the close")
         attempts = recorder.attempts
         await until(lambda: recorder.attempts > attempts, what="a retry while closing")
         closing.cancel()
@@ -319,7 +319,7 @@ def disks(monkeypatch: pytest.MonkeyPatch) -> list[FullDisk]:
         made.append(spool)
         return spool
 
-    monkeypatch.setattr(engine, "_disk_spool", open_spool)
+    monkeypatch.setattr(writers, "_disk_spool", open_spool)
     monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)
     return made
 
@@ -358,7 +358,7 @@ def test_close_after_a_full_disk_stores_the_points_once_space_is_back(
     def space_back() -> None:
         disk.full = False
 
-    freeing = _after_retries(lambda: w._closing, disk, space_back)
+    freeing = _after_retries(lambda: w._engine.closing, disk, space_back)
     with caplog.at_level(logging.INFO, "data_interaction_client"):
         twin.close(w)
     freeing.join()
