@@ -367,7 +367,7 @@ def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
     assert "with the 50 points in 2 batches not yet delivered" in caplog.text
     assert "made again; 50 points carried over, none lost" in caplog.text
     assert any(r.levelno == logging.ERROR for r in caplog.records)
-    assert (spool.points, spool.batches, spool.take_lost()) == (90, 3, 0)
+    assert (spool.points, spool.records, spool.take_lost()) == (90, 3, 0)
     assert mode(path) == 0o700
     if removal == "replaced":
         assert len(set_aside(path)) == 1  # the file that took its place is kept, aside
@@ -443,7 +443,7 @@ def test_what_cannot_be_carried_over_is_counted_and_said(
     assert "30 points pending in the deleted spool file could not be read" in caplog.text
     assert spool.take_lost() == 30
     assert spool.take_lost() == 0  # told once
-    assert (spool.points, spool.batches) == (5, 1)
+    assert (spool.points, spool.records) == (5, 1)
     spool.close()
     assert reopened(path)[:2] == (5, [5])
 

@@ -103,7 +103,7 @@ class SpoolMachine(RuleBasedStateMachine):
     def counters_agree(self) -> None:
         records = self.model.records
         assert self.spool.points == sum(points for _, points, _ in records)
-        assert self.spool.batches == len(records)
+        assert self.spool.records == len(records)
         assert self.spool.head == (records[0][0] if records else None)
         assert self.spool.states() == self.model.states
         assert self.memory.points == self.spool.points

@@ -70,7 +70,7 @@ def test_split_halves_parts_then_points_and_never_one_point() -> None:
     assert orjson.loads(two.body())["data"] == [{"tagId": "a", "data": pts(1, 2)}]
     assert second.split(points=True) is None
     entry = first.quarantine_entry("HTTP 422", 422)
-    assert (entry.points, entry.status, entry.batch) == (3, 422, 1)
+    assert (entry.points, entry.status, entry.record_id) == (3, 422, 1)
     assert decode_points(entry.tags, entry.data) == {"a": pts(0, 3)}
 
 

@@ -281,7 +281,7 @@ def test_committer_lays_the_take_out_in_records_and_keeps_the_watermarks(
     assert (committer.committing, committer.held, intake.count) == (121, 121, 0)
     records = committer.encode(take)
     assert [r.points for r in records] == [50, 50, 21]  # at most batch_points each, tags joined
-    batch, limit = committer.batch(records)
+    batch, limit = committer.to_append(records)
     assert batch == records
     assert limit == {
         "states": {state_key("a"): orjson.dumps(points(0, 119, 1)[0]["x"]), state_key("b"): b"%d" % (X + 7)}
@@ -310,7 +310,7 @@ def test_committer_keeps_what_the_spool_refused_and_tries_it_first(client: DataI
     intake.write("a", X + 10, 1.0)
     take2 = committer.take()
     more = committer.encode(take2)
-    batch, _ = committer.batch(more)
+    batch, _ = committer.to_append(more)
     assert batch == records + more  # the refused first, in order
     committer.stored(take2, batch, MemorySpool().append(batch))
     assert (committer.refusal, committer.held, committer.committed, committer.unsaved) == (None, 0, 11, [])
@@ -325,7 +325,7 @@ def test_committer_retry_without_a_new_take_marks_the_refused_points_stored(
     records = committer.encode(take)
     committer.store_failed(take, records, SpoolError("nope", path=""), time.monotonic())
     assert committer.take() is None  # nothing new: only the refused records are tried
-    batch, _ = committer.batch([])
+    batch, _ = committer.to_append([])
     committer.stored(None, batch, MemorySpool().append(batch))
     assert (committer.committed, committer.held) == (3, 0)
 
@@ -351,9 +351,9 @@ def test_committer_drops_a_point_changed_after_it_was_given(
 
 def test_committer_gives_the_limit_with_drop_oldest(client: DataInteractionClient, tmp_path: Any) -> None:
     committer, _, _ = make_committer(client, overflow="drop_oldest", max_pending_points=9)
-    assert committer.batch([]) == ([], {"max_points": 9})
+    assert committer.to_append([]) == ([], {"max_points": 9})
     on_disk, _, _ = make_committer(client, spool=tmp_path, overflow="drop_oldest", max_spool_bytes=4096)
-    assert on_disk.batch([]) == ([], {"max_bytes": 4096})
+    assert on_disk.to_append([]) == ([], {"max_bytes": 4096})
 
 
 def test_committer_sweeps_when_idle_and_waits_after_a_failure(client: DataInteractionClient) -> None:

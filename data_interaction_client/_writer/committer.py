@@ -144,7 +144,7 @@ class Committer:
                 take.points -= len(problems)
         return records
 
-    def batch(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
+    def to_append(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
         """What to append (records refused before come first) and the spool's keyword arguments."""
         settings = self._settings
         limit: dict[str, Any] = {}

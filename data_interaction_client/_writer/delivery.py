@@ -45,7 +45,7 @@ class Delivery:
                 record_parts = parts_of(record)
             except RecordError as exc:
                 entry = QuarantineEntry(
-                    batch=record.id,
+                    record_id=record.id,
                     created=record.created,
                     points=record.points,
                     tags=record.tags,

@@ -226,12 +226,12 @@ class WriterEngine:
         self._sends = Sender(settings, spool, self._accounts, self.pending_points)
         with self.lock:
             self._update_room()
-        if spool.batches:
+        if spool.records:
             log.info(
                 "spool %s holds %d points in %d batches from before: sending them first",
                 settings.spool,
                 spool.points,
-                spool.batches,
+                spool.records,
             )
 
     @property
@@ -308,7 +308,7 @@ class WriterEngine:
         """
         new = self._commits.encode(commit.take)
         with self.lock:
-            records, limits = self._commits.batch(new)
+            records, limits = self._commits.to_append(new)
         return Append(commit.take, new, records, limits)
 
     def committed(self, append: Append, result: AppendResult | None) -> None:
@@ -465,7 +465,7 @@ class WriterEngine:
 
     def ask_flush(self) -> int:
         """After ``sync``: ask for a send now; the record id ``flush`` waits for (0: nothing pending)."""
-        if not self._spool.batches:
+        if not self._spool.records:
             return 0
         if self._client_closed:
             raise WriterClosedError(self._client_closed_message())
@@ -622,14 +622,14 @@ class WriterEngine:
                 send=sends.health,
                 # The spool's files deleted under it and not made again: nothing is safe on disk.
                 disk_refusing=self._commits.refusal is not None or spool.trouble is not None,
-                quarantined=spool.quarantined_batches,
+                quarantined=spool.quarantined_records,
             )
             return self._accounts.stats(
                 pending=self._pending(),
-                batches=spool.batches,
+                batches=spool.records,
                 oldest_age=max(ages) if ages else None,
                 spool_bytes=spool.bytes,
-                quarantined=spool.quarantined_batches,
+                quarantined=spool.quarantined_records,
                 failures=sends.failures,
                 last_error=sends.last_error,
                 health=health,

@@ -145,7 +145,7 @@ class Piece:
         """The piece as a quarantine entry, in the record layout."""
         header = [[orjson.loads(part.tag), part.points, len(part.data)] for part in self.parts]
         return QuarantineEntry(
-            batch=self.source.id,
+            record_id=self.source.id,
             created=self.source.created,
             points=self.points,
             tags=orjson.dumps(header),

@@ -66,7 +66,7 @@ class Sender:
         # _from_before is the last id of the records found in the spool at start (0: none): they
         # are due at once; their age starts from the wall clock's reading of it now, once.
         self._appended: deque[tuple[int, float]] = deque()
-        self._from_before = spool.last_id if spool.batches else 0
+        self._from_before = spool.last_id if spool.records else 0
         if self._from_before:
             created = spool.oldest_created
             age = 0.0 if created is None else max(0.0, time.time() - created)
@@ -82,7 +82,7 @@ class Sender:
         ``now`` is the monotonic clock's: so is every time the writer measures.
         """
         spool = self._spool
-        if not spool.batches:
+        if not spool.records:
             return None
         settings = self._settings
         head = spool.head
@@ -107,7 +107,7 @@ class Sender:
     def flush(self) -> int:
         """Send at once what is pending; the last record id to wait for (0: nothing pending)."""
         spool = self._spool
-        if not spool.batches:
+        if not spool.records:
             return 0
         self.flush_through = max(self.flush_through, spool.last_id)
         return spool.last_id
