@@ -17,6 +17,8 @@ from data_interaction_client import SpoolDiskFullError, SpoolError, SpoolLockedE
 from data_interaction_client._spool.contract import MemorySpool, NewRecord, QuarantineEntry, Spool
 from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 
+from .writer_helpers import FillingDisk
+
 
 def rec(n: int, tag: bytes = b"t") -> NewRecord:
     return NewRecord(points=n, tags=tag, data=b"x" * n)
@@ -268,14 +270,15 @@ def test_one_spool_per_directory_across_processes(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_stores_nothing_and_says_so(tmp_path: Path) -> None:
-    spool = SqliteSpool(tmp_path / "spool")
+    disk = FillingDisk()
+    spool = SqliteSpool(tmp_path / "spool", connect=disk)
     try:
         spool.append([rec(1)])
-        spool._limit_pages(spool._page_count() + 2)
+        disk.limit(disk.pages() + 2)
         with pytest.raises(SpoolDiskFullError, match="disk is full"):
             spool.append([NewRecord(1, b"t", os.urandom(100_000))])
         assert (spool.points, spool.records, spool.last_id) == (1, 1, 1)
-        spool._limit_pages(1_000_000)
+        disk.limit(1_000_000)
         assert spool.append([rec(2)]).first == 2
         assert [r.id for r in spool.peek(10)] == [1, 2]
     finally:

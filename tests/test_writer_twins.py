@@ -41,7 +41,7 @@ from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 from data_interaction_client._writer import committer, writers
 
 from .conftest import json_response
-from .writer_helpers import LogEvents, Recorder, Twin, points, wait_until
+from .writer_helpers import FillingDisk, LogEvents, Recorder, Twin, points, wait_until
 
 X = 1_600_000_000_000_000
 
@@ -1021,13 +1021,13 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    disk = FillingDisk()
+    monkeypatch.setattr(writers, "_disk_spool", disk.spool)
     recorder.down(503)
     w = twin.writer(tmp_path / "spool")
-    spool = w._spool
-    assert isinstance(spool, SqliteSpool)
     w.write_points("a", points(0, 0, 100))
     twin.sync(w, timeout=30)
-    spool._limit_pages(spool._page_count())
+    disk.fill()
     accepted = 100
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         w.write_points("a", points(0, 100, 3000))  # taken in memory; the commit fails
@@ -1039,7 +1039,7 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
     assert "disk is full" in caplog.text
     stats = w.stats()
     assert (stats.health, stats.refused_points, stats.pending_points) == ("critical", 5, accepted)
-    spool._limit_pages(1_000_000)
+    disk.limit(1_000_000)
     wait_until(lambda: w.stats().health != "critical" or w.stats().pending_batches > 1, what="space back")
     twin.sync(w, timeout=30)
     w.write("a", X + 9000, 9000, q=0)

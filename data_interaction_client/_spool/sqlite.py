@@ -33,7 +33,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from .._exceptions import SpoolDiskFullError, SpoolError, SpoolLockedError
@@ -59,7 +59,7 @@ from .files import (
 )
 from .ledger import LEDGER_NAME, Ledger, LedgerState
 
-__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "SqliteSpool"]
+__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "Connect", "SqliteSpool", "open_connection"]
 
 log = logging.getLogger("data_interaction_client.spool")
 
@@ -123,6 +123,15 @@ def _damage(exc: BaseException) -> bool:
     return _code(exc) not in _NOT_DAMAGE_CODES
 
 
+Connect = Callable[[str], sqlite3.Connection]
+"""Opens SQLite's connection to a spool file, given its path (see `SqliteSpool`)."""
+
+
+def open_connection(path: str) -> sqlite3.Connection:
+    """SQLite's connection to the spool file at ``path``, in autocommit mode, used from several threads."""
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
 class SqliteSpool(Spool):
     """The spool's contract on disk, in ``<directory>/spool.sqlite3``; see the module's docstring.
 
@@ -134,13 +143,22 @@ class SqliteSpool(Spool):
     much room). Three locks, taken in this order when more than one: ``_db_lock`` serializes the use
     of the connection, ``_ledger_lock`` the ledger's writes, and ``_lock`` guards the counters and the
     cache and is held briefly.
+
+    ``connect`` opens SQLite's connection to the file (`open_connection`, by default): the seam a test
+    replaces, as a disk that fills up (``PRAGMA max_page_count`` on the connection it made).
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], *, fsync: bool = True, shared: bool = False
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        fsync: bool = True,
+        shared: bool = False,
+        connect: Connect = open_connection,
     ) -> None:
         super().__init__()
         self.path: str = os.fspath(directory)
+        self._open_connection = connect
         self.fsync = fsync
         self.shared = shared
         self._db_path = os.path.join(self.path, DB_NAME)
@@ -204,7 +222,7 @@ class SqliteSpool(Spool):
             with contextlib.suppress(FileNotFoundError):  # an earlier version's, maybe readable by all
                 os.close(open_file(self.path, DB_NAME + suffix, create=False))
         os.close(open_file(self.path, DB_NAME))  # SQLite's own open follows links and makes it 0644
-        conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
+        conn = self._open_connection(self._db_path)
         try:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             conn.execute("PRAGMA journal_mode = PERSIST")
@@ -1153,21 +1171,6 @@ class SqliteSpool(Spool):
             self._cache_bytes = 0
             self._cache_all = False
             self._reserved_records = [r for r in self._reserved_records if r[0] in present]
-
-    # --- for tests -------------------------------------------------------------------------------
-
-    def _limit_pages(self, pages: int) -> None:
-        """Cap the file at ``pages`` pages (``PRAGMA max_page_count``): a full disk, simulated."""
-        with self._db_lock:
-            self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
-        with self._lock:
-            self._cache.clear()  # read from the file from now on, as after a restart
-            self._cache_bytes = 0
-            self._cache_all = False
-
-    def _page_count(self) -> int:
-        with self._db_lock:
-            return int(self._conn.execute("PRAGMA page_count").fetchone()[0])
 
 
 def _meta_check(value: int) -> int:
