@@ -1,0 +1,174 @@
+"""The OPC UA example: its quality codes, its nodes, its history read, and end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from data_interaction_client import Tag
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "opcua_connector.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("opcua_connector", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["opcua_connector"] = module  # the pydantic Settings resolve their names through it
+    spec.loader.exec_module(module)
+    return module
+
+
+example = _load()
+ua = example.ua
+S = ua.StatusCodes
+
+
+# --- quality codes -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [S.Good, S.GoodClamped, S.GoodOverload, S.GoodNoData, S.Good | 0x0400 | 0x0001],  # info bits: raw history
+)
+def test_good_codes_are_good_values(code: int) -> None:
+    assert example.quality(ua.StatusCode(code)) == 0
+    assert example.quality(code) == 0
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        S.BadCommunicationError,
+        S.BadNoCommunication,
+        S.BadNotConnected,
+        S.BadServerNotConnected,
+        S.BadConnectionClosed,
+        S.BadTimeout,
+        S.BadSecureChannelClosed,
+        S.UncertainNoCommunicationLastUsableValue,
+        S.BadCommunicationError | 0x0400,  # flags and info bits do not hide the kind
+    ],
+)
+def test_communication_failures_are_link_lost(code: int) -> None:
+    assert example.quality(code) == 102
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        S.BadNodeIdUnknown,
+        S.BadSensorFailure,
+        S.BadDeviceFailure,
+        S.BadOutOfService,
+        S.BadWaitingForInitialData,
+        S.UncertainLastUsableValue,
+        S.UncertainSensorNotAccurate,
+        S.UncertainEngineeringUnitsExceeded | 0x0400,
+        0xFFFFFFFF,
+        0x40000000,
+        0x80000000,
+    ],
+)
+def test_other_codes_are_kept_recoverable_within_the_platforms_range(code: int) -> None:
+    q = example.quality(code)
+    assert -(2**31) <= q <= 2**31 - 1  # openapi.yaml's Quality: a signed 32-bit integer
+    assert q not in (0, 100, 101, 102)  # never one of the platform's own codes
+    assert example.status_code(q).value == code
+    assert (q < 0) == ua.StatusCode(code).is_bad()
+
+
+def test_status_code_of_the_platforms_codes() -> None:
+    assert example.status_code(0).is_good()
+    assert example.status_code(102).value == S.BadNoCommunication
+
+
+def _value(code: int, y: Any = 1.5) -> Any:
+    moment = example.moment(1_800_000_000_123_456)
+    return ua.DataValue(ua.Variant(y), StatusCode=ua.StatusCode(code), SourceTimestamp=moment)
+
+
+def test_a_reading_has_the_source_timestamp_the_value_and_the_quality() -> None:
+    tag = Tag("t", {})
+    good = example.reading(tag, _value(S.Good))
+    assert (good.x, good.y, good.q) == (1_800_000_000_123_456, 1.5, 0)
+    uncertain = example.reading(tag, _value(S.UncertainLastUsableValue))
+    assert (uncertain.y, uncertain.q) == (1.5, S.UncertainLastUsableValue)
+    bad = example.reading(tag, _value(S.BadSensorFailure))
+    assert (bad.y, bad.q) == (None, S.BadSensorFailure - 2**32)  # a Bad value is not to be used
+    lost = example.reading(tag, _value(S.UncertainNoCommunicationLastUsableValue))
+    assert (lost.y, lost.q) == (None, 102)
+
+
+def test_values_become_json() -> None:
+    assert example.json_value([1, 2.5, "a", True]) == [1, 2.5, "a", True]
+    assert example.json_value(ua.LocalizedText("on")) == "on"
+    assert example.json_value(b"\x01\xff") == "01ff"
+    assert example.json_value(example.moment(0)) == "1970-01-01T00:00:00+00:00"
+
+
+# --- the node of each tag ------------------------------------------------------------------------------
+
+
+def test_the_node_comes_from_smtTagSource() -> None:
+    tag = Tag("t", {"smtTagSource": '{"node": "ns=2;s=Boiler.Temperature"}'})
+    assert example.node_of(tag) == ua.NodeId("Boiler.Temperature", 2)
+    assert example.node_of(Tag("n", {"smtTagSource": '{"node": "ns=3;i=1001"}'})) == ua.NodeId(1001, 3)
+    assert example.node_of(Tag("r", {"smtTagSource": '{"register": 40001}'})) is None
+    assert example.node_of(Tag("none", {})) is None
+
+
+@pytest.mark.parametrize("node", ['"Boiler.Temperature"', '"ns=x;s=A"', "12"])
+def test_a_node_id_that_is_not_one_names_the_tag(node: str) -> None:
+    tag = Tag("temperature", {"smtTagSource": f'{{"node": {node}}}'})
+    with pytest.raises(ValueError, match=r"tag 'temperature': smtTagSource node .* is not an OPC UA node id"):
+        example.node_of(tag)
+
+
+# --- the history, read through HistoryReadRaw ----------------------------------------------------------
+
+
+@pytest.fixture
+def boiler() -> Iterator[Any]:
+    server = example.Boiler(example.free_port(), period=0.02)
+    server.history.max_history_data_response_size = 7  # many pages: continuation points are followed
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _backfill(boiler: Any, tag: Tag, since: int | None, until: int) -> list[Any]:
+    async def read() -> list[Any]:
+        connector = example.OpcUa()
+        connector.settings = example.OpcUa.Settings(url=boiler.url)
+        await connector.open(None)
+        try:
+            return [item async for item in connector.backfill(tag, since, until)]
+        finally:
+            await connector.close()
+
+    return asyncio.run(read())
+
+
+def test_backfill_reads_the_history_after_the_watermark_up_to_until(boiler: Any) -> None:
+    time.sleep(0.6)
+    tag = Tag("temperature", example.CONFIG["dataSources"]["opcua"]["tags"][0]["attributes"])
+    history = boiler.samples()["temperature"]
+    xs = sorted(history)
+    assert len(xs) > 20
+    since, until = xs[3], xs[-4]
+    window = _backfill(boiler, tag, since, until)
+    assert [(r.x, r.y, r.q) for r in window] == [(x, history[x], 0) for x in xs if since < x <= until]
+    first_start = _backfill(boiler, tag, None, xs[-1])  # a tag the spool never held: the whole history
+    assert [r.x for r in first_start] == xs
