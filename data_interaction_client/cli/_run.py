@@ -63,6 +63,29 @@ def _given(ctx: click.Context, name: str) -> bool:
     type=click.FloatRange(min=0),
     help="Seconds spent delivering at a stop (default 10); the rest stays in the spool.",
 )
+@click.option(
+    "--source-unhealthy-after",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Seconds the link to the data source may be lost before /healthz says 503 (default 300).",
+)
+@click.option(
+    "--reopen-after",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Close and open the connector again after N polls failing in a row (default 3; 0: never).",
+)
+@click.option(
+    "--open-retry-max",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="The longest wait between two tries of open() (default 30).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    help="The level of the runtime's and the connector's own (self.log) log lines (default INFO).",
+)
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -74,6 +97,10 @@ def run_command(
     poll_interval: float | None,
     refresh_interval: float | None,
     close_timeout: float | None,
+    source_unhealthy_after: float | None,
+    reopen_after: int | None,
+    open_retry_max: float | None,
+    log_level: str | None,
 ) -> int:
     """Run the connector TARGET (package.module:Class) until SIGINT or SIGTERM.
 
@@ -97,6 +124,10 @@ def run_command(
         "poll_interval": poll_interval,
         "refresh_interval": refresh_interval,
         "close_timeout": close_timeout,
+        "source_unhealthy_after": source_unhealthy_after,
+        "reopen_after": reopen_after,
+        "open_retry_max": open_retry_max,
+        "log_level": log_level,
     }
     if globals_.token is not None:
         options["token"] = globals_.token

@@ -27,11 +27,20 @@ or ``data-interaction-client run boiler:Boiler --source 1 --spool /var/lib/boile
 """
 
 from ._connector import Connector
-from ._errors import OpenError
+from ._errors import OpenError, SourceLinkLost
 from ._model import LINK_LOST, Reading, Source
 from ._settings import RunOptions, SettingsError
 
-__all__ = ["LINK_LOST", "Connector", "OpenError", "Reading", "RunOptions", "SettingsError", "Source"]
+__all__ = [
+    "LINK_LOST",
+    "Connector",
+    "OpenError",
+    "Reading",
+    "RunOptions",
+    "SettingsError",
+    "Source",
+    "SourceLinkLost",
+]
 
 # Public classes report the package as their home, as the top-level package's do.
 for _name in __all__:

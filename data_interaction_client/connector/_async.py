@@ -2,7 +2,8 @@
 
 The twin of `_sync`: one task reads the data source from the platform (first with backoff,
 then every ``refresh_interval``), the main task runs the schedule and the hooks; a hook that is not
-``async def`` is called as it is.
+``async def`` is called as it is. ``emit``, ``link_lost``, ``link_restored`` and ``reopen`` called
+from another thread are queued and run on the loop, in the order they came.
 """
 
 from __future__ import annotations
@@ -10,17 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from itertools import islice
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncDataInteractionClient
-from .._exceptions import DataInteractionError, DataSourceNotActiveError, InvalidInputError, NotFoundError
+from .._exceptions import (
+    DataInteractionError,
+    DataSourceNotActiveError,
+    InvalidInputError,
+    NotFoundError,
+    WriterClosedError,
+)
 from .._tag import Tag
-from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Point, Schedule, TagChanges, log, transient
-from ._errors import OpenError, fatal_open_error
-from ._sync import BACKFILL_CHUNK, now_us
+from .._types import Timestamp
+from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient
+from ._errors import OpenError, SourceLinkLost, fatal_open_error
+from ._sync import EMIT_AFTER_STOP, TICK_WAIT, now_us
 from ._writing import watermark, writer_options
 
 if TYPE_CHECKING:
@@ -60,7 +69,10 @@ class AsyncDriver:
         self.fatal: BaseException | None = None
         self.client: AsyncDataInteractionClient | None = None
         self.writer: AsyncWriter | None = None
-        self._write_errors: set[str] = set()
+        self.stopping = False  # emit() refuses readings (set under the core's flow lock)
+        self.loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._inbox: deque[Callable[[], None]] = deque()  # calls from other threads, run on the loop
 
     def request_stop(self) -> None:
         """Stop (on the loop's thread)."""
@@ -91,6 +103,7 @@ class AsyncDriver:
             self.writer = client.writer(settings.spool, **writer_options(self.core, settings.writer))
             self.core.stats = self.writer.stats
             self.connector._runtime_writer = self.writer
+            self.connector._runtime = self
             refresher = asyncio.create_task(self._refresh_loop(), name="data-interaction-refresh")
             while self.core.source is None and self.fatal is None and not self.stop.is_set():
                 await self.wait(None)
@@ -101,7 +114,9 @@ class AsyncDriver:
             opened = await self._open()
             if not opened:
                 return
-            await self._backfill(self.core.poll_tags())
+            self.core.opened()
+            self.core.start_gaps(self.core.poll_tags(), self._watermark)
+            await self._subscribe()
             await self._loop()
         finally:
             self.stop.set()
@@ -109,6 +124,57 @@ class AsyncDriver:
                 refresher.cancel()
                 await asyncio.gather(refresher, return_exceptions=True)
             await self._close(opened)
+
+    def _watermark(self, tag_id: Any) -> Timestamp | None:
+        return watermark(self.writer, tag_id)
+
+    # --- what connectors call, from the loop or any thread --------------------------------------------
+
+    def _on_loop(self, call: Callable[[], None]) -> None:
+        """Run ``call`` now on the loop's thread, or queue it there from another thread."""
+        if threading.get_ident() == self._loop_thread:
+            call()
+            return
+        self._inbox.append(call)
+        self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        while self._inbox:
+            self._inbox.popleft()()
+
+    def emit(self, reading: object) -> None:
+        """One reading to the writer now (`Connector.emit`)."""
+        core = self.core
+        point = core.point_of(reading, 0, now_us(), "emit")
+        with core.flow:  # the check and the queueing together: a stop cannot fall between them
+            if self.stopping or self.stop.is_set():
+                raise WriterClosedError(EMIT_AFTER_STOP)
+            self._on_loop(lambda: self._deliver([point]))
+
+    def _deliver(self, points: list[Any]) -> None:
+        self.core.deliver(self.writer, points, "emit")
+
+    def link_lost(self, error: object, tags: list[Tag] | None) -> None:
+        """`Connector.link_lost`: the marks written now."""
+
+        def lost() -> None:
+            if not self.stopping:
+                self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
+            self.wake.set()
+
+        self._on_loop(lost)
+
+    def link_restored(self, tags: list[Tag] | None) -> None:
+        """`Connector.link_restored`: the windows lost are read again."""
+        self.core.link_restored(tags)
+        self._on_loop(self.wake.set)
+
+    def reopen(self) -> None:
+        """`Connector.reopen`."""
+        self.core.reopen_wanted("reopen() was called")
+        self._on_loop(self.wake.set)
+
+    # --- the platform's side ------------------------------------------------------------------------
 
     async def _refresh_loop(self) -> None:
         client = self.client
@@ -140,21 +206,29 @@ class AsyncDriver:
             self.wake.set()
             await self._sleep(self.core.settings.refresh_interval)
 
+    # --- the connector's side ------------------------------------------------------------------------
+
     async def _open(self) -> bool:
+        core = self.core
         delay = FIRST_RETRY_DELAY
         failing = False
         while not self.stop.is_set():
-            source = self.core.source
+            source = core.source
             assert source is not None
             self.connector.source = source
             try:
                 await _call(self.connector.open, source)
-            except OSError as exc:
+            except (OSError, SourceLinkLost) as exc:
+                core.opening(exc)
                 if not failing:
-                    log.warning("open() failed (%s); trying again, with backoff", exc)
+                    log.warning(
+                        "open() failed (%s); trying again, with backoff up to %g s",
+                        exc,
+                        core.settings.open_retry_max,
+                    )
                 failing = True
                 await self._sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                delay = min(delay * 2, core.settings.open_retry_max)
                 continue
             except Exception as exc:
                 raise fatal_open_error(exc) from exc
@@ -163,95 +237,162 @@ class AsyncDriver:
             return True
         return False
 
-    async def _backfill(self, tags: list[Tag]) -> None:
-        backfill = getattr(self.connector, "backfill", None)
-        if backfill is None:
-            return
-        assert self.writer is not None
-        until = now_us()
-        for tag in tags:
+    async def _subscribe(self) -> bool:
+        """Call ``subscribe`` with the tags now; ``False`` when it lost the link."""
+        hook = getattr(self.connector, "subscribe", None)
+        if hook is None:
+            return True
+        try:
+            await _call(hook, self.core.poll_tags())
+        except (SourceLinkLost, OSError) as exc:
+            self._lost(exc, "subscribe() failed")
+            return False
+        return True
+
+    def _lost(self, error: BaseException, why: str) -> None:
+        self.link_lost(error, None)
+        self.core.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
+
+    async def _reopen(self) -> None:
+        core = self.core
+        why, core.reopen = core.reopen, None
+        log.warning("opening the connector again (%s): close(), then open() with backoff", why)
+        if core.metrics is not None:
+            core.metrics.source_reopens.inc()
+        self.link_lost(why, None)
+        core.opening(None)
+        try:
+            await _call(self.connector.close)
+        except Exception as exc:
+            log.error("close() failed: %s: %s", type(exc).__name__, exc)
+        if await self._open():
+            core.reopened(await self._subscribe())
+
+    async def _window(self, tag: Tag, since: Timestamp | None, until: int) -> None:
+        """Read a tag's window again through ``backfill``: each reading to the writer as it comes."""
+        core = self.core
+        backfill = getattr(self.connector, "backfill")  # noqa: B009 (a hook the core knows it has)
+        given = 0
+        room = True
+        error: BaseException | None = None
+
+        def take(item: object) -> bool:
+            nonlocal given, room
+            point = core.point_of(item, given, None, "backfill")
+            if not core.deliver(self.writer, [point], "backfill", direct=True):
+                room = False
+                return False
+            given += 1
+            return True
+
+        try:
+            result = backfill(tag, since, until)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None and hasattr(result, "__aiter__"):
+                async for item in result:
+                    if self.stop.is_set():
+                        break
+                    if not take(item):
+                        break
+            else:
+                items: Iterator[object] = iter(result or ())
+                for item in items:
+                    if self.stop.is_set() or not take(item):
+                        break
             if self.stop.is_set():
+                log.info("stopping in backfill() of %r: its %d readings so far are kept", tag.id, given)
                 return
-            since = watermark(self.writer, tag.id)
-            count = 0
-            try:
-                result = backfill(tag, since, until)
-                if inspect.isawaitable(result):
-                    result = await result
-                if result is not None and hasattr(result, "__aiter__"):
-                    chunk: list[object] = []
-                    async for item in result:
-                        chunk.append(item)
-                        if len(chunk) >= BACKFILL_CHUNK:
-                            count += self._write(self.core.points(chunk, None, "backfill"))
-                            chunk = []
-                    count += self._write(self.core.points(chunk, None, "backfill"))
-                else:
-                    items: Iterator[object] = iter(result or ())
-                    while chunk := list(islice(items, BACKFILL_CHUNK)):
-                        count += self._write(self.core.points(chunk, None, "backfill"))
-            except Exception as exc:
-                log.error(
-                    "backfill() of %r failed after %d readings: %s: %s",
-                    tag.id,
-                    count,
-                    type(exc).__name__,
-                    exc,
-                )
-                continue
-            if count:
-                log.info("backfill() of %r gave %d readings since %r", tag.id, count, since)
+        except SourceLinkLost as exc:
+            error = exc
+            self._lost(exc, "backfill() lost the link")
+        except Exception as exc:
+            error = exc
+        held = core.repair_done(tag, since, until, given, error, room)
+        if held:
+            core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
+
+    async def _repairs(self, until: int) -> None:
+        for tag, since in self.core.repairs_due(time.monotonic()):
+            if self.stop.is_set() or self.core.reopen is not None:
+                return
+            await self._window(tag, since, until)
+
+    async def _changes(self) -> None:
+        core = self.core
+        changes, self.changes = self.changes, []
+        for added, removed, changed in changes:
+            hook = getattr(self.connector, "tags_changed", None)
+            if hook is not None:
+                try:
+                    await _call(hook, added, removed, changed)
+                except SourceLinkLost as exc:
+                    self._lost(exc, "tags_changed() lost the link")
+            core.start_gaps(added, self._watermark)
+        if changes:
+            await self._subscribe()
 
     async def _loop(self) -> None:
         core = self.core
         while not self.stop.is_set():
-            changes, self.changes = self.changes, []
-            for added, removed, changed in changes:
-                hook = getattr(self.connector, "tags_changed", None)
-                if hook is not None:
-                    await _call(hook, added, removed, changed)
-                await self._backfill(added)
-            with core.lock:
-                active = core.active
-                if active and core.schedule is None:
-                    core.schedule = Schedule(core.settings.poll_interval, time.monotonic(), now_us())
-                schedule = core.schedule
-                tags = core.poll_tags()
-            if not active or schedule is None:
-                await self.wait(None)
+            await self._changes()
+            if core.reopen_due(time.monotonic()):
+                await self._reopen()
+                continue
+            with core.flow:
+                core.report_refused(time.monotonic())
+            active = core.active
+            if active and core.polls and core.schedule is None:
+                core.schedule = Schedule(core.settings.poll_interval, time.monotonic(), now_us())
+            schedule = core.schedule
+            tags = core.poll_tags()
+            if not active:
+                await self.wait(TICK_WAIT)
+                continue
+            if schedule is None:  # push-only: read the windows due, then wait for news
+                await self._repairs(now_us())
+                wait = core.next_repair_in(time.monotonic())
+                await self.wait(TICK_WAIT if wait is None else min(wait, TICK_WAIT))
                 continue
             left = schedule.due() - time.monotonic()
             if left > 0:
-                await self.wait(left)
+                await self.wait(min(left, TICK_WAIT))
                 continue
-            x = schedule.take()
+            x = schedule.take(now_us())
+            await self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+            if self.stop.is_set():
+                break
+            if schedule.late(time.monotonic()):
+                core.skip(time.monotonic())  # the backfill ran past the next tick: read it next time
+                continue
             started = time.monotonic()
             try:
                 points = core.points(await _readings(self.connector.poll(tags)), x, "poll")
             except Exception as exc:
                 ended = time.monotonic()
-                with core.lock:
-                    points = core.poll_failed(exc, tags, x, ended - started, ended)
+                marks = core.poll_failed(exc, tags, x, ended - started, ended)
+                if isinstance(exc, SourceLinkLost):
+                    core.reopen_wanted(f"poll() lost the link: {exc}")
+                core.deliver(self.writer, marks, "link_lost", direct=True)
             else:
                 ended = time.monotonic()
-                with core.lock:
-                    core.poll_done(ended - started, ended)
-            self._write(points)
-
-    def _write(self, points: list[Point]) -> int:
-        writer = self.writer
-        assert writer is not None
-        for tag, x, y, q in points:
-            try:
-                writer.write(tag, x, y, q)
-            except DataInteractionError as exc:
-                kind = type(exc).__name__
-                if kind not in self._write_errors:
-                    self._write_errors.add(kind)
-                    log.error("the writer refused a reading: %s", exc)
-        return len(points)
+                core.poll_done(ended - started, ended)
+                core.deliver(self.writer, points, "poll")
 
     async def _close(self, opened: bool) -> None:
+        core = self.core
+        with core.flow:
+            self.stopping = True
+        self._drain()  # every reading emitted before the stop began goes to the writer before it closes
+        with core.flow:
+            held = sum(len(points) for points in core.held.values())
+            core.report_refused(time.monotonic(), force=True)
+        if held:
+            log.warning(
+                "stopped with %d readings held while their windows were read again: the next start's "
+                "backfill reads them",
+                held,
+            )
         if opened:
             try:
                 await _call(self.connector.close)

@@ -10,25 +10,35 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import FrameType
-from typing import Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Unpack
 
 from .._tag import Tag
 from .._types import TagIdLike, Timestamp, tag_id_from
 from ._core import Core, log
+from ._errors import OpenError
 from ._metrics import HealthServer, Metrics
 from ._model import Source
 from ._settings import RunOptions, RunSettings, resolve
 from ._writing import watermark
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    SettingsT = TypeVar("SettingsT", default=Any)
+else:
+    from typing import TypeVar
+
+    SettingsT = TypeVar("SettingsT")
+
 __all__ = ["HOOKS", "Connector"]
 
-HOOKS = ("open", "poll", "backfill", "tags_changed", "close")
+HOOKS = ("open", "poll", "backfill", "subscribe", "tags_changed", "close")
 """The hooks a connector may define."""
 
 
-class Connector:
+class Connector(Generic[SettingsT]):
     """The base of a connector: define its hooks, then ``MyConnector.run(url=..., source=..., spool=...)``.
 
     ```python
@@ -54,18 +64,46 @@ class Connector:
     ``(tag, x, y[, q])``; ``x`` defaults to the tick's time. When a hook is ``async def``, every hook runs on
     an event loop, with the async client and writer.
 
-    ``self.settings`` is the connector's ``Settings`` (validated), ``self.source`` the data source.
-    An ``OSError`` from ``open`` is tried again with backoff; when ``poll`` raises, every tag of that
-    poll gets ``y=None, q=102`` at the tick (the link to the data source lost).
+    A push source defines ``subscribe(tags)`` (called after ``open``, after the tags change and after
+    a reopen) and hands each value to ``self.emit(reading)`` from any thread or from the event loop;
+    without ``poll`` it is push-only. ``self.link_lost()`` and ``self.link_restored()`` tell the
+    runtime about the source's link; ``self.reopen()`` (or raising
+    [`SourceLinkLost`][data_interaction_client.connector.SourceLinkLost] from a hook) closes and opens
+    it again.
+
+    ``self.settings`` is the connector's ``Settings`` (validated), ``self.source`` the data source,
+    ``self.log`` its logger. An ``OSError`` from ``open`` is tried again with backoff; when ``poll``
+    raises, the link is lost: every tag of that poll gets one ``y=None, q=102`` mark after its last
+    reading, and the window is read again through ``backfill`` once a poll works.
+
+    For mypy, name the settings' class: ``class Boiler(Connector[BoilerSettings])`` makes
+    ``self.settings`` a ``BoilerSettings``.
     """
 
     poll_interval: ClassVar[float] = 1.0
     """Seconds between two polls (the ``poll_interval`` option overrides it)."""
+    link_lost_marks: ClassVar[Literal["once", "every_tick"]] = "once"
+    """``"once"``: one ``q=102`` mark per tag when its link goes; ``"every_tick"``: one per failed tick."""
 
-    settings: Any = None
+    settings: SettingsT
     """The connector's settings, validated by its ``Settings`` class (pydantic) when it has one."""
-    source: Source | None = None
-    """The data source given to ``open`` (set just before it is called; ``poll`` gets the current tags)."""
+
+    @property
+    def source(self) -> Source:
+        """The data source given to ``open`` (set just before it is called; ``poll`` gets the tags now)."""
+        source = self._runtime_source
+        if source is None:
+            raise RuntimeError("self.source is known once the runtime calls open()")
+        return source
+
+    @source.setter
+    def source(self, source: Source) -> None:
+        self._runtime_source = source
+
+    @property
+    def log(self) -> logging.Logger:
+        """The connector's logger: ``data_interaction_client.connector.<class name>``, shown under ``run``."""
+        return logging.getLogger(f"data_interaction_client.connector.{type(self).__name__}")
 
     def open(self, source: Source) -> Any:
         """Connect the equipment; ``source`` describes the data source and its tags.
@@ -94,8 +132,43 @@ class Connector:
         if event is not None:
             event()
 
+    def emit(self, reading: object) -> None:
+        """Hand one reading to the writer at once, from any thread or from the event loop.
+
+        ``reading`` takes any form ``poll`` may give: ``Reading(tag, y, x=None, q=None)``, ``(tag, y)``
+        or ``(tag, x, y[, q])``; without ``x`` it is stamped with the wall clock now. It returns at
+        once. Raises [`InvalidInputError`][data_interaction_client.InvalidInputError] for a bad reading
+        and [`WriterClosedError`][data_interaction_client.WriterClosedError] once the run is stopping:
+        every reading emitted before the stop began is in the spool before the writer closes.
+        """
+        self._runtime_call("emit()").emit(reading)
+
+    def link_lost(self, error: BaseException | str | None = None, tags: Iterable[Tag] | None = None) -> None:
+        """Say that the link to the data source (or to ``tags`` only) is lost, from any thread.
+
+        Each tag gets one ``q=102`` mark after its last reading; ``/healthz`` shows the link lost;
+        the window is read again through ``backfill`` once `link_restored` is called.
+        """
+        self._runtime_call("link_lost()").link_lost(error, None if tags is None else list(tags))
+
+    def link_restored(self, tags: Iterable[Tag] | None = None) -> None:
+        """Say that the link to the data source (or to ``tags`` only) works again, from any thread."""
+        self._runtime_call("link_restored()").link_restored(None if tags is None else list(tags))
+
+    def reopen(self) -> None:
+        """Ask the runtime to close and open the connector again (with backoff), from any thread."""
+        self._runtime_call("reopen()").reopen()
+
+    def _runtime_call(self, what: str) -> Any:
+        runtime = self._runtime
+        if runtime is None:
+            raise RuntimeError(f"{what} works while the connector runs (from open() on)")
+        return runtime
+
     _runtime_writer: Any = None
     _runtime_stop: Any = None
+    _runtime: Any = None
+    _runtime_source: Source | None = None
 
     @classmethod
     def is_async(cls) -> bool:
@@ -135,6 +208,12 @@ class Connector:
             metrics (str | None): ``"HOST:PORT"`` for ``/metrics`` and ``/healthz``.
             unhealthy_after (float): Seconds the platform may be unreachable before ``/healthz`` says
                 503 (default 300).
+            source_unhealthy_after (float): Seconds the link to the data source may be lost before
+                ``/healthz`` says 503 (default 300).
+            reopen_after (int): Polls failing in a row after which the connector is closed and
+                opened again (default 3; 0: never).
+            open_retry_max (float): The longest wait between two tries of ``open`` (default 30).
+            log_level (str): The level of the runtime's log lines and ``self.log`` (default INFO).
             client (Mapping[str, Any]): The client's options.
             writer (Mapping[str, Any]): The writer's options.
             settings (Any): The connector's settings, validated by its ``Settings`` class.
@@ -158,15 +237,17 @@ class Connector:
         run_connector(connector, settings)
 
 
-def _logging() -> None:
-    """Log the runtime's state changes to stderr when the application has not set up logging."""
+def _logging(level: str) -> None:
+    """Log the runtime's state changes (and ``self.log``) to stderr, unless the application set up logging."""
     package = logging.getLogger("data_interaction_client")
     if logging.getLogger().handlers or package.handlers:
+        logging.getLogger("data_interaction_client.connector").setLevel(level)
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package.addHandler(handler)
     package.setLevel(logging.INFO)
+    logging.getLogger("data_interaction_client.connector").setLevel(level)
 
 
 @contextlib.contextmanager
@@ -198,16 +279,34 @@ def _signals(stop: Any, close_timeout: float) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _core_for(cls: type[Connector], settings: RunSettings) -> Core:
+    """The run's core, with what the connector's class defines; `OpenError` when it cannot run."""
+    polls = cls.poll is not Connector.poll
+    if not polls and getattr(cls, "subscribe", None) is None:
+        raise OpenError(f"{cls.__name__} defines neither poll(self, tags) nor subscribe(self, tags)")
+    if cls.link_lost_marks not in ("once", "every_tick"):
+        raise OpenError(
+            f"{cls.__name__}.link_lost_marks must be 'once' or 'every_tick', not {cls.link_lost_marks!r}"
+        )
+    core = Core(settings, None)
+    core.backfills = getattr(cls, "backfill", None) is not None
+    core.every_tick = cls.link_lost_marks == "every_tick"
+    core.polls = polls
+    return core
+
+
 def run_connector(connector: Connector, settings: RunSettings) -> None:
     """Run ``connector`` with ``settings`` until stopped."""
-    _logging()
-    core = Core(settings, None)
+    _logging(settings.log_level)
+    core = _core_for(type(connector), settings)
     try:
         core.metrics = Metrics(core.writer_stats, core.state)
     except ImportError:
         if settings.metrics is not None:
             raise
     metrics = core.metrics
+    if metrics is not None:
+        metrics.source_link_up.set(0)
     server = None
     if settings.metrics is not None:
         server = HealthServer(settings.metrics, metrics, core.health)
@@ -240,6 +339,7 @@ def run_connector(connector: Connector, settings: RunSettings) -> None:
                 driver.run()
     finally:
         connector._runtime_stop = None
+        connector._runtime = None
         if server is not None:
             server.close()
     log.info("stopped")

@@ -58,9 +58,23 @@ class Metrics:
         self.poll_errors = prometheus.Counter("poll_errors_total", "Polls that raised.", **make)
         self.readings = prometheus.Counter(
             "readings_total",
-            "Readings handed to the writer, by origin (poll, backfill, link_lost).",
+            "Readings the writer took, by origin (poll, backfill, emit, link_lost).",
             ["origin"],
             **make,
+        )
+        self.readings_refused = prometheus.Counter(
+            "readings_refused",
+            "Readings the writer refused, by reason (disk_full, spool_full, invalid, closed).",
+            ["reason"],
+            **make,
+        )
+        self.source_link_up = prometheus.Gauge(
+            "source_link_up",
+            "1 while the link to the data source works, 0 while lost or opening.",
+            **make,
+        )
+        self.source_reopens = prometheus.Counter(
+            "source_reopens", "Times the connector was closed and opened again to restore the link.", **make
         )
         self.source_active = prometheus.Gauge(
             "source_active", "1 while the data source is switched on, 0 while it is off.", **make

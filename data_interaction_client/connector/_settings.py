@@ -36,8 +36,12 @@ from .._exceptions import InvalidInputError
 
 __all__ = [
     "CLIENT_OPTIONS",
+    "DEFAULT_OPEN_RETRY_MAX",
     "DEFAULT_REFRESH_INTERVAL",
+    "DEFAULT_REOPEN_AFTER",
+    "DEFAULT_SOURCE_UNHEALTHY_AFTER",
     "DEFAULT_UNHEALTHY_AFTER",
+    "LOG_LEVELS",
     "RunOptions",
     "RunSettings",
     "SettingsError",
@@ -49,6 +53,14 @@ DEFAULT_REFRESH_INTERVAL = 60.0
 """Seconds between two reads of the data source's tags and state."""
 DEFAULT_UNHEALTHY_AFTER = 300.0
 """Seconds the platform may be unreachable before ``/healthz`` answers 503."""
+DEFAULT_SOURCE_UNHEALTHY_AFTER = 300.0
+"""Seconds the link to the data source may be lost before ``/healthz`` answers 503."""
+DEFAULT_REOPEN_AFTER = 3
+"""Polls failing in a row after which the connector is closed and opened again."""
+DEFAULT_OPEN_RETRY_MAX = 30.0
+"""The longest wait, in seconds, between two tries of ``open``."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""The levels ``log_level`` takes."""
 CLIENT_OPTIONS = frozenset(
     {
         "timeout",
@@ -73,6 +85,10 @@ _RUN_KEYS = (
     "refresh_interval",
     "close_timeout",
     "unhealthy_after",
+    "source_unhealthy_after",
+    "reopen_after",
+    "open_retry_max",
+    "log_level",
     "metrics",
     "client",
     "writer",
@@ -103,6 +119,14 @@ class RunOptions(TypedDict, total=False):
     """Seconds the writer delivers at a stop (default 10); the rest stays in the spool."""
     unhealthy_after: float
     """Seconds the platform may be unreachable before ``/healthz`` answers 503 (default 300)."""
+    source_unhealthy_after: float
+    """Seconds the link to the data source may be lost before ``/healthz`` answers 503 (default 300)."""
+    reopen_after: int
+    """Polls failing in a row after which the connector is closed and opened again (default 3; 0: never)."""
+    open_retry_max: float
+    """The longest wait, in seconds, between two tries of ``open`` (default 30)."""
+    log_level: str
+    """The level of the runtime's and the connector's (``self.log``) log lines: DEBUG, INFO (default), ..."""
     metrics: str | None
     """``"HOST:PORT"`` to serve ``/metrics`` (Prometheus) and ``/healthz`` on; none by default."""
     client: Mapping[str, Any]
@@ -128,6 +152,10 @@ class RunSettings:
     client: dict[str, Any]
     writer: dict[str, Any]
     settings: Any
+    source_unhealthy_after: float = DEFAULT_SOURCE_UNHEALTHY_AFTER
+    reopen_after: int = DEFAULT_REOPEN_AFTER
+    open_retry_max: float = DEFAULT_OPEN_RETRY_MAX
+    log_level: str = "INFO"
 
 
 def _substitute(value: Any, where: str, path: str, environ: Mapping[str, str]) -> Any:
@@ -296,6 +324,17 @@ def resolve(
             f"the options are {', '.join(sorted(CLIENT_OPTIONS))}"
         )
     metrics = merged.get("metrics")
+    reopen_after = merged.get("reopen_after", DEFAULT_REOPEN_AFTER)
+    if isinstance(reopen_after, bool) or not isinstance(reopen_after, int) or reopen_after < 0:
+        raise SettingsError(
+            f"{at('reopen_after')}reopen_after must be a whole number of polls >= 0 (0: never), "
+            f"not {reopen_after!r}"
+        )
+    log_level = merged.get("log_level", "INFO")
+    if not isinstance(log_level, str) or log_level.upper() not in LOG_LEVELS:
+        raise SettingsError(
+            f"{at('log_level')}log_level must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}"
+        )
     return RunSettings(
         url=str(merged["url"]),
         token=token or None,
@@ -316,4 +355,14 @@ def resolve(
         client=client,
         writer=writer,
         settings=connector_settings,
+        source_unhealthy_after=_seconds(
+            "source_unhealthy_after",
+            merged.get("source_unhealthy_after", DEFAULT_SOURCE_UNHEALTHY_AFTER),
+            at("source_unhealthy_after"),
+        ),
+        reopen_after=reopen_after,
+        open_retry_max=_seconds(
+            "open_retry_max", merged.get("open_retry_max", DEFAULT_OPEN_RETRY_MAX), at("open_retry_max")
+        ),
+        log_level=log_level.upper(),
     )

@@ -1,8 +1,10 @@
 """The sync driver: the connector's hooks on the calling thread, the platform's state on another.
 
-The calling thread runs the schedule and calls ``open``, ``backfill``, ``poll``, ``tags_changed`` and
-``close``; a helper thread reads the data source from the platform (first with backoff, then every
-``refresh_interval``), so that a slow or unreachable platform never delays a tick nor a stop.
+The calling thread runs the schedule and calls ``open``, ``subscribe``, ``backfill``, ``poll``,
+``tags_changed`` and ``close``; a helper thread reads the data source from the platform (first with
+backoff, then every ``refresh_interval``), so that a slow or unreachable platform never delays a
+tick nor a stop. ``emit``, ``link_lost``, ``link_restored`` and ``reopen`` may come from any thread.
+Every decision is the core's (`_core`); this module waits and calls.
 """
 
 from __future__ import annotations
@@ -10,29 +12,36 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._client import DataInteractionClient
-from .._exceptions import DataInteractionError, DataSourceNotActiveError, InvalidInputError, NotFoundError
+from .._exceptions import (
+    DataInteractionError,
+    DataSourceNotActiveError,
+    InvalidInputError,
+    NotFoundError,
+    WriterClosedError,
+)
 from .._tag import Tag
-from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Point, Schedule, TagChanges, log, transient
-from ._errors import OpenError, fatal_open_error
+from .._types import Timestamp
+from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient, wall_us
+from ._errors import OpenError, SourceLinkLost, fatal_open_error
 from ._writing import watermark, writer_options
 
 if TYPE_CHECKING:
     from .._writer import Writer
     from ._connector import Connector
 
-__all__ = ["SyncDriver"]
+__all__ = ["EMIT_AFTER_STOP", "TICK_WAIT", "SyncDriver", "now_us"]
 
-BACKFILL_CHUNK = 10_000
-"""Readings of a backfill written together."""
+TICK_WAIT = 1.0
+"""The longest wait of the hooks' loop: refused readings are said and windows retried this often."""
+EMIT_AFTER_STOP = "emit(): the run is stopping; a reading emitted after the stop began is not kept"
 
 
 def now_us() -> int:
     """The wall clock in integer microseconds."""
-    return time.time_ns() // 1000
+    return wall_us()
 
 
 class SyncDriver:
@@ -47,7 +56,7 @@ class SyncDriver:
         self.fatal: BaseException | None = None
         self.client: DataInteractionClient | None = None
         self.writer: Writer | None = None
-        self._write_errors: set[str] = set()
+        self.stopping = False  # emit() refuses readings (set under the core's flow lock)
 
     def wait(self, seconds: float | None) -> None:
         """Until woken (a stop, news from the platform) or ``seconds`` pass."""
@@ -67,6 +76,7 @@ class SyncDriver:
             self.writer = client.writer(settings.spool, **writer_options(self.core, settings.writer))
             self.core.stats = self.writer.stats
             self.connector._runtime_writer = self.writer
+            self.connector._runtime = self
             refresher = threading.Thread(
                 target=self._refresh_loop, name="data-interaction-refresh", daemon=True
             )
@@ -80,11 +90,44 @@ class SyncDriver:
             opened = self._open()
             if not opened:
                 return
-            self._backfill(self.core.poll_tags())
+            self.core.opened()
+            self.core.start_gaps(self.core.poll_tags(), self._watermark)
+            self._subscribe()
             self._loop()
         finally:
             self.stop.set()
             self._close(opened)
+
+    def _watermark(self, tag_id: Any) -> Timestamp | None:
+        return watermark(self.writer, tag_id)
+
+    # --- what connectors call, from any thread ---------------------------------------------------------
+
+    def emit(self, reading: object) -> None:
+        """One reading to the writer now (`Connector.emit`)."""
+        point = self.core.point_of(reading, 0, now_us(), "emit")
+        with self.core.flow:
+            if self.stopping or self.stop.is_set():
+                raise WriterClosedError(EMIT_AFTER_STOP)
+            self.core.deliver(self.writer, [point], "emit")
+
+    def link_lost(self, error: object, tags: list[Tag] | None) -> None:
+        """`Connector.link_lost`: the marks written now."""
+        with self.core.flow:
+            if self.stopping:
+                return
+            self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
+        self.wake.set()
+
+    def link_restored(self, tags: list[Tag] | None) -> None:
+        """`Connector.link_restored`: the windows lost are read again."""
+        self.core.link_restored(tags)
+        self.wake.set()
+
+    def reopen(self) -> None:
+        """`Connector.reopen`."""
+        self.core.reopen_wanted("reopen() was called")
+        self.wake.set()
 
     # --- the platform's side ------------------------------------------------------------------------
 
@@ -122,21 +165,27 @@ class SyncDriver:
 
     def _open(self) -> bool:
         """Call ``open`` until it works (an ``OSError`` is tried again); ``False`` when stopped first."""
+        core = self.core
         delay = FIRST_RETRY_DELAY
         failing = False
         while not self.stop.is_set():
-            with self.core.lock:
-                source = self.core.source
+            with core.lock:
+                source = core.source
             assert source is not None
             self.connector.source = source
             try:
                 self.connector.open(source)
-            except OSError as exc:
+            except (OSError, SourceLinkLost) as exc:
+                core.opening(exc)
                 if not failing:
-                    log.warning("open() failed (%s); trying again, with backoff", exc)
+                    log.warning(
+                        "open() failed (%s); trying again, with backoff up to %g s",
+                        exc,
+                        core.settings.open_retry_max,
+                    )
                 failing = True
                 self.stop.wait(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                delay = min(delay * 2, core.settings.open_retry_max)
                 continue
             except Exception as exc:
                 raise fatal_open_error(exc) from exc
@@ -145,85 +194,151 @@ class SyncDriver:
             return True
         return False
 
-    def _backfill(self, tags: list[Tag]) -> None:
-        backfill = getattr(self.connector, "backfill", None)
-        if backfill is None:
-            return
-        assert self.writer is not None
-        until = now_us()
-        for tag in tags:
-            if self.stop.is_set():
+    def _subscribe(self) -> bool:
+        """Call ``subscribe`` with the tags now; ``False`` when it lost the link."""
+        hook = getattr(self.connector, "subscribe", None)
+        if hook is None:
+            return True
+        try:
+            hook(self.core.poll_tags())
+        except (SourceLinkLost, OSError) as exc:
+            self._lost(exc, "subscribe() failed")
+            return False
+        return True
+
+    def _lost(self, error: BaseException, why: str) -> None:
+        """A hook lost the link: its marks, and the connector opened again."""
+        self.link_lost(error, None)
+        self.core.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
+
+    def _reopen(self) -> None:
+        core = self.core
+        why, core.reopen = core.reopen, None
+        log.warning("opening the connector again (%s): close(), then open() with backoff", why)
+        if core.metrics is not None:
+            core.metrics.source_reopens.inc()
+        self.link_lost(why, None)
+        core.opening(None)
+        try:
+            self.connector.close()
+        except Exception as exc:
+            log.error("close() failed: %s: %s", type(exc).__name__, exc)
+        if self._open():
+            core.reopened(self._subscribe())
+
+    def _window(self, tag: Tag, since: Timestamp | None, until: int) -> None:
+        """Read a tag's window again through ``backfill``: each reading to the writer as it comes."""
+        core = self.core
+        backfill = getattr(self.connector, "backfill")  # noqa: B009 (a hook the core knows it has)
+        given = 0
+        room = True
+        error: BaseException | None = None
+        try:
+            items: Iterator[object] = iter(backfill(tag, since, until) or ())
+            for item in items:
+                if self.stop.is_set():
+                    log.info(
+                        "stopping during backfill() of %r: its %d readings so far are kept", tag.id, given
+                    )
+                    return
+                point = core.point_of(item, given, None, "backfill")
+                if not core.deliver(self.writer, [point], "backfill", direct=True):
+                    room = False
+                    break
+                given += 1
+        except SourceLinkLost as exc:
+            error = exc
+            self._lost(exc, "backfill() lost the link")
+        except Exception as exc:
+            error = exc
+        held = core.repair_done(tag, since, until, given, error, room)
+        if held:
+            core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
+
+    def _repairs(self, until: int) -> None:
+        for tag, since in self.core.repairs_due(time.monotonic()):
+            if self.stop.is_set() or self.core.reopen is not None:
                 return
-            since = watermark(self.writer, tag.id)
-            count = 0
-            try:
-                items: Iterator[object] = iter(backfill(tag, since, until) or ())
-                while chunk := list(islice(items, BACKFILL_CHUNK)):
-                    points = self.core.points(chunk, None, "backfill")
-                    self._write(points)
-                    count += len(points)
-            except Exception as exc:
-                log.error(
-                    "backfill() of %r failed after %d readings: %s: %s",
-                    tag.id,
-                    count,
-                    type(exc).__name__,
-                    exc,
-                )
-                continue
-            if count:
-                log.info("backfill() of %r gave %d readings since %r", tag.id, count, since)
+            self._window(tag, since, until)
+
+    def _changes(self) -> None:
+        core = self.core
+        with core.lock:
+            changes, self.changes = self.changes, []
+        for added, removed, changed in changes:
+            hook = getattr(self.connector, "tags_changed", None)
+            if hook is not None:
+                try:
+                    hook(added, removed, changed)
+                except SourceLinkLost as exc:
+                    self._lost(exc, "tags_changed() lost the link")
+            core.start_gaps(added, self._watermark)
+        if changes:
+            self._subscribe()
 
     def _loop(self) -> None:
         core = self.core
         while not self.stop.is_set():
-            with core.lock:
-                changes, self.changes = self.changes, []
-            for added, removed, changed in changes:
-                hook = getattr(self.connector, "tags_changed", None)
-                if hook is not None:
-                    hook(added, removed, changed)
-                self._backfill(added)
+            self._changes()
+            if core.reopen_due(time.monotonic()):
+                self._reopen()
+                continue
+            with core.flow:
+                core.report_refused(time.monotonic())
             with core.lock:
                 active = core.active
-                if active and core.schedule is None:
+                if active and core.polls and core.schedule is None:
                     core.schedule = Schedule(core.settings.poll_interval, time.monotonic(), now_us())
                 schedule = core.schedule
                 tags = core.poll_tags()
-            if not active or schedule is None:
-                self.wait(None)
+            if not active:
+                self.wait(TICK_WAIT)
+                continue
+            if schedule is None:  # push-only: read the windows due, then wait for news
+                self._repairs(now_us())
+                wait = core.next_repair_in(time.monotonic())
+                self.wait(TICK_WAIT if wait is None else min(wait, TICK_WAIT))
                 continue
             left = schedule.due() - time.monotonic()
             if left > 0:
-                self.wait(left)
+                self.wait(min(left, TICK_WAIT))
                 continue
-            x = schedule.take()
+            x = schedule.take(now_us())
+            self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+            if self.stop.is_set():
+                break
+            if schedule.late(time.monotonic()):
+                with core.lock:
+                    core.skip(time.monotonic())  # the backfill ran past the next tick: read it next time
+                continue
             started = time.monotonic()
             try:
                 points = core.points(_realize(self.connector.poll(tags)), x, "poll")
             except Exception as exc:
                 ended = time.monotonic()
                 with core.lock:
-                    points = core.poll_failed(exc, tags, x, ended - started, ended)
+                    marks = core.poll_failed(exc, tags, x, ended - started, ended)
+                if isinstance(exc, SourceLinkLost):
+                    core.reopen_wanted(f"poll() lost the link: {exc}")
+                core.deliver(self.writer, marks, "link_lost", direct=True)
             else:
                 ended = time.monotonic()
                 with core.lock:
                     core.poll_done(ended - started, ended)
-            self._write(points)
-
-    def _write(self, points: list[Point]) -> None:
-        writer = self.writer
-        assert writer is not None
-        for tag, x, y, q in points:
-            try:
-                writer.write(tag, x, y, q)
-            except DataInteractionError as exc:
-                kind = type(exc).__name__
-                if kind not in self._write_errors:  # once per kind: a full disk says it every tick
-                    self._write_errors.add(kind)
-                    log.error("the writer refused a reading: %s", exc)
+                core.deliver(self.writer, points, "poll")
 
     def _close(self, opened: bool) -> None:
+        core = self.core
+        with core.flow:
+            self.stopping = True
+            held = sum(len(points) for points in core.held.values())
+            core.report_refused(time.monotonic(), force=True)
+        if held:
+            log.warning(
+                "stopped with %d readings held while their windows were read again: the next start's "
+                "backfill reads them",
+                held,
+            )
         if opened:
             try:
                 self.connector.close()

@@ -52,16 +52,13 @@ def messages(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if text in r.getMessage()]
 
 
-def test_poll_raising_marks_every_tag_link_lost_then_values_resume(
-    platform: RunningPlatform,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+def _flaky_run(
+    cls: Any, platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **more: Any
 ) -> None:
-    caplog.set_level(logging.INFO, "data_interaction_client")
+    """Run ``cls`` (a Live): polls work, then fail for six ticks or more, then work again."""
     flag = tmp_path / "flaky"
     monkeypatch.setenv("FLAKY_FLAG", str(flag))
-    run = Background(Live, **options(platform, tmp_path))
+    run = Background(cls, **options(platform, tmp_path, **more))
     live = run.instance
     wait_for(lambda: len(live.polled) >= 3, "polls")
     flag.touch()
@@ -72,6 +69,42 @@ def test_poll_raising_marks_every_tag_link_lost_then_values_resume(
     wait_for(lambda: len(live.polled) >= resumed + 3, "polls after the failure")
     run.stop()
 
+
+def test_poll_raising_marks_each_tag_once_after_its_last_reading_then_values_resume(
+    platform: RunningPlatform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "data_interaction_client")
+    _flaky_run(Live, platform, tmp_path, monkeypatch, reopen_after=0)
+    for tag in ("a", "b"):
+        points = platform.stored_points(tag)
+        lost = [i for i, p in enumerate(points) if p["q"] == 102]
+        assert len(lost) == 1, points  # one mark, not one per failed tick
+        mark = points[lost[0]]
+        assert mark["y"] is None
+        # stamped just after the tag's last reading: never between two good readings of the run
+        assert mark["x"] == points[lost[0] - 1]["x"] + 1
+        assert points[0]["q"] == 0
+        assert points[-1]["q"] == 0
+    assert len(messages(caplog, "the link to the data source is lost")) == 1
+    assert "ConnectionResetError: the equipment hung up" in messages(caplog, "is lost")[0]
+    assert len(messages(caplog, "works again after")) == 1
+
+
+class EveryTick(Live):
+    link_lost_marks = "every_tick"
+
+
+def test_link_lost_marks_every_tick_marks_each_failed_tick(
+    platform: RunningPlatform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "data_interaction_client")
+    _flaky_run(EveryTick, platform, tmp_path, monkeypatch, reopen_after=0)
     for tag in ("a", "b"):
         points = platform.stored_points(tag)
         qualities = [p["q"] for p in points]
@@ -88,9 +121,8 @@ def test_poll_raising_marks_every_tag_link_lost_then_values_resume(
     xs_b = [p["x"] for p in platform.stored_points("b") if p["q"] == 102]
     assert xs_a == xs_b
     assert {b - a for a, b in itertools.pairwise(xs_a)} == {50_000}
-    assert len(messages(caplog, "poll() failed")) == 1
-    assert "ConnectionResetError: the equipment hung up" in messages(caplog, "poll() failed")[0]
-    assert len(messages(caplog, "poll() works again")) == 1
+    assert len(messages(caplog, "the link to the data source is lost")) == 1
+    assert len(messages(caplog, "works again after")) == 1
 
 
 def test_source_switched_off_and_on_and_tags_added_and_removed(

@@ -43,6 +43,7 @@ def test_public_names() -> None:
         "RunOptions",
         "SettingsError",
         "Source",
+        "SourceLinkLost",
     ]
 
 
@@ -124,10 +125,20 @@ def test_readings_from_tuples_and_objects() -> None:
 def test_schedule_is_fixed_rate_aligned_and_skips_overruns() -> None:
     schedule = Schedule(0.5, monotonic=100.0, wall_us=1_000_200_000)
     assert schedule.due() == pytest.approx(100.3)  # the next whole half second of wall time
-    assert schedule.take() == 1_000_500_000
+    assert schedule.take(1_000_500_300) == 1_000_500_000  # taken 0.3 ms late: the whole half second
     assert schedule.skip_missed(100.4) == 0
-    assert schedule.take() == 1_001_000_000
+    assert schedule.take(1_001_000_000) == 1_001_000_000
     # a poll that ran until 102.0 missed the ticks due at 101.3 and 101.8
     assert schedule.skip_missed(102.0) == 2
     assert schedule.due() == pytest.approx(102.3)
-    assert schedule.take() == 1_002_500_000
+    assert schedule.take(1_002_500_000) == 1_002_500_000
+
+
+def test_a_stepped_wall_clock_stamps_the_next_tick_with_the_new_time() -> None:
+    schedule = Schedule(1.0, monotonic=100.0, wall_us=1_000_000_000_000)
+    assert schedule.take(1_000_000_000_000) == 1_000_000_000_000
+    hour = 3_600_000_000
+    # NTP steps the wall clock forward an hour; the schedule stays on the monotonic clock
+    assert schedule.due() == pytest.approx(101.0)
+    assert schedule.take(1_000_001_000_000 + hour) == 1_000_001_000_000 + hour
+    assert schedule.due() == pytest.approx(102.0)
