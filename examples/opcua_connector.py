@@ -51,7 +51,7 @@ from asyncua.common.subscription import DataChangeNotif, Subscription
 from asyncua.server.history import HistoryStorageInterface
 
 from data_interaction_client import Tag, WriterClosedError
-from data_interaction_client.connector import LINK_LOST, Connector, Reading, Source
+from data_interaction_client.connector import LINK_LOST, Connector, Reading, Source, SourceLinkLost
 
 # --- quality codes -----------------------------------------------------------------------------------
 
@@ -214,20 +214,22 @@ class OpcUa(Connector):
         self.tags_of_node = nodes
         if not nodes:
             return
-        self.subscription = await self.client.create_subscription(
-            self.settings.publishing_interval * 1000, self
-        )
-        results = await self.subscription.subscribe_data_change(
-            [self.client.get_node(node) for node in nodes],
-            queuesize=self.settings.queue_size,
-            sampling_interval=0,
-        )
+        try:
+            self.subscription = await self.client.create_subscription(
+                self.settings.publishing_interval * 1000, self
+            )
+            results = await self.subscription.subscribe_data_change(
+                [self.client.get_node(node) for node in nodes],
+                queuesize=self.settings.queue_size,
+                sampling_interval=0,
+            )
+        except ua.UaError as exc:  # the server refused the subscription: open it all again
+            raise SourceLinkLost(f"{self.settings.url}: cannot subscribe: {exc}") from exc
         for (node, tag), result in zip(nodes.items(), results, strict=True):
             if isinstance(result, ua.StatusCode):  # BadNodeIdUnknown, say
                 self.log.error(
                     "tag %r: node %s cannot be monitored: %s", tag.id, node.to_string(), result.name
                 )
-        self.link_restored()
 
     def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
         """asyncua's callback: one data change of one node, handed on at once."""
@@ -447,6 +449,10 @@ class Boiler:
                         )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped.wait(), self.period)
+        # asyncua closes its connections before its listening socket: one accepted in between
+        # would stay open with nobody answering. Close it, as a server switched off does.
+        for transport in list(server.iserver.asyncio_transports):
+            transport.close()
 
 
 _TYPES = {
@@ -457,13 +463,13 @@ _TYPES = {
 
 
 def _value(name: str, x: int) -> Any:
-    """The simulated boiler at ``x``: temperature and pressure waves, a counter of tenths of a second."""
+    """The simulated boiler at ``x``: temperature and pressure waves, a counter of hundredths of a second."""
     seconds = x / 1e6
     if name == "Boiler.Temperature":
         return 60 + 5 * math.sin(seconds / 5)
     if name == "Boiler.Pressure":
         return 12 + 3 * math.cos(seconds / 7)
-    return x // 100_000
+    return x // 10_000
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -172,3 +173,88 @@ def test_backfill_reads_the_history_after_the_watermark_up_to_until(boiler: Any)
     assert [(r.x, r.y, r.q) for r in window] == [(x, history[x], 0) for x in xs if since < x <= until]
     first_start = _backfill(boiler, tag, None, xs[-1])  # a tag the spool never held: the whole history
     assert [r.x for r in first_start] == xs
+
+
+# --- end to end: the server switched off and on, the connector killed -----------------------------------
+
+
+def _settings(folder: Path, boiler: Any) -> Path:
+    path = folder / "opcua.yaml"
+    path.write_text(
+        f"source: {example.SOURCE}\nspool: {folder / 'spool'}\nclose_timeout: 5\nopen_retry_max: 0.5\n"
+        "writer: {flush_interval: 0.1, commit_interval: 0.05, max_retry_delay: 0.5}\n"
+        f"settings: {{url: '{boiler.url}', publishing_interval: 0.1, watchdog_interval: 0.3, timeout: 2}}\n"
+    )
+    return path
+
+
+def _arrived(platform: Any) -> dict[str, list[dict[str, Any]]]:
+    return {tag: platform.stored_points(tag) for tag in example.NODES}
+
+
+def _missing(boiler: Any, platform: Any) -> dict[str, list[int]]:
+    report = example.compare(boiler.samples(), _arrived(platform))
+    return {tag: row["missing"] + row["not_in_history"] for tag, row in report.items()}
+
+
+@pytest.mark.slow
+def test_every_sample_of_the_history_arrives_through_a_server_outage_and_a_kill_9(tmp_path: Path) -> None:
+    from data_interaction_client.emulator import run_platform
+
+    from .helpers import Child, wait_for
+
+    boiler = example.Boiler(example.free_port(), period=0.05)
+    boiler.start()
+    children: list[Any] = []
+    try:
+        with run_platform(config=example.CONFIG) as platform:
+            config = _settings(tmp_path, boiler)
+
+            def start() -> Any:
+                children.append(
+                    Child(tmp_path, platform.url, "examples.opcua_connector:OpcUa", "--config", str(config))
+                )
+                return children[-1]
+
+            def good_after(x: int) -> bool:
+                return any(p["x"] > x and not p["q"] for p in platform.stored_points("temperature"))
+
+            def now() -> int:
+                return int(time.time() * 1e6)
+
+            child = start()
+            began = now()
+            wait_for(lambda: good_after(began), "values to arrive")
+
+            boiler.stop()  # the server is switched off for two seconds
+            time.sleep(2.0)
+            boiler.start()
+            restarted = now()
+            wait_for(lambda: good_after(restarted), "values after the server's restart")
+
+            child.kill()  # kill -9 while the server samples on
+            time.sleep(1.5)
+            child = start()
+            time.sleep(1.0)
+
+            boiler.simulating = False  # the history is complete: everything in it must arrive
+            wait_for(lambda: not any(_missing(boiler, platform).values()), "every sample of the history")
+            child.signal(signal.SIGTERM)
+            code, _ = child.wait()
+            assert code == 0, child.stderr()
+            report = example.compare(boiler.samples(), _arrived(platform))
+    except AssertionError:
+        for each in children:
+            print(each.stderr())
+        raise
+    finally:
+        for each in children:
+            each.kill()
+        boiler.stop()
+    for tag, row in report.items():
+        assert row["missing"] == [], tag
+        assert row["not_in_history"] == [], tag
+        assert row["history"] > 60, tag  # 5 s of sampling or more, 20 samples a second
+        assert row["link_lost_marks"] >= 1, tag  # the outage was seen for what it was
+    figures = {tag: (row["history"], row["arrived"]) for tag, row in report.items()}
+    print("OPC UA outage and kill -9, (history, arrived) per tag:", figures)
