@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import signal
 import sys
 import time
@@ -173,6 +174,21 @@ def test_backfill_reads_the_history_after_the_watermark_up_to_until(boiler: Any)
     assert [(r.x, r.y, r.q) for r in window] == [(x, history[x], 0) for x in xs if since < x <= until]
     first_start = _backfill(boiler, tag, None, xs[-1])  # a tag the spool never held: the whole history
     assert [r.x for r in first_start] == xs
+
+
+# --- the demo ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_demo_sees_every_sample_of_the_history_arrive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert example.main(2.0) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(example.NODES)
+    for line in lines:
+        held, arrived = re.findall(r"holds (\d+) samples, (\d+) arrived", line)[0]
+        assert held == arrived
+        assert int(held) >= 15  # two seconds at ten samples a second, and the first value
+        assert "(0 missing" in line
 
 
 # --- end to end: the server switched off and on, the connector killed -----------------------------------
