@@ -184,7 +184,8 @@ class OpcUa(Connector):
             timeout=self.settings.timeout,
             watchdog_intervall=self.settings.watchdog_interval,
         )
-        self.client.connection_lost_callback = self._connection_lost
+        self.handler = _Handler(self, self.client)
+        self.client.connection_lost_callback = self.handler.connection_lost
         try:
             await self.client.connect()  # an OSError (refused, timed out) is tried again, with backoff
         except ua.UaError as exc:  # the server said no (too many sessions, say): try again too
@@ -216,7 +217,7 @@ class OpcUa(Connector):
             return
         try:
             self.subscription = await self.client.create_subscription(
-                self.settings.publishing_interval * 1000, self
+                self.settings.publishing_interval * 1000, self.handler
             )
             results = await self.subscription.subscribe_data_change(
                 [self.client.get_node(node) for node in nodes],
@@ -231,8 +232,8 @@ class OpcUa(Connector):
                     "tag %r: node %s cannot be monitored: %s", tag.id, node.to_string(), result.name
                 )
 
-    def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
-        """asyncua's callback: one data change of one node, handed on at once."""
+    def data_change(self, node: Node, data: DataChangeNotif) -> None:
+        """One data change of one node, handed on at once."""
         tag = self.tags_of_node.get(node.nodeid)
         if tag is None:
             return
@@ -240,16 +241,6 @@ class OpcUa(Connector):
             self.emit(reading(tag, data.monitored_item.Value))
         except WriterClosedError:  # the run is stopping: the next start reads it from the history
             self.log.debug("tag %r: a data change after the stop began, left to the next start", tag.id)
-
-    def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
-        """asyncua's callback: the server ended the subscription (it timed out, say): open it again."""
-        if not status.Status.is_good():
-            self.link_lost(f"the server ended the subscription: {status.Status.name}")
-            self.reopen()
-
-    async def _connection_lost(self, error: Exception) -> None:
-        self.link_lost(error)
-        self.reopen()
 
     async def backfill(self, tag: Tag, since_x: int | None, until_x: int) -> AsyncIterator[Reading]:
         """HistoryReadRaw of the tag's node after ``since_x`` up to ``until_x``, page by page."""
@@ -295,6 +286,36 @@ class OpcUa(Connector):
             await asyncio.wait_for(self.client.disconnect(), self.settings.timeout)
         except Exception as exc:  # the link may be gone already: nothing to close then
             self.log.debug("disconnect: %s: %s", type(exc).__name__, exc)
+
+
+class _Handler:
+    """asyncua's callbacks for one connection; once it is lost, or replaced by a reopen, it says no more.
+
+    (asyncua reports a lost connection twice, to ``connection_lost_callback`` and to each
+    subscription's ``status_change_notification``: one reopen is enough.)
+    """
+
+    def __init__(self, connector: OpcUa, client: Client) -> None:
+        self.connector = connector
+        self.client = client
+        self.lost = False
+
+    def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
+        self.connector.data_change(node, data)
+
+    def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
+        if not status.Status.is_good():  # the server ended the subscription (it timed out, say)
+            self._lose(f"the server ended the subscription: {status.Status.name}")
+
+    async def connection_lost(self, error: Exception) -> None:
+        self._lose(error)
+
+    def _lose(self, error: Exception | str) -> None:
+        if self.lost or self.client is not self.connector.client:
+            return
+        self.lost = True
+        self.connector.link_lost(error)
+        self.connector.reopen()  # the runtime closes, opens again with backoff, and subscribes
 
 
 # --- the demo: asyncua's server with history, the reference platform, the connector --------------------
