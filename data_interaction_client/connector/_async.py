@@ -358,26 +358,33 @@ class AsyncDriver:
             if left > 0:
                 await self.wait(min(left, TICK_WAIT))
                 continue
-            x = schedule.take(now_us())
-            await self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
-            if self.stop.is_set():
-                break
-            if schedule.late(time.monotonic()):
-                core.skip(time.monotonic())  # the backfill ran past the next tick: read it next time
-                continue
-            started = time.monotonic()
-            try:
-                points = core.points(await _readings(self.connector.poll(tags)), x, "poll")
-            except Exception as exc:
-                ended = time.monotonic()
-                marks = core.poll_failed(exc, tags, x, ended - started, ended)
-                if isinstance(exc, SourceLinkLost):
-                    core.reopen_wanted(f"poll() lost the link: {exc}")
-                core.deliver(self.writer, marks, "link_lost", direct=True)
-            else:
-                ended = time.monotonic()
-                core.poll_done(ended - started, ended)
-                core.deliver(self.writer, points, "poll")
+            await self._tick(schedule, tags)
+
+    async def _tick(self, schedule: Schedule, tags: list[Tag]) -> None:
+        """The due tick: the windows not read up to it, then the poll (unless that ran late)."""
+        core = self.core
+        x = schedule.take(now_us())
+        await self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+        if self.stop.is_set():
+            return
+        if schedule.late(time.monotonic()):  # the backfill ran past the next tick: catch up first
+            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.reopen is None:
+                core.skip(time.monotonic())
+                await self._repairs(now_us())
+            return
+        started = time.monotonic()
+        try:
+            points = core.points(await _readings(self.connector.poll(tags)), x, "poll")
+        except Exception as exc:
+            ended = time.monotonic()
+            marks = core.poll_failed(exc, tags, x, ended - started, ended)
+            if isinstance(exc, SourceLinkLost):
+                core.reopen_wanted(f"poll() lost the link: {exc}")
+            core.deliver(self.writer, marks, "link_lost", direct=True)
+        else:
+            ended = time.monotonic()
+            core.poll_done(ended - started, ended)
+            core.deliver(self.writer, points, "poll")
 
     async def _close(self, opened: bool) -> None:
         core = self.core

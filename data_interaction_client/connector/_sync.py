@@ -24,7 +24,8 @@ from .._exceptions import (
 )
 from .._tag import Tag
 from .._types import Timestamp
-from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient, wall_us
+from . import _core
+from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient
 from ._errors import OpenError, SourceLinkLost, fatal_open_error
 from ._writing import watermark, writer_options
 
@@ -40,8 +41,8 @@ EMIT_AFTER_STOP = "emit(): the run is stopping; a reading emitted after the stop
 
 
 def now_us() -> int:
-    """The wall clock in integer microseconds."""
-    return wall_us()
+    """The wall clock in integer microseconds (the core's, which tests may step)."""
+    return _core.wall_us()
 
 
 class SyncDriver:
@@ -303,29 +304,36 @@ class SyncDriver:
             if left > 0:
                 self.wait(min(left, TICK_WAIT))
                 continue
-            x = schedule.take(now_us())
-            self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
-            if self.stop.is_set():
-                break
-            if schedule.late(time.monotonic()):
+            self._tick(schedule, tags)
+
+    def _tick(self, schedule: Schedule, tags: list[Tag]) -> None:
+        """The due tick: the windows not read up to it, then the poll (unless that ran late)."""
+        core = self.core
+        x = schedule.take(now_us())
+        self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+        if self.stop.is_set():
+            return
+        if schedule.late(time.monotonic()):  # the backfill ran past the next tick: catch up first
+            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.reopen is None:
                 with core.lock:
-                    core.skip(time.monotonic())  # the backfill ran past the next tick: read it next time
-                continue
-            started = time.monotonic()
-            try:
-                points = core.points(_realize(self.connector.poll(tags)), x, "poll")
-            except Exception as exc:
-                ended = time.monotonic()
-                with core.lock:
-                    marks = core.poll_failed(exc, tags, x, ended - started, ended)
-                if isinstance(exc, SourceLinkLost):
-                    core.reopen_wanted(f"poll() lost the link: {exc}")
-                core.deliver(self.writer, marks, "link_lost", direct=True)
-            else:
-                ended = time.monotonic()
-                with core.lock:
-                    core.poll_done(ended - started, ended)
-                core.deliver(self.writer, points, "poll")
+                    core.skip(time.monotonic())
+                self._repairs(now_us())
+            return
+        started = time.monotonic()
+        try:
+            points = core.points(_realize(self.connector.poll(tags)), x, "poll")
+        except Exception as exc:
+            ended = time.monotonic()
+            with core.lock:
+                marks = core.poll_failed(exc, tags, x, ended - started, ended)
+            if isinstance(exc, SourceLinkLost):
+                core.reopen_wanted(f"poll() lost the link: {exc}")
+            core.deliver(self.writer, marks, "link_lost", direct=True)
+        else:
+            ended = time.monotonic()
+            with core.lock:
+                core.poll_done(ended - started, ended)
+            core.deliver(self.writer, points, "poll")
 
     def _close(self, opened: bool) -> None:
         core = self.core
