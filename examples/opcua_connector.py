@@ -186,14 +186,10 @@ class OpcUa(Connector):
         )
         self.handler = _Handler(self, self.client)
         self.client.connection_lost_callback = self.handler.connection_lost
-        try:
+        try:  # a connect that fails closes its socket itself
             await self.client.connect()  # an OSError (refused, timed out) is tried again, with backoff
         except ua.UaError as exc:  # the server said no (too many sessions, say): try again too
-            await self._disconnect()
             raise ConnectionError(f"{self.settings.url}: {exc}") from exc
-        except BaseException:
-            await self._disconnect()
-            raise
 
     async def subscribe(self, tags: list[Tag]) -> None:
         """One subscription for every tag that names a node; called again when the tags change."""
@@ -279,9 +275,6 @@ class OpcUa(Connector):
                 return
 
     async def close(self) -> None:
-        await self._disconnect()
-
-    async def _disconnect(self) -> None:
         try:
             await asyncio.wait_for(self.client.disconnect(), self.settings.timeout)
         except Exception as exc:  # the link may be gone already: nothing to close then
