@@ -178,7 +178,8 @@ class OpcUa(Connector):
 
     async def open(self, source: Source) -> None:
         self.subscription: Subscription | None = None
-        self.tags_of_node: dict[ua.NodeId, Tag] = {}
+        self.handles: dict[ua.NodeId, int] = {}  # the monitored item of each node
+        self.tags_of_node: dict[ua.NodeId, list[Tag]] = {}
         self.client = Client(
             self.settings.url,
             timeout=self.settings.timeout,
@@ -192,12 +193,12 @@ class OpcUa(Connector):
             raise ConnectionError(f"{self.settings.url}: {exc}") from exc
 
     async def subscribe(self, tags: list[Tag]) -> None:
-        """One subscription for every tag that names a node; called again when the tags change."""
-        if self.subscription is not None:
-            with contextlib.suppress(Exception):  # a subscription the server forgot is gone anyway
-                await self.subscription.delete()
-            self.subscription = None
-        nodes: dict[ua.NodeId, Tag] = {}
+        """Monitor the node of every tag: after ``open``, and again when the tags change.
+
+        When the tags change, only the nodes added or removed change, so that the others miss
+        no data change meanwhile; a tag added is read from its watermark through ``backfill``.
+        """
+        wanted: dict[ua.NodeId, list[Tag]] = {}
         for tag in tags:
             try:
                 node = node_of(tag)
@@ -207,36 +208,41 @@ class OpcUa(Connector):
             if node is None:
                 self.log.warning("tag %r: its smtTagSource names no OPC UA node: it gets no values", tag.id)
                 continue
-            nodes[node] = tag
-        self.tags_of_node = nodes
-        if not nodes:
-            return
+            wanted.setdefault(node, []).append(tag)
+        self.tags_of_node = wanted
         try:
-            self.subscription = await self.client.create_subscription(
-                self.settings.publishing_interval * 1000, self.handler
-            )
-            results = await self.subscription.subscribe_data_change(
-                [self.client.get_node(node) for node in nodes],
-                queuesize=self.settings.queue_size,
-                sampling_interval=0,
+            if self.subscription is None:
+                self.subscription = await self.client.create_subscription(
+                    self.settings.publishing_interval * 1000, self.handler
+                )
+            for node in [node for node in self.handles if node not in wanted]:
+                await self.subscription.unsubscribe(self.handles.pop(node))
+            added = [node for node in wanted if node not in self.handles]
+            results = (
+                await self.subscription.subscribe_data_change(
+                    [self.client.get_node(node) for node in added],
+                    queuesize=self.settings.queue_size,
+                    sampling_interval=0,  # every change, as the server sees it
+                )
+                if added
+                else []
             )
         except ua.UaError as exc:  # the server refused the subscription: open it all again
             raise SourceLinkLost(f"{self.settings.url}: cannot subscribe: {exc}") from exc
-        for (node, tag), result in zip(nodes.items(), results, strict=True):
+        for node, result in zip(added, results, strict=True):
             if isinstance(result, ua.StatusCode):  # BadNodeIdUnknown, say
-                self.log.error(
-                    "tag %r: node %s cannot be monitored: %s", tag.id, node.to_string(), result.name
-                )
+                names = ", ".join(repr(tag.id) for tag in wanted[node])
+                self.log.error("node %s of %s cannot be monitored: %s", node.to_string(), names, result.name)
+            else:
+                self.handles[node] = result
 
     def data_change(self, node: Node, data: DataChangeNotif) -> None:
-        """One data change of one node, handed on at once."""
-        tag = self.tags_of_node.get(node.nodeid)
-        if tag is None:
-            return
-        try:
-            self.emit(reading(tag, data.monitored_item.Value))
-        except WriterClosedError:  # the run is stopping: the next start reads it from the history
-            self.log.debug("tag %r: a data change after the stop began, left to the next start", tag.id)
+        """One data change of one node, handed on at once (to each tag that names the node)."""
+        for tag in self.tags_of_node.get(node.nodeid, ()):
+            try:
+                self.emit(reading(tag, data.monitored_item.Value))
+            except WriterClosedError:  # the run is stopping: the next start reads it from the history
+                self.log.debug("tag %r: a data change after the stop began, left to the next start", tag.id)
 
     async def backfill(self, tag: Tag, since_x: int | None, until_x: int) -> AsyncIterator[Reading]:
         """HistoryReadRaw of the tag's node after ``since_x`` up to ``until_x``, page by page."""

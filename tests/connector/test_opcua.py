@@ -139,8 +139,8 @@ def test_a_node_id_that_is_not_one_names_the_tag(node: str) -> None:
 # --- the history, read through HistoryReadRaw ----------------------------------------------------------
 
 
-@pytest.fixture
-def boiler() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def boiler() -> Iterator[Any]:  # one for the module: asyncua's server takes seconds to start
     server = example.Boiler(example.free_port(), period=0.02)
     server.history.max_history_data_response_size = 7  # many pages: continuation points are followed
     server.start()
@@ -174,6 +174,56 @@ def test_backfill_reads_the_history_after_the_watermark_up_to_until(boiler: Any)
     assert [(r.x, r.y, r.q) for r in window] == [(x, history[x], 0) for x in xs if since < x <= until]
     first_start = _backfill(boiler, tag, None, xs[-1])  # a tag the spool never held: the whole history
     assert [r.x for r in first_start] == xs
+
+
+# --- subscriptions -------------------------------------------------------------------------------------
+
+
+def _tag(name: str, node: str) -> Tag:
+    return Tag(name, {"smtTagSource": f'{{"node": "{node}"}}'})
+
+
+def test_subscribe_follows_the_tags_and_hands_each_change_to_every_tag_of_its_node(
+    boiler: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    temperature = _tag("temperature", "ns=2;s=Boiler.Temperature")
+    also = _tag("also-temperature", "ns=2;s=Boiler.Temperature")
+    pressure = _tag("pressure", "ns=2;s=Boiler.Pressure")
+    unknown = _tag("unknown", "ns=2;s=Boiler.Nothing")
+
+    async def scenario() -> dict[str, Any]:
+        connector = example.OpcUa()
+        connector.settings = example.OpcUa.Settings(url=boiler.url, publishing_interval=0.05)
+        emitted: list[Any] = []
+        connector.emit = emitted.append  # what the runtime would take
+        await connector.open(None)
+        try:
+            await connector.subscribe([temperature])
+            first = dict(connector.handles)
+            await connector.subscribe([temperature, also, pressure, unknown, Tag("none", {})])
+            second = dict(connector.handles)
+            await asyncio.sleep(0.3)
+            both = {r.tag.id for r in emitted}
+            await connector.subscribe([pressure])
+            third = dict(connector.handles)
+            emitted.clear()
+            await asyncio.sleep(0.3)
+            return {"handles": (first, second, third), "both": both, "after": {r.tag.id for r in emitted}}
+        finally:
+            await connector.close()
+
+    with caplog.at_level("WARNING"):
+        seen = asyncio.run(scenario())
+    first, second, third = seen["handles"]
+    t, p = ua.NodeId("Boiler.Temperature", 2), ua.NodeId("Boiler.Pressure", 2)
+    assert set(first) == {t}
+    assert set(second) == {t, p}
+    assert second[t] == first[t]  # the temperature's monitored item was kept: no change missed
+    assert set(third) == {p}
+    assert seen["both"] == {"temperature", "also-temperature", "pressure"}
+    assert seen["after"] == {"pressure"}
+    assert "node ns=2;s=Boiler.Nothing of 'unknown' cannot be monitored: BadNodeIdUnknown" in caplog.text
+    assert "tag 'none': its smtTagSource names no OPC UA node" in caplog.text
 
 
 # --- the demo ---------------------------------------------------------------------------------------
