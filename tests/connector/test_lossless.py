@@ -100,7 +100,7 @@ def test_a_poll_failure_and_missed_ticks_are_read_again_while_running(
     platform: RunningPlatform, tmp_path: Path, source: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "data_interaction_client")
-    run = start(source, **options(platform, tmp_path, reopen_after=0))
+    run = start(source, **options(platform, tmp_path))
     delivered(platform, now_us())
     source.failing.set()  # the live buffer is read and lost for 0.5 s
     time.sleep(0.5)
@@ -172,14 +172,15 @@ def test_a_full_disk_during_backfill_loses_nothing_once_space_returns(
     wait_for(lambda: source.backfills, "the backfill")
     time.sleep(0.2)
     disk.full = True  # full during the backfill: its readings are refused
-    wait_for(lambda: refused_in_log(caplog)[0] >= 4, "refused readings")
+    writer = run.instance._runtime_writer
+    wait_for(lambda: writer.stats().refused_points >= 4, "refused readings")
     time.sleep(0.5)
     disk.full = False
     end = now_us()
     delivered(platform, end)
     wait_for(lambda: holes(platform, source.t0, end) == {"a": 0, "bb": 0}, "the refused window read again")
     figures = metrics(address)
-    writer_refused = run.instance._runtime_writer.stats().refused_points
+    writer_refused = writer.stats().refused_points
     run.stop()
     total, per_tag = refused_in_log(caplog)
     # every refused reading is counted, per tag, at ERROR, and in the metric; none counted as taken
@@ -200,19 +201,21 @@ def test_after_a_refusal_the_restart_reads_from_before_the_first_refused_reading
     tmp_path: Path,
     source: Any,
     disk: type[FullDisk],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    refused: dict[Any, list[int]] = {}
-    count = _core.Core._refused
-
-    def recording(self: Any, tag_id: Any, point: Any, error: Any, now: float) -> bool:
-        refused.setdefault(tag_id, []).append(point[1])
-        return count(self, tag_id, point, error, now)
-
-    monkeypatch.setattr(_core.Core, "_refused", recording)
     run = start(source, **options(platform, tmp_path))
     delivered(platform, now_us())
     writer = run.instance._runtime_writer
+    refused: dict[Any, list[int]] = {}
+    write = writer.write
+
+    def recording(tag: Any, x: Any, y: Any, q: Any = None) -> None:
+        try:
+            write(tag, x, y, q)
+        except SpoolDiskFullError:
+            refused.setdefault(getattr(tag, "id", tag), []).append(x)
+            raise
+
+    writer.write = recording  # what the writer refuses, as the runtime hands it over
     disk.full = True
     wait_for(lambda: len(refused) == 2, "readings refused")
     time.sleep(0.3)
@@ -280,13 +283,14 @@ def test_the_platform_down_and_a_full_spool_count_the_refused_readings(
     delivered(platform, now_us())
     platform.set_faults(Faults(error_rate=1.0, error_status=503))
     refused = "data_interaction_readings_refused_total{reason=spool_full}"
-    wait_for(lambda: metrics(address).get(refused, 0) > 50, "a full spool")
+    writer_of_run = run.instance._runtime_writer
+    wait_for(lambda: writer_of_run.stats().refused_points > 50, "a full spool")
     platform.set_faults(None)
     end = now_us()
     delivered(platform, end)
     wait_for(lambda: holes(platform, source.t0, end) == {"a": 0, "bb": 0}, "the refused window read again")
     counted = metrics(address)[refused]
-    writer_refused = run.instance._runtime_writer.stats().refused_points
+    writer_refused = writer_of_run.stats().refused_points
     run.stop()
     said = sum(
         int(m[1])
