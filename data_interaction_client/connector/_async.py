@@ -308,9 +308,10 @@ class AsyncDriver:
             self._lost(exc, "backfill() lost the link")
         except Exception as exc:
             error = exc
-        held = core.repair_done(tag, since, until, given, error, room)
-        if held:
-            core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
+        with core.flow:  # the window closed and what it held written at once: no reading between
+            held = core.repair_done(tag, since, until, given, error, room)
+            if held:
+                core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
 
     async def _repairs(self, until: int) -> None:
         for tag, since in self.core.repairs_due(time.monotonic()):

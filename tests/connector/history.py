@@ -15,6 +15,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
+import pydantic
+
 from data_interaction_client import Tag, TagId
 from data_interaction_client.connector import Connector, Source
 
@@ -125,3 +127,102 @@ def reset(cls: type[Knobs], t0: int) -> None:
     cls.block = []
     cls.instances = []
     cls.backfills = []
+
+
+class PushSettings(pydantic.BaseModel):
+    t0: int  # the first sample of the source's timeline
+    backfill: bool = True
+
+
+class Pushed(Connector[PushSettings]):
+    """A push source (a subscription): a thread emits each sample as the source takes it.
+
+    ``backfill`` reads the source's history: run as ``tests.connector.history:Pushed`` with
+    ``settings: {t0: ...}``, it loses nothing through ``kill -9``.
+    """
+
+    Settings = PushSettings
+    emitted: ClassVar[list[tuple[Any, int]]] = []  # what emit() took, in this process
+    refusals: ClassVar[list[BaseException]] = []  # what emit() refused
+    instances: ClassVar[list[Any]] = []
+
+    def open(self, source: Source) -> None:
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+        type(self).instances.append(self)
+
+    def subscribe(self, tags: list[Tag]) -> None:
+        self._unsubscribe()
+        self.done = threading.Event()
+        # the subscription is live when subscribe() returns: it pushes every sample after now
+        self.thread = threading.Thread(target=self._push, args=(tags, self.done, now_us()), daemon=True)
+        self.thread.start()
+        self.log.info("subscribed to %d tags", len(tags))
+
+    def _push(self, tags: list[Tag], done: threading.Event, last: int) -> None:
+        while not done.wait(0.01):
+            now = now_us()
+            for tag in tags:
+                for reading in samples(tag, last, now, self.settings.t0):
+                    try:
+                        self.emit(reading)
+                    except Exception as exc:  # a stop began: the refusal is the clear error
+                        type(self).refusals.append(exc)
+                        return
+                    type(self).emitted.append((tag.id, reading[1]))
+            last = now
+
+    def backfill(self, tag: Tag, since_x: int | None, until_x: int) -> Iterator[tuple[Tag, int, float]]:
+        after = self.settings.t0 - 1 if since_x is None else int(since_x)
+        return samples(tag, after, until_x, self.settings.t0) if self.settings.backfill else iter(())
+
+    def _unsubscribe(self) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join(5)
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self._emit_at_close()
+
+    def _emit_at_close(self) -> None:
+        try:  # the stop began before close(): refused with a clear error
+            self.emit((self.source.tags[0], now_us(), 0.0))
+        except Exception as exc:
+            type(self).refusals.append(exc)
+
+
+class PushedNoHistory(Pushed):
+    """The push source without a backfill: emit() alone."""
+
+    backfill = None  # type: ignore[assignment]
+
+
+class AsyncPushed(Pushed):
+    """The async twin: the first tag emitted by a task on the event loop, the others by a thread."""
+
+    async def subscribe(self, tags: list[Tag]) -> None:  # type: ignore[override]
+        self._unsubscribe()
+        self.done = threading.Event()
+        now = now_us()
+        self.thread = threading.Thread(target=self._push, args=(tags[1:], self.done, now), daemon=True)
+        self.thread.start()
+        self.task = asyncio.create_task(self._push_on_loop(tags[:1], self.done, now))
+
+    async def _push_on_loop(self, tags: list[Tag], done: threading.Event, last: int) -> None:
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = now_us()
+            for tag in tags:
+                for reading in samples(tag, last, now, self.settings.t0):
+                    try:
+                        self.emit(reading)
+                    except Exception as exc:
+                        type(self).refusals.append(exc)
+                        return
+                    type(self).emitted.append((tag.id, reading[1]))
+            last = now
+
+    async def close(self) -> None:  # type: ignore[override]
+        self._unsubscribe()
+        self._emit_at_close()
