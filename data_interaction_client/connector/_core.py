@@ -162,6 +162,7 @@ class Core:
         self.reopen: str | None = None  # why the connector is to be opened again
         self._reopen_delay = FIRST_RETRY_DELAY  # doubles while reopens do not bring the link back
         self._reopen_not_before = 0.0
+        self._overflowed: set[TagId] = set()  # tags whose held readings passed HOLD_CAP
         self._refusals: dict[str, dict[str, int]] = {}
         self._refusal_errors: dict[str, str] = {}
         self._refused_gaps: set[str] = set()
@@ -328,8 +329,10 @@ class Core:
                 tag_id = _id_of(point[0])
                 if not direct and self.backfills and tag_id in self.gaps:
                     held = self.held.setdefault(tag_id, [])
-                    if len(held) < HOLD_CAP:  # past it, the window's backfill reads them again
+                    if len(held) < HOLD_CAP:
                         held.append(point)
+                    else:  # past it, the window is read again up to a later time: it gives them
+                        self._overflowed.add(tag_id)
                     continue
                 try:
                     writer.write(*point)
@@ -458,6 +461,11 @@ class Core:
         with self.flow:
             gap = self.gaps.get(tag.id)
             if gap is None:
+                return []
+            if error is None and room and tag.id in self._overflowed:
+                # readings were left out of the held ones meanwhile: read on from here, up to now
+                self._overflowed.discard(tag.id)
+                gap.since = self.last.get(tag.id, gap.since)
                 return []
             if error is None and room:
                 reason = gap.reason

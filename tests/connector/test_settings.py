@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -142,3 +143,42 @@ def test_a_stepped_wall_clock_stamps_the_next_tick_with_the_new_time() -> None:
     assert schedule.due() == pytest.approx(101.0)
     assert schedule.take(1_000_001_000_000 + hour) == 1_000_001_000_000 + hour
     assert schedule.due() == pytest.approx(102.0)
+
+
+class _Writer:
+    """A writer that takes every point: what the core hands over, in order."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[Any, ...]] = []
+
+    def write(self, tag: Any, x: Any, y: Any, q: Any = None) -> None:
+        self.points.append((tag, x, y, q))
+
+
+def test_readings_held_past_the_cap_keep_the_window_open_until_a_backfill_gives_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from data_interaction_client import Tag
+    from data_interaction_client.connector import _core
+    from data_interaction_client.connector._settings import resolve
+
+    monkeypatch.setattr(_core, "HOLD_CAP", 3)
+    settings = resolve(
+        url="http://h", source="1", spool="s", options={}, poll_interval=1.0, settings_model=None
+    )
+    core = _core.Core(settings, None)
+    core.backfills = True
+    tag = Tag("a")
+    core.tags = {tag.id: tag}
+    core.start_gaps([tag], lambda tag_id: 100)
+    writer = _Writer()
+    core.deliver(writer, [(tag, x, 1.0, None) for x in range(200, 206)], "emit")  # a window is open: held
+    assert writer.points == []
+    # the window read up to 150: but three readings were left out of the held ones: it stays open
+    core.deliver(writer, [(tag, 150, 1.0, None)], "backfill", direct=True)
+    assert core.repair_done(tag, 100, 150, 1, None, True) == []
+    assert core.gaps[tag.id].since == 150
+    # read on up to 300: the window closes, the held readings are written
+    held = core.repair_done(tag, 150, 300, 0, None, True)
+    assert [p[1] for p in held] == [200, 201, 202]
+    assert tag.id not in core.gaps
