@@ -272,6 +272,7 @@ def test_a_stop_inside_a_long_backfill_is_noticed_at_once_and_keeps_what_was_giv
     assert len(kept) >= 50  # what the backfill gave before the stop is kept
 
 
+@pytest.mark.slow  # the spool drains at the writer's pace before the window is read: 40 s
 def test_the_platform_down_and_a_full_spool_count_the_refused_readings(
     platform: RunningPlatform, tmp_path: Path, source: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
