@@ -25,7 +25,7 @@ EXTRAS = $(shell $(PYTHON) -c "import tomllib; print(','.join(tomllib.load(open(
 INSTALL_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install generate check-generated lint test test-fast demo modbus-demo bench docs clean
+.PHONY: help install generate check-generated lint test test-fast demo modbus-demo opcua-demo bench docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ demo: $(INSTALL_STAMP) ## Run the quick start against the embedded reference pla
 
 modbus-demo: $(INSTALL_STAMP) ## Run the Modbus connector, a simulated device and the platform for a minute
 	$(PY) examples/modbus_connector.py 60
+
+opcua-demo: $(INSTALL_STAMP) ## Run the OPC UA connector, asyncua's server (history on) and the platform for a minute
+	$(PY) examples/opcua_connector.py 60
 
 bench: $(INSTALL_STAMP) ## Measure the SDK against a bare httpx + orjson floor
 	$(PY) -m bench
