@@ -588,7 +588,8 @@ class Core:
                 self.lost.clear()
             else:
                 self.lost.difference_update(tag.id for tag in tags)
-            if self.link == "lost" and not self.lost:
+            # After a reopen the link shows "opening" until the source is back: a push source says so here.
+            if self.link in ("lost", "opening") and not self.lost:
                 log.warning(
                     "the link to the data source works again after %.1f s%s",
                     time.monotonic() - self.link_since_mono,

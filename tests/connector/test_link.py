@@ -174,6 +174,29 @@ def test_a_push_connectors_link_lost_and_restored_mark_once_and_read_the_window_
         assert [x for x in range(first, end, STEP) if x not in stored] == []  # the window read again
 
 
+def test_a_push_connectors_reopen_brings_its_link_back_and_reads_the_window_again(
+    platform: RunningPlatform, tmp_path: Path
+) -> None:
+    Pushed.instances.clear()
+    Pushed.emitted.clear()
+    t0 = now_us()
+    address = f"127.0.0.1:{free_port()}"
+    run = Background(Pushed, **options(platform, tmp_path, settings={"t0": t0}, metrics=address))
+    push = run.instance
+    wait_for(lambda: len(Pushed.emitted) > 20, "readings")
+    push._unsubscribe()  # the subscription dies: nothing pushed until the reopen subscribes again
+    push.reopen()  # the link is lost; close, open and subscribe again
+    wait_for(lambda: healthz(address)[1]["source"]["link"] == "ok", "the link back after the reopen")
+    end = now_us()
+    wait_for(lambda: all(max(p["x"] for p in platform.stored_points(t["id"])) > end for t in TAGS), "more")
+    run.stop()
+    for tag in ("a", "bb"):
+        points = platform.stored_points(tag)
+        stored = {p["x"] for p in points if p["q"] != 102}
+        first = -(-t0 // STEP) * STEP
+        assert [x for x in range(first, end, STEP) if x not in stored] == []  # the window read again
+
+
 TYPED = """\
 import pydantic
 from data_interaction_client import Tag

@@ -264,11 +264,6 @@ def _missing(boiler: Any, platform: Any) -> dict[str, list[int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runtime leaves a push source's link 'opening' after a reopen (Core.reopened calls "
-    "link_restored, which only leaves 'lost'): no window is read again, readings stay held",
-)
 def test_every_sample_of_the_history_arrives_through_a_server_outage_and_a_kill_9(tmp_path: Path) -> None:
     report = _outage_and_kill(tmp_path, outage=True)
     for tag, row in report.items():
