@@ -69,11 +69,22 @@ def as_nobody(*command: str) -> None:
     subprocess.run(["sh", "-c", command[0], "sh", *command[1:]], check=True, user=uid, group=gid)
 
 
+def enterable_by_others(path: Path) -> bool:
+    """Whether every directory from ``path`` up to ``/`` lets other users through (``o+x``)."""
+    return all(part.stat().st_mode & stat.S_IXOTH for part in (path, *path.parents))
+
+
 @pytest.fixture
 def nobodys_directory() -> Iterator[Path]:
     """A spool directory made by ``nobody``, mode 0777 (in a directory ``nobody`` may enter)."""
     uid, gid = other_user()
-    base = Path(tempfile.mkdtemp(prefix="spool-host-"))
+    # The temporary directory may sit under one only its owner may enter (a CI run's): then /tmp.
+    parent = Path(tempfile.gettempdir())
+    if not enterable_by_others(parent):
+        parent = Path("/tmp")
+        if not enterable_by_others(parent):
+            pytest.skip("no directory here that nobody may enter")
+    base = Path(tempfile.mkdtemp(prefix="spool-host-", dir=parent))
     os.chown(base, uid, gid)  # nobody's own place, as /tmp is everyone's
     spool = base / "spool"
     try:
