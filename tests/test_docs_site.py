@@ -103,7 +103,7 @@ def inventory(site: Path) -> set[str]:
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The documentation site built as ``make docs`` builds it (any warning fails), in a temporary dir."""
     # The site's tools are the docs group's (make install has them; a test-only venv does not).
-    pytest.importorskip("mkdocs", reason="the documentation tools (the docs dependency group) are not installed")
+    pytest.importorskip("mkdocs", reason="the docs dependency group is not installed")
     site = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
