@@ -88,8 +88,9 @@ modbus-demo: $(INSTALL_STAMP) ## Run the Modbus connector, a simulated device an
 bench: $(INSTALL_STAMP) ## Measure the SDK against a bare httpx + orjson floor
 	$(PY) -m bench
 
-docs: $(INSTALL_STAMP) ## Build the documentation site into site/ (any warning fails it)
+docs: $(INSTALL_STAMP) ## Build the documentation site, English into site/, Russian into site/ru/ (any warning fails it)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
+	@test -f site/ru/index.html || { echo "make docs: the Russian edition (site/ru/) was not built" >&2; exit 1; }
 
 clean: ## Remove the environment and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis .coverage htmlcov site

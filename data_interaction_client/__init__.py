@@ -86,8 +86,8 @@ from ._results import Columns, Connection, DataSourceAttributes, Point, TagHisto
 from ._tag import Tag, TagAttributes, ValueType
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
-from ._writer import AsyncWriter, Writer
-from ._writer_options import QuarantinedBatch, WriteEvent, WriterStats
+from ._writer.options import QuarantinedBatch, WriteEvent, WriterStats
+from ._writer.writers import AsyncWriter, Writer
 
 __all__ = [
     "DEFAULT_MAX_POINTS_PER_REQUEST",

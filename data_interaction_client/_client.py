@@ -38,9 +38,9 @@ from ._request_data import RequestData, TagIds
 from ._results import Connection, TagHistory
 from ._tag import Tag
 from ._types import NOT_GIVEN, JsonValue, NotGiven, TimestampLike
-from ._writer import AsyncWriter, Writer
-from ._writer_core import client_closed
-from ._writer_options import WriterOptions
+from ._writer.engine import client_closed
+from ._writer.options import WriterOptions
+from ._writer.writers import AsyncWriter, Writer
 
 if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
     import pandas  # type: ignore[import-untyped,unused-ignore]

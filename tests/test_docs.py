@@ -1,10 +1,11 @@
 """The documentation site's examples run as written, against the reference platform.
 
-Every ```python block of a docs/*.md page runs, in the order of the page, against a fresh reference
-platform for that page (so a page may send points in one block and read them in the next), in a
-temporary directory; "http://127.0.0.1:8000" becomes the platform's address. A block right after
+Every ```python block of an English docs/*.md page runs, in the order of the page, against a fresh
+reference platform for that page (so a page may send points in one block and read them in the next),
+in a temporary directory; "http://127.0.0.1:8000" becomes the platform's address. A block right after
 ``<!-- tls -->`` needs a platform that asks for a client certificate: ``test_mutual_tls_examples``
-runs those. No block is left out.
+runs those. No block is left out. The Russian twins (docs/<page>.ru.md) carry the same blocks, byte for
+byte (tests/test_docs_twins.py): they are not run a second time.
 
 The site itself is built by ``make docs`` (mkdocs --strict), not here.
 """
@@ -34,7 +35,9 @@ from .emulator.process import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+#: The English pages: their Russian twins (docs/<page>.ru.md) carry the same blocks, byte for byte
+#: (tests/test_docs_twins.py), so each example runs once, here.
+PAGES = sorted(page for page in DOCS.glob("*.md") if not page.name.endswith(".ru.md"))
 BLOCK = re.compile(r"(?:<!-- (tls) -->\n)?```python\n(.*?)```", re.DOTALL)
 DOCS_URL = "http://127.0.0.1:8000"
 TLS_URL = "https://127.0.0.1:8443"

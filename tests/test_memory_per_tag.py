@@ -14,8 +14,8 @@ import orjson
 
 from data_interaction_client import Tag
 from data_interaction_client._points import PointRules
-from data_interaction_client._spool import Record
-from data_interaction_client._writer_records import encode_chunks, encode_records, parts_of, tight
+from data_interaction_client._spool.contract import Record
+from data_interaction_client._writer.records import encode_chunks, encode_records, parts_of, tight
 
 X = 1_600_000_000_000_000
 TAGS = 1_000

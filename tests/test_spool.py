@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from data_interaction_client import SpoolDiskFullError, SpoolError, SpoolLockedError
-from data_interaction_client._spool import MemorySpool, NewRecord, QuarantineEntry, Spool
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.contract import MemorySpool, NewRecord, QuarantineEntry, Spool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
+
+from .writer_helpers import FillingDisk
 
 
 def rec(n: int, tag: bytes = b"t") -> NewRecord:
@@ -33,17 +35,17 @@ def test_append_peek_settle_keep_order_and_counters(spool: Spool) -> None:
     result = spool.append([rec(3), rec(4)])
     assert (result.first, result.last) == (1, 2)
     spool.append([rec(5)])
-    assert (spool.points, spool.batches, spool.bytes, spool.head, spool.last_id) == (12, 3, 15, 1, 3)
+    assert (spool.points, spool.records, spool.bytes, spool.head, spool.last_id) == (12, 3, 15, 1, 3)
     assert spool.oldest_created is not None
     records = spool.peek(7)
     assert [r.id for r in records] == [1, 2]
     assert [r.points for r in records] == [3, 4]
     assert records[0].data == b"xxx"
     spool.settle(2)
-    assert (spool.points, spool.batches, spool.head) == (5, 1, 3)
+    assert (spool.points, spool.records, spool.head) == (5, 1, 3)
     assert [r.id for r in spool.peek(1)] == [3]  # at least one, even when larger than max_points
     spool.settle(3)
-    assert (spool.points, spool.batches, spool.bytes, spool.head, spool.oldest_created) == (
+    assert (spool.points, spool.records, spool.bytes, spool.head, spool.oldest_created) == (
         0,
         0,
         0,
@@ -57,12 +59,12 @@ def test_append_peek_settle_keep_order_and_counters(spool: Spool) -> None:
 def test_settle_removes_only_reserved_records_and_stores_quarantine(spool: Spool) -> None:
     spool.append([rec(1), rec(2), rec(3)])
     spool.peek(1)
-    entry = QuarantineEntry(batch=1, created=1.0, points=1, tags=b"t", data=b"x", error="bad", status=422)
+    entry = QuarantineEntry(record_id=1, created=1.0, points=1, tags=b"t", data=b"x", error="bad", status=422)
     spool.settle(3, [entry])  # only record 1 was reserved
     assert spool.head == 2
-    assert spool.quarantined_batches == 1
+    assert spool.quarantined_records == 1
     (listed,) = spool.quarantined()
-    assert (listed.batch, listed.error, listed.status, listed.damaged, listed.data) == (
+    assert (listed.record_id, listed.error, listed.status, listed.damaged, listed.data) == (
         1,
         "bad",
         422,
@@ -72,27 +74,27 @@ def test_settle_removes_only_reserved_records_and_stores_quarantine(spool: Spool
     spool.peek(10)
     spool.release()
     spool.settle(3)  # released: nothing is removed
-    assert spool.batches == 2
+    assert spool.records == 2
 
 
 def test_limit_drops_the_oldest_records_not_in_flight(spool: Spool) -> None:
     spool.append([rec(9), rec(9), rec(9)])  # ids 1-3, 10 bytes each
     spool.peek(9)  # record 1 is in flight: reserved, and not counted against the limit
     result = spool.append([rec(9)], max_bytes=20)  # 2, 3 and 4: 30 bytes
-    assert (result.dropped_batches, result.dropped_points) == (1, 9)
+    assert (result.dropped_records, result.dropped_points) == (1, 9)
     assert [r.id for r in spool.peek(100)] == [1, 3, 4]
     assert spool.points == 27
     spool.release()
     spool.peek(9)
     result = spool.append([rec(4), rec(4)], max_points=10)  # 3, 4, 5, 6: 26 points
-    assert (result.dropped_batches, result.dropped_points) == (2, 18)
+    assert (result.dropped_records, result.dropped_points) == (2, 18)
     assert [r.id for r in spool.peek(100)] == [1, 5, 6]
     result = spool.append([rec(30)], max_points=10)  # all others in flight: the new one goes
-    assert (result.dropped_batches, result.dropped_points) == (1, 30)
+    assert (result.dropped_records, result.dropped_points) == (1, 30)
     spool.release()
     spool.peek(9)
     result = spool.append([rec(30)], max_points=10)  # too big itself: everything not in flight goes
-    assert (result.dropped_batches, result.dropped_points) == (3, 38)
+    assert (result.dropped_records, result.dropped_points) == (3, 38)
     assert [r.id for r in spool.peek(100)] == [1]
 
 
@@ -100,14 +102,14 @@ def test_requeue_and_purge(spool: Spool) -> None:
     spool.append([rec(1), rec(2)])
     spool.peek(10)
     entries = [
-        QuarantineEntry(batch=1, created=1.0, points=1, tags=b"t", data=b"x", error="a"),
-        QuarantineEntry(batch=2, created=1.0, points=2, tags=b"t", data=b"xx", error="b", damaged=True),
+        QuarantineEntry(record_id=1, created=1.0, points=1, tags=b"t", data=b"x", error="a"),
+        QuarantineEntry(record_id=2, created=1.0, points=2, tags=b"t", data=b"xx", error="b", damaged=True),
     ]
     spool.settle(2, entries)
-    assert spool.batches == 0
+    assert spool.records == 0
     ids = [e.id for e in spool.quarantined()]
     assert spool.requeue() == 1  # the damaged one stays
-    assert (spool.batches, spool.points, spool.quarantined_batches) == (1, 1, 1)
+    assert (spool.records, spool.points, spool.quarantined_records) == (1, 1, 1)
     assert spool.peek(10)[0].data == b"x"
     assert spool.requeue([ids[0]]) == 0
     assert spool.purge([12345]) == (0, 0)
@@ -120,13 +122,13 @@ def test_sqlite_spool_survives_reopening(tmp_path: Path) -> None:
     spool = SqliteSpool(path)
     spool.append([rec(3), rec(4)])
     spool.peek(3)
-    spool.settle(1, [QuarantineEntry(batch=1, created=1.0, points=3, tags=b"t", data=b"xxx", error="e")])
+    spool.settle(1, [QuarantineEntry(record_id=1, created=1.0, points=3, tags=b"t", data=b"xxx", error="e")])
     spool.close()
     spool.close()  # twice is fine
     again = SqliteSpool(path, fsync=False)
     try:
-        assert (again.points, again.batches, again.bytes, again.head, again.last_id) == (4, 1, 5, 2, 2)
-        assert again.quarantined_batches == 1
+        assert (again.points, again.records, again.bytes, again.head, again.last_id) == (4, 1, 5, 2, 2)
+        assert again.quarantined_records == 1
         assert again.peek(10)[0].points == 4
     finally:
         again.close()
@@ -153,7 +155,7 @@ def test_a_record_damaged_on_disk_goes_to_the_quarantine(
         (entry,) = spool.quarantined()
         assert entry.damaged
         assert "checksum" in entry.error
-        assert (spool.points, spool.batches) == (3, 1)
+        assert (spool.points, spool.records) == (3, 1)
         assert spool.requeue() == 0
     finally:
         spool.close()
@@ -164,7 +166,7 @@ def test_a_damaged_quarantine_entry_is_reported_damaged(tmp_path: Path) -> None:
     spool = SqliteSpool(path)
     spool.append([rec(1)])
     spool.peek(1)
-    spool.settle(1, [QuarantineEntry(batch=1, created=1.0, points=1, tags=b"t", data=b"x", error="e")])
+    spool.settle(1, [QuarantineEntry(record_id=1, created=1.0, points=1, tags=b"t", data=b"x", error="e")])
     spool.close()
     with closing(sqlite3.connect(path / DB_NAME)) as conn, conn:
         conn.execute("UPDATE quarantine SET data = ?", (b"z",))
@@ -196,7 +198,7 @@ def test_a_corrupt_spool_file_is_renamed_aside_and_a_fresh_one_started(
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         fresh = SqliteSpool(path)
     try:
-        assert (fresh.points, fresh.batches) == (0, 0)
+        assert (fresh.points, fresh.records) == (0, 0)
         fresh.append([rec(1)])
         assert fresh.peek(1)[0].points == 1
     finally:
@@ -248,7 +250,7 @@ def test_one_spool_per_directory_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "spool"
     code = (
         "import sys, time\n"
-        "from data_interaction_client._spool_sqlite import SqliteSpool\n"
+        "from data_interaction_client._spool.sqlite import SqliteSpool\n"
         f"s = SqliteSpool({str(path)!r})\n"
         "print('ready', flush=True)\n"
         "sys.stdin.readline()\n"
@@ -268,14 +270,15 @@ def test_one_spool_per_directory_across_processes(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_stores_nothing_and_says_so(tmp_path: Path) -> None:
-    spool = SqliteSpool(tmp_path / "spool")
+    disk = FillingDisk()
+    spool = SqliteSpool(tmp_path / "spool", connect=disk)
     try:
         spool.append([rec(1)])
-        spool._limit_pages(spool._page_count() + 2)
+        disk.limit(disk.pages() + 2)
         with pytest.raises(SpoolDiskFullError, match="disk is full"):
             spool.append([NewRecord(1, b"t", os.urandom(100_000))])
-        assert (spool.points, spool.batches, spool.last_id) == (1, 1, 1)
-        spool._limit_pages(1_000_000)
+        assert (spool.points, spool.records, spool.last_id) == (1, 1, 1)
+        disk.limit(1_000_000)
         assert spool.append([rec(2)]).first == 2
         assert [r.id for r in spool.peek(10)] == [1, 2]
     finally:
@@ -348,12 +351,12 @@ def test_a_ledger_of_another_spool_file_is_not_believed(tmp_path: Path) -> None:
 def test_records_beyond_the_cache_are_read_from_the_file_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("data_interaction_client._spool_sqlite._CACHE_BYTES", 25)
+    monkeypatch.setattr("data_interaction_client._spool.sqlite._CACHE_BYTES", 25)
     spool = SqliteSpool(tmp_path / "spool")
     try:
         spool.append([rec(9), rec(9), rec(9), rec(9)])  # 10 bytes each: two fit in the cache
         seen = []
-        while spool.batches:
+        while spool.records:
             records = spool.peek(9)
             seen += [r.id for r in records]
             spool.settle(records[-1].id)
@@ -391,7 +394,7 @@ def test_delivered_records_are_deleted_on_a_real_full_disk_and_the_spool_reopens
         spool.append([NewRecord(100, b"a", os.urandom(20_000))])  # into the room the delete freed
         spool.close()
         spool = SqliteSpool(disk / "s", fsync=False)
-        assert (spool.points, spool.batches, spool.last_id) == (100, 1, stored + 1)
+        assert (spool.points, spool.records, spool.last_id) == (100, 1, stored + 1)
     finally:
         if spool is not None:
             spool.close()

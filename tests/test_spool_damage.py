@@ -38,8 +38,8 @@ from data_interaction_client import (
     SpoolLockedError,
     WriteEvent,
 )
-from data_interaction_client._spool_ledger import LEDGER_NAME
-from data_interaction_client._spool_sqlite import DB_NAME, LOCK_NAME
+from data_interaction_client._spool.ledger import LEDGER_NAME
+from data_interaction_client._spool.sqlite import DB_NAME, LOCK_NAME
 
 from .writer_helpers import FAST, Recorder, key
 

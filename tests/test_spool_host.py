@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from data_interaction_client import DataInteractionClient, SpoolError
-from data_interaction_client._spool import NewRecord
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.contract import NewRecord
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 
 from .emulator.process import free_port
 from .writer_helpers import Recorder, Twin
@@ -246,7 +246,7 @@ def test_a_read_only_disk_is_refused_and_says_so(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)))
     # The header check sees the version first; with the check passed, SQLite's refusal is judged.
-    monkeypatch.setattr("data_interaction_client._spool_sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
     with pytest.raises(SpoolError, match="is mounted read-only") as caught:
         SqliteSpool(path)
     assert str(path) in str(caught.value)
@@ -314,7 +314,7 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
     raw[18] = 3
     db.write_bytes(bytes(raw))
     # Without the header check, SQLite's own refusal is what tells it.
-    monkeypatch.setattr("data_interaction_client._spool_sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         SqliteSpool(path).close()
     assert len(set_aside(path)) == 1
@@ -367,7 +367,7 @@ def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
     assert "with the 50 points in 2 batches not yet delivered" in caplog.text
     assert "made again; 50 points carried over, none lost" in caplog.text
     assert any(r.levelno == logging.ERROR for r in caplog.records)
-    assert (spool.points, spool.batches, spool.take_lost()) == (90, 3, 0)
+    assert (spool.points, spool.records, spool.take_lost()) == (90, 3, 0)
     assert mode(path) == 0o700
     if removal == "replaced":
         assert len(set_aside(path)) == 1  # the file that took its place is kept, aside
@@ -443,7 +443,7 @@ def test_what_cannot_be_carried_over_is_counted_and_said(
     assert "30 points pending in the deleted spool file could not be read" in caplog.text
     assert spool.take_lost() == 30
     assert spool.take_lost() == 0  # told once
-    assert (spool.points, spool.batches) == (5, 1)
+    assert (spool.points, spool.records) == (5, 1)
     spool.close()
     assert reopened(path)[:2] == (5, [5])
 

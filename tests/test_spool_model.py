@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from data_interaction_client._spool import MemorySpool, NewRecord, Spool
-from data_interaction_client._spool_sqlite import SqliteSpool
+from data_interaction_client._spool.contract import MemorySpool, NewRecord, Spool
+from data_interaction_client._spool.sqlite import SqliteSpool
 
 
 @dataclass
@@ -103,7 +103,7 @@ class SpoolMachine(RuleBasedStateMachine):
     def counters_agree(self) -> None:
         records = self.model.records
         assert self.spool.points == sum(points for _, points, _ in records)
-        assert self.spool.batches == len(records)
+        assert self.spool.records == len(records)
         assert self.spool.head == (records[0][0] if records else None)
         assert self.spool.states() == self.model.states
         assert self.memory.points == self.spool.points

@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from data_interaction_client import DataInteractionClient
-from data_interaction_client._spool_salvage import read_spool_file
-from data_interaction_client._spool_sqlite import DB_NAME, LEDGER_NAME, SqliteSpool
-from data_interaction_client._writer_records import encode_records
+from data_interaction_client._spool.salvage import read_spool_file
+from data_interaction_client._spool.sqlite import DB_NAME, LEDGER_NAME, SqliteSpool
+from data_interaction_client._writer.records import encode_records
 from data_interaction_client.cli import main
 
 from .test_spool_damage import POINTS, expected, templates

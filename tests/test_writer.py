@@ -21,7 +21,7 @@ from data_interaction_client import (
     Writer,
     WriterFullError,
 )
-from data_interaction_client._spool_sqlite import SqliteSpool
+from data_interaction_client._spool.sqlite import SqliteSpool
 
 from .writer_helpers import FAST, Recorder, points
 
@@ -66,8 +66,8 @@ def test_a_write_waiting_for_the_committer_does_not_wait_for_commit_interval(
 ) -> None:
     # batch_points above the intake's bound: a write that must wait for the committer to take the
     # intake asks it to commit now; it used to wait for commit_interval (here an hour).
-    monkeypatch.setattr("data_interaction_client._writer.INTAKE_CAP", 100)
-    monkeypatch.setattr("data_interaction_client._writer.INTAKE_BYTES", 1000)
+    monkeypatch.setattr("data_interaction_client._writer.engine.INTAKE_CAP", 100)
+    monkeypatch.setattr("data_interaction_client._writer.engine.INTAKE_BYTES", 1000)
     w = make_writer(batch_points=100_000, commit_interval=3600)
     done = threading.Event()
 

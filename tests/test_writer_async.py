@@ -24,12 +24,12 @@ from data_interaction_client import (
     WriterClosedError,
     WriterFullError,
     WriterTimeoutError,
-    _writer_committer,
 )
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._writer import committer, writers
 
 from .conftest import json_response
-from .writer_helpers import FAST, Recorder, points, wait_until
+from .writer_helpers import FAST, FillingDisk, Recorder, points, wait_until
 
 X = 1_600_000_000_000_000
 Scenario = Callable[[AsyncDataInteractionClient], Awaitable[None]]
@@ -181,7 +181,9 @@ def test_block_is_not_offered_and_the_writer_needs_a_loop(tmp_path: Path) -> Non
 
 
 def test_a_full_disk_then_space_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    disk = FillingDisk()
+    monkeypatch.setattr(writers, "_disk_spool", disk.spool)
     recorder = Recorder()
     recorder.down(503)
 
@@ -189,16 +191,14 @@ def test_a_full_disk_then_space_again(tmp_path: Path, monkeypatch: pytest.Monkey
         async with client.writer(spool=tmp_path / "s", **FAST) as w:
             w.write_points("a", points(0, 0, 10))
             await w.sync(timeout=30)
-            spool = w._spool
-            assert isinstance(spool, SqliteSpool)
-            spool._limit_pages(spool._page_count())
+            disk.fill()
             w.write_points("a", points(0, 10, 3000))
             with pytest.raises(SpoolDiskFullError):
                 await w.sync()
             with pytest.raises(SpoolDiskFullError, match="1 points of this call were not kept"):
                 w.write("a", X, 1, q=0)
             assert w.stats().health == "critical"
-            spool._limit_pages(1_000_000)
+            disk.limit(1_000_000)
             await until(lambda: w.stats().pending_batches > 1, what="space back")
             recorder.up()
             await w.flush(timeout=30)

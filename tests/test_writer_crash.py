@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from data_interaction_client import DataInteractionClient, SpoolLockedError
-from data_interaction_client._spool_sqlite import SqliteSpool
+from data_interaction_client._spool.sqlite import SqliteSpool
 from data_interaction_client.emulator import Faults, RunningPlatform
 
 from .writer_child import BASE, ORDER_CYCLE, TAGS, expected

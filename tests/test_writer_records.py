@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from data_interaction_client import InvalidPointError, TagAttributes, TagPath
-from data_interaction_client._spool import Record
-from data_interaction_client._writer_policies import TagPolicy, make_policy
-from data_interaction_client._writer_records import (
+from data_interaction_client._spool.contract import Record
+from data_interaction_client._writer.policies import TagPolicy, make_policy
+from data_interaction_client._writer.records import (
     Piece,
     RecordError,
     decode_points,
@@ -70,7 +70,7 @@ def test_split_halves_parts_then_points_and_never_one_point() -> None:
     assert orjson.loads(two.body())["data"] == [{"tagId": "a", "data": pts(1, 2)}]
     assert second.split(points=True) is None
     entry = first.quarantine_entry("HTTP 422", 422)
-    assert (entry.points, entry.status, entry.batch) == (3, 422, 1)
+    assert (entry.points, entry.status, entry.record_id) == (3, 422, 1)
     assert decode_points(entry.tags, entry.data) == {"a": pts(0, 3)}
 
 

@@ -1,7 +1,8 @@
 """The writer's roles, each driven alone: no thread, no event loop, no network, no waiting.
 
 The roles (intake, committer, sender, accounts) do no I/O; the engine that composes them decides
-each step of the loops. These tests call them as the loops would, and check what each decided.
+each step of the loops. These tests call them as the loops would (the engine through its public
+steps, the test doing the spool's calls), and check what each decided.
 """
 
 from __future__ import annotations
@@ -31,15 +32,22 @@ from data_interaction_client import (
     WriterTimeoutError,
 )
 from data_interaction_client._base_client import WriterLink
-from data_interaction_client._spool import MemorySpool, NewRecord
-from data_interaction_client._writer_accounts import Accounts, Pending
-from data_interaction_client._writer_committer import Committer, state_key
-from data_interaction_client._writer_core import WriterCore
-from data_interaction_client._writer_delivery import Verdict
-from data_interaction_client._writer_intake import Intake, Take, wire_points
-from data_interaction_client._writer_options import Settings, settings_from
-from data_interaction_client._writer_records import Encoded, decode_points, encode_records
-from data_interaction_client._writer_sender import Sender
+from data_interaction_client._spool.contract import MemorySpool, NewRecord
+from data_interaction_client._writer.accounts import Accounts, Pending
+from data_interaction_client._writer.committer import Committer, state_key
+from data_interaction_client._writer.delivery import Verdict
+from data_interaction_client._writer.engine import (
+    Commit,
+    Pause,
+    Send,
+    Stop,
+    Wait,
+    WriterEngine,
+)
+from data_interaction_client._writer.intake import Intake, Room, Take, wire_points
+from data_interaction_client._writer.options import Settings, settings_from
+from data_interaction_client._writer.records import Encoded, decode_points, encode_records
+from data_interaction_client._writer.sender import Sender
 
 from .writer_helpers import points
 
@@ -89,12 +97,15 @@ LINK = WriterLink(post=_unused, tag=Tag, attributes=lambda tag_id: None, precisi
 
 
 def make_intake(
-    client: DataInteractionClient, wait_for_room: Any = None, **options: Any
+    client: DataInteractionClient, wait_for_room: Any = None, room: Room | None = None, **options: Any
 ) -> tuple[Intake, Accounts, Signals, Gate]:
-    return intake_of(settings(client, **options), wait_for_room)
+    return intake_of(settings(client, **options), wait_for_room, room)
 
 
-def intake_of(made: Settings, wait_for_room: Any = None) -> tuple[Intake, Accounts, Signals, Gate]:
+def intake_of(
+    made: Settings, wait_for_room: Any = None, room: Room | None = None
+) -> tuple[Intake, Accounts, Signals, Gate]:
+    """An intake alone; ``room`` is the engine's, set by the test (by default: room for anything)."""
     accounts, signals, gate = Accounts(), Signals(), Gate()
 
     def cannot_wait(seconds: float) -> None:
@@ -105,6 +116,7 @@ def intake_of(made: Settings, wait_for_room: Any = None) -> tuple[Intake, Accoun
         LINK,
         threading.Lock(),
         accounts,
+        Room() if room is None else room,
         signal=signals,
         wait_for_room=wait_for_room or cannot_wait,
         gate=gate,
@@ -170,8 +182,9 @@ def test_intake_is_due_at_its_interval_at_batch_points_when_asked_or_closing(
 
 
 def test_intake_refuses_a_call_past_its_room_and_counts_it(client: DataInteractionClient) -> None:
-    intake, accounts, _, gate = make_intake(client)
-    intake.set_room(5, capacity=100)
+    room = Room()
+    intake, accounts, _, gate = make_intake(client, room=room)
+    room.set(5, capacity=100)
     intake.write_points("a", points(0, 0, 5))
     with pytest.raises(
         WriterFullError, match=r"the writer is full .*2 points of this call were not kept"
@@ -184,17 +197,17 @@ def test_intake_refuses_a_call_past_its_room_and_counts_it(client: DataInteracti
     assert accounts.refused == 103
     assert gate.asked == [2, 101]  # the gate is asked first, each time
     intake.take()
-    intake.set_room(5, capacity=100)
-    assert accounts.refusing is False  # room again
+    room.set(5, capacity=100)  # the engine says "room again" (see the engine's tests below)
     intake.write("a", X, 1.0)
     assert intake.count == 1
 
 
 def test_intake_without_room_asks_the_gate_which_may_refuse_everything(client: DataInteractionClient) -> None:
-    intake, _, _, gate = make_intake(client)
+    room = Room()
+    intake, _, _, gate = make_intake(client, room=room)
     intake.write("a", X, 1.0)
     assert gate.asked == []  # room: the fast path never asks
-    intake.set_room(None, capacity=100)
+    room.set(None, capacity=100)
     gate.error = WriterClosedError("closed")
     with pytest.raises(WriterClosedError):
         intake.write("a", X + 1, 1.0)
@@ -209,9 +222,9 @@ def test_intake_over_its_cap_has_the_committer_take_it_then_goes_on(client: Data
         assert intake.commit_now
         intake.take()
 
-    intake, _, signals, _ = make_intake(client, wait_for_room=committer_takes)
-    intake.cap = 3
-    intake.set_room(sys.maxsize, capacity=sys.maxsize)
+    room = Room(cap=3)
+    intake, _, signals, _ = make_intake(client, wait_for_room=committer_takes, room=room)
+    room.set(sys.maxsize, capacity=sys.maxsize)
     for i in range(3):
         intake.write("a", X + i, 1.0)
     signals.seen.clear()
@@ -223,10 +236,11 @@ def test_intake_over_its_cap_has_the_committer_take_it_then_goes_on(client: Data
 
 def test_intake_block_waits_for_room_until_block_timeout(client: DataInteractionClient) -> None:
     waits: list[float] = []
+    room = Room()
     intake, accounts, _, _ = make_intake(
-        client, wait_for_room=waits.append, overflow="block", block_timeout=0.05
+        client, wait_for_room=waits.append, room=room, overflow="block", block_timeout=0.05
     )
-    intake.set_room(0, capacity=100)
+    room.set(0, capacity=100)
     with pytest.raises(WriterFullError, match=r"after waiting 0\.05 s"):
         intake.write("a", X, 1.0)
     assert waits
@@ -267,7 +281,7 @@ def test_committer_lays_the_take_out_in_records_and_keeps_the_watermarks(
     assert (committer.committing, committer.held, intake.count) == (121, 121, 0)
     records = committer.encode(take)
     assert [r.points for r in records] == [50, 50, 21]  # at most batch_points each, tags joined
-    batch, limit = committer.batch(records)
+    batch, limit = committer.to_append(records)
     assert batch == records
     assert limit == {
         "states": {state_key("a"): orjson.dumps(points(0, 119, 1)[0]["x"]), state_key("b"): b"%d" % (X + 7)}
@@ -296,7 +310,7 @@ def test_committer_keeps_what_the_spool_refused_and_tries_it_first(client: DataI
     intake.write("a", X + 10, 1.0)
     take2 = committer.take()
     more = committer.encode(take2)
-    batch, _ = committer.batch(more)
+    batch, _ = committer.to_append(more)
     assert batch == records + more  # the refused first, in order
     committer.stored(take2, batch, MemorySpool().append(batch))
     assert (committer.refusal, committer.held, committer.committed, committer.unsaved) == (None, 0, 11, [])
@@ -311,7 +325,7 @@ def test_committer_retry_without_a_new_take_marks_the_refused_points_stored(
     records = committer.encode(take)
     committer.store_failed(take, records, SpoolError("nope", path=""), time.monotonic())
     assert committer.take() is None  # nothing new: only the refused records are tried
-    batch, _ = committer.batch([])
+    batch, _ = committer.to_append([])
     committer.stored(None, batch, MemorySpool().append(batch))
     assert (committer.committed, committer.held) == (3, 0)
 
@@ -337,9 +351,9 @@ def test_committer_drops_a_point_changed_after_it_was_given(
 
 def test_committer_gives_the_limit_with_drop_oldest(client: DataInteractionClient, tmp_path: Any) -> None:
     committer, _, _ = make_committer(client, overflow="drop_oldest", max_pending_points=9)
-    assert committer.batch([]) == ([], {"max_points": 9})
+    assert committer.to_append([]) == ([], {"max_points": 9})
     on_disk, _, _ = make_committer(client, spool=tmp_path, overflow="drop_oldest", max_spool_bytes=4096)
-    assert on_disk.batch([]) == ([], {"max_bytes": 4096})
+    assert on_disk.to_append([]) == ([], {"max_bytes": 4096})
 
 
 def test_committer_sweeps_when_idle_and_waits_after_a_failure(client: DataInteractionClient) -> None:
@@ -504,7 +518,8 @@ def test_sender_tries_larger_requests_again_after_ten_minutes_without_a_413(
     sender, spool, _ = make_sender(client, batch_points=20)
     spool.append([record("a", 16)])
     delivery = delivery_of(sender, spool)
-    start = time.monotonic()
+    # A whole number of seconds: start + 600 - start is then exactly 600 (a float sum may round under it).
+    start = float(int(time.monotonic()))
     assert sender.failed(delivery, delivery.next(), platform_error(413), start) == (None, Verdict.SPLIT)
     assert sender.request_points == 8
     caplog.set_level(logging.INFO, logger="data_interaction_client.writer")
@@ -623,86 +638,120 @@ def test_accounts_say_what_a_close_left(caplog: pytest.LogCaptureFixture) -> Non
 # --- the engine: the roles composed, driven step by step ---------------------------------------------
 
 
-class Manual(WriterCore):
-    """The engine alone: the test is the commit and send loops; signals are recorded, never waited on."""
+class Manual:
+    """The engine alone: the test is the commit and send loops and does the spool's calls.
+
+    Signals are recorded, never waited on; writes never wait for room.
+    """
 
     def __init__(self, client: DataInteractionClient, **options: Any) -> None:
         self.signals = Signals()
-        super().__init__(client, None, options)
-
-    def _signal(self, *, commit: bool = False, send: bool = False, progress: bool = False) -> None:
-        self.signals(commit=commit, send=send, progress=progress)
-
-    def _wait_for_room(self, seconds: float) -> None:
-        raise AssertionError("not offered")
+        self.spool = MemorySpool()
+        self.engine = WriterEngine(settings(client, **options), LINK, self.spool, signal=self.signals)
 
     def commit(self, now: float | None = None) -> None:
         """One turn of a commit loop, as the writers run it, after a sync asked for it."""
-        with self._lock:
-            self._ask_sync()
-            step = self._next_commit(time.monotonic() if now is None else now)
-        assert step.action == "commit", step
-        records, batch, limit = self._append_args(step.take)
-        self._appended(step.take, records, batch, self._spool.append(batch, **limit) if batch else None, None)
+        engine = self.engine
+        with engine.lock:
+            engine.ask_sync()
+            step = engine.next_commit(time.monotonic() if now is None else now)
+        assert isinstance(step, Commit), step
+        append = engine.encode(step)
+        engine.committed(
+            append, self.spool.append(append.records, **append.limits) if append.records else None
+        )
+
+    def peek(self) -> Any:
+        """The spool's oldest records as the send loop peeks them for a `Send`, and their delivery."""
+        with self.engine.lock:
+            step = self.engine.next_send(time.monotonic())
+        max_points = step.max_points if isinstance(step, Send) else 100
+        return self.engine.delivery(self.spool.peek(max_points))
+
+
+def pause_of(step: Pause | Stop) -> float | None:
+    """Seconds a step of the send loop pauses it (``None``: it stops), measured when it is made."""
+    if isinstance(step, Stop):
+        return None
+    return max(0.0, step.until - time.monotonic())
 
 
 def test_the_engine_is_driven_step_by_step_without_threads(client: DataInteractionClient) -> None:
     w = Manual(client, batch_points=100, flush_interval=60.0, commit_interval=60.0)
-    with w._lock:
-        assert w._next_commit(time.monotonic()).action == "wait"
-        assert w._next_send(time.monotonic()) == ("wait", None, None)  # nothing: until woken
-    w.write_points("a", points(0, 0, 150))
+    engine = w.engine
+    with engine.lock:
+        assert isinstance(engine.next_commit(time.monotonic()), Wait)
+        assert engine.next_send(time.monotonic()) == Wait(None)  # nothing: until woken
+    engine.intake.write_points("a", points(0, 0, 150))
     w.commit()
     assert w.signals.seen[-2:] == ["send", "progress"]
-    with w._lock:
-        assert w._next_send(time.monotonic()).action == "send"  # batch_points pending
-    delivery = w._delivery(w._spool.peek(100))
+    with engine.lock:
+        assert engine.next_send(time.monotonic()) == Send(100)  # batch_points pending
+    delivery = engine.delivery(w.spool.peek(100))
     assert delivery is not None
     piece = delivery.next()
-    assert w._outcome(delivery, piece, 0.01, platform_error(503)) > 0  # pause, then the same piece
-    assert w.stats().health == "degraded"
-    assert w._outcome(delivery, piece, 0.01, None) == 0.0
-    w._spool.settle(delivery.through, delivery.quarantine)
-    w._settled()
-    stats = w.stats()
+    assert (pause_of(engine.sent(delivery, piece, 0.01, platform_error(503))) or 0) > 0  # then the same
+    assert engine.stats().health == "degraded"
+    assert pause_of(engine.sent(delivery, piece, 0.01, None)) == 0.0
+    w.spool.settle(delivery.through, delivery.quarantine)
+    engine.settled()
+    stats = engine.stats()
     assert (stats.sent_points, stats.pending_points, stats.health, stats.consecutive_failures) == (
         100,
         50,
         "ok",
         0,
     )
-    assert w._delivery([]) is None
+    assert engine.delivery([]) is None
+
+
+def test_the_engine_says_room_again_once_the_spool_has_some(client: DataInteractionClient) -> None:
+    w = Manual(client, max_pending_points=5, batch_points=5)
+    engine = w.engine
+    engine.intake.write_points("a", points(0, 0, 5))
+    w.commit()
+    with pytest.raises(WriterFullError):
+        engine.intake.write("a", X, 1.0)
+    assert engine.stats().health == "critical"  # refusing points for want of room
+    delivery = w.peek()
+    assert pause_of(engine.sent(delivery, delivery.next(), 0.0, None)) == 0.0
+    w.spool.settle(delivery.through, delivery.quarantine)
+    engine.settled()  # the room is set again, and said to be there
+    assert engine.stats().health == "ok"
+    engine.intake.write("a", X, 1.0)
 
 
 def test_the_engine_stops_sending_when_its_client_is_closed(client: DataInteractionClient) -> None:
     w = Manual(client)
-    w.write("a", X, 1.0)
+    engine = w.engine
+    engine.intake.write("a", X, 1.0)
     w.commit()
-    delivery = w._delivery(w._spool.peek(100))
+    delivery = w.peek()
     assert delivery is not None
-    assert w._outcome(delivery, delivery.next(), 0.0, ClientClosedError("closed")) is None
-    with w._lock:
-        assert w._next_send(time.monotonic()) == ("wait", None, None)
+    assert engine.sent(delivery, delivery.next(), 0.0, ClientClosedError("closed")) == Stop()
+    with engine.lock:
+        assert engine.next_send(time.monotonic()) == Wait(None)
     with pytest.raises(WriterClosedError, match="client was closed"):
-        w.write("a", X + 1, 1.0)
-    assert w.stats().health == "critical"
+        engine.intake.write("a", X + 1, 1.0)
+    assert engine.stats().health == "critical"
 
 
 def test_the_engine_keeps_what_a_full_disk_refused_and_commits_it_when_due_even_stopping(
     client: DataInteractionClient,
 ) -> None:
     w = Manual(client)
-    w.write("a", X, 1.0)
-    with w._lock:
-        w._ask_sync()
-        step = w._next_commit(time.monotonic())
-    assert step.action == "commit"
-    records, batch, _ = w._append_args(step.take)
-    w._appended(step.take, records, batch, None, SpoolDiskFullError("full", path="/spool"))
+    engine = w.engine
+    engine.intake.write("a", X, 1.0)
+    with engine.lock:
+        engine.ask_sync()
+        step = engine.next_commit(time.monotonic())
+    assert isinstance(step, Commit)
+    append = engine.encode(step)
+    engine.commit_failed(append, SpoolDiskFullError("full", path="/spool"))
     assert "progress" in w.signals.seen  # a sync waiting learns of the refusal
     with pytest.raises(SpoolDiskFullError, match="1 points of this call were not kept"):
-        w.write("a", X + 1, 1.0)
-    stats = w.stats()
+        engine.intake.write("a", X + 1, 1.0)
+    stats = engine.stats()
     assert (stats.health, stats.refused_points, stats.pending_points, stats.pending_batches) == (
         "critical",
         1,
@@ -710,76 +759,81 @@ def test_the_engine_keeps_what_a_full_disk_refused_and_commits_it_when_due_even_
         0,
     )
     now = time.monotonic()
-    with w._lock:
-        w._stop = True
-        assert w._next_commit(now).action == "stop"  # the retry is not due yet
-        assert w._next_send(now).action == "stop"
-        assert w._next_commit(now + 1.0).action == "commit"  # due: it goes before the stop
-        w._stop = False
+    with engine.lock:
+        assert isinstance(engine.next_commit(now), Wait)  # the retry is not due yet
+        engine.stop()
+        assert engine.next_commit(now) == Stop()
+        assert engine.next_send(now) == Stop()
+        assert isinstance(engine.next_commit(now + 1.0), Commit)  # due: it goes before the stop
     w.commit(now + 1.0)
-    w.write("a", X + 1, 1.0)  # the spool takes points again
-    stats = w.stats()
+    engine.intake.write("a", X + 1, 1.0)  # the spool takes points again
+    stats = engine.stats()
     assert (stats.health, stats.pending_points, stats.pending_batches) == ("ok", 2, 1)
 
 
 def test_the_engine_closing_gives_up_when_no_connection_can_be_made(client: DataInteractionClient) -> None:
     w = Manual(client, max_retry_delay=30.0)
-    w.write("a", X, 1.0)
+    engine = w.engine
+    engine.intake.write("a", X, 1.0)
     w.commit()
-    delivery = w._delivery(w._spool.peek(100))
+    delivery = w.peek()
     assert delivery is not None
     refused = APIConnectionError("refused", method="POST", path="/set_data")
     refused.__cause__ = httpx.ConnectError("connection refused")
-    assert w._outcome(delivery, delivery.next(), 0.0, refused) > 0  # open: retried
-    with w._lock:
-        through = w._ask_flush()
-        assert w._begin_close(5.0)
-        assert w._next_send(time.monotonic()).action == "send"  # closing: at once
-    assert w._outcome(delivery, delivery.next(), 0.0, refused) is None  # closing: it stops trying
-    with w._lock, pytest.raises(WriterClosedError, match="cannot reach the platform"):
-        w._flush_wait(through, None, None)
+    assert (pause_of(engine.sent(delivery, delivery.next(), 0.0, refused)) or 0) > 0  # open: retried
+    with engine.lock:
+        through = engine.ask_flush()
+        assert engine.begin_close(5.0)
+        assert isinstance(engine.next_send(time.monotonic()), Send)  # closing: at once
+    assert engine.sent(delivery, delivery.next(), 0.0, refused) == Stop()  # closing: it stops trying
+    with engine.lock, pytest.raises(WriterClosedError, match="cannot reach the platform"):
+        engine.flush_wait(through, None, None)
 
 
 def test_the_engine_ends_a_pause_when_closing_begins_and_stops_it_when_stopping(
     client: DataInteractionClient,
 ) -> None:
     w = Manual(client)
-    with w._lock:
-        assert w._pause_left(w._pause_of(None)) is None  # no pause: the loop stops
-        assert w._pause_left(w._pause_of(0.0)) == 0.0  # over at once: go on
-        pause = w._pause_of(30.0)
-        assert 29.0 < (w._pause_left(pause) or 0) <= 30.0
-        assert w._begin_close(5.0)
-        assert w._pause_left(pause) == 0.0  # closing began: try once more at once
-        closing_pause = w._pause_of(30.0)
-        assert (w._pause_left(closing_pause) or 0) > 29.0  # begun closing: the pause holds
-        w._stop = True
-        assert w._pause_left(closing_pause) is None
-        assert w._spool_failed(SpoolError("locked", path=""), "read") is None
-        w._stop = False
-        assert w._spool_failed(SpoolError("locked", path=""), "read") == 1.0
+    engine = w.engine
+    locked = SpoolError("locked", path="")
+    with engine.lock:
+        assert engine.pause_left(Pause(time.monotonic(), closing=False)) == 0.0  # over at once: go on
+        pause = Pause(time.monotonic() + 30.0, closing=False)
+        assert 29.0 < (engine.pause_left(pause) or 0) <= 30.0
+    step = engine.spool_failed(locked, "read")
+    assert isinstance(step, Pause)
+    assert 0.9 < step.until - time.monotonic() <= 1.0  # tried again a second later
+    with engine.lock:
+        assert engine.begin_close(5.0)
+        assert engine.pause_left(pause) == 0.0  # closing began: try once more at once
+        closing_pause = Pause(time.monotonic() + 30.0, closing=True)
+        assert (engine.pause_left(closing_pause) or 0) > 29.0  # begun closing: the pause holds
+        engine.stop()
+        assert engine.pause_left(closing_pause) is None
+    assert engine.spool_failed(locked, "read") == Stop()
 
 
 def test_the_engine_says_how_long_a_flush_waits(client: DataInteractionClient) -> None:
     w = Manual(client, flush_interval=60.0)
-    with w._lock:
-        assert w._ask_flush() == 0  # nothing pending
-        assert w._flush_wait(0, None, None) == 0.0
-    w.write("a", X, 1.0)
+    engine = w.engine
+    with engine.lock:
+        assert engine.ask_flush() == 0  # nothing pending
+        assert engine.flush_wait(0, None, None) == 0.0
+    engine.intake.write("a", X, 1.0)
     w.commit()
-    with w._lock:
-        through = w._ask_flush()
-        assert through == w._spool.last_id
-        assert w._next_send(time.monotonic()).action == "send"  # asked: at once, not after 60 s
-        assert w._flush_wait(through, None, None) is None  # no deadline: until there is progress
-        assert 0 < (w._flush_wait(through, time.monotonic() + 5.0, 5.0) or 0) <= 5.0
+    with engine.lock:
+        through = engine.ask_flush()
+        assert through == w.spool.last_id
+        assert isinstance(engine.next_send(time.monotonic()), Send)  # asked: at once, not after 60 s
+        assert engine.flush_wait(through, None, None) is None  # no deadline: until there is progress
+        assert 0 < (engine.flush_wait(through, time.monotonic() + 5.0, 5.0) or 0) <= 5.0
         with pytest.raises(
             WriterTimeoutError, match=r"flush\(\) did not finish within 5 s \(1 points pending\)"
         ):
-            w._flush_wait(through, time.monotonic() - 0.1, 5.0)
-    delivery = w._delivery(w._spool.peek(100))
+            engine.flush_wait(through, time.monotonic() - 0.1, 5.0)
+    delivery = w.peek()
     assert delivery is not None
-    assert w._outcome(delivery, delivery.next(), 0.0, None) == 0.0
-    w._spool.settle(delivery.through, delivery.quarantine)
-    with w._lock:
-        assert w._flush_wait(through, time.monotonic() - 0.1, 5.0) == 0.0  # done: no timeout
+    assert pause_of(engine.sent(delivery, delivery.next(), 0.0, None)) == 0.0
+    w.spool.settle(delivery.through, delivery.quarantine)
+    with engine.lock:
+        assert engine.flush_wait(through, time.monotonic() - 0.1, 5.0) == 0.0  # done: no timeout

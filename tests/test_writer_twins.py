@@ -36,13 +36,12 @@ from data_interaction_client import (
     WriterFullError,
     WriterStats,
     WriterTimeoutError,
-    _writer_committer,
-    _writer_core,
 )
-from data_interaction_client._spool_sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._writer import committer, writers
 
 from .conftest import json_response
-from .writer_helpers import LogEvents, Recorder, Twin, points, wait_until
+from .writer_helpers import FillingDisk, LogEvents, Recorder, Twin, points, wait_until
 
 X = 1_600_000_000_000_000
 
@@ -185,7 +184,7 @@ def _interrupt_close(twin: Twin, w: Any, recorder: Recorder) -> None:
     if twin.kind == "sync":
 
         def interrupt() -> None:
-            wait_until(lambda: w._closing, what="the close")
+            wait_until(lambda: w._engine.closing, what="the close")
             attempts = recorder.attempts
             wait_until(lambda: recorder.attempts > attempts, what="a retry while closing")
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
@@ -199,7 +198,7 @@ def _interrupt_close(twin: Twin, w: Any, recorder: Recorder) -> None:
 
     async def cancel() -> None:
         closing = asyncio.ensure_future(w.close())
-        await until(lambda: w._closing, what="the close")
+        await until(lambda: w._engine.closing, what="the close")
         attempts = recorder.attempts
         await until(lambda: recorder.attempts > attempts, what="a retry while closing")
         closing.cancel()
@@ -320,8 +319,8 @@ def disks(monkeypatch: pytest.MonkeyPatch) -> list[FullDisk]:
         made.append(spool)
         return spool
 
-    monkeypatch.setattr(_writer_core, "_disk_spool", open_spool)
-    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)
+    monkeypatch.setattr(writers, "_disk_spool", open_spool)
+    monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)
     return made
 
 
@@ -359,7 +358,7 @@ def test_close_after_a_full_disk_stores_the_points_once_space_is_back(
     def space_back() -> None:
         disk.full = False
 
-    freeing = _after_retries(lambda: w._closing, disk, space_back)
+    freeing = _after_retries(lambda: w._engine.closing, disk, space_back)
     with caplog.at_level(logging.INFO, "data_interaction_client"):
         twin.close(w)
     freeing.join()
@@ -1082,14 +1081,14 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_writer_committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
+    disk = FillingDisk()
+    monkeypatch.setattr(writers, "_disk_spool", disk.spool)
     recorder.down(503)
     w = twin.writer(tmp_path / "spool")
-    spool = w._spool
-    assert isinstance(spool, SqliteSpool)
     w.write_points("a", points(0, 0, 100))
     twin.sync(w, timeout=30)
-    spool._limit_pages(spool._page_count())
+    disk.fill()
     accepted = 100
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         w.write_points("a", points(0, 100, 3000))  # taken in memory; the commit fails
@@ -1101,7 +1100,7 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
     assert "disk is full" in caplog.text
     stats = w.stats()
     assert (stats.health, stats.refused_points, stats.pending_points) == ("critical", 5, accepted)
-    spool._limit_pages(1_000_000)
+    disk.limit(1_000_000)
     wait_until(lambda: w.stats().health != "critical" or w.stats().pending_batches > 1, what="space back")
     twin.sync(w, timeout=30)
     w.write("a", X + 9000, 9000, q=0)

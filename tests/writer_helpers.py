@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -15,6 +16,7 @@ import httpx
 import orjson
 
 from data_interaction_client import AsyncDataInteractionClient, DataInteractionClient
+from data_interaction_client._spool.sqlite import SqliteSpool, open_connection
 
 from .conftest import OK, json_response
 
@@ -245,3 +247,36 @@ class LogEvents(logging.Handler):
                 if text in message:
                     return i
         raise AssertionError(f"no message contains {text!r}: {self.messages}")
+
+
+class FillingDisk:
+    """A disk that fills up, for `SqliteSpool`'s ``connect``: it caps the spool file at a number of pages.
+
+    The spool's connections are SQLite's own; this keeps the last one made, and caps the file with
+    ``PRAGMA max_page_count`` on it (SQLite then fails a write as on a full disk: ``SQLITE_FULL``).
+    """
+
+    def __init__(self) -> None:
+        self.connection: sqlite3.Connection | None = None
+
+    def __call__(self, path: str) -> sqlite3.Connection:
+        self.connection = open_connection(path)
+        return self.connection
+
+    def pages(self) -> int:
+        """The pages the spool file holds now."""
+        assert self.connection is not None, "no spool was opened with this disk"
+        return int(self.connection.execute("PRAGMA page_count").fetchone()[0])
+
+    def limit(self, pages: int) -> None:
+        """Cap the spool file at ``pages`` pages (a large number: space again)."""
+        assert self.connection is not None, "no spool was opened with this disk"
+        self.connection.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+    def fill(self) -> None:
+        """No more room than the file takes now."""
+        self.limit(self.pages())
+
+    def spool(self, settings: Any) -> SqliteSpool:
+        """The spool a writer opens on this disk (in place of the writers' ``_disk_spool``)."""
+        return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool, connect=self)

@@ -1,6 +1,6 @@
 """``spool salvage`` and ``spool inspect``: the points of a spool file read without a writer.
 
-Both read through `_spool_salvage`, which never changes the file it reads. ``salvage`` puts the points
+Both read through `_spool.salvage`, which never changes the file it reads. ``salvage`` puts the points
 of every record whose checksum holds into a spool (its next writer delivers them) or a file of
 points that ``send`` takes; ``inspect`` says what a spool directory holds.
 """
@@ -18,10 +18,10 @@ import orjson
 
 from data_interaction_client import DataInteractionError, SpoolError, TagHistory
 from data_interaction_client._results import Point
-from data_interaction_client._spool import NewRecord
-from data_interaction_client._spool_salvage import Found, SpoolReading, aside_files, read_spool_file, tag_of
-from data_interaction_client._spool_sqlite import DB_NAME, LEDGER_NAME, SqliteSpool
-from data_interaction_client._writer_committer import watermark_value
+from data_interaction_client._spool.contract import NewRecord
+from data_interaction_client._spool.salvage import Found, SpoolReading, aside_files, read_spool_file, tag_of
+from data_interaction_client._spool.sqlite import DB_NAME, LEDGER_NAME, SqliteSpool
+from data_interaction_client._writer.committer import watermark_value
 
 from ._files import FileError, format_of, open_writer, tag_text
 from ._times import format_time

@@ -33,7 +33,7 @@ from ._sync import EMIT_AFTER_STOP, TICK_WAIT, now_us
 from ._writing import watermark, writer_options
 
 if TYPE_CHECKING:
-    from .._writer import AsyncWriter
+    from .._writer.writers import AsyncWriter
     from ._connector import Connector
 
 __all__ = ["AsyncDriver"]

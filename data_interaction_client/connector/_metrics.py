@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from .._writer_options import WriterStats
+    from .._writer.options import WriterStats
 
 __all__ = ["PREFIX", "HealthServer", "Metrics"]
 

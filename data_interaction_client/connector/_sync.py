@@ -30,7 +30,7 @@ from ._errors import OpenError, SourceLinkLost, fatal_open_error
 from ._writing import watermark, writer_options
 
 if TYPE_CHECKING:
-    from .._writer import Writer
+    from .._writer.writers import Writer
     from ._connector import Connector
 
 __all__ = ["EMIT_AFTER_STOP", "TICK_WAIT", "SyncDriver", "now_us"]

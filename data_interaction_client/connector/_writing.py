@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._types import TagId, Timestamp
-from .._writer_options import WriterOptions
+from .._writer.options import WriterOptions
 from ._core import Core
 
 __all__ = ["watermark", "writer_options"]

@@ -12,7 +12,7 @@ import math
 import time
 from types import MappingProxyType
 
-from ._writer_options import Health, WriterStats
+from .options import Health, WriterStats
 
 __all__ = ["Accounts", "Pending"]
 

@@ -2,10 +2,9 @@
 
 No I/O: a write appends the checked points to its tag's intake under the writer's lock and wakes the
 committer; `Intake.take` hands the committer all that waits. `Intake.admit` applies the room rules
-when a write would go past the room the writer's other roles left (`Intake.set_room`): it raises
-when the writer takes no points, has the committer take the intake when it is over its cap (a sync
-writer's writes wait for that) and applies the overflow policy (``raise``, ``block``; ``drop_oldest``
-never refuses).
+when a write would go past the `Room` the engine set: it raises when the writer takes no points, has
+the committer take the intake when it is over its cap (a sync writer's writes wait for that) and
+applies the overflow policy (``raise``, ``block``; ``drop_oldest`` never refuses).
 
 How the caller's points are kept: ``write`` and ``write_tags`` as dicts, ``write_points`` already
 encoded (its points are many: encoding them at once keeps the intake small, and the committer's work
@@ -20,20 +19,20 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, cast
 
-from ._base_client import WriterLink
-from ._columns import check_columns
-from ._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
-from ._exceptions import InvalidInputError, InvalidPointError, WriterFullError
-from ._points import MAX_INT, MIN_INT, PointRules, check_points, point
-from ._results import Columns
-from ._tag import Tag, TagAttributes
-from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
-from ._writer_accounts import Accounts
-from ._writer_options import Settings, flag, seconds
-from ._writer_policies import TagPolicy, make_policy
-from ._writer_records import Encoded, encode_chunks
+from .._base_client import WriterLink
+from .._columns import check_columns
+from .._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
+from .._exceptions import InvalidInputError, InvalidPointError, WriterFullError
+from .._points import MAX_INT, MIN_INT, PointRules, check_points, point
+from .._results import Columns
+from .._tag import Tag, TagAttributes
+from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
+from .accounts import Accounts
+from .options import Settings, flag, seconds
+from .policies import TagPolicy, make_policy
+from .records import Encoded, encode_chunks
 
-__all__ = ["Intake", "Signal", "TagEntry", "Take", "WritePoint", "limit_of", "wire_points"]
+__all__ = ["Intake", "Room", "Signal", "TagEntry", "Take", "WritePoint", "limit_of", "wire_points"]
 
 _MAX_TAG_OBJECTS = 65_536
 """Tag objects remembered for a quick lookup; beyond this many, they are looked up by id."""
@@ -68,6 +67,34 @@ class TagEntry:
         self.rules = PointRules(tag_id)
 
 
+class Room:
+    """How many more points the writer takes: one value, set by the engine (lock held), read by the intake.
+
+    ``points``: how many more points the intake may take before the overflow policy applies
+    (``None``: none at all: the writer is closed, its client closed or its disk refusing them, and
+    the engine's gate says which). ``capacity``: the points the writer could hold when empty (a call
+    of more can never fit). ``cap`` and ``bytes_cap``: the points (as dicts) and the bytes (encoded)
+    the intake itself holds before a write waits for the committer to take them (no limit unless the
+    writer's writes can wait). ``fast``: the write path's one comparison, ``points`` within ``cap``
+    (-1 for none: every write asks `Intake.admit`).
+    """
+
+    __slots__ = ("bytes_cap", "cap", "capacity", "fast", "points")
+
+    def __init__(self, cap: int = sys.maxsize, bytes_cap: int = sys.maxsize) -> None:
+        self.cap = cap
+        self.bytes_cap = bytes_cap
+        self.points: int | None = sys.maxsize
+        self.capacity = sys.maxsize
+        self.fast = sys.maxsize
+
+    def set(self, points: int | None, capacity: int) -> None:
+        """Room for ``points`` more points (``None``: none at all); ``capacity`` when empty."""
+        self.points = points
+        self.capacity = capacity
+        self.fast = -1 if points is None else min(points, self.cap)
+
+
 class Take:
     """The intake taken for one commit: each tag's points, and the count of points written by then."""
 
@@ -95,6 +122,7 @@ class Intake:
     """The points written and not yet taken by the committer, per tag, and the rules of room.
 
     ``lock`` is the writer's one lock: the write methods take it; the others are called with it held.
+    ``room`` is the engine's: the intake reads it, the engine sets it.
     ``gate(count)`` raises when the writer takes no points at all (closed, its disk refusing them);
     ``wait_for_room(seconds)`` waits, the lock held, for the committer or the sender to make room;
     ``pending()`` counts the points the writer holds, for the messages.
@@ -106,6 +134,7 @@ class Intake:
         link: WriterLink,
         lock: threading.Lock,
         accounts: Accounts,
+        room: Room,
         *,
         signal: Signal,
         wait_for_room: Callable[[float], None],
@@ -116,6 +145,7 @@ class Intake:
         self._link = link
         self._lock = lock
         self._accounts = accounts
+        self._room = room
         self._signal = signal
         self._wait_for_room = wait_for_room
         self._gate = gate
@@ -129,27 +159,6 @@ class Intake:
         self.commit_now = False  # a sync, or a write over the cap, asks for a commit at once
         self.last_take = time.monotonic()
         self._wake_at = settings.batch_points
-        # Points (as dicts) and bytes (encoded) the intake holds before a write waits for the committer:
-        # no limit unless the writer can wait (the sync one sets them).
-        self.cap = sys.maxsize
-        self.bytes_cap = sys.maxsize
-        self.room = sys.maxsize  # intake points allowed before admit is asked (the fast path)
-        self.policy_room = sys.maxsize  # intake points allowed before the overflow policy applies
-        self.capacity = sys.maxsize  # the points the writer could ever hold (for one call's message)
-
-    def set_room(self, room: int | None, capacity: int) -> None:
-        """Room left for ``room`` more points before the overflow policy applies (``None``: none at all).
-
-        The lock held. ``capacity``: the points the writer could hold when empty.
-        """
-        self.capacity = capacity
-        if room is None:
-            self.room = -1  # every write goes to admit, whose gate raises
-            return
-        self.policy_room = room
-        self.room = min(room, self.cap)  # encoded intake: checked against its bytes too
-        if self.count < room:
-            self._accounts.room_again(self._pending())
 
     def due_in(self, now: float, closing: bool) -> float | None:
         """Seconds until the intake is due for a commit: 0 now, ``None`` when it is empty (the lock held)."""
@@ -178,14 +187,14 @@ class Intake:
         self.commit_now = False
         self._wake_at = self._settings.batch_points
         self.last_take = time.monotonic()
-        if self.cap != sys.maxsize:
+        if self._room.cap != sys.maxsize:
             self._signal(progress=True)  # a write waiting for the intake to be taken may go on
         return take
 
     # --- the write methods: the caller's thread, no I/O ------------------------------------------------
 
     def write(self, tag: Tag | TagIdLike, x: Any, y: Any, q: int | None = None) -> None:
-        """Take one point (`WriterCore.write`): checked here, appended to its tag's intake."""
+        """Take one point (`Writer.write`): checked here, appended to its tag's intake."""
         try:
             entry = self.entries[tag]
         except (KeyError, TypeError):
@@ -224,7 +233,7 @@ class Intake:
         lock.acquire()
         try:
             intake = self.count
-            if intake >= self.room:
+            if intake >= self._room.fast:
                 self.admit(1)
                 intake = self.count  # the committer may have taken the intake meanwhile
             buffer = entry.buffer
@@ -243,7 +252,7 @@ class Intake:
             lock.release()
 
     def write_points(self, tag: Tag | TagIdLike, points: Any) -> int:
-        """Take many points for one tag (`WriterCore.write_points`); return how many were kept."""
+        """Take many points for one tag (`Writer.write_points`); return how many were kept."""
         try:
             entry = self.entries[tag]
         except (KeyError, TypeError):
@@ -269,7 +278,7 @@ class Intake:
         return len(checked)
 
     def write_tags(self, tags: Tag | Iterable[Tag]) -> int:
-        """Move the points buffered in ``tags`` into the intake (`WriterCore.write_tags`); return how many."""
+        """Move the points buffered in ``tags`` into the intake (`Writer.write_tags`); return how many."""
         given = [tags] if isinstance(tags, Tag) else list(tags)
         for tag in given:
             if not isinstance(tag, Tag):
@@ -302,8 +311,8 @@ class Intake:
         return sum(len(points) for _, points in taken)
 
     def write_frame(self, frame: Any, *, form: Literal["long", "wide"] = "long") -> int:
-        """Take the points of a pandas or polars frame (`WriterCore.write_frame`); return how many."""
-        from ._frames import frame_tags  # pandas and polars are optional: only frames need them
+        """Take the points of a pandas or polars frame (`Writer.write_frame`); return how many."""
+        from .._frames import frame_tags  # pandas and polars are optional: only frames need them
 
         chunks = list(
             frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._link.tag)
@@ -318,7 +327,7 @@ class Intake:
         deadband: bool | NotGiven = NOT_GIVEN,
         max_interval: float | NotGiven | None = NOT_GIVEN,
     ) -> None:
-        """Set the tag policies of one tag (`WriterCore.set_policy`); its deadband starts afresh."""
+        """Set the tag policies of one tag (`Writer.set_policy`); its deadband starts afresh."""
         overrides: dict[str, Any] = {}
         if not isinstance(scale, NotGiven):
             overrides["scale"] = flag("scale", scale)
@@ -378,7 +387,7 @@ class Intake:
         count = len(points)
         if not count:
             return
-        if not checked_room and self.count + count > self.room:
+        if not checked_room and self.count + count > self._room.fast:
             self.admit(count)
         if not entry.buffer:
             if not self.dirty:
@@ -398,7 +407,8 @@ class Intake:
     def take_encoded(self, entry: TagEntry, encoded: list[Encoded], count: int) -> None:
         """Append encoded points to the intake, before any dict of the tag (the lock held)."""
         size = sum(len(chunk.data) for chunk in encoded)
-        if self.count + count > self.room or self.bytes + size > self.bytes_cap:
+        room = self._room
+        if self.count + count > room.fast or self.bytes + size > room.bytes_cap:
             self.admit(count, size)
         if not entry.encoded and not entry.buffer:
             if not self.dirty:
@@ -415,7 +425,7 @@ class Intake:
 
     def admit_many(self, count: int) -> None:
         """Make room for ``count`` points, unless they fit (the lock held)."""
-        if count and self.count + count > self.room:
+        if count and self.count + count > self._room.fast:
             self.admit(count)
 
     def admit(self, count: int, size: int | None = None) -> None:
@@ -425,10 +435,11 @@ class Intake:
         counted in bytes, that of dicts in points).
         """
         deadline: float | None = None
+        room = self._room
         while True:
             self._gate(count)  # raises when the writer takes no points at all (closed, disk full)
             if self.count and (
-                self.count + count > self.cap if size is None else self.bytes + size > self.bytes_cap
+                self.count + count > room.cap if size is None else self.bytes + size > room.bytes_cap
             ):
                 # The committer is behind: have it take the intake now (not after commit_interval),
                 # and wait until it has.
@@ -436,11 +447,11 @@ class Intake:
                 self._signal(commit=True)
                 self._wait_for_room(1.0)
                 continue
-            if self.count + count <= self.policy_room:
+            if room.points is not None and self.count + count <= room.points:
                 return
             settings = self._settings
             limit = limit_of(settings)
-            if count > self.capacity:
+            if count > room.capacity:
                 self._accounts.refuse(count)
                 raise WriterFullError(
                     f"{count} points in one call are more than the writer can ever hold ({limit}): "

@@ -19,9 +19,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-from ._exceptions import InvalidPointError
-from ._tag import TagAttributes
-from ._types import PointDict, TagId, datetime_to_micros
+from .._exceptions import InvalidPointError
+from .._tag import TagAttributes
+from .._types import PointDict, TagId, datetime_to_micros
 
 __all__ = ["TagPolicy", "make_policy"]
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import orjson
 
-from ._exceptions import SpoolError
-from ._spool import AppendResult, NewRecord
-from ._writer_accounts import Accounts
-from ._writer_intake import Intake, Take, wire_points
-from ._writer_options import Settings
-from ._writer_records import Encoded, encode_records, tight
+from .._exceptions import SpoolError
+from .._spool.contract import AppendResult, NewRecord
+from .accounts import Accounts
+from .intake import Intake, Take, wire_points
+from .options import Settings
+from .records import Encoded, encode_records, tight
 
 __all__ = ["Committer", "Watermarks", "state_key", "watermark_value"]
 
@@ -144,7 +144,7 @@ class Committer:
                 take.points -= len(problems)
         return records
 
-    def batch(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
+    def to_append(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
         """What to append (records refused before come first) and the spool's keyword arguments."""
         settings = self._settings
         limit: dict[str, Any] = {}

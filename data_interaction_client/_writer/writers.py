@@ -1,10 +1,11 @@
 """The background writers: `Writer` (threads) and `AsyncWriter` (asyncio tasks).
 
-Both are thin: the state and every decision live in `WriterCore` (no I/O); these add the commit
-loop and the send loop (two threads, or two tasks with the spool's I/O on one worker thread), the
-waiting of ``sync``, ``flush`` and ``close``, and the one call that sends a piece. The twins' loops
-have the same steps and shape: ask the core for the next `Step`, wait or do its I/O, hand the
-outcome back.
+Both are thin: each holds a `WriterEngine` (the state and every decision, no I/O) and adds the
+commit loop and the send loop (two threads, or two tasks with the spool's I/O on one worker thread),
+the waiting of ``sync``, ``flush`` and ``close``, the spool's calls and the one call that sends a
+piece. The twins' loops have the same steps and shape: ask the engine for the next step, match on
+it, wait or do its I/O, hand the outcome back. `BaseWriter` holds what they share: opening, and the
+methods that neither wait nor depend on the loops.
 """
 
 from __future__ import annotations
@@ -17,24 +18,40 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
 
-from ._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
-from ._writer_core import INTAKE_BYTES, INTAKE_CAP, WriterCore
-from ._writer_delivery import Delivery
-from ._writer_intake import Take
-from ._writer_options import WriterOptions
+from .._base_client import BaseClient
+from .._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
+from .._spool.contract import MemorySpool, Spool
+from .._tag import Tag
+from .._types import NOT_GIVEN, NotGiven, TagId, TagIdLike
+from .delivery import Delivery
+from .engine import (
+    Append,
+    Commit,
+    Pause,
+    Send,
+    Stop,
+    Sweep,
+    Wait,
+    WriterEngine,
+    ids_of,
+    quarantined_batches,
+    watch_client,
+)
+from .intake import Signal
+from .options import QuarantinedBatch, Settings, WriterOptions, WriterStats, settings_from
 
 if TYPE_CHECKING:
     # Imported where the async writer runs (in a running event loop, so asyncio is loaded by then),
     # not with the package: asyncio is a sixth of its import time, and threads' users never need it.
     import asyncio
 
-    from ._client import AsyncDataInteractionClient, DataInteractionClient
+    from .._client import AsyncDataInteractionClient, DataInteractionClient
 
-__all__ = ["AsyncWriter", "Writer"]
+__all__ = ["AsyncWriter", "BaseWriter", "Writer"]
 
 log = logging.getLogger("data_interaction_client.writer")
 
@@ -53,7 +70,157 @@ def _deadline(timeout: float | None) -> float | None:
     return time.monotonic() + timeout
 
 
-class Writer(WriterCore):
+def _disk_spool(settings: Settings) -> Spool:
+    """The spool on disk; SQLite is imported only by a writer that uses it (not at import time)."""
+    from .._spool.sqlite import SqliteSpool
+
+    assert settings.spool is not None
+    return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool)
+
+
+class BaseWriter:
+    """What `Writer` and ``AsyncWriter`` share: the engine they hold, and the calls that never wait."""
+
+    def __init__(
+        self,
+        client: BaseClient[Any],
+        spool: object,
+        options: WriterOptions,
+        *,
+        signal: Signal,
+        wait_for_room: Callable[[float], None] | None = None,
+    ) -> None:
+        settings = settings_from(spool, options, client)
+        self._settings = settings
+        self._link = client._writer_link(settings.timeout, settings.max_retries)
+        self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
+        engine = WriterEngine(settings, self._link, self._spool, signal=signal, wait_for_room=wait_for_room)
+        self._engine = engine
+        self._lock = engine.lock
+        # write() is the per-point cost a live loop pays: one call from the method to the intake's own.
+        self._write = engine.intake.write
+        watch_client(client, engine)
+
+    def write(self, tag: Tag | TagIdLike, x: Any, y: Any, q: int | None = None) -> None:
+        """Take one point: ``tag`` (a `Tag` or a tag id), timestamp ``x``, value ``y``, quality ``q``.
+
+        Without ``q`` the point has no quality code (``null``, a good value), as everywhere in the SDK.
+
+        The point is checked now ([`InvalidPointError`][data_interaction_client.InvalidPointError] if bad) and
+        never waits on the network. Raises [`WriterFullError`][data_interaction_client.WriterFullError] when
+        the writer is full (``overflow="raise"``, or ``"block"`` after ``block_timeout``),
+        [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] while the disk is full and
+        [`WriterClosedError`][data_interaction_client.WriterClosedError] once closed; then the point was not
+        kept.
+        """
+        self._write(tag, x, y, q)
+
+    def write_points(self, tag: Tag | TagIdLike, points: Any) -> int:
+        """Take many points for ``tag``; return how many were kept (the deadband may drop some).
+
+        ``points`` is what [`Tag.update`][data_interaction_client.Tag.update] takes (dicts ``{"x", "y", "q"}``
+        or tuples ``(x, y[, q])``), a [`Columns`][data_interaction_client.Columns] ``(x, y, q)``, or a pandas
+        ``DataFrame`` with the columns ``x``, ``y`` and optionally ``q``. Every point is checked first: on a
+        bad one ([`InvalidPointError`][data_interaction_client.InvalidPointError], naming its index) none is
+        kept. Otherwise as `write`, all the points or none.
+        """
+        return self._engine.intake.write_points(tag, points)
+
+    def write_tags(self, tags: Tag | Iterable[Tag]) -> int:
+        """Move the points buffered in ``tags`` into the writer (their buffers are emptied); return how many.
+
+        The points were checked when they were given to the tags. Raises
+        [`TagBusyError`][data_interaction_client.TagBusyError] if a tag is being sent by ``set_data``; when
+        the writer refuses the points (full, disk full, closed) they stay in their tags.
+        """
+        return self._engine.intake.write_tags(tags)
+
+    def write_frame(self, frame: Any, *, form: Literal["long", "wide"] = "long") -> int:
+        """Take the points of a pandas or polars frame; return how many were taken.
+
+        ``form="long"``: the columns ``tag``, ``x``, ``y`` and optionally ``q``; ``form="wide"``: ``x``
+        and one column per tag, as
+        [`DataInteractionClient.set_frame`][data_interaction_client.DataInteractionClient.set_frame] takes
+        them. Every row is checked first ([`InvalidPointError`][data_interaction_client.InvalidPointError]
+        names its tag, its position and the field): on a bad one none is taken. Otherwise as `write_tags`.
+        """
+        return self._engine.intake.write_frame(frame, form=form)
+
+    def set_policy(
+        self,
+        tag: Tag | TagIdLike,
+        *,
+        scale: bool | NotGiven = NOT_GIVEN,
+        deadband: bool | NotGiven = NOT_GIVEN,
+        max_interval: float | NotGiven | None = NOT_GIVEN,
+    ) -> None:
+        """Set the tag policies of one tag, overriding the writer's ``scale``, ``deadband``, ``max_interval``.
+
+        The policies use the tag's attributes, so give a [`Tag`][data_interaction_client.Tag] from
+        ``create_tags`` (a tag id alone has none, and nothing is applied). The deadband starts afresh.
+        """
+        self._engine.intake.set_policy(tag, scale=scale, deadband=deadband, max_interval=max_interval)
+
+    # --- the quarantine (spool I/O, small; from the caller's thread) -------------------------------
+
+    def quarantined(self) -> list[QuarantinedBatch]:
+        """The batches set aside, oldest first: the platform refused them for good, or they were damaged."""
+        return quarantined_batches(self._spool.quarantined())
+
+    def requeue_quarantined(self, ids: Iterable[int] | None = None) -> int:
+        """Send quarantined batches again (all, or those of ``ids``), after what is pending; return how many.
+
+        Do it once the cause is fixed (on the platform, or in the connector). A requeued point
+        overwrites one written since with the same tag and timestamp. Damaged batches stay.
+        """
+        moved = self._spool.requeue(ids_of(ids))
+        self._engine.requeued(moved)
+        return moved
+
+    def purge_quarantined(self, ids: Iterable[int] | None = None) -> int:
+        """Delete quarantined batches (all, or those of ``ids``); return how many. Their points are lost."""
+        batches, points = self._spool.purge(ids_of(ids))
+        self._engine.purged(batches, points)
+        return batches
+
+    # --- stats -------------------------------------------------------------------------------------
+
+    def stats(self) -> WriterStats:
+        """A snapshot of the writer: what is pending, sent, dropped, set aside, and its health."""
+        return self._engine.stats()
+
+    def watermark(self, tag: Tag | TagIdLike) -> int | str | None:
+        """The timestamp ``x`` of the last point of ``tag`` the writer has stored, or ``None``.
+
+        "Stored" means in the spool (after ``sync()``, or the commit that follows each write): the
+        watermark is committed in the same transaction as the points it follows, so it never names a
+        point the spool did not take, and it stays after the points are delivered and across restarts
+        (``kill -9`` included). "Last" is in the order the points were written. ``x`` is in wire form:
+        integer microseconds, or the timestamp string as given. A connector resumes reading its source
+        from there. A memory-only writer keeps them for its own life only.
+        """
+        return self._engine.watermark(tag)
+
+    def watermarks(self) -> dict[TagId, int | str]:
+        """Every tag's watermark (see `watermark`)."""
+        return self._engine.watermarks()
+
+    @property
+    def spool(self) -> str | None:
+        """The spool directory, or ``None`` for a memory-only writer."""
+        return self._settings.spool
+
+    @property
+    def closed(self) -> bool:
+        """Whether the writer is closed."""
+        return self._engine.closed
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}(spool={self._settings.spool!r}, pending_points={self._engine.pending_points()})"
+
+
+class Writer(BaseWriter):
     """A background writer with a durable spool: the way long-running connectors send points.
 
     Made by ``client.writer(spool=...)``; use it as a context manager, or call `close`:
@@ -148,14 +315,10 @@ class Writer(WriterCore):
         spool: str | os.PathLike[str] | None = None,
         **options: Unpack[WriterOptions],
     ) -> None:
-        super().__init__(client, spool, options)
+        super().__init__(client, spool, options, signal=self._signal, wait_for_room=self._wait_for_room)
         self._commit_cv = threading.Condition(self._lock)
         self._send_cv = threading.Condition(self._lock)
         self._progress_cv = threading.Condition(self._lock)
-        with self._lock:
-            self._intake.cap = INTAKE_CAP
-            self._intake.bytes_cap = INTAKE_BYTES
-            self._update_room()
         name = f"data-interaction-writer-{id(self):x}"
         self._commit_thread = threading.Thread(
             target=self._guard, args=(self._commit_loop,), name=f"{name}-commit", daemon=True
@@ -175,7 +338,7 @@ class Writer(WriterCore):
     ) -> None:
         self.close()
 
-    # --- what the core asks for ----------------------------------------------------------------------
+    # --- what the engine asks for --------------------------------------------------------------------
 
     def _signal(self, *, commit: bool = False, send: bool = False, progress: bool = False) -> None:
         if commit:
@@ -203,56 +366,61 @@ class Writer(WriterCore):
                 time.sleep(_RESTART_DELAY)
 
     def _commit_loop(self) -> None:
+        engine = self._engine
         while True:
             with self._lock:
-                step = self._next_commit(time.monotonic())
-                if step.action == "wait":
-                    self._commit_cv.wait(step.wait)  # the lock held until then: no signal is missed
-            if step.action == "stop":
-                return
-            if step.action == "sweep":
-                self._sweep()
-            elif step.action == "commit":
-                self._commit(step.take)
+                step = engine.next_commit(time.monotonic())
+                if isinstance(step, Wait):
+                    self._commit_cv.wait(step.seconds)  # the lock held until then: no signal is missed
+                    continue
+            match step:
+                case Stop():
+                    return
+                case Sweep():
+                    self._sweep()
+                case Commit():
+                    self._commit(engine.encode(step))
 
     def _sweep(self) -> None:
-        error = None
         try:
             self._spool.sweep()
         except SpoolError as exc:
-            error = exc
-        self._swept(error)
+            self._engine.swept(exc)
 
-    def _commit(self, take: Take | None) -> None:
-        records, batch, limit = self._append_args(take)
-        result, error = None, None
-        if batch:
+    def _commit(self, append: Append) -> None:
+        result = None
+        if append.records:
             try:
-                result = self._spool.append(batch, **limit)
+                result = self._spool.append(append.records, **append.limits)
             except SpoolError as exc:
-                error = exc
-        self._appended(take, records, batch, result, error)
+                self._engine.commit_failed(append, exc)
+                return
+        self._engine.committed(append, result)
 
     # --- the sender ------------------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
         while True:
             with self._lock:
-                step = self._next_send(time.monotonic())
-                if step.action == "wait":
-                    self._send_cv.wait(step.wait)
-            if step.action == "stop":
-                return
-            if step.action == "send" and not self._send():
-                return
+                step = self._engine.next_send(time.monotonic())
+                if isinstance(step, Wait):
+                    self._send_cv.wait(step.seconds)
+                    continue
+            match step:
+                case Stop():
+                    return
+                case Send():
+                    if not self._send(step):
+                        return
 
-    def _send(self) -> bool:
+    def _send(self, send: Send) -> bool:
         """Peek the oldest records, deliver them, settle them; ``False`` when the loop is to stop."""
+        engine = self._engine
         try:
-            records = self._spool.peek(self._sends.request_points)
+            records = self._spool.peek(send.max_points)
         except SpoolError as exc:
-            return self._pause(self._spool_failed(exc, "read"))
-        delivery = self._delivery(records)
+            return self._pause(engine.spool_failed(exc, "read"))
+        delivery = engine.delivery(records)
         if delivery is None:
             return True
         if not self._deliver(delivery):
@@ -261,8 +429,8 @@ class Writer(WriterCore):
             self._spool.settle(delivery.through, delivery.quarantine)
         except SpoolError as exc:
             self._spool.release()
-            return self._pause(self._spool_failed(exc, "remove delivered points from"))
-        self._settled()
+            return self._pause(engine.spool_failed(exc, "remove delivered points from"))
+        engine.settled()
         return True
 
     def _deliver(self, delivery: Delivery) -> bool:
@@ -274,15 +442,16 @@ class Writer(WriterCore):
                 self._link.post(piece.body())
             except Exception as exc:
                 error = exc
-            if not self._pause(self._outcome(delivery, piece, time.monotonic() - started, error)):
+            if not self._pause(self._engine.sent(delivery, piece, time.monotonic() - started, error)):
                 return False  # the records stay in the spool
         return True
 
-    def _pause(self, seconds: float | None) -> bool:
-        """Pause the send loop ``seconds`` (``None``: stop); ``False`` when it is to stop."""
+    def _pause(self, step: Pause | Stop) -> bool:
+        """Pause the send loop as the engine said; ``False`` when it is to stop."""
+        if isinstance(step, Stop):
+            return False
         with self._lock:
-            pause = self._pause_of(seconds)
-            while left := self._pause_left(pause):
+            while left := self._engine.pause_left(step):
                 self._send_cv.wait(left)
         return left is not None
 
@@ -306,14 +475,15 @@ class Writer(WriterCore):
         try:
             self._spool.verify()
         finally:
-            self._count_lost()
+            self._engine.count_lost()
 
     def _sync(
         self, deadline: float | None, timeout: float | None, what: str, disk_deadline: float | None = None
     ) -> None:
+        engine = self._engine
         with self._lock:
-            target, refusals = self._ask_sync()
-            while (wait := self._sync_wait(target, refusals, deadline, timeout, what, disk_deadline)) != 0:
+            target = engine.ask_sync()
+            while (wait := engine.sync_wait(target, deadline, timeout, what, disk_deadline)) != 0:
                 self._progress_cv.wait(wait)
 
     def flush(self, timeout: float | None = None) -> None:
@@ -326,9 +496,10 @@ class Writer(WriterCore):
         """
         deadline = _deadline(timeout)
         self._sync(deadline, timeout, "flush")
+        engine = self._engine
         with self._lock:
-            through = self._ask_flush()
-            while (wait := self._flush_wait(through, deadline, timeout)) != 0:
+            through = engine.ask_flush()
+            while (wait := engine.flush_wait(through, deadline, timeout)) != 0:
                 self._progress_cv.wait(wait)
 
     def close(self) -> None:
@@ -346,7 +517,7 @@ class Writer(WriterCore):
 
     def _close(self, close_timeout: float) -> None:
         with self._lock:
-            if not self._begin_close(close_timeout):
+            if not self._engine.begin_close(close_timeout):
                 return
         started = time.monotonic()
         deadline = started + close_timeout
@@ -366,15 +537,13 @@ class Writer(WriterCore):
     def _finish_close(self, deadline: float) -> None:
         """Stop the threads (the sender by ``deadline``), say what is left, close the spool."""
         with self._lock:
-            self._stop = True
-            self._commit_cv.notify_all()
+            self._engine.stop()
+            self._commit_cv.notify_all()  # every waiter, not only the one a signal wakes
             self._send_cv.notify_all()
-            self._progress_cv.notify_all()
         self._commit_thread.join(_CLOSE_COMMIT_TIME)
         self._send_thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
-            self._report_close()
-            self._closed = True
+            self._engine.finish_close()
         self._spool.close()
         _unregister(self)
 
@@ -413,7 +582,7 @@ class _Signal:
             waiter.cancel()
 
 
-class AsyncWriter(WriterCore):
+class AsyncWriter(BaseWriter):
     """The async twin of `Writer`: the same options and promises, for ``asyncio``.
 
     Made by ``AsyncDataInteractionClient.writer(spool=...)`` inside a running event loop:
@@ -456,7 +625,7 @@ class AsyncWriter(WriterCore):
         self._commit_signal = _Signal(loop)
         self._send_signal = _Signal(loop)
         self._progress_signal = _Signal(loop)
-        super().__init__(client, spool, options)
+        super().__init__(client, spool, options, signal=self._signal)
         from concurrent.futures import ThreadPoolExecutor  # only an async writer needs it
 
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-interaction-writer-io")
@@ -474,7 +643,7 @@ class AsyncWriter(WriterCore):
     ) -> None:
         await self.close()
 
-    # --- what the core asks for ----------------------------------------------------------------------
+    # --- what the engine asks for --------------------------------------------------------------------
 
     def _signal(self, *, commit: bool = False, send: bool = False, progress: bool = False) -> None:
         if commit:
@@ -483,9 +652,6 @@ class AsyncWriter(WriterCore):
             self._send_signal.fire()
         if progress:
             self._progress_signal.fire()
-
-    def _wait_for_room(self, seconds: float) -> None:  # pragma: no cover - "block" is refused above
-        raise AssertionError("overflow='block' is not offered by the async writer")
 
     async def _io_call(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """Run a spool call on the writer's worker thread."""
@@ -505,56 +671,59 @@ class AsyncWriter(WriterCore):
                 await asyncio.sleep(_RESTART_DELAY)
 
     async def _commit_loop(self) -> None:
+        engine = self._engine
         while True:
             with self._lock:
-                step = self._next_commit(time.monotonic())
-            if step.action == "wait":
-                await self._commit_signal.wait(step.wait)
-            if step.action == "stop":
-                return
-            if step.action == "sweep":
-                await self._sweep()
-            elif step.action == "commit":
-                await self._commit(step.take)
+                step = engine.next_commit(time.monotonic())
+            match step:
+                case Wait():
+                    await self._commit_signal.wait(step.seconds)
+                case Stop():
+                    return
+                case Sweep():
+                    await self._sweep()
+                case Commit():
+                    await self._commit(await self._io_call(engine.encode, step))
 
     async def _sweep(self) -> None:
-        error = None
         try:
             await self._io_call(self._spool.sweep)
         except SpoolError as exc:
-            error = exc
-        self._swept(error)
+            self._engine.swept(exc)
 
-    async def _commit(self, take: Take | None) -> None:
-        records, batch, limit = await self._io_call(self._append_args, take)
-        result, error = None, None
-        if batch:
+    async def _commit(self, append: Append) -> None:
+        result = None
+        if append.records:
             try:
-                result = await self._io_call(self._spool.append, batch, **limit)
+                result = await self._io_call(self._spool.append, append.records, **append.limits)
             except SpoolError as exc:
-                error = exc
-        self._appended(take, records, batch, result, error)
+                self._engine.commit_failed(append, exc)
+                return
+        self._engine.committed(append, result)
 
     # --- the sender ------------------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
         while True:
             with self._lock:
-                step = self._next_send(time.monotonic())
-            if step.action == "wait":
-                await self._send_signal.wait(step.wait)
-            if step.action == "stop":
-                return
-            if step.action == "send" and not await self._send():
-                return
+                step = self._engine.next_send(time.monotonic())
+            match step:
+                case Wait():
+                    await self._send_signal.wait(step.seconds)
+                case Stop():
+                    return
+                case Send():
+                    if not await self._send(step):
+                        return
 
-    async def _send(self) -> bool:
+    async def _send(self, send: Send) -> bool:
         """Peek the oldest records, deliver them, settle them; ``False`` when the loop is to stop."""
+        engine = self._engine
         try:
-            records = await self._io_call(self._spool.peek, self._sends.request_points)
+            records = await self._io_call(self._spool.peek, send.max_points)
         except SpoolError as exc:
-            return await self._pause(self._spool_failed(exc, "read"))
-        delivery = self._delivery(records)
+            return await self._pause(engine.spool_failed(exc, "read"))
+        delivery = engine.delivery(records)
         if delivery is None:
             return True
         if not await self._deliver(delivery):
@@ -563,8 +732,8 @@ class AsyncWriter(WriterCore):
             await self._io_call(self._spool.settle, delivery.through, delivery.quarantine)
         except SpoolError as exc:
             await self._io_call(self._spool.release)
-            return await self._pause(self._spool_failed(exc, "remove delivered points from"))
-        self._settled()
+            return await self._pause(engine.spool_failed(exc, "remove delivered points from"))
+        engine.settled()
         return True
 
     async def _deliver(self, delivery: Delivery) -> bool:
@@ -575,19 +744,21 @@ class AsyncWriter(WriterCore):
                 await self._link.post(piece.body())
             except Exception as exc:
                 error = exc
-            if not await self._pause(self._outcome(delivery, piece, time.monotonic() - started, error)):
+            step = self._engine.sent(delivery, piece, time.monotonic() - started, error)
+            if not await self._pause(step):
                 return False  # the records stay in the spool
         return True
 
-    async def _pause(self, seconds: float | None) -> bool:
-        """Pause the send loop ``seconds`` (``None``: stop); ``False`` when it is to stop."""
+    async def _pause(self, step: Pause | Stop) -> bool:
+        """Pause the send loop as the engine said; ``False`` when it is to stop."""
+        if isinstance(step, Stop):
+            return False
         with self._lock:
-            pause = self._pause_of(seconds)
-            left = self._pause_left(pause)
+            left = self._engine.pause_left(step)
         while left:
             await self._send_signal.wait(left)
             with self._lock:
-                left = self._pause_left(pause)
+                left = self._engine.pause_left(step)
         return left is not None
 
     # --- waiting ---------------------------------------------------------------------------------------
@@ -598,16 +769,17 @@ class AsyncWriter(WriterCore):
         try:
             await self._io_call(self._spool.verify)
         finally:
-            self._count_lost()
+            self._engine.count_lost()
 
     async def _sync(
         self, deadline: float | None, timeout: float | None, what: str, disk_deadline: float | None = None
     ) -> None:
+        engine = self._engine
         with self._lock:
-            target, refusals = self._ask_sync()
+            target = engine.ask_sync()
         while True:
             with self._lock:
-                wait = self._sync_wait(target, refusals, deadline, timeout, what, disk_deadline)
+                wait = engine.sync_wait(target, deadline, timeout, what, disk_deadline)
             if wait == 0:
                 return
             await self._progress_signal.wait(wait)
@@ -617,10 +789,10 @@ class AsyncWriter(WriterCore):
         deadline = _deadline(timeout)
         await self._sync(deadline, timeout, "flush")
         with self._lock:
-            through = self._ask_flush()
+            through = self._engine.ask_flush()
         while True:
             with self._lock:
-                wait = self._flush_wait(through, deadline, timeout)
+                wait = self._engine.flush_wait(through, deadline, timeout)
             if wait == 0:
                 return
             await self._progress_signal.wait(wait)
@@ -636,7 +808,7 @@ class AsyncWriter(WriterCore):
         import asyncio
 
         with self._lock:
-            if not self._begin_close(self._settings.close_timeout):
+            if not self._engine.begin_close(self._settings.close_timeout):
                 return
         started = time.monotonic()
         deadline = started + self._settings.close_timeout
@@ -665,8 +837,7 @@ class AsyncWriter(WriterCore):
         import asyncio
 
         with self._lock:
-            self._stop = True
-            self._signal(commit=True, send=True, progress=True)
+            self._engine.stop()
         committer, sender = self._tasks
         # The committer stores the intake (local disk) and returns; the sender gets what is left.
         await asyncio.wait([committer], timeout=_CLOSE_COMMIT_TIME)
@@ -675,8 +846,7 @@ class AsyncWriter(WriterCore):
             task.cancel()  # a request still in flight: its records stay in the spool
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with self._lock:
-            self._report_close()
-            self._closed = True
+            self._engine.finish_close()
         await self._io_call(self._spool.close)
         self._io.shutdown(wait=False)
 

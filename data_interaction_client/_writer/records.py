@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ._spool import NewRecord, QuarantineEntry, Record
-from ._types import PointDict, TagId, tag_id_from
+from .._spool.contract import NewRecord, QuarantineEntry, Record
+from .._types import PointDict, TagId, tag_id_from
 
 __all__ = [
     "Encoded",
@@ -145,7 +145,7 @@ class Piece:
         """The piece as a quarantine entry, in the record layout."""
         header = [[orjson.loads(part.tag), part.points, len(part.data)] for part in self.parts]
         return QuarantineEntry(
-            batch=self.source.id,
+            record_id=self.source.id,
             created=self.source.created,
             points=self.points,
             tags=orjson.dumps(header),

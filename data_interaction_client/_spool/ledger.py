@@ -7,9 +7,10 @@ Each slot holds a sequence number, the spool file's random generation id, the de
 in the records between them, and the points the limit has dropped so far, with a CRC-32 over all of
 it. Reading takes the valid slot with the highest sequence number.
 
-It does two jobs. Deliveries only move the watermark here (16 bytes and a flush, never waiting for the
-spool file), and, because it knows what the file should hold, it lets an opening spool tell a file
-that lost records (emptied, replaced, or damaged where SQLite cannot see it) from one that is whole.
+It does two jobs. Deliveries only move the watermark here (one 64-byte slot and a flush, never
+waiting for the spool file), and, because it knows what the file should hold, it lets an opening
+spool tell a file that lost records (emptied, replaced, or damaged where SQLite cannot see it) from
+one that is whole.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from ._spool_files import file_id, open_file, read_at, sync_data, write_at
+from .files import file_id, open_file, read_at, sync_data, write_at
 
 __all__ = ["LEDGER_NAME", "Ledger", "LedgerState", "read_state"]
 

@@ -18,14 +18,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ._constants import WRITER_INITIAL_RETRY_DELAY
-from ._exceptions import PlatformError, SpoolError
-from ._retry import Failure, backoff, classify
-from ._spool import Record, Spool
-from ._writer_accounts import Accounts
-from ._writer_delivery import Delivery, Verdict, describe, unexpected
-from ._writer_options import Health, Settings, WriteEvent
-from ._writer_records import Piece
+from .._constants import WRITER_INITIAL_RETRY_DELAY
+from .._exceptions import PlatformError, SpoolError
+from .._retry import Failure, backoff, classify
+from .._spool.contract import Record, Spool
+from .accounts import Accounts
+from .delivery import Delivery, Verdict, describe, unexpected
+from .options import Health, Settings, WriteEvent
+from .records import Piece
 
 __all__ = ["Sender"]
 
@@ -66,7 +66,7 @@ class Sender:
         # _from_before is the last id of the records found in the spool at start (0: none): they
         # are due at once; their age starts from the wall clock's reading of it now, once.
         self._appended: deque[tuple[int, float]] = deque()
-        self._from_before = spool.last_id if spool.batches else 0
+        self._from_before = spool.last_id if spool.records else 0
         if self._from_before:
             created = spool.oldest_created
             age = 0.0 if created is None else max(0.0, time.time() - created)
@@ -82,7 +82,7 @@ class Sender:
         ``now`` is the monotonic clock's: so is every time the writer measures.
         """
         spool = self._spool
-        if not spool.batches:
+        if not spool.records:
             return None
         settings = self._settings
         head = spool.head
@@ -107,7 +107,7 @@ class Sender:
     def flush(self) -> int:
         """Send at once what is pending; the last record id to wait for (0: nothing pending)."""
         spool = self._spool
-        if not spool.batches:
+        if not spool.records:
             return 0
         self.flush_through = max(self.flush_through, spool.last_id)
         return spool.last_id

@@ -24,7 +24,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ._exceptions import SpoolError, SpoolLockedError
+from .._exceptions import SpoolError, SpoolLockedError
 
 __all__ = [
     "LOCK_NAME",

@@ -9,8 +9,8 @@ from typing import Any, Literal, NamedTuple, TypedDict
 
 import attrs
 
-from ._base_client import BaseClient, TimeoutLike, _as_timeout
-from ._constants import (
+from .._base_client import BaseClient, TimeoutLike, _as_timeout
+from .._constants import (
     WRITER_BATCH_POINTS,
     WRITER_BLOCK_TIMEOUT,
     WRITER_CLOSE_TIMEOUT,
@@ -21,9 +21,9 @@ from ._constants import (
     WRITER_MAX_RETRY_DELAY,
     WRITER_MAX_SPOOL_BYTES,
 )
-from ._exceptions import InvalidInputError
-from ._options import check_seconds
-from ._types import NOT_GIVEN, NotGiven, PointDict, TagId
+from .._exceptions import InvalidInputError
+from .._options import check_seconds
+from .._types import NOT_GIVEN, NotGiven, PointDict, TagId
 
 __all__ = [
     "Health",

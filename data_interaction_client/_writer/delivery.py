@@ -9,15 +9,15 @@ import logging
 
 import httpx
 
-from ._exceptions import (
+from .._exceptions import (
     APIConnectionError,
     ClientClosedError,
     DataInteractionError,
     InvalidResponseError,
     PlatformError,
 )
-from ._spool import QuarantineEntry, Record
-from ._writer_records import Piece, RecordError, parts_of
+from .._spool.contract import QuarantineEntry, Record
+from .records import Piece, RecordError, parts_of
 
 __all__ = ["Delivery", "Verdict", "describe", "unexpected", "unreachable"]
 
@@ -45,7 +45,7 @@ class Delivery:
                 record_parts = parts_of(record)
             except RecordError as exc:
                 entry = QuarantineEntry(
-                    batch=record.id,
+                    record_id=record.id,
                     created=record.created,
                     points=record.points,
                     tags=record.tags,

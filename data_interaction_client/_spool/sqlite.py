@@ -1,8 +1,8 @@
-"""The spool on disk: `SqliteSpool` keeps the contract of `_spool` in a directory.
+"""The spool on disk: `SqliteSpool` keeps the contract of `contract` in a directory.
 
 ``<directory>/spool.sqlite3`` holds the records, the quarantine and the tags' states, one row each,
-with a CRC-32; ``<directory>/acked`` is the ledger (`_spool_ledger`); the directory itself is
-locked (`_spool_files`); ``<directory>/reserve`` is room kept for tidying a full disk.
+with a CRC-32; ``<directory>/acked`` is the ledger (`ledger`); the directory itself is
+locked (`files`); ``<directory>/reserve`` is room kept for tidying a full disk.
 
 Why SQLite, and why with a rollback journal. SQLite gives atomic commits across tables (points and
 the tags' states in one step), torn-write safety and an integrity check, with no dependency. In WAL
@@ -33,11 +33,11 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
-from ._exceptions import SpoolDiskFullError, SpoolError, SpoolLockedError
-from ._spool import (
+from .._exceptions import SpoolDiskFullError, SpoolError, SpoolLockedError
+from .contract import (
     AppendResult,
     NewRecord,
     QuarantinedRecord,
@@ -47,7 +47,7 @@ from ._spool import (
     first_records,
     record_crc,
 )
-from ._spool_files import (
+from .files import (
     LOCK_NAME,
     DirectoryLock,
     FileId,
@@ -58,9 +58,9 @@ from ._spool_files import (
     why_not,
     write_at,
 )
-from ._spool_ledger import LEDGER_NAME, Ledger, LedgerState
+from .ledger import LEDGER_NAME, Ledger, LedgerState
 
-__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "RESERVE_NAME", "SqliteSpool"]
+__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "RESERVE_NAME", "Connect", "SqliteSpool", "open_connection"]
 
 log = logging.getLogger("data_interaction_client.spool")
 
@@ -76,6 +76,8 @@ _SWEEP_STEP = 8
 RESERVE_NAME = "reserve"
 _RESERVE_BYTES = 256 * 1024
 """Bytes of ``<directory>/reserve``, given back when a full disk leaves no room to tidy the file."""
+# The format's names stay as the first version wrote them: the table of records is ``batches``, and a
+# quarantine entry's record id is ``batch`` (`QuarantineEntry.record_id`).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
@@ -127,6 +129,15 @@ def _damage(exc: BaseException) -> bool:
     return _code(exc) not in _NOT_DAMAGE_CODES
 
 
+Connect = Callable[[str], sqlite3.Connection]
+"""Opens SQLite's connection to a spool file, given its path (see `SqliteSpool`)."""
+
+
+def open_connection(path: str) -> sqlite3.Connection:
+    """SQLite's connection to the spool file at ``path``, in autocommit mode, used from several threads."""
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
 class SqliteSpool(Spool):
     """The spool's contract on disk, in ``<directory>/spool.sqlite3``; see the module's docstring.
 
@@ -138,13 +149,22 @@ class SqliteSpool(Spool):
     much room). Three locks, taken in this order when more than one: ``_db_lock`` serializes the use
     of the connection, ``_ledger_lock`` the ledger's writes, and ``_lock`` guards the counters and the
     cache and is held briefly.
+
+    ``connect`` opens SQLite's connection to the file (`open_connection`, by default): the seam a test
+    replaces, as a disk that fills up (``PRAGMA max_page_count`` on the connection it made).
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], *, fsync: bool = True, shared: bool = False
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        fsync: bool = True,
+        shared: bool = False,
+        connect: Connect = open_connection,
     ) -> None:
         super().__init__()
         self.path: str = os.fspath(directory)
+        self._open_connection = connect
         self.fsync = fsync
         self.shared = shared
         self._db_path = os.path.join(self.path, DB_NAME)
@@ -209,7 +229,7 @@ class SqliteSpool(Spool):
             with contextlib.suppress(FileNotFoundError):  # an earlier version's, maybe readable by all
                 os.close(open_file(self.path, DB_NAME + suffix, create=False))
         os.close(open_file(self.path, DB_NAME))  # SQLite's own open follows links and makes it 0644
-        conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
+        conn = self._open_connection(self._db_path)
         try:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             conn.execute("PRAGMA journal_mode = PERSIST")
@@ -343,21 +363,21 @@ class SqliteSpool(Spool):
                 self._delete_delivered(acked)
             except SpoolDiskFullError:  # the ledger keeps the watermark: `sweep` deletes them later
                 self._unswept = 1
-            points, batches, size, last = conn.execute(
+            points, records, size, last = conn.execute(
                 "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0), "
                 "COALESCE(MAX(id), 0) FROM batches"
             ).fetchone()
-            self.quarantined_batches = conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+            self.quarantined_records = conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
             self.head, self.oldest_created = self._head_from_file()
             self._states = self._read_states(conn)
         except _READ_ERRORS as exc:
             if self._aside is None and _damage(exc):
                 raise _Damaged(f"{type(exc).__name__}: {exc}") from exc
             raise _spool_error(exc, self._db_path, "read") from exc
-        self.points, self.batches, self.bytes = int(points), int(batches), int(size)
+        self.points, self.records, self.bytes = int(points), int(records), int(size)
         last_known = known.last if known is not None and known.generation == self._generation else 0
         self.last_id = max(int(last), self._acked, last_known)
-        self._cache_all = not self.batches
+        self._cache_all = not self.records
         self._write_ledger(flush=True)
 
     def _meta_value(self, meta: Mapping[str, object], key: str) -> int:
@@ -453,7 +473,7 @@ class SqliteSpool(Spool):
         if self._cache:
             first = next(iter(self._cache.values()))
             self.head, self.oldest_created = first.id, first.created
-        elif not self.batches:
+        elif not self.records:
             self.head = self.oldest_created = None
         else:
             return False
@@ -482,8 +502,8 @@ class SqliteSpool(Spool):
         """One write transaction (``_db_lock`` held); a failure rolls it back as a `SpoolError`.
 
         ``synchronous="NORMAL"`` skips the flush to the disk for a transaction whose loss to a power
-        cut only costs work done again (a sweep); a later flushed commit flushes it too, the
-        write-ahead log being written in order.
+        cut only costs work done again (a sweep); the next flushed commit flushes it too (flushing
+        the spool file flushes every write made to it before).
         """
         if self._closed:
             raise SpoolError(f"the spool {self.path} is closed", path=self.path)
@@ -601,7 +621,7 @@ class SqliteSpool(Spool):
         self.last_id = rows[-1][0] if rows else self.last_id
         self.points += sum(r.points for r in records) - sum(p for _, p, _ in dropped)
         self.bytes += sum(r.size for r in records) - sum(b for _, _, b in dropped)
-        self.batches += len(rows) - len(dropped)
+        self.records += len(rows) - len(dropped)
         gone = {record_id for record_id, _, _ in dropped}
         for record_id in gone:
             cached = self._cache.pop(record_id, None)
@@ -686,7 +706,7 @@ class SqliteSpool(Spool):
                 if record_crc(tags, data) != crc:
                     damaged.append(
                         QuarantineEntry(
-                            batch=record_id,
+                            record_id=record_id,
                             created=created,
                             points=points,
                             tags=tags,
@@ -712,21 +732,21 @@ class SqliteSpool(Spool):
         """Move damaged records to the quarantine (``_db_lock`` held)."""
         with self._transaction("quarantine") as conn:
             self._insert_quarantine(conn, damaged)
-            conn.executemany("DELETE FROM batches WHERE id = ?", [(e.batch,) for e in damaged])
+            conn.executemany("DELETE FROM batches WHERE id = ?", [(e.record_id,) for e in damaged])
         head = self._head_from_file()
         with self._lock:
             for entry in damaged:
                 log.error(
                     "spool %s: record %d (%d points) set aside in the quarantine, not sent: %s",
                     self.path,
-                    entry.batch,
+                    entry.record_id,
                     entry.points,
                     entry.error,
                 )
                 self.points -= entry.points
                 self.bytes -= len(entry.tags) + len(entry.data)
-                self.batches -= 1
-            self.quarantined_batches += len(damaged)
+                self.records -= 1
+            self.quarantined_records += len(damaged)
             self.head, self.oldest_created = head
             self._newly_set_aside.extend(damaged)
         self._write_ledger(flush=self.fsync)
@@ -739,7 +759,7 @@ class SqliteSpool(Spool):
             "damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    e.batch,
+                    e.record_id,
                     e.created,
                     now,
                     e.points,
@@ -777,15 +797,15 @@ class SqliteSpool(Spool):
             with self._lock:
                 self._acked = max(self._acked, upto)
                 for _, points, size in gone:
-                    self.batches -= 1
+                    self.records -= 1
                     self.points -= points
                     self.bytes -= size
                     self._unswept += size
                 for record_id in [record_id for record_id in self._cache if record_id <= upto]:
                     self._cache_bytes -= self._cache.pop(record_id).size
-                if not self.batches:
+                if not self.records:
                     self._cache_all = True  # nothing pending: records appended from now on are cached
-                self.quarantined_batches += len(quarantine)
+                self.quarantined_records += len(quarantine)
                 self._reserved = 0
                 self._reserved_records = []
         self._refresh_head()
@@ -966,8 +986,8 @@ class SqliteSpool(Spool):
                 self.last_id = first + len(rows) - 1
                 self.points += sum(e.points for e in entries)
                 self.bytes += sum(len(e.tags) + len(e.data) for e in entries)
-                self.batches += len(rows)
-                self.quarantined_batches -= len(entries)
+                self.records += len(rows)
+                self.quarantined_records -= len(entries)
                 known = self._set_head()
             if not known:
                 head = self._head_from_file()
@@ -996,7 +1016,7 @@ class SqliteSpool(Spool):
                             count += 1
                             points += row[0]
             with self._lock:
-                self.quarantined_batches -= count
+                self.quarantined_records -= count
             return int(count), int(points)
 
     def close(self) -> None:
@@ -1084,7 +1104,7 @@ class SqliteSpool(Spool):
     def _make_again(self, problem: str) -> None:
         """Make the spool's files again and carry over what the open file holds (``_db_lock`` held)."""
         with self._lock:
-            pending, records = self.points, self.batches
+            pending, records = self.points, self.records
         if self.trouble is None:
             log.error(
                 "spool %s: %s while the writer ran (outside it): making the spool again, with the %d points "
@@ -1214,7 +1234,7 @@ class SqliteSpool(Spool):
 
     def _recount(self) -> None:
         """Counters, head and cache from the file, after records were lost (``_db_lock`` held)."""
-        points, batches, size = self._conn.execute(
+        points, records, size = self._conn.execute(
             "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0) "
             "FROM batches WHERE id > ?",
             (self._acked,),
@@ -1229,28 +1249,13 @@ class SqliteSpool(Spool):
             )
         }
         with self._lock:
-            self.points, self.batches, self.bytes = int(points), int(batches), int(size)
-            self.quarantined_batches = int(quarantined)
+            self.points, self.records, self.bytes = int(points), int(records), int(size)
+            self.quarantined_records = int(quarantined)
             self.head, self.oldest_created = head
             self._cache.clear()
             self._cache_bytes = 0
             self._cache_all = False
             self._reserved_records = [r for r in self._reserved_records if r[0] in present]
-
-    # --- for tests -------------------------------------------------------------------------------
-
-    def _limit_pages(self, pages: int) -> None:
-        """Cap the file at ``pages`` pages (``PRAGMA max_page_count``): a full disk, simulated."""
-        with self._db_lock:
-            self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
-        with self._lock:
-            self._cache.clear()  # read from the file from now on, as after a restart
-            self._cache_bytes = 0
-            self._cache_all = False
-
-    def _page_count(self) -> int:
-        with self._db_lock:
-            return int(self._conn.execute("PRAGMA page_count").fetchone()[0])
 
 
 def _meta_check(value: int) -> int:

@@ -1,7 +1,9 @@
-"""The writer's spool: an ordered queue of batches that survives crashes, and a quarantine beside it.
+"""The writer's spool: an ordered queue of records that survives crashes, and a quarantine beside it.
 
-It knows nothing of HTTP or of points: a batch is an opaque record of ``points`` (a count), ``tags`` and
-``data`` (bytes). The contract the writer relies on:
+It knows nothing of HTTP or of points: a record is opaque, ``points`` (a count), ``tags`` and ``data``
+(bytes). (The file on disk names its table of records ``batches``, and a quarantine entry's record
+``batch``: the format keeps its names; the public API speaks of batches too, as in
+``stats().pending_batches`` and `QuarantinedBatch`.) The contract the writer relies on:
 
 - **One owner.** ``SqliteSpool(directory)`` creates the directory if need be (``0700``) and takes it
   for itself with an OS lock on the directory itself (``flock``; on Windows ``<directory>/lock``,
@@ -29,7 +31,7 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
   [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] (SQLITE_FULL, ENOSPC) or
   [`SpoolError`][data_interaction_client.SpoolError]. With a limit (``max_bytes``, ``max_points``), the oldest
   records that are not reserved are dropped in the same transaction until the records not reserved fit (the
-  records just given included, oldest first); the result counts them. The reserved records (the batch in
+  records just given included, oldest first); the result counts them. The reserved records (those in
   flight) come on top of the limit.
 - **States** are kept after their records are delivered, and across restarts: `states` returns
   them all. A state never names a record the spool did not store: it is committed with them. A state
@@ -50,10 +52,10 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
 - **Quarantine.** Entries hold the bytes and the error; `quarantined` lists them,
   `requeue` moves them back to the end of the queue (damaged ones stay), `purge` deletes
   them.
-- **Counters** (``points``, ``batches``, ``bytes``, ``head`` and ``oldest_created`` (the id and the time of
-  the oldest record), ``last_id``, ``quarantined_batches``) are kept
+- **Counters** (``points``, ``records``, ``bytes``, ``head`` and ``oldest_created`` (the id and the time of
+  the oldest record), ``last_id``, ``quarantined_records``) are kept
   in memory and exact after every call; ``bytes`` counts the records' bytes (the file is somewhat
-  larger: SQLite's pages and its write-ahead log).
+  larger: SQLite's pages, and the rollback journal kept beside it).
 - **Files changed under it.** A spool file or ledger deleted or replaced while the spool is open
   (``rm spool/*``, ``rm -rf spool``, a file copied over it) is noticed by `verify` and by every
   ``append`` before it stores (two ``stat`` calls: the path no longer names the file open), said at
@@ -62,7 +64,7 @@ It knows nothing of HTTP or of points: a batch is an opaque record of ``points``
   that returns is on a disk the next writer opens. A replacing file is renamed aside, never
   overwritten. What cannot be carried over is said at ERROR and counted (`take_lost`); while the
   spool cannot be made again, its calls raise `SpoolError` and ``trouble`` says why.
-- **What it refuses.** The directory and the files are the spool's own (see `_spool_files`: owner,
+- **What it refuses.** The directory and the files are the spool's own (see `files`: owner,
   mode, links). A spool file SQLite would open read-only on a writable disk (a header's write version
   it does not know) or whose tables are not the spool's is damage: renamed aside, as above. A disk
   mounted read-only, or a directory or file this user may not write, is a `SpoolError` saying which;
@@ -124,7 +126,7 @@ class Record(NamedTuple):
 class QuarantineEntry(NamedTuple):
     """What to set aside: the record it came from, its content (maybe a part of it) and why."""
 
-    batch: int
+    record_id: int
     created: float
     points: int
     tags: bytes
@@ -138,7 +140,7 @@ class QuarantinedRecord(NamedTuple):
     """An entry of the quarantine, as listed."""
 
     id: int
-    batch: int
+    record_id: int
     created: float
     quarantined: float
     points: int
@@ -154,7 +156,7 @@ class AppendResult(NamedTuple):
 
     first: int
     last: int
-    dropped_batches: int = 0
+    dropped_records: int = 0
     dropped_points: int = 0
 
 
@@ -172,11 +174,11 @@ class Spool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.points = 0
-        self.batches = 0
+        self.records = 0
         self.bytes = 0
         self.oldest_created: float | None = None
         self.head: int | None = None  # the id of the oldest record
-        self.quarantined_batches = 0
+        self.quarantined_records = 0
         self.last_id = 0
         self._reserved = 0  # records with an id up to this one are reserved by peek
         self._newly_set_aside: list[QuarantineEntry] = []  # what peek moved to the quarantine, not yet told
@@ -284,10 +286,10 @@ class MemorySpool(Spool):
                 self._records.append(Record(self.last_id, now, record.points, record.tags, record.data))
                 self.points += record.points
                 self.bytes += record.size
-                self.batches += 1
-            batches, points = self._fit(max_bytes, max_points)
+                self.records += 1
+            dropped_records, dropped_points = self._fit(max_bytes, max_points)
             self._set_oldest()
-            return AppendResult(first, self.last_id, batches, points)
+            return AppendResult(first, self.last_id, dropped_records, dropped_points)
 
     def states(self) -> dict[str, bytes]:
         """Every key's state, as last appended with records."""
@@ -295,12 +297,12 @@ class MemorySpool(Spool):
             return dict(self._states)
 
     def _fit(self, max_bytes: int | None, max_points: int | None) -> tuple[int, int]:
-        dropped_batches = dropped_points = 0
+        dropped_records = dropped_points = 0
         kept: list[Record] = []
         records = self._records
         while records and records[0].id <= self._reserved:
             kept.append(records.popleft())
-        # The batch in flight is not counted (see SqliteSpool.append).
+        # The records in flight are not counted (see SqliteSpool.append).
         reserved_bytes = sum(record.size for record in kept)
         reserved_points = sum(record.points for record in kept)
         while records and (
@@ -310,11 +312,11 @@ class MemorySpool(Spool):
             record = records.popleft()
             self.points -= record.points
             self.bytes -= record.size
-            self.batches -= 1
-            dropped_batches += 1
+            self.records -= 1
+            dropped_records += 1
             dropped_points += record.points
         records.extendleft(reversed(kept))
-        return dropped_batches, dropped_points
+        return dropped_records, dropped_points
 
     def _set_oldest(self) -> None:
         head = self._records[0] if self._records else None
@@ -335,14 +337,14 @@ class MemorySpool(Spool):
             for entry in quarantine:
                 self._quarantine_id += 1
                 self._quarantine.append(_quarantined(self._quarantine_id, now, entry))
-            self.quarantined_batches = len(self._quarantine)
+            self.quarantined_records = len(self._quarantine)
             records = self._records
             upto = min(through, self._reserved)
             while records and records[0].id <= upto:
                 record = records.popleft()
                 self.points -= record.points
                 self.bytes -= record.size
-                self.batches -= 1
+                self.records -= 1
             self._reserved = 0
             self._set_oldest()
 
@@ -362,10 +364,10 @@ class MemorySpool(Spool):
                 self._records.append(Record(self.last_id, now, entry.points, entry.tags, entry.data))
                 self.points += entry.points
                 self.bytes += len(entry.tags) + len(entry.data)
-                self.batches += 1
+                self.records += 1
             moved = {entry.id for entry in moving}
             self._quarantine = [e for e in self._quarantine if e.id not in moved]
-            self.quarantined_batches = len(self._quarantine)
+            self.quarantined_records = len(self._quarantine)
             self._set_oldest()
             return len(moving)
 
@@ -375,14 +377,14 @@ class MemorySpool(Spool):
             wanted = None if ids is None else set(ids)
             gone = [e for e in self._quarantine if wanted is None or e.id in wanted]
             self._quarantine = [e for e in self._quarantine if not (wanted is None or e.id in wanted)]
-            self.quarantined_batches = len(self._quarantine)
+            self.quarantined_records = len(self._quarantine)
             return len(gone), sum(e.points for e in gone)
 
 
 def _quarantined(entry_id: int, now: float, entry: QuarantineEntry) -> QuarantinedRecord:
     return QuarantinedRecord(
         id=entry_id,
-        batch=entry.batch,
+        record_id=entry.record_id,
         created=entry.created,
         quarantined=now,
         points=entry.points,
