@@ -366,3 +366,36 @@ def test_records_beyond_the_cache_are_read_from_the_file_in_order(
         assert spool.peek(1)[0].id == 5
     finally:
         spool.close()
+
+
+def test_delivered_records_are_deleted_on_a_real_full_disk_and_the_spool_reopens(tmp_path: Path) -> None:
+    # Not one byte is given back: the room the delivered records take in the file must be
+    # reusable, though one delete of them all needs more journal than the disk has.
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
+    spool: SqliteSpool | None = None
+    try:
+        spool = SqliteSpool(disk / "s", fsync=False)
+        stored = 0
+        while True:
+            try:
+                spool.append([NewRecord(100, b"a", os.urandom(20_000))])
+            except SpoolDiskFullError:
+                break
+            stored += 1
+        while spool.points:
+            spool.settle(spool.peek(1_000_000)[-1].id)
+        assert spool.sweep()
+        spool.append([NewRecord(100, b"a", os.urandom(20_000))])  # into the room the delete freed
+        spool.close()
+        spool = SqliteSpool(disk / "s", fsync=False)
+        assert (spool.points, spool.records, spool.last_id) == (100, 1, stored + 1)
+    finally:
+        if spool is not None:
+            spool.close()
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)

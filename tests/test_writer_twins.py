@@ -572,6 +572,67 @@ def test_close_after_a_real_full_disk_stores_the_points_once_space_is_back(
         subprocess.run(["umount", str(disk)], capture_output=True, check=False)
 
 
+def _write_refused_while_full(w: Any, first: int, calls: int) -> tuple[int, int]:
+    """Try ``calls`` writes of 1,000 points after ``first``: (points accepted, points refused)."""
+    accepted = refused = 0
+    for _ in range(calls):
+        try:
+            w.write_points("a", points(0, first + accepted, 1000))
+        except SpoolDiskFullError:
+            refused += 1000
+            time.sleep(0.05)
+        else:
+            accepted += 1000
+    return accepted, refused
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("room", ["a file deleted", "remounted bigger"])
+def test_the_writer_stores_again_by_itself_once_a_real_full_disk_has_room(
+    twin: Twin, recorder: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture, room: str
+) -> None:
+    # One megabyte back, less than the spool file holds: deleting its delivered records must not
+    # need as much again for the rollback journal (SQLite built with SECURE_DELETE zeroes, and so
+    # journals, every page it frees).
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not _mount_tmpfs(disk, "3m"):
+        pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
+    try:
+        other = disk / "other"
+        if room == "a file deleted":
+            other.write_bytes(bytes(1024 * 1024))
+        recorder.down(503)
+        w = twin.writer(disk / "s", close_timeout=30)
+        accepted = _write_until_the_disk_is_full(w)
+        refused = 1000
+        recorder.up()
+        wait_until(lambda: w.stats().pending_points == 0 and recorder.total == accepted, what="delivery")
+        if room == "a file deleted":
+            other.unlink()
+        else:
+            assert _mount_tmpfs(disk, "4m", remount=True)
+        with caplog.at_level(logging.WARNING, "data_interaction_client"):
+            more, more_refused = _write_refused_while_full(w, accepted, 10)
+            refused += more_refused
+            wait_until(lambda: w.stats().pending_points == 0, what="the points written once there is room")
+            later, later_refused = _write_refused_while_full(w, accepted + more, 10)
+            assert (later, later_refused) == (10_000, 0)  # stored again, without a restart
+            refused += later_refused
+            accepted += more + later
+            twin.flush(w)
+            assert w.stats().refused_points == refused
+            twin.close(w)
+        assert "lost" not in caplog.text
+        assert recorder.points["a"] == points(0, 0, accepted)
+        again = twin.writer(disk / "s")  # a new writer opens the spool
+        assert again.stats().pending_points == 0
+        twin.close(again)
+    finally:
+        twin.shut()  # no writer left holding a file on the tmpfs
+        subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+
+
 # --- the flow (moved from the sync writer's tests: they hold for both twins) ----------------------------
 
 

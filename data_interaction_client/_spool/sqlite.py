@@ -2,7 +2,7 @@
 
 ``<directory>/spool.sqlite3`` holds the records, the quarantine and the tags' states, one row each,
 with a CRC-32; ``<directory>/acked`` is the ledger (`ledger`); the directory itself is
-locked (`files`).
+locked (`files`); ``<directory>/reserve`` is room kept for tidying a full disk.
 
 Why SQLite, and why with a rollback journal. SQLite gives atomic commits across tables (points and
 the tags' states in one step), torn-write safety and an integrity check, with no dependency. In WAL
@@ -56,10 +56,11 @@ from .files import (
     read_at,
     side_file_problem,
     why_not,
+    write_at,
 )
 from .ledger import LEDGER_NAME, Ledger, LedgerState
 
-__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "Connect", "SqliteSpool", "open_connection"]
+__all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "RESERVE_NAME", "Connect", "SqliteSpool", "open_connection"]
 
 log = logging.getLogger("data_interaction_client.spool")
 
@@ -70,6 +71,11 @@ _CACHE_BYTES = 8 * 1024 * 1024
 """Bytes of just-appended records also kept in memory, so that the sender need not read them back."""
 _SWEEP_BYTES = 64 * 1024 * 1024
 """Bytes of delivered records left in the file before an append deletes them in the same transaction."""
+_SWEEP_STEP = 8
+"""Records deleted per transaction by a sweep on a full disk."""
+RESERVE_NAME = "reserve"
+_RESERVE_BYTES = 256 * 1024
+"""Bytes of ``<directory>/reserve``, given back when a full disk leaves no room to tidy the file."""
 # The format's names stay as the first version wrote them: the table of records is ``batches``, and a
 # quarantine entry's record id is ``batch`` (`QuarantineEntry.record_id`).
 _SCHEMA = """
@@ -190,6 +196,7 @@ class SqliteSpool(Spool):
                 self._conn = self._fresh()
                 self._load(self._conn, self._ledger)
             self._db_id = self._opened_id(self._conn)
+            self._keep_reserve()
         except OSError as exc:
             self._release_files()
             raise _spool_error(exc, self.path, "be opened") from exc
@@ -226,6 +233,10 @@ class SqliteSpool(Spool):
         try:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             conn.execute("PRAGMA journal_mode = PERSIST")
+            # Builds with SECURE_DELETE (Debian's) zero every page a delete frees, so that the journal
+            # takes a copy of each: tidying delivered records would need as much free space as they
+            # take, which a full disk never has. FAST zeroes only what costs no extra page written.
+            conn.execute("PRAGMA secure_delete = FAST")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.executescript(_SCHEMA)
         except BaseException:
@@ -348,9 +359,10 @@ class SqliteSpool(Spool):
             elif known is not None:
                 self._check_against(conn, known, same_file=known.generation == self._generation)
             self._acked = acked
-            with self._transaction("sweep") as tx:
-                tx.execute("DELETE FROM batches WHERE id <= ?", (acked,))
-                _set_meta(tx, "acked", acked)
+            try:
+                self._delete_delivered(acked)
+            except SpoolDiskFullError:  # the ledger keeps the watermark: `sweep` deletes them later
+                self._unswept = 1
             points, records, size, last = conn.execute(
                 "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(length(tags) + length(data)), 0), "
                 "COALESCE(MAX(id), 0) FROM batches"
@@ -830,12 +842,85 @@ class SqliteSpool(Spool):
                 if not self._unswept or self._closed:
                     return False
                 acked, swept = self._acked, self._unswept
-            with self._transaction("sweep", synchronous="NORMAL") as conn:
-                conn.execute("DELETE FROM batches WHERE id <= ?", (acked,))
-                _set_meta(conn, "acked", acked)
+            self._delete_delivered(acked)
             with self._lock:
                 self._unswept -= swept
             return True
+
+    def _delete_delivered(self, acked: int) -> None:
+        """Delete the rows of records up to ``acked`` (``_db_lock`` held); a full disk, a few at a time.
+
+        The rollback journal needs room for a copy of each page a delete changes: on a full disk one
+        delete of many records fails for want of the room it would give back. A few records at a
+        time change a few pages, which fit in the room the journal kept from earlier transactions;
+        each step frees pages of the file that the next appends reuse.
+        """
+        try:
+            with self._transaction("sweep", synchronous="NORMAL") as conn:
+                conn.execute("DELETE FROM batches WHERE id <= ?", (acked,))
+                _set_meta(conn, "acked", acked)
+        except SpoolDiskFullError:
+            pass
+        else:
+            return
+        while True:
+            row = self._conn.execute(
+                "SELECT id FROM batches WHERE id <= ? ORDER BY id LIMIT 1 OFFSET ?",
+                (acked, _SWEEP_STEP - 1),
+            ).fetchone()
+            upto = acked if row is None else int(row[0])
+            try:
+                self._delete_step(upto)
+            except SpoolDiskFullError:
+                if not self._give_reserve_back():
+                    raise
+                self._delete_step(upto)  # the journal keeps the room for the steps after
+            if upto == acked:
+                break
+        # The file's copy of the watermark changes one more page: left behind when even that does
+        # not fit, as the ledger has it and the rows under it are gone.
+        with (
+            contextlib.suppress(SpoolDiskFullError),
+            self._transaction("sweep", synchronous="NORMAL") as conn,
+        ):
+            _set_meta(conn, "acked", acked)
+
+    def _delete_step(self, upto: int) -> None:
+        with self._transaction("sweep", synchronous="NORMAL") as conn:
+            conn.execute("DELETE FROM batches WHERE id <= ?", (upto,))
+
+    def _keep_reserve(self) -> None:
+        """Make ``<directory>/reserve`` when it is missing and the disk has room; else leave it be.
+
+        The room a sweep's journal needs on a disk the spool filled to the last byte, so that the
+        room of the delivered records can be reused: without it no delete fits.
+        """
+        path = os.path.join(self.path, RESERVE_NAME)
+        try:
+            fd = open_file(self.path, RESERVE_NAME)  # an earlier one made 0600 too
+            try:
+                if os.fstat(fd).st_size < _RESERVE_BYTES:
+                    # Written, not a hole: a sparse file would take no room to give back.
+                    write_at(fd, bytes(_RESERVE_BYTES), 0)
+            finally:
+                os.close(fd)
+        except OSError:  # no room for it now: made at a later opening
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _give_reserve_back(self) -> bool:
+        """Delete the reserve (a full disk); ``False`` when there was none."""
+        try:
+            os.unlink(os.path.join(self.path, RESERVE_NAME))
+        except OSError:
+            return False
+        log.warning(
+            "spool %s: its disk is full: the %d bytes it kept in reserve are given back, to delete the "
+            "delivered records and reuse their room",
+            self.path,
+            _RESERVE_BYTES,
+        )
+        return True
 
     def quarantined(self) -> list[QuarantinedRecord]:
         """Every quarantine entry, oldest first."""
