@@ -55,11 +55,13 @@ check-generated: $(INSTALL_STAMP) ## Fail when generated/ differs from what open
 	diff -r -x __pycache__ "$$tmp/$(GEN_PKG)" $(GEN_DIR) || \
 	{ echo "generated/ is out of date with openapi.yaml: run 'make generate' and commit the result" >&2; exit 1; }
 
-lint: $(INSTALL_STAMP) ## ruff, mypy --strict, pyright --verifytypes and the contract's validation
+lint: $(INSTALL_STAMP) ## ruff, mypy --strict, the import layers, pyright --verifytypes and the contract's validation
 	$(BIN)/openapi-spec-validator openapi.yaml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# The layers of docs/design.md ([tool.importlinter] in pyproject.toml).
+	$(BIN)/lint-imports --no-cache
 	@# Every public name's type complete, as users' checkers see it (the types of the packages it
 	@# returns, polars' and matplotlib's, are theirs to complete: --ignoreexternal). The pinned wheel
 	@# bundles pyright and runs it with the node on PATH; IGNORE_WARNINGS: no look-up of a newer version.

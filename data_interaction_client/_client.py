@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
-from . import _wire
-from ._base_client import BaseClient, TimeoutLike, WriterLink, encode
 from ._batch import SendBatch
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -30,7 +28,9 @@ from ._constants import (
 )
 from ._exceptions import APIError
 from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
-from ._limits import Deadline, using
+from ._http import wire
+from ._http.base_client import BaseClient, TimeoutLike, WriterLink, encode
+from ._http.deadline import Deadline, using
 from ._options import TokenLike, env_settings
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
@@ -249,7 +249,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         body = self._connect_body(data_source_id)
         deadline = self._deadline(total_timeout)
         return self._send(
-            _wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
+            wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
         )
 
     def set_data(
@@ -286,7 +286,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                     piece = pending.pop()
                     try:
                         answer = self._send(
-                            _wire.SET_DATA_PATH,
+                            wire.SET_DATA_PATH,
                             encode(batch.body(piece)),
                             self._process_response,
                             timeout=timeout,
@@ -340,7 +340,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return self._send(
-            _wire.GET_DATA_PATH,
+            wire.GET_DATA_PATH,
             body,
             self._process_get,
             timeout=timeout,
@@ -492,7 +492,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
 
         def post(body: bytes) -> None:
             self._send(
-                _wire.SET_DATA_PATH,
+                wire.SET_DATA_PATH,
                 body,
                 self._process_response,
                 timeout=timeout,
@@ -647,7 +647,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         body = self._connect_body(data_source_id)
         deadline = self._deadline(total_timeout)
         return await self._send(
-            _wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
+            wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
         )
 
     async def set_data(
@@ -667,7 +667,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                     piece = pending.pop()
                     try:
                         await self._send(
-                            _wire.SET_DATA_PATH,
+                            wire.SET_DATA_PATH,
                             encode(batch.body(piece)),
                             self._process_response,
                             timeout=timeout,
@@ -713,7 +713,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return await self._send(
-            _wire.GET_DATA_PATH,
+            wire.GET_DATA_PATH,
             body,
             self._process_get,
             timeout=timeout,
@@ -837,7 +837,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
 
         async def post(body: bytes) -> None:
             await self._send(
-                _wire.SET_DATA_PATH,
+                wire.SET_DATA_PATH,
                 body,
                 self._process_response,
                 timeout=timeout,

@@ -19,8 +19,6 @@ from typing import Any, SupportsIndex, overload
 import httpx
 import orjson
 
-from . import _wire
-from ._base_client import TimeoutLike
 from ._client import DataInteractionClient as _Client
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
@@ -31,6 +29,8 @@ from ._constants import (
     DEFAULT_TOTAL_TIMEOUT,
 )
 from ._exceptions import InvalidInputError
+from ._http import wire
+from ._http.base_client import TimeoutLike
 from ._options import TokenLike
 from ._points import Precision
 from ._request_data import RequestData, TagIds
@@ -197,7 +197,7 @@ class DataInteractionClient(_Client):
 
         body = self._connect_body(data_source_id)
         return self._send(
-            _wire.CONNECT_PATH,
+            wire.CONNECT_PATH,
             body,
             answer,
             timeout=timeout,
@@ -283,7 +283,7 @@ class DataInteractionClient(_Client):
         )
         body = self._get_body(request_data)
         answer = self._send(
-            _wire.GET_DATA_PATH,
+            wire.GET_DATA_PATH,
             body,
             functools.partial(_checked_json, self._process_get),
             timeout=timeout,

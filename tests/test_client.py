@@ -505,9 +505,9 @@ def test_real_refused_connection() -> None:
 
 
 def test_wire_paths_come_from_the_generated_client() -> None:
-    from data_interaction_client import _wire
+    from data_interaction_client._http import wire
 
-    assert (_wire.CONNECT_PATH, _wire.SET_DATA_PATH, _wire.GET_DATA_PATH) == (
+    assert (wire.CONNECT_PATH, wire.SET_DATA_PATH, wire.GET_DATA_PATH) == (
         "/smt/dataSources/connect",
         "/smt/data/set",
         "/smt/data/get",
@@ -560,7 +560,7 @@ def test_requests_built_directly_are_those_build_request_makes(options: dict[str
 
 
 def test_an_answer_read_whole_reads_as_httpx_would() -> None:
-    from data_interaction_client._base_client import _WholeResponse
+    from data_interaction_client._http.base_client import _WholeResponse
 
     body = b'{"data": [1, 2, 3]}'
     came = httpx.Response(

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from data_interaction_client import InvalidPointError, Tag
+from data_interaction_client._http.wire import ResponseShapeError, parse_get
 from data_interaction_client._points import check_points
 from data_interaction_client._results import Columns, Point, TagHistory
-from data_interaction_client._wire import ResponseShapeError, parse_get
 
 # --- the fast check of update() gives the same result as the complete one ------------------------
 

@@ -27,7 +27,7 @@ from data_interaction_client import (
     InvalidResponseError,
     Tag,
 )
-from data_interaction_client._limits import Deadline
+from data_interaction_client._http.deadline import Deadline
 
 from .conftest import OK, FakePlatform
 

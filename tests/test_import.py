@@ -24,9 +24,9 @@ print(heavy)
 client = data_interaction_client.DataInteractionClient("http://127.0.0.1:1")
 client.close()
 print(sorted(name for name in sys.modules if name in ("asyncio", "data_interaction_platform_api")))
-from data_interaction_client import _wire
+from data_interaction_client._http import wire
 
-print(_wire.CONNECT_PATH, _wire.SET_DATA_PATH, _wire.GET_DATA_PATH)
+print(wire.CONNECT_PATH, wire.SET_DATA_PATH, wire.GET_DATA_PATH)
 print("data_interaction_platform_api" in sys.modules)
 """
 
@@ -44,7 +44,7 @@ def test_import_loads_neither_asyncio_nor_the_generated_client() -> None:
 
 
 def test_an_unknown_name_of_the_wire_module_is_an_attribute_error() -> None:
-    from data_interaction_client import _wire
+    from data_interaction_client._http import wire
 
     with pytest.raises(AttributeError, match="NO_SUCH_PATH"):
-        _wire.NO_SUCH_PATH  # noqa: B018
+        wire.NO_SUCH_PATH  # noqa: B018

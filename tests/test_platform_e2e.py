@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import data_interaction_client._base_client as base_client
+import data_interaction_client._http.base_client as base_client
 from data_interaction_client import (
     APIConnectionError,
     AsyncDataInteractionClient,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from data_interaction_client import InvalidInputError, RequestData, TagPath
-from data_interaction_client._wire import get_body
+from data_interaction_client._http.wire import get_body
 
 
 def test_original_scenario_update_keeps_other_fields() -> None:

@@ -15,8 +15,8 @@ from data_interaction_client import (
     InvalidResponseError,
     PlatformError,
 )
-from data_interaction_client._base_client import _should_retry
-from data_interaction_client._retry import Failure, backoff, classify
+from data_interaction_client._http.base_client import _should_retry
+from data_interaction_client._http.retry import Failure, backoff, classify
 
 from .writer_helpers import FAST, Recorder, wait_until
 

@@ -268,7 +268,7 @@ def test_text_that_cannot_be_json_is_refused_when_given(points: list[dict[str, o
 
 
 def test_encoding_never_raises_a_raw_type_error() -> None:
-    from data_interaction_client._base_client import encode
+    from data_interaction_client._http.base_client import encode
 
     with pytest.raises(InvalidInputError, match="cannot be written as JSON"):
         encode({"y": object()})

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_interaction_client import DataInteractionClient, Point, TagHistory, _wire
+from data_interaction_client import DataInteractionClient, Point, TagHistory
+from data_interaction_client._http import wire
 
 from .conftest import OK, FakePlatform, json_response
 
@@ -178,7 +179,7 @@ def test_parse_get_in_one_pass_agrees_with_tag_by_tag(
     def outcome(parse: Any) -> Any:
         try:
             return [(h.tag_id, [p.to_dict() for p in h.points], h.exceed) for h in parse(content)]
-        except _wire.ResponseShapeError as exc:
+        except wire.ResponseShapeError as exc:
             return ("refused", str(exc))
 
-    assert outcome(_wire.parse_get) == outcome(_wire._parse_get_by_tag)
+    assert outcome(wire.parse_get) == outcome(wire._parse_get_by_tag)

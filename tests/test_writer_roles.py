@@ -31,7 +31,7 @@ from data_interaction_client import (
     WriterFullError,
     WriterTimeoutError,
 )
-from data_interaction_client._base_client import WriterLink
+from data_interaction_client._http.base_client import WriterLink
 from data_interaction_client._spool.contract import MemorySpool, NewRecord
 from data_interaction_client._writer.accounts import Accounts, Pending
 from data_interaction_client._writer.committer import Committer, state_key

@@ -107,7 +107,7 @@ class Delivery:
 
 
 class Verdict:
-    """What the writer did with a failed send (the failure itself is judged by ``_retry.classify``)."""
+    """What the writer did with a failed send (the failure itself is judged by ``_http.retry.classify``)."""
 
     RETRY = "retry"  # the same piece again, after a backoff
     SPLIT = "split"  # the piece was split: its halves go at once

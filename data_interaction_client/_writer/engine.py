@@ -52,7 +52,6 @@ from typing import Any
 import attrs
 import orjson
 
-from .._base_client import WriterLink
 from .._exceptions import (
     ClientClosedError,
     InvalidInputError,
@@ -60,6 +59,7 @@ from .._exceptions import (
     WriterClosedError,
     WriterTimeoutError,
 )
+from .._http.base_client import WriterLink
 from .._spool.contract import AppendResult, NewRecord, QuarantinedRecord, Record, Spool
 from .._tag import Tag
 from .._types import PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, cast
 
-from .._base_client import WriterLink
 from .._columns import check_columns
 from .._constants import MAX_QUALITY, MAX_TIMESTAMP, MIN_QUALITY, SMALL_TIMESTAMP
 from .._exceptions import InvalidInputError, InvalidPointError, WriterFullError
+from .._http.base_client import WriterLink
 from .._points import MAX_INT, MIN_INT, PointRules, check_points, point
 from .._results import Columns
 from .._tag import Tag, TagAttributes

@@ -9,7 +9,6 @@ from typing import Any, Literal, NamedTuple, TypedDict
 
 import attrs
 
-from .._base_client import BaseClient, TimeoutLike, _as_timeout
 from .._constants import (
     WRITER_BATCH_POINTS,
     WRITER_BLOCK_TIMEOUT,
@@ -22,6 +21,7 @@ from .._constants import (
     WRITER_MAX_SPOOL_BYTES,
 )
 from .._exceptions import InvalidInputError
+from .._http.base_client import BaseClient, TimeoutLike, _as_timeout
 from .._options import check_seconds
 from .._types import NOT_GIVEN, NotGiven, PointDict, TagId
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from .._constants import WRITER_INITIAL_RETRY_DELAY
 from .._exceptions import PlatformError, SpoolError
-from .._retry import Failure, backoff, classify
+from .._http.retry import Failure, backoff, classify
 from .._spool.contract import Record, Spool
 from .accounts import Accounts
 from .delivery import Delivery, Verdict, describe, unexpected

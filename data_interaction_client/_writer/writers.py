@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
 
-from .._base_client import BaseClient
 from .._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
+from .._http.base_client import BaseClient
 from .._spool.contract import MemorySpool, Spool
 from .._tag import Tag
 from .._types import NOT_GIVEN, NotGiven, TagId, TagIdLike

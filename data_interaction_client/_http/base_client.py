@@ -19,9 +19,8 @@ import attrs
 import httpx
 import orjson
 
-from . import _wire
-from ._batch import SendBatch, _Parts
-from ._constants import (
+from .._batch import SendBatch, _Parts
+from .._constants import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
     ERROR_BODY_LIMIT,
@@ -30,7 +29,7 @@ from ._constants import (
     SMALL_ANSWER_LIMIT,
     USER_AGENT,
 )
-from ._exceptions import (
+from .._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -42,15 +41,17 @@ from ._exceptions import (
     platform_error,
     printable,
 )
-from ._limits import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError, Deadline
-from ._options import TokenAuth, TokenLike, check_headers, check_seconds, check_token, redacted, ssl_context
-from ._points import Precision, check_precision
-from ._request_data import RequestData, TagIds
-from ._results import Connection, TagHistory, TagInfo
-from ._retry import Failure, backoff, classify
-from ._tag import Tag, TagAttributes
-from ._transport import AsyncDeadlineTransport, DeadlineTransport, ProxyChoice, choose_proxy
-from ._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
+from .._options import TokenAuth, TokenLike, check_headers, check_seconds, check_token, redacted, ssl_context
+from .._points import Precision, check_precision
+from .._request_data import RequestData, TagIds
+from .._results import Connection, TagHistory, TagInfo
+from .._tag import Tag, TagAttributes
+from .._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
+from . import wire
+from .answer_buffer import ACCEPT_ENCODING, AnswerBuffer, AnswerTooLargeError
+from .deadline import Deadline
+from .retry import Failure, backoff, classify
+from .transport import AsyncDeadlineTransport, DeadlineTransport, ProxyChoice, choose_proxy
 
 log = logging.getLogger("data_interaction_client.client")
 
@@ -243,7 +244,7 @@ class BaseClient(Generic[HttpxClientT]):
         """Settings of the client's own httpx client.
 
         Without a ``transport`` of the user's, requests go through the client's own
-        (`_transport`): every socket operation ends by the current call's deadline; the proxy is
+        (`transport.py`): every socket operation ends by the current call's deadline; the proxy is
         ``proxy`` or the environment's for ``base_url``. Redirects are not followed: a redirected POST
         is reported (it usually means a wrong base_url), not silently turned into a GET.
         """
@@ -305,7 +306,7 @@ class BaseClient(Generic[HttpxClientT]):
 
     def _answer_limit(self, path: str) -> int:
         """The most decompressed bytes an answer to ``path`` may have."""
-        if path == _wire.GET_DATA_PATH:
+        if path == wire.GET_DATA_PATH:
             return self.max_response_bytes
         return min(self.max_response_bytes, SMALL_ANSWER_LIMIT)
 
@@ -381,7 +382,7 @@ class BaseClient(Generic[HttpxClientT]):
                 f"the answer is larger than {limit} bytes, the limit for {path}; "
                 + (
                     "read a shorter period or fewer tags, or raise max_response_bytes"
-                    if path == _wire.GET_DATA_PATH
+                    if path == wire.GET_DATA_PATH
                     else "the platform (or a proxy) sent far more than the contract's answer"
                 ),
                 method=method,
@@ -553,7 +554,7 @@ class BaseClient(Generic[HttpxClientT]):
         if type(data_source_id) is not str or not data_source_id:
             raise InvalidInputError(f"data_source_id must be a non-empty string, not {data_source_id!r}")
         check_text(data_source_id, "data_source_id")
-        return encode(_wire.connect_body(data_source_id))
+        return encode(wire.connect_body(data_source_id))
 
     def _process_connect(
         self, data_source_id: str, request: httpx.Request, response: httpx.Response
@@ -561,8 +562,8 @@ class BaseClient(Generic[HttpxClientT]):
         """The connection in a connect answer, with its tags made, or the error the answer stands for."""
         payload = self._process_response(request, response)
         try:
-            connection = _wire.parse_connect(data_source_id, payload)
-        except _wire.ResponseShapeError as exc:
+            connection = wire.parse_connect(data_source_id, payload)
+        except wire.ResponseShapeError as exc:
             raise self._shape_error(request, response, exc) from exc
         if not connection.attributes.active:
             raise DataSourceNotActiveError(data_source_id)
@@ -668,7 +669,7 @@ class BaseClient(Generic[HttpxClientT]):
             raise InvalidInputError(
                 f"get_data takes a RequestData (see create_request_data), not {type(request_data).__name__}"
             )
-        return encode(_wire.get_body(request_data))
+        return encode(wire.get_body(request_data))
 
     @classmethod
     def _process_get(cls, request: httpx.Request, response: httpx.Response) -> list[TagHistory]:
@@ -676,8 +677,8 @@ class BaseClient(Generic[HttpxClientT]):
         problem = None
         if 200 <= response.status_code < 300:
             try:
-                return _wire.parse_get(response.content)
-            except _wire.ResponseShapeError as exc:
+                return wire.parse_get(response.content)
+            except wire.ResponseShapeError as exc:
                 problem = exc
         cls._process_response(request, response)  # raises for an error status, envelope or body
         assert problem is not None  # a 2xx success envelope that decoded, yet not as a get answer

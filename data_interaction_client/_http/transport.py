@@ -3,7 +3,7 @@
 httpx's own transport does not let its network backend be chosen, so the client brings its own,
 on public ground only: an ``httpx.BaseTransport`` (``AsyncBaseTransport``) over an
 ``httpcore.ConnectionPool`` (``AsyncConnectionPool``) built with ``network_backend=`` the deadline
-backends of ``_limits.py``. It does what httpx's ``HTTPTransport`` does for the client: TLS, one
+backends of ``backends.py``. It does what httpx's ``HTTPTransport`` does for the client: TLS, one
 proxy (an explicit one, or the one the environment gives for the platform's URL), and httpcore's
 errors raised as httpx's.
 
@@ -24,9 +24,9 @@ from typing import Final
 import httpcore
 import httpx
 
-from ._exceptions import InvalidInputError
-from ._limits import AsyncDeadlineBackend, DeadlineBackend
-from ._options import redacted
+from .._exceptions import InvalidInputError
+from .._options import redacted
+from .backends import AsyncDeadlineBackend, DeadlineBackend
 
 __all__ = ["AsyncDeadlineTransport", "DeadlineTransport", "ProxyChoice", "choose_proxy"]
 

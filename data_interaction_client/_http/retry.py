@@ -13,8 +13,8 @@ from __future__ import annotations
 import enum
 import random
 
-from ._constants import MAX_RETRY_AFTER
-from ._exceptions import (
+from .._constants import MAX_RETRY_AFTER
+from .._exceptions import (
     ClientClosedError,
     DataInteractionError,
     InvalidResponseError,

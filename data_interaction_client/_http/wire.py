@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from ._request_data import RequestData
-from ._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, _ArrayPoint
-from ._tag import TagAttributes
-from ._types import TagId, tag_id_from
-from ._types import TagPath as OurTagPath
+from .._request_data import RequestData
+from .._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, _ArrayPoint
+from .._tag import TagAttributes
+from .._types import TagId, tag_id_from
+from .._types import TagPath as OurTagPath
 
 if TYPE_CHECKING:
     from data_interaction_platform_api.models import TagPath
