@@ -5,12 +5,8 @@ connectors alike."""
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,64 +195,6 @@ def test_a_full_disk_during_backfill_loses_nothing_once_space_returns(
         <= figures["data_interaction_writer_sent_points_total"]
         + figures["data_interaction_writer_pending_points"]
     )
-
-
-def _mount_tmpfs(path: Path, size: str) -> bool:
-    """Mount a tmpfs of ``size`` at ``path``; ``False`` where this machine does not allow it (not root)."""
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        return False
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=False)
-    return done.returncode == 0
-
-
-def _fill(disk: Path) -> Path:
-    """Fill ``disk`` to its last byte with one file, and return it."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        for size in (65536, 512, 1):  # big blocks, then what is left
-            while True:
-                try:
-                    os.write(fd, b"\0" * size)
-                except OSError as error:
-                    if error.errno != errno.ENOSPC:
-                        raise
-                    break
-    finally:
-        os.close(fd)
-    return filler
-
-
-@pytest.mark.slow  # a real tmpfs, filled during a backfill and freed again: several seconds
-def test_a_real_full_tmpfs_during_backfill_loses_nothing_once_space_returns(
-    platform: RunningPlatform, tmp_path: Path, source: Any
-) -> None:
-    """The disk's own ENOSPC, not the spool's seam: SQLite's refusals and the journal take part."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if not _mount_tmpfs(disk, "8m"):
-        pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
-    try:
-        source.t0 = now_us() - 8_000_000  # eight seconds of history to backfill at the start
-        source.serve = 0.0005
-        run = start(source, **{**options(platform, tmp_path), "spool": str(disk / "spool")})
-    except BaseException:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-        raise
-    try:
-        wait_for(lambda: source.backfills, "the backfill")
-        filler = _fill(disk)  # the disk full during the backfill: readings are refused
-        writer = run.instance._runtime_writer
-        wait_for(lambda: writer.stats().refused_points >= 4, "readings refused for a full disk")
-        time.sleep(0.3)
-        filler.unlink()  # space returns
-        end = now_us()
-        delivered(platform, end)
-        wait_for(lambda: holes(platform, source.t0, end) == {"a": 0, "bb": 0}, "the window read again")
-        assert writer.stats().dropped_points.get("lost", 0) == 0
-    finally:
-        run.stop()
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_after_a_refusal_the_restart_reads_from_before_the_first_refused_reading(
