@@ -112,6 +112,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+@pytest.mark.slow  # builds the whole site in both languages: 7 s
 def test_the_reference_shows_every_public_name_and_member(built_site: Path) -> None:
     shown = inventory(built_site)
     missing = sorted(name for name, paths in required_names().items() if not paths & shown)
@@ -147,6 +148,7 @@ def test_the_requirement_reads_the_packages() -> None:
 CODE_COLUMNS = 110
 
 
+@pytest.mark.slow  # builds the whole site in both languages: 7 s
 def test_every_page_loads_the_stylesheet_that_widens_the_column(built_site: Path) -> None:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!!python/name:", ""))
     assert "stylesheets/extra.css" in config["extra_css"]

@@ -19,6 +19,7 @@ def spool_bytes(spool: Path) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(spool.rglob("*")) if path.is_file())
 
 
+@pytest.mark.slow  # waits out a 2 s flush refused with 401, then a close_timeout
 @pytest.mark.parametrize("credentials", ["token", "password"])
 def test_neither_the_spool_nor_the_log_holds_the_credentials(
     credentials: str, tmp_path: Path, caplog: pytest.LogCaptureFixture

@@ -80,6 +80,7 @@ def delivered(platform: RunningPlatform, at_least: int) -> Any:
     )
 
 
+@pytest.mark.slow  # several restarts of a connector: 3-4 s
 def test_restarts_with_a_slow_backfill_leave_no_hole(
     platform: RunningPlatform, tmp_path: Path, source: Any
 ) -> None:
@@ -97,6 +98,7 @@ def test_restarts_with_a_slow_backfill_leave_no_hole(
     assert holes(platform, source.t0) == {"a": 0, "bb": 0}
 
 
+@pytest.mark.slow  # seconds of failing and hanging polls
 def test_a_poll_failure_and_missed_ticks_are_read_again_while_running(
     platform: RunningPlatform, tmp_path: Path, source: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -158,6 +160,7 @@ def refused_in_log(caplog: pytest.LogCaptureFixture) -> tuple[int, dict[str, int
     return total, per_tag
 
 
+@pytest.mark.slow  # a backfill, a full disk, then the window read again: 5-6 s
 def test_a_full_disk_during_backfill_loses_nothing_once_space_returns(
     platform: RunningPlatform,
     tmp_path: Path,
