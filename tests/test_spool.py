@@ -17,7 +17,7 @@ from data_interaction_client import SpoolDiskFullError, SpoolError, SpoolLockedE
 from data_interaction_client._spool.contract import MemorySpool, NewRecord, QuarantineEntry, Spool
 from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 
-from .writer_helpers import FillingDisk
+from .writer_helpers import FillingDisk, mount_tmpfs
 
 
 def rec(n: int, tag: bytes = b"t") -> NewRecord:
@@ -373,10 +373,7 @@ def test_delivered_records_are_deleted_on_a_real_full_disk_and_the_spool_reopens
     # reusable, though one delete of them all needs more journal than the disk has.
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True, check=False
-    )
-    if mounted.returncode != 0:
+    if not mount_tmpfs(disk, "3m"):
         pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
     spool: SqliteSpool | None = None
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import signal
 import socket
 import sqlite3
@@ -41,7 +40,7 @@ from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
 from data_interaction_client._writer import committer, writers
 
 from .conftest import json_response
-from .writer_helpers import FillingDisk, LogEvents, Recorder, Twin, points, wait_until
+from .writer_helpers import FillingDisk, LogEvents, Recorder, Twin, mount_tmpfs, points, wait_until
 
 X = 1_600_000_000_000_000
 
@@ -524,17 +523,6 @@ def test_records_found_in_the_spool_at_start_are_due_at_once(
     assert recorder.points["a"] == points(0, 0, 10)
 
 
-def _mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:
-    """Mount (or remount) a tmpfs of ``size`` at ``path``; ``False`` where this machine does not allow it."""
-    if shutil.which("mount") is None:
-        return False
-    options = f"remount,size={size}" if remount else f"size={size}"
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, check=False
-    )
-    return done.returncode == 0
-
-
 def _write_until_the_disk_is_full(w: Any) -> int:
     """Write 1,000 points at a time until the writer raises SpoolDiskFullError; return how many it took."""
     accepted = 0
@@ -555,13 +543,13 @@ def test_close_after_a_real_full_disk_stores_the_points_once_space_is_back(
 ) -> None:
     disk = tmp_path / "disk"
     disk.mkdir()
-    if not _mount_tmpfs(disk, "2m"):
+    if not mount_tmpfs(disk, "2m"):
         pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
     try:
         recorder.down(503)
         w = twin.writer(disk / "s", close_timeout=30)
         accepted = _write_until_the_disk_is_full(w)
-        assert _mount_tmpfs(disk, "64m", remount=True)
+        assert mount_tmpfs(disk, "64m", remount=True)
         recorder.up()
         with caplog.at_level(logging.ERROR, "data_interaction_client"):
             twin.close(w)
@@ -596,7 +584,7 @@ def test_the_writer_stores_again_by_itself_once_a_real_full_disk_has_room(
     # journals, every page it frees).
     disk = tmp_path / "disk"
     disk.mkdir()
-    if not _mount_tmpfs(disk, "3m"):
+    if not mount_tmpfs(disk, "3m"):
         pytest.skip("mounting a tmpfs is not allowed here (it needs root)")
     try:
         other = disk / "other"
@@ -611,7 +599,7 @@ def test_the_writer_stores_again_by_itself_once_a_real_full_disk_has_room(
         if room == "a file deleted":
             other.unlink()
         else:
-            assert _mount_tmpfs(disk, "4m", remount=True)
+            assert mount_tmpfs(disk, "4m", remount=True)
         with caplog.at_level(logging.WARNING, "data_interaction_client"):
             more, more_refused = _write_refused_while_full(w, accepted, 10)
             refused += more_refused

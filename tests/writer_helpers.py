@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -280,3 +283,14 @@ class FillingDisk:
     def spool(self, settings: Any) -> SqliteSpool:
         """The spool a writer opens on this disk (in place of the writers' ``_disk_spool``)."""
         return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool, connect=self)
+
+
+def mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:
+    """Mount (or remount) a tmpfs of ``size`` at ``path``; ``False`` where this machine does not allow it."""
+    if shutil.which("mount") is None:
+        return False
+    options = f"remount,size={size}" if remount else f"size={size}"
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, check=False
+    )
+    return done.returncode == 0
