@@ -49,12 +49,14 @@ __all__ = [
     "Chunk",
     "CsvDialect",
     "FileError",
-    "Record",
-    "Source",
-    "Writer",
+    "FilePoint",
+    "HistoryFile",
+    "InputFile",
+    "cell_value",
+    "check_encoding",
     "format_of",
-    "open_source",
-    "open_writer",
+    "open_history_file",
+    "open_input_file",
     "tag_text",
 ]
 
@@ -70,14 +72,14 @@ _LONG_COLUMNS: Final = frozenset(("tag", "x", "y", "q"))
 PRECISIONS: Final = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}
 """Integer timestamps in each unit become microseconds as ``x * factor // divisor``."""
 TICK_ROWS: Final = 10_000
-"""Rows read between two calls of a source's ``tick``: how finely a progress bar moves."""
+"""Rows read between two calls of an input file's ``tick``: how finely a progress bar moves."""
 
 
 class FileError(Exception):
     """A file that cannot be read or written as asked (its format, its header): one line of text."""
 
 
-class Record(NamedTuple):
+class FilePoint(NamedTuple):
     """One point read from a file, not yet checked: where it is, its tag (text or object), x, y, q."""
 
     line: int
@@ -98,7 +100,7 @@ class BadRow(NamedTuple):
 class Chunk(NamedTuple):
     """Rows read together: their points, the bad ones, and how far into the file they end."""
 
-    records: list[Record]
+    points: list[FilePoint]
     bad: list[BadRow]
     position: int
     rows: int
@@ -123,7 +125,7 @@ def tag_text(tag_id: str | TagPath) -> str:
     return tag_id
 
 
-def _cell_value(text: str) -> Any:
+def cell_value(text: str) -> Any:
     """A text cell's value (see the module): empty is null, JSON is JSON, anything else is text."""
     if not text:
         return None
@@ -137,11 +139,11 @@ def _cell_value(text: str) -> Any:
 
 
 def _cell_text(value: Any) -> str:
-    """The text cell of a value, the inverse of `_cell_value`."""
+    """The text cell of a value, the inverse of `cell_value`."""
     if value is None:
         return ""
     if type(value) is str:
-        if value and _cell_value(value) == value and type(_cell_value(value)) is str:
+        if value and cell_value(value) == value and type(cell_value(value)) is str:
             return value
         return orjson.dumps(value).decode()
     if type(value) is float or type(value) is int:
@@ -237,7 +239,7 @@ Tick = Callable[[int], None]
 """Called with the position in the file (in its ``unit``) as reading goes on."""
 
 
-class Source:
+class InputFile:
     """One input file: its format, its shape, its size (``total`` in ``unit``), read by `chunks`.
 
     ``precision`` is the unit of its integer timestamps (``None``: microseconds).
@@ -278,9 +280,9 @@ class Source:
             raise FileError(f"{self.path}: a wide file has x and one column per tag; no tag column")
         return tags
 
-    def _records(
+    def _points(
         self, line: int, row: dict[str, Any], tags: list[str], text: bool
-    ) -> Iterator[Record | BadRow]:
+    ) -> Iterator[FilePoint | BadRow]:
         """The points of one row given as a mapping of column to value."""
         x = _timestamp(row.get("x"), self.scale)
         if x is None or x == "":
@@ -292,28 +294,28 @@ class Source:
                 yield BadRow(line, "q", problem)
                 return
             y = row.get("y")
-            yield Record(line, row.get("tag"), x, self._cell(y) if text and type(y) is str else y, q)
+            yield FilePoint(line, row.get("tag"), x, self._cell(y) if text and type(y) is str else y, q)
             return
         for tag in tags:
             y = row.get(tag)
             if y is None or y == "":
                 continue  # no point for this tag in this row
-            yield Record(line, tag, x, self._cell(y) if text and type(y) is str else y, None)
+            yield FilePoint(line, tag, x, self._cell(y) if text and type(y) is str else y, None)
 
     def _cell(self, text: str) -> Any:
         """A text cell's value; with a decimal comma, ``21,5`` is the number 21.5."""
         if self.decimal_comma and "," in text and _DECIMAL_COMMA.fullmatch(text):
             return orjson.loads(text.replace(",", "."))
-        return _cell_value(text)
+        return cell_value(text)
 
 
-def _split(items: list[Record | BadRow]) -> tuple[list[Record], list[BadRow]]:
-    records = [item for item in items if isinstance(item, Record)]
+def _split(items: list[FilePoint | BadRow]) -> tuple[list[FilePoint], list[BadRow]]:
+    points = [item for item in items if isinstance(item, FilePoint)]
     bad = [item for item in items if isinstance(item, BadRow)]
-    return records, bad
+    return points, bad
 
 
-class _CsvSource(Source):
+class _CsvFile(InputFile):
     def __init__(self, path: str, kind: str, precision: str | None, dialect: CsvDialect) -> None:
         super().__init__(path, kind, precision)
         self.dialect = dialect
@@ -388,7 +390,7 @@ class _CsvSource(Source):
             columns = [name.strip() for name in header]
             tags = self._shape(columns)
             width = len(columns)
-            items: list[Record | BadRow] = []
+            items: list[FilePoint | BadRow] = []
             count = 0
             for cells in reader:
                 line = reader.line_num
@@ -397,7 +399,7 @@ class _CsvSource(Source):
                 if len(cells) != width:
                     items.append(BadRow(line, None, f"{len(cells)} cells where the header has {width}"))
                 else:
-                    items.extend(self._records(line, dict(zip(columns, cells, strict=True)), tags, True))
+                    items.extend(self._points(line, dict(zip(columns, cells, strict=True)), tags, True))
                 count += 1
                 if count >= rows:
                     yield Chunk(*_split(items), raw.tell(), count)
@@ -407,9 +409,9 @@ class _CsvSource(Source):
             yield Chunk(*_split(items), self.total, count)
 
 
-class _JsonLinesSource(Source):
+class _JsonLinesFile(InputFile):
     def _line(
-        self, line: int, content: bytes, tags: list[str] | None, items: list[Record | BadRow]
+        self, line: int, content: bytes, tags: list[str] | None, items: list[FilePoint | BadRow]
     ) -> list[str] | None:
         """Add the points of one line to ``items``; return the tag columns known so far."""
         try:
@@ -427,13 +429,13 @@ class _JsonLinesSource(Source):
         elif set(row) - _LONG_COLUMNS:
             items.append(BadRow(line, None, f"unknown keys {sorted(set(row) - _LONG_COLUMNS)}"))
             return tags
-        items.extend(self._records(line, row, tags, False))
+        items.extend(self._points(line, row, tags, False))
         return tags
 
     def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         with open(self.path, "rb") as raw:
             self.total = os.fstat(raw.fileno()).st_size
-            items: list[Record | BadRow] = []
+            items: list[FilePoint | BadRow] = []
             tags: list[str] | None = None
             count = 0
             for line, content in enumerate(raw, start=1):
@@ -449,7 +451,7 @@ class _JsonLinesSource(Source):
             yield Chunk(*_split(items), self.total, count)
 
 
-class _ParquetSource(Source):
+class _ParquetFile(InputFile):
     def chunks(self, rows: int, tick: Tick | None = None) -> Iterator[Chunk]:
         parquet = _pyarrow_parquet("reading Parquet")
         try:
@@ -462,26 +464,26 @@ class _ParquetSource(Source):
             tags = self._shape(columns)
             done = 0
             for batch in file.iter_batches(batch_size=rows):
-                items: list[Record | BadRow] = []
+                items: list[FilePoint | BadRow] = []
                 for offset, row in enumerate(batch.to_pylist()):
-                    items.extend(self._records(done + offset + 1, row, tags, True))
+                    items.extend(self._points(done + offset + 1, row, tags, True))
                     if tick is not None and offset and offset % TICK_ROWS == 0:
                         tick(done + offset)
                 done += batch.num_rows
                 yield Chunk(*_split(items), done, batch.num_rows)
 
 
-def open_source(path: str, precision: str | None = None, dialect: CsvDialect | None = None) -> Source:
+def open_input_file(path: str, precision: str | None = None, dialect: CsvDialect | None = None) -> InputFile:
     """The reader of ``path``, chosen by its extension; integer timestamps in ``precision``'s unit.
 
     ``dialect`` says how a CSV file is written (by default, everything is detected).
     """
     kind = format_of(path)
     if kind == "csv":
-        return _CsvSource(path, kind, precision, dialect or CsvDialect())
+        return _CsvFile(path, kind, precision, dialect or CsvDialect())
     if kind == "jsonl":
-        return _JsonLinesSource(path, kind, precision)
-    return _ParquetSource(path, kind, precision)
+        return _JsonLinesFile(path, kind, precision)
+    return _ParquetFile(path, kind, precision)
 
 
 def _pyarrow_parquet(what: str) -> Any:
@@ -499,8 +501,8 @@ def _numeric(points: Iterable[Any]) -> bool:
     return all(type(p.y) in (int, float) or p.y is None for p in points)
 
 
-class Writer:
-    """Writes pages of history (long form: tag, x, y, q) as they come; `close` finishes the file.
+class HistoryFile:
+    """A file of history, or standard output: pages (long form: tag, x, y, q) written as they come.
 
     A file is written under a temporary name beside it and renamed to ``path`` by `close`;
     `discard` removes it, so that a read that fails leaves whatever was at ``path`` as it was.
@@ -637,22 +639,21 @@ def _temporary_beside(path: str) -> tuple[int, str]:
     return fd, temporary
 
 
-def open_writer(path: str, stdout: IO[str] | None = None, kind: str | None = None) -> Writer:
-    """A writer to ``path`` (its format from the extension), or to ``stdout`` in ``kind`` format.
+def open_history_file(path: str, stdout: IO[str] | None = None, kind: str | None = None) -> HistoryFile:
+    """A file of history at ``path`` (its format from the extension), or ``stdout`` in ``kind`` format.
 
     The file is written under a temporary name in the same directory and renamed to ``path`` when
-    the writer is closed; [`Writer.discard`][data_interaction_client.Writer.discard] leaves ``path``
-    untouched.
+    it is closed; `HistoryFile.discard` leaves ``path`` untouched.
     """
     if stdout is not None:
-        return Writer(stdout, kind or "csv", "-")
+        return HistoryFile(stdout, kind or "csv", "-")
     kind = format_of(path)
     if kind == "parquet":
         _pyarrow_parquet("writing Parquet")
     fd, temporary = _temporary_beside(path)
     if kind == "csv":
-        return Writer(open(fd, "w", encoding="utf-8", newline=""), kind, path, temporary)
-    return Writer(open(fd, "wb"), kind, path, temporary)
+        return HistoryFile(open(fd, "w", encoding="utf-8", newline=""), kind, path, temporary)
+    return HistoryFile(open(fd, "wb"), kind, path, temporary)
 
 
 _MICROSECOND_DELTA: Final = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
