@@ -41,7 +41,7 @@ def _value_filter(values: tuple[str, ...]) -> Any:
 
 
 @dataclass
-class _SourceTags:
+class _DataSourceTags:
     """What ``--source`` says of the tags: which it has, which are steps, which are categorical."""
 
     name: str
@@ -50,12 +50,12 @@ class _SourceTags:
     categorical: set[TagId]
 
 
-def _source_tags(client: DataInteractionClient, source: str | None) -> _SourceTags | None:
+def _data_source_tags(client: DataInteractionClient, source: str | None) -> _DataSourceTags | None:
     if source is None:
         return None
     tags = client.connect(source).tags
     categorical = {ValueType.STRING, ValueType.DISCRETE}
-    return _SourceTags(
+    return _DataSourceTags(
         source,
         {info.id for info in tags},
         {info.id for info in tags if info.attributes.step},
@@ -168,7 +168,7 @@ def get(
             value=_value_filter(value),
             actual=actual or None,
         )
-        known = _source_tags(client, source)
+        known = _data_source_tags(client, source)
         requested = request.tag_id if isinstance(request.tag_id, list) else [request.tag_id]
         counts: dict[TagId, int] | None = None
         points_written = 0
@@ -196,7 +196,7 @@ def get(
     return 0
 
 
-def _note_empty(requested: list[TagId], counts: dict[TagId, int], known: _SourceTags | None) -> None:
+def _note_empty(requested: list[TagId], counts: dict[TagId, int], known: _DataSourceTags | None) -> None:
     """One line on standard error per tag of which no point came back (none at all when cut short)."""
     for tag_id in requested:
         if counts.get(tag_id, 0):
@@ -263,7 +263,7 @@ def _draw(
     client: DataInteractionClient,
     request: Any,
     path: str,
-    known: _SourceTags | None,
+    known: _DataSourceTags | None,
     max_count: int | None,
 ) -> dict[TagId, int]:
     """Draw the plot; return the points per tag it drew."""
