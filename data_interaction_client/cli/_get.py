@@ -20,7 +20,8 @@ from data_interaction_client import (
     plot_histories,
 )
 
-from ._files import cell_value, open_history_file, tag_text
+from ._files import cell_value, tag_text
+from ._history_files import open_history_file
 from ._output import HistoryTable
 from ._params import CliError, DurationParam, GlobalOptions, TimeParam, file_type, tag_argument
 from ._times import DURATION_HELP, TIME_HELP, format_time

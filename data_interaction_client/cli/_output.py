@@ -26,7 +26,8 @@ from rich.text import Text
 
 from data_interaction_client import TagHistory
 
-from ._files import InputFile, tag_text
+from ._files import tag_text
+from ._input_files import InputFile
 from ._times import format_time
 
 __all__ = ["HistoryTable", "RateColumn", "SendProgress", "display_text", "echo_json"]

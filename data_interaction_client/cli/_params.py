@@ -16,7 +16,8 @@ import orjson
 from data_interaction_client import DataInteractionClient, InvalidInputError
 
 from .._options import check_token
-from ._files import FileError, check_encoding, format_of
+from ._files import FileError, format_of
+from ._input_files import check_encoding
 from ._times import parse_duration, parse_time
 
 __all__ = [

@@ -9,7 +9,8 @@ import click
 
 from data_interaction_client import DataInteractionError, TagId
 
-from ._files import CsvDialect, FileError, open_input_file
+from ._files import FileError
+from ._input_files import CsvDialect, open_input_file
 from ._output import SendProgress
 from ._params import CliError, GlobalOptions, delimiter_option, encoding_option, file_type
 from ._send_files import SendReport, WriterSink, open_sink, send_files

@@ -27,7 +27,8 @@ from data_interaction_client import (
     WriterTimeoutError,
 )
 
-from ._files import BadRow, FilePoint, InputFile, tag_text
+from ._files import tag_text
+from ._input_files import BadRow, FilePoint, InputFile
 from ._times import format_time
 
 __all__ = ["ClientSink", "SendReport", "Sink", "WriterSink", "open_sink", "send_files"]

@@ -23,7 +23,8 @@ from data_interaction_client._spool.salvage import Found, SpoolReading, aside_fi
 from data_interaction_client._spool.sqlite import DB_NAME, LEDGER_NAME, SqliteSpool
 from data_interaction_client._writer.committer import watermark_value
 
-from ._files import FileError, format_of, open_history_file, tag_text
+from ._files import FileError, format_of, tag_text
+from ._history_files import open_history_file
 from ._times import format_time
 
 __all__ = ["spool"]

@@ -596,7 +596,7 @@ def test_send_progress_lines_and_counts_are_plain(
 
 
 def test_send_progress_moves_within_a_chunk(tmp_path: Path) -> None:
-    from data_interaction_client.cli._files import TICK_ROWS, open_input_file
+    from data_interaction_client.cli._input_files import TICK_ROWS, open_input_file
     from data_interaction_client.cli._send_files import send_files
 
     rows = 3 * TICK_ROWS + 5
