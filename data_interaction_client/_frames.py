@@ -336,7 +336,7 @@ def _wide(
 # --- writing: frames to tags ---------------------------------------------------------------------
 
 
-class _Columns:
+class _FrameColumns:
     """One backend's way of reading a frame's columns as numpy arrays."""
 
     def __init__(self, frame: Any) -> None:
@@ -423,7 +423,7 @@ def frame_tags(
         raise InvalidInputError(
             f"nan_quality is a 32-bit integer quality code (e.g. 102), not {nan_quality!r}"
         )
-    columns = _Columns(frame)
+    columns = _FrameColumns(frame)
     if not len(columns):
         raise NoDataToSendError("the frame has no row to send")
     if "x" not in columns.names:
@@ -463,7 +463,7 @@ def _fill(tag: Tag, rows: Any, x: Any, y: Any, q: Any = None) -> None:
 
 
 def _long_tags(
-    columns: _Columns, chunk_size: int, make_tag: Callable[[TagId], Tag], nan_quality: int | None
+    columns: _FrameColumns, chunk_size: int, make_tag: Callable[[TagId], Tag], nan_quality: int | None
 ) -> Iterator[list[Tag]]:
     np = columns.np
     ids: dict[Any, TagId] = {}
@@ -522,7 +522,7 @@ def _long_tags(
 
 
 def _wide_tags(
-    columns: _Columns, ids: dict[Any, TagId], chunk_size: int, make_tag: Callable[[TagId], Tag]
+    columns: _FrameColumns, ids: dict[Any, TagId], chunk_size: int, make_tag: Callable[[TagId], Tag]
 ) -> Iterator[list[Tag]]:
     np = columns.np
     rows_per_chunk = max(1, chunk_size // len(ids))

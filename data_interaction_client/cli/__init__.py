@@ -2,7 +2,8 @@
 
 It needs the ``cli`` extra (``pip install 'data-interaction-client[cli]'``): click parses the command
 line and rich draws tables and progress bars. ``data-interaction-client --help`` lists the commands:
-``connect``, ``send``, ``get`` and ``platform serve``.
+``connect``, ``send``, ``get``, ``run`` (a connector), ``spool inspect`` and ``spool salvage``, and
+``platform serve``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from ._params import GlobalOptions
+
 __all__ = ["run_command"]
 
 
@@ -115,7 +117,7 @@ def run_command(
             f"run needs the 'connector' extra: pip install 'data-interaction-client[connector]' ({exc})"
         ) from None
     connector = load_target(target)
-    globals_ = ctx.obj
+    global_options: GlobalOptions = ctx.obj
     parent = ctx.parent
     assert parent is not None
     options: dict[str, Any] = {
@@ -129,28 +131,28 @@ def run_command(
         "open_retry_max": open_retry_max,
         "log_level": log_level,
     }
-    if globals_.token is not None:
-        options["token"] = globals_.token
+    if global_options.token is not None:
+        options["token"] = global_options.token
     client: dict[str, Any] = {}
     if _given(parent, "timeout"):
-        client["timeout"] = globals_.timeout
+        client["timeout"] = global_options.timeout
     if _given(parent, "retries"):
-        client["max_retries"] = globals_.retries
+        client["max_retries"] = global_options.retries
     if client:
         options["client"] = client
     from data_interaction_client.connector._connector import run_connector
     from data_interaction_client.connector._settings import resolve
 
-    settings = resolve(
-        url=globals_.url if _given(parent, "url") else None,
+    run_settings = resolve(
+        url=global_options.url if _given(parent, "url") else None,
         source=source,
         spool=spool,
         options={key: value for key, value in options.items() if value is not None},
         poll_interval=connector.poll_interval,
         settings_model=getattr(connector, "Settings", None),
-        default_url=globals_.url,
+        default_url=global_options.url,
     )
     instance = connector()
-    instance.settings = settings.settings
-    run_connector(instance, settings)
+    instance.settings = run_settings.settings
+    run_connector(instance, run_settings)
     return 0

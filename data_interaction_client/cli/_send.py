@@ -1,331 +1,149 @@
-"""``send``: points from files to the platform, a chunk at a time, every row checked.
-
-Rows are read ``chunk`` at a time; each chunk's points are grouped by tag and checked by the SDK
-([`Tag.extend`][data_interaction_client.Tag.extend]); a bad row is reported with its file, line and field and
-left out, the rest of the chunk is sent. Memory holds one chunk, whatever the size of the file. Where the
-points go is a `Sink`: `open_sink` is the one place that chooses it.
-"""
+"""``send FILE...``: the points of files of points to the platform, every row checked (see `_send_files`)."""
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+import sys
+from typing import Any, Final
 
-import orjson
+import click
 
-from data_interaction_client import (
-    DataInteractionClient,
-    InvalidInputError,
-    InvalidPointError,
-    Tag,
-    TagId,
-    WriterError,
-    WriterTimeoutError,
+from data_interaction_client import DataInteractionError, TagId
+
+from ._files import FileError
+from ._input_files import CsvDialect, open_input_file
+from ._output import SendProgress
+from ._params import CliError, GlobalOptions, delimiter_option, encoding_option, file_type
+from ._send_files import SendReport, WriterSink, open_sink, send_files
+
+__all__ = ["CHUNK_ROWS", "send"]
+
+CHUNK_ROWS: Final = 100_000
+"""Rows read, checked and sent together by ``send``."""
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--source",
+    help="Check every tag against this data source (connects it first), and each value against its "
+    "tag's value type.",
 )
-
-from ._files import BadRow, Record, Source, tag_text
-from ._times import format_time
-
-__all__ = ["ClientSink", "SendReport", "Sink", "WriterSink", "open_sink", "send_files"]
-
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
-
-
-class Sink(Protocol):
-    """Where checked points go."""
-
-    def send(self, tags: list[Tag]) -> int:
-        """Send the tags' buffered points; return how many were sent."""
-        ...
-
-    def close(self) -> None:
-        """Flush and release whatever the sink holds."""
-        ...
-
-
-class ClientSink:
-    """Points sent at once with ``client.set_data``."""
-
-    def __init__(self, client: DataInteractionClient) -> None:
-        self.client = client
-
-    def send(self, tags: list[Tag]) -> int:
-        """One ``set_data`` of the chunk's tags (split by ``max_points_per_request``)."""
-        return self.client.set_data(tags)
-
-    def close(self) -> None:
-        """Nothing to flush: every send has returned."""
-
-
-class WriterSink:
-    """Points handed to the store-and-forward writer on a spool directory: on disk first, then sent.
-
-    Closing it waits up to ``flush_timeout`` seconds for the platform to accept every point; what it
-    has not accepted by then stays in the spool, and the next writer on that directory sends it.
-    """
-
-    def __init__(self, client: DataInteractionClient, spool: str, flush_timeout: float) -> None:
-        self.spool = spool
-        self.flush_timeout = flush_timeout
-        self.writer = client.writer(spool=spool, close_timeout=0)
-        #: Points an earlier run left in the spool, delivered by this one too.
-        self.left = self.writer.stats().pending_points
-
-    def send(self, tags: list[Tag]) -> int:
-        """Move the chunk's points into the writer (synced to disk within its commit interval)."""
-        return self.writer.write_tags(tags)
-
-    def close(self) -> None:
-        """Wait for the platform to accept what was written, then close the writer (the spool stays)."""
-        try:
-            self.writer.sync()
-            try:
-                self.writer.flush(self.flush_timeout)
-            except WriterTimeoutError as exc:
-                pending = self.writer.stats().pending_points
-                raise WriterTimeoutError(
-                    f"{exc}; the {pending} points not yet accepted are kept in the spool {self.spool!r}: "
-                    "run send again with --spool (or any writer on that directory) to deliver them"
-                ) from None
-            quarantined = self.writer.quarantined()
-            if quarantined:
-                refused = sum(batch.points for batch in quarantined)
-                raise WriterError(
-                    f"the platform refused {refused} points for good ({quarantined[0].error}); they are "
-                    f"set aside in the spool {self.spool!r} (writer.quarantined() lists them)"
-                )
-        finally:
-            self.writer.close()
-
-
-def open_sink(
-    client: DataInteractionClient, *, spool: str | None = None, flush_timeout: float = 60.0
-) -> Sink:
-    """The sink for ``send``'s options: ``set_data`` at once, or the writer on ``spool``."""
-    if spool is None:
-        return ClientSink(client)
-    return WriterSink(client, spool, flush_timeout)
-
-
-@dataclass
-class SendReport:
-    """What a ``send`` did, for its summary."""
-
-    rows: int = 0
-    points: int = 0
-    sent: int = 0
-    bad: int = 0
-    tags: set[TagId] = field(default_factory=set)
-    empty: list[str] = field(default_factory=list)  # the files without a row
-    first: int | None = None
-    last: int | None = None
-    seconds: float = 0.0
-
-    def times(self, xs: Iterable[Any]) -> None:
-        """Widen the time range by checked timestamps (integers, or ISO text the SDK accepted)."""
-        micros = [x if type(x) is int else _micros(x) for x in xs]
-        if micros:
-            low, high = min(micros), max(micros)
-            self.first = low if self.first is None else min(self.first, low)
-            self.last = high if self.last is None else max(self.last, high)
-
-    def summary(self, dry_run: bool) -> str:
-        """One line: points, tags, time range, seconds."""
-        span = (
-            f", {format_time(self.first)} .. {format_time(self.last)}"
-            if self.first is not None and self.last is not None
-            else ""
-        )
-        bad = f", {_count(self.bad, 'bad row')} left out" if self.bad else ""
-        tags = _count(len(self.tags), "tag")
-        if dry_run:
-            return (
-                f"checked {_count(self.rows, 'row')}: {_count(self.points, 'good point')} for {tags}{span}"
-                f"{bad}; nothing sent (--dry-run), {self.seconds:.2f} s"
-            )
-        rate = f", {self.sent / self.seconds:,.0f} points/s" if self.seconds > 0 else ""
-        return f"sent {_count(self.sent, 'point')} to {tags}{span}{bad} in {self.seconds:.2f} s{rate}"
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 point``, ``2 points``."""
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
-
-
-def _micros(x: Any) -> int:
-    """ISO text the SDK accepted, in microseconds (no zone means UTC)."""
-    value = datetime.fromisoformat(str(x))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // _MICROSECOND
-
-
-class _Checker:
-    """Turns records into checked tags; reports each bad row once.
-
-    ``allowed`` maps the tags of the data source given to their attributes (``None``: any tag, its
-    values unchecked against a type); ``check_values=False`` takes any JSON value even then.
-    """
-
-    def __init__(
-        self,
-        source: Source,
-        report: Callable[[str], None],
-        allowed: Mapping[TagId, Mapping[str, Any]] | None,
-        where: str,
-        check_values: bool = True,
-    ) -> None:
-        self.source = source
-        self.report = report
-        self.allowed = allowed
-        self.where = where
-        self.check_values = check_values
-        self.ids: dict[Any, TagId | InvalidInputError] = {}
-        self.bad = 0
-        self._pending: list[tuple[int, str]] = []
-
-    def _bad(self, line: int, field_name: str | None, problem: str) -> None:
-        self.bad += 1
-        place = (
-            f"{self.source.path} row {line}"
-            if self.source.kind == "parquet"
-            else f"{self.source.path}:{line}"
-        )
-        column = f", field {field_name!r}" if field_name else ""
-        self._pending.append((line, f"{place}{column}: {problem}"))
-
-    def _flush(self) -> None:
-        """Report the chunk's bad rows in the order of the file."""
-        for _, text in sorted(self._pending, key=lambda item: item[0]):
-            self.report(text)
-        self._pending.clear()
-
-    def tag_id(self, record: Record) -> TagId | None:
-        key = record.tag if not isinstance(record.tag, dict) else repr(sorted(record.tag.items()))
-        known = self.ids.get(key)
-        if known is None:
-            try:
-                tag = record.tag
-                if type(tag) is str and tag.startswith("{"):
-                    try:
-                        tag = orjson.loads(tag)
-                    except orjson.JSONDecodeError:
-                        raise InvalidInputError(
-                            f"{tag!r} starts with '{{' but is not a tag path's JSON"
-                        ) from None
-                known = Tag(tag).id
-                if self.allowed is not None and known not in self.allowed:
-                    raise InvalidInputError(f"{_name(known)} is not a tag of {self.where}")
-            except InvalidInputError as exc:
-                known = exc
-            self.ids[key] = known
-        if isinstance(known, InvalidInputError):
-            self._bad(record.line, "tag" if not self.source.wide else None, str(known))
-            return None
-        return known
-
-    def tags(self, records: list[Record], bad: list[BadRow]) -> list[Tag]:
-        """The chunk's good points in one tag per tag id; every bad row reported."""
-        for row in bad:
-            self._bad(row.line, row.field, row.problem)
-        groups: dict[TagId, tuple[list[dict[str, Any]], list[int]]] = {}
-        for record in records:
-            tag_id = self.tag_id(record)
-            if tag_id is None:
-                continue
-            points, lines = groups.setdefault(tag_id, ([], []))
-            point = {"x": record.x, "y": record.y}
-            if record.q is not None:
-                point["q"] = record.q
-            points.append(point)
-            lines.append(record.line)
-        tags = []
-        for tag_id, (points, lines) in groups.items():
-            tag = self._tag(tag_id)
-            try:
-                tag.extend(points)
-            except InvalidPointError:
-                tag.extend(self._good(tag_id, points, lines))
-            if len(tag):
-                tags.append(tag)
-        self._flush()
-        return tags
-
-    def _good(self, tag_id: TagId, points: list[dict[str, Any]], lines: list[int]) -> list[dict[str, Any]]:
-        """The good points of a tag whose points hold a bad one; each bad one reported."""
-        good = []
-        probe = self._tag(tag_id)
-        for point, line in zip(points, lines, strict=True):
-            try:
-                probe.update([point])
-            except InvalidPointError as exc:
-                field_name = exc.field
-                if self.source.wide and field_name == "y":
-                    field_name = _name(tag_id)
-                self._bad(line, field_name, exc.problem.replace("check_values=False", "--no-check-values"))
-            else:
-                good.append(point)
-        return good
-
-    def _tag(self, tag_id: TagId) -> Tag:
-        """A tag to check points with: the data source's attributes give its value type."""
-        attributes = None if self.allowed is None else self.allowed.get(tag_id)
-        return Tag(tag_id, attributes, check_values=self.check_values)
-
-
-def _name(tag_id: TagId) -> str:
-    return repr(tag_text(tag_id))
-
-
-def send_files(
-    sources: list[Source],
-    sink: Sink | None,
-    *,
+@click.option(
+    "--no-check-values",
+    "check_values",
+    flag_value=False,
+    default=True,
+    help="With --source: send any JSON value, whatever the tag's value type.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["s", "ms", "us", "ns"]),
+    help="The unit of integer timestamps in the files (default: us, microseconds).",
+)
+@click.option(
+    "--encoding",
+    callback=encoding_option,
+    help="The CSV files' encoding, e.g. cp1251 or utf-8 (default: detected: UTF-8, with or without a "
+    "BOM, UTF-16 with a BOM, or else cp1251, as a Russian Excel saves 'CSV').",
+)
+@click.option(
+    "--delimiter",
+    callback=delimiter_option,
+    help="The CSV files' cell separator: ',', ';' or 'tab' (default: detected from the header).",
+)
+@click.option(
+    "--decimal",
+    type=click.Choice([".", ","]),
+    help="The CSV files' decimal separator (default: ',' when cells are separated by ';' or tabs, "
+    "else '.'): with ',', a cell such as 21,5 is the number 21.5.",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row and report the bad ones; send nothing.")
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=CHUNK_ROWS,
+    show_default=True,
+    help="Rows read and sent together.",
+)
+@click.option(
+    "--spool",
+    type=click.Path(file_okay=False),
+    help="Go through the store-and-forward writer on this directory: points are on disk before they "
+    "are sent, and what the platform has not accepted stays there for the next run.",
+)
+@click.option(
+    "--flush-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="With --spool: seconds to wait at the end for the platform to accept every point.",
+)
+@click.pass_obj
+def send(
+    options: GlobalOptions,
+    files: tuple[str, ...],
+    source: str | None,
+    check_values: bool,
+    precision: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    decimal: str | None,
+    dry_run: bool,
     chunk: int,
-    report: Callable[[str], None],
-    progress: Callable[[Source, int, int], None],
-    tick: Callable[[Source, int], None] | None = None,
-    allowed: Mapping[TagId, Mapping[str, Any]] | None = None,
-    where: str = "",
-    check_values: bool = True,
-    result: SendReport | None = None,
-) -> SendReport:
-    """Read, check and (unless ``sink`` is ``None``: a dry run) send every file; return what was done.
+    spool: str | None,
+    flush_timeout: float,
+) -> int:
+    """Send the points of FILE... (CSV, JSON Lines or Parquet, by extension).
 
-    ``report`` gets one line per bad row; ``progress`` gets (file, position in it, points so far)
-    after each chunk, ``tick`` (file, position) as the chunk is read. ``allowed`` maps the tags of a
-    data source to their attributes: any other tag is a bad row, and values are checked against
-    the tag's value type unless ``check_values`` is false. ``result`` (a new one by default) is kept
-    up to date as chunks are sent, so that it says what was done even when a send fails: tags and
-    times count once their points are sent.
+    Long form: the columns tag, x, y and q (optional); wide form: x and one column per tag. x is
+    integer microseconds (or --precision's unit) or ISO 8601 (UTC unless a zone is given). A bad row
+    is reported with its file, line and field and left out; the exit status is then 1, as it is
+    when no file has a row. A CSV file's encoding, cell separator and decimal separator are
+    detected (a Russian Excel's CSV reads as it is) unless --encoding, --delimiter or --decimal
+    say them. With --source, each value is checked against its tag's value type.
+    With --spool, the points go to the spool directory first and are sent from there; a failure
+    keeps them on disk.
     """
-    result = SendReport() if result is None else result
-    started = time.perf_counter()
-    try:
-        for source in sources:
-            checker = _Checker(source, report, allowed, where, check_values)
-            ticks = None if tick is None else functools.partial(tick, source)
-            before_rows = result.rows
-            for records, bad, position, rows in source.chunks(chunk, ticks):
-                result.rows += rows
-                before = checker.bad
-                tags = checker.tags(records, bad)
-                result.bad += checker.bad - before
-                result.points += sum(len(tag) for tag in tags)
-                sent = [(tag.id, [point["x"] for point in tag.points]) for tag in tags]
-                if sink is not None and tags:
-                    result.sent += sink.send(tags)
-                for tag_id, xs in sent:
-                    result.tags.add(tag_id)
-                    result.times(xs)
-                progress(source, position, result.sent if sink is not None else result.points)
-            if result.rows == before_rows:
-                result.empty.append(source.path)
-    finally:
-        result.seconds = time.perf_counter() - started
-    return result
+    for path in files:
+        file_type(path, "FILES")
+    dialect = CsvDialect(encoding, delimiter, decimal)
+    inputs = [open_input_file(path, precision, dialect) for path in files]
+    left = 0
+    with options.client() as client:
+        allowed: dict[TagId, Any] | None = None
+        if source is not None:
+            allowed = {info.id: info.attributes for info in client.connect(source).tags}
+        sink = None if dry_run else open_sink(client, spool=spool, flush_timeout=flush_timeout)
+        if isinstance(sink, WriterSink):
+            left = sink.left
+        report = SendReport()
+        with SendProgress(inputs, dry_run) as reporter:
+            try:
+                send_files(
+                    inputs,
+                    sink,
+                    chunk=chunk,
+                    report=reporter.bad_row,
+                    progress=reporter.progress,
+                    tick=reporter.tick,
+                    allowed=allowed,
+                    where=f"data source {source!r}",
+                    check_values=check_values,
+                    result=report,
+                )
+            except (DataInteractionError, FileError):
+                click.echo(report.summary(dry_run) + " before the failure")  # what did go, then the error
+                raise
+            finally:
+                if sink is not None:
+                    sink.close()
+    empty = ", ".join(report.empty)
+    if report.rows == 0:
+        if left:  # an earlier run's points, delivered from the spool
+            click.echo(f"no rows in {empty}; delivered the {left:,} points left in the spool {spool}")
+            return 0
+        raise CliError(f"no rows in {empty}: nothing to {'check' if dry_run else 'send'}")
+    if report.empty:
+        sys.stderr.write(f"note: no rows in {empty}\n")
+    click.echo(report.summary(dry_run))
+    return 1 if report.bad else 0

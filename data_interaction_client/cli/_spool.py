@@ -23,7 +23,8 @@ from data_interaction_client._spool.salvage import Found, SpoolReading, aside_fi
 from data_interaction_client._spool.sqlite import DB_NAME, LEDGER_NAME, SqliteSpool
 from data_interaction_client._writer.committer import watermark_value
 
-from ._files import FileError, format_of, open_writer, tag_text
+from ._files import FileError, format_of, tag_text
+from ._history_files import open_history_file
 from ._times import format_time
 
 __all__ = ["spool"]
@@ -109,10 +110,10 @@ def _into_spool(found: list[Found], target: str) -> None:
 
 
 def _into_file(found: list[Found], output: str) -> None:
-    writer = open_writer(output)
+    history_file = open_history_file(output)
     try:
         for record in found:
-            writer.write(
+            history_file.write(
                 [
                     TagHistory(
                         tag_id=tag_id,
@@ -123,9 +124,9 @@ def _into_file(found: list[Found], output: str) -> None:
                 ]
             )
     except BaseException:
-        writer.discard()
+        history_file.discard()
         raise
-    writer.close()
+    history_file.close()
 
 
 def _salvage_report(reading: SpoolReading, target: str | None, output: str | None) -> list[str]:

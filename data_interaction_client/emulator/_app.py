@@ -29,7 +29,7 @@ from ._body import DEFAULT_MAX_BODY_SIZE, BodyError, BodyTooLarge, read_body
 from ._config import ConfigError, PlatformConfig, load_config, tag_key
 from ._faults import FaultInjector, FaultKind, Faults
 from ._history import HistoryQuery, compute
-from ._ingest import Unusual, fast_batches
+from ._ingest import Unusual, fast_tag_rows
 from ._json import JSONError, dumps, loads, value_problem
 from ._store import Store, StoreClosed
 from ._timestamps import now_us
@@ -63,7 +63,7 @@ class DropLogFilter(logging.Filter):
         return record.getMessage() != DROP_LOG_MESSAGE
 
 
-class NotFoundError(LookupError):
+class UnknownDataSourceError(LookupError):
     """A data source that the configuration does not have."""
 
 
@@ -92,7 +92,7 @@ class _DroppedResponse(Response):
         )
 
 
-def check_token(token: str | None) -> None:
+def check_platform_token(token: str | None) -> None:
     """Refuse a token that cannot travel in an HTTP header (the message never shows the token)."""
     if token is None:
         return
@@ -122,7 +122,7 @@ class PlatformState:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         point_form: PointForm = "object",
     ) -> None:
-        check_token(token)
+        check_platform_token(token)
         if type(max_body_size) is not int or max_body_size < 1:
             raise ValueError(f"max_body_size must be a positive integer of bytes, not {max_body_size!r}")
         if point_form not in POINT_FORMS:
@@ -206,7 +206,7 @@ class PlatformState:
         check_schema("ConnectRequest", body)
         source = self.config.data_sources.get(body["id"])
         if source is None:
-            raise NotFoundError(f"Data source {dumps(body['id']).decode()} not found")
+            raise UnknownDataSourceError(f"Data source {dumps(body['id']).decode()} not found")
         tags = source.tags if source.active else []
         return dumps({"error": _SUCCESS, "attributes": source.attributes, "tags": tags})
 
@@ -217,12 +217,12 @@ class PlatformState:
         anything it doubts) goes through the exact checks, which name what is wrong.
         """
         try:
-            batches = fast_batches(raw)
+            tag_rows = fast_tag_rows(raw)
         except JSONError as exc:
             raise _request_error(exc) from None
-        if batches is not None:
+        if tag_rows is not None:
             try:
-                self.store.write(batches)
+                self.store.write(tag_rows)
             except Unusual:
                 pass  # rolled back: let the exact checks decide
             else:
@@ -338,7 +338,7 @@ def _contract_endpoint(name: str) -> Callable[[Request], Awaitable[Response]]:
             answer = await run_in_threadpool(_handle, state, name, raw)
         except RequestError as exc:
             return _envelope(422, exc.message)
-        except NotFoundError as exc:
+        except UnknownDataSourceError as exc:
             return _envelope(404, str(exc.args[0]))
         except StoreClosed:
             return _envelope(503, _STOPPING, {"Connection": "close"})

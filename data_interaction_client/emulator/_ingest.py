@@ -24,24 +24,24 @@ from ._validation import QUALITY_BOUNDS, TIMESTAMP_PATTERN
 Row = tuple[int, str, int | None]
 
 
-class _Point(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class _BodyPoint(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     x: int | str
     y: Any
     q: int | None = None
 
 
-class _TagPath(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+class _BodyTagPath(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     tagName: str
     parentObjectId: str
 
 
-class _Item(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    tagId: str | _TagPath
-    data: list[_Point]
+class _BodyItem(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    tagId: str | _BodyTagPath
+    data: list[_BodyPoint]
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    data: list[_Item]
+    data: list[_BodyItem]
 
 
 _DECODER = msgspec.json.Decoder(_Body)
@@ -51,7 +51,7 @@ class Unusual(Exception):
     """The fast path met something it leaves to the exact checks."""
 
 
-def _rows(points: list[_Point]) -> Iterator[Row]:
+def _rows(points: list[_BodyPoint]) -> Iterator[Row]:
     low, high = MIN_X, MAX_X
     q_low, q_high = QUALITY_BOUNDS
     dumps = orjson.dumps
@@ -82,7 +82,7 @@ def _rows(points: list[_Point]) -> Iterator[Row]:
         yield (x, text, q)
 
 
-def fast_batches(raw: bytes | bytearray) -> list[tuple[str, Iterator[Row]]] | None:
+def fast_tag_rows(raw: bytes | bytearray) -> list[tuple[str, Iterator[Row]]] | None:
     """The ``(tag key, rows)`` of a plainly valid body, rows made lazily (they may raise `Unusual`).
 
     None when the body is not one the fast path takes as it is: leave it to the exact checks.
@@ -98,7 +98,7 @@ def fast_batches(raw: bytes | bytearray) -> list[tuple[str, Iterator[Row]]] | No
         return None
     if not body.data:
         return None
-    batches = []
+    tag_rows = []
     for item in body.data:
         tag = item.tagId
         if isinstance(tag, str):
@@ -109,5 +109,5 @@ def fast_batches(raw: bytes | bytearray) -> list[tuple[str, Iterator[Row]]] | No
             if not (tag.tagName and tag.parentObjectId):
                 return None
             key = tag_key({"tagName": tag.tagName, "parentObjectId": tag.parentObjectId})
-        batches.append((key, _rows(item.data)))
-    return batches
+        tag_rows.append((key, _rows(item.data)))
+    return tag_rows

@@ -164,8 +164,8 @@ class Store:
                 raise StoreClosed("the platform is stopping")
             yield (tag_id, x, y, q)
 
-    def write(self, batches: Iterable[tuple[str, Iterable[tuple[int, str, int | None]]]]) -> None:
-        """Store ``(key, [(x, y_json, q), ...])`` batches atomically: all of them, or nothing on error.
+    def write(self, tag_rows: Iterable[tuple[str, Iterable[tuple[int, str, int | None]]]]) -> None:
+        """Store the rows of each tag, ``(key, [(x, y_json, q), ...])``, at once: all, or nothing on error.
 
         The rows may be produced lazily: an exception they raise rolls everything back and propagates.
         """
@@ -173,7 +173,7 @@ class Store:
             self._enter()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                for key, rows in batches:
+                for key, rows in tag_rows:
                     tag_id = self._tag_id(key, create=True)
                     assert tag_id is not None
                     self._conn.executemany(_UPSERT, self._checked(tag_id, rows))

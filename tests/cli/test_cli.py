@@ -596,8 +596,8 @@ def test_send_progress_lines_and_counts_are_plain(
 
 
 def test_send_progress_moves_within_a_chunk(tmp_path: Path) -> None:
-    from data_interaction_client.cli._files import TICK_ROWS, open_source
-    from data_interaction_client.cli._send import send_files
+    from data_interaction_client.cli._input_files import TICK_ROWS, open_input_file
+    from data_interaction_client.cli._send_files import send_files
 
     rows = 3 * TICK_ROWS + 5
     for suffix in (".csv", ".jsonl"):
@@ -609,7 +609,7 @@ def test_send_progress_moves_within_a_chunk(tmp_path: Path) -> None:
         ticks: list[int] = []
         chunks: list[int] = []
         send_files(
-            [open_source(str(path))],
+            [open_input_file(str(path))],
             None,
             chunk=100_000,
             report=lambda line: None,
@@ -697,7 +697,7 @@ def test_a_401_names_the_command_line_ways_to_give_the_token(run: Run, tmp_path:
 def test_get_plot_draws_text_and_discrete_tags_on_a_categorical_axis(
     run: Run, reference_platform: RunningPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from data_interaction_client.cli import _app
+    from data_interaction_client.cli import _get
 
     reference_platform.clear()
     with DataInteractionClient(reference_platform.url) as client:
@@ -706,8 +706,8 @@ def test_get_plot_draws_text_and_discrete_tags_on_a_categorical_axis(
         valve.update([(B, 0), (B + S, 2)])
         client.set_data([status, valve])
     drawn: list[Any] = []
-    original = _app.plot_histories
-    monkeypatch.setattr(_app, "plot_histories", lambda *a, **k: drawn.append(original(*a, **k)))
+    original = _get.plot_histories
+    monkeypatch.setattr(_get, "plot_histories", lambda *a, **k: drawn.append(original(*a, **k)))
     out = tmp_path / "s.png"
     args = (
         "get",
@@ -731,14 +731,14 @@ def test_get_plot_draws_text_and_discrete_tags_on_a_categorical_axis(
 def test_the_rate_is_that_of_the_last_chunk_and_does_not_decay() -> None:
     from rich.progress import Progress
 
-    from data_interaction_client.cli._app import _RateColumn
+    from data_interaction_client.cli._output import RateColumn
 
     now = [0.0]
-    progress = Progress(_RateColumn(), get_time=lambda: now[0], auto_refresh=False)
+    progress = Progress(RateColumn(), get_time=lambda: now[0], auto_refresh=False)
     task = progress.add_task("f", total=100, points=0)
     now[0] = 2.0
     progress.update(task, completed=50, points=1000, rate=500.0)
-    column = _RateColumn()
+    column = RateColumn()
     shown = column.render(progress.tasks[0]).plain
     now[0] = 20.0  # a slow chunk: nothing new for a while
     assert column.render(progress.tasks[0]).plain == shown == "1,000 points, 500 points/s"
