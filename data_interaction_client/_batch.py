@@ -1,4 +1,23 @@
-"""A set_data send: which buffered points go in which request, and what happens to them afterwards."""
+"""The request bodies of one ``set_data`` call: which buffered points go in which, and what becomes of them.
+
+`RequestBodies` is the part of ``set_data`` that does no I/O, which the sync and async clients drive
+in a loop of a few lines:
+
+```python
+with RequestBodies(tags, max_points) as bodies:
+    for body in bodies:               # the JSON of the next request to post
+        try:
+            answer = post(body)
+        except APIError as error:
+            if not split(bodies, error):  # refused as too large: bodies.split() sends it in halves
+                raise
+        else:
+            bodies.accepted(answer)
+```
+
+Whether a refusal calls for a split is the failure policy's to say (``_http/retry.py``), not this
+module's: it only knows how to halve a body.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +31,29 @@ from ._points import caller_level
 from ._tag import Tag, claim_tags, settle_tags
 from ._types import PointDict
 
-__all__ = ["SendBatch"]
+__all__ = ["RequestBodies"]
 
 
-_Part: TypeAlias = tuple[int, int, int]
-"""One request's points: ``(index of the tag, start, end)`` for ``buffers[index][start:end]``, or `_ALL`
-for every claimed point (the common case of a send that fits one request)."""
-_Parts: TypeAlias = list[_Part]
-_ALL: Final[_Parts] = []
+_Span: TypeAlias = tuple[int, int, int]
+"""Some points of one tag in a request body: ``(index of the tag, start, end)`` for
+``buffers[index][start:end]``."""
+_BodySpans: TypeAlias = list[_Span]
+"""The points of one request body, tag by tag; `_ALL` for every claimed point (the common case of a
+send that fits one request)."""
+_ALL: Final[_BodySpans] = []
 
 
-class SendBatch:
-    """The buffered points of some tags, split into requests of at most ``max_points`` points.
+class RequestBodies:
+    """The buffered points of some tags, in request bodies of at most ``max_points`` points each.
 
     Creating it claims the tags' buffered points for this send (``claim_tags``: a tag can be in one
     send at a time); points added later are not part of it. Use it as a context manager: on exit, each
     tag is settled (``settle_tags``): its accepted points are gone, the rest are back in its buffer
     before any added since, whatever happened.
+
+    Iterating gives each request body's JSON in order, tags in the order given and each tag's points
+    oldest first; after each, the driver says what became of it: `accepted`, or `split` (refused as too
+    large: its halves come next), or it stops (an error: the points not accepted stay buffered).
     """
 
     def __init__(self, tags: Tag | Sequence[Tag], max_points: int) -> None:
@@ -57,6 +82,10 @@ class SendBatch:
             raise NoDataToSendError(f"no buffered points to send in the tags given ({names})")
         self.total = sum(map(len, self._buffers))
         self._max_points = max_points
+        self._pending: list[_BodySpans] = []  # the bodies to post next, the last first
+        self._current: _BodySpans | None = None  # the body posted last, until it is accepted or split
+        self.answer: dict[str, Any] = {}
+        """The platform's answer to the last request body accepted."""
         if not unique and len(set(map(_ID, self._tags))) != len(self._tags):
             self._warn_duplicates()
 
@@ -78,40 +107,95 @@ class SendBatch:
                 stacklevel=caller_level(),
             )
 
-    def __enter__(self) -> SendBatch:
+    def __enter__(self) -> RequestBodies:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._release()
 
     @property
-    def accepted(self) -> int:
+    def points_accepted(self) -> int:
         """How many points the platform has accepted so far."""
         return self.total if self._accepted is None else sum(self._accepted)
 
-    def requests(self) -> Iterator[_Parts]:
-        """The requests, in order: tags in the order given, each tag's points oldest first."""
+    @property
+    def points_posted(self) -> int:
+        """How many points the request body posted last holds."""
+        assert self._current is not None, "points_posted follows a body"
+        return sum(end - start for _, start, end in self._explicit(self._current))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for spans in self._spans():
+            self._pending.append(spans)
+            while self._pending:
+                self._current = self._pending.pop()
+                yield self._body(self._current)
+                assert self._current is None, "each body is accepted or split before the next"
+
+    def accepted(self, answer: dict[str, Any]) -> None:
+        """The platform accepted the request body posted last, with ``answer``."""
+        spans, self._current = self._current, None
+        assert spans is not None, "accepted follows a body"
+        self.answer = answer
+        if spans is _ALL:
+            self._accepted = None  # every point
+            return
+        accepted = self._accepted
+        assert accepted is not None
+        for index, _, end in spans:
+            accepted[index] = end
+
+    def split(self) -> bool:
+        """Post the request body posted last again as two of half as many points each, in order.
+
+        For a body the platform (or a proxy) refused as too large (HTTP 413); ``False``, and nothing
+        changes, for a body of one point.
+        """
+        assert self._current is not None, "split follows a body"
+        spans = self._explicit(self._current)
+        total = sum(end - start for _, start, end in spans)
+        if total < 2:
+            return False
+        room = total // 2
+        first: _BodySpans = []
+        second: _BodySpans = []
+        for index, start, end in spans:
+            if room >= end - start:
+                first.append((index, start, end))
+                room -= end - start
+            elif room > 0:
+                first.append((index, start, start + room))
+                second.append((index, start + room, end))
+                room = 0
+            else:
+                second.append((index, start, end))
+        self._pending += (second, first)  # the first half is posted first
+        self._current = None
+        return True
+
+    def _spans(self) -> Iterator[_BodySpans]:
+        """The request bodies, in order: tags in the order given, each tag's points oldest first."""
         if self.total <= self._max_points:  # the common case: one request
             yield _ALL
             return
-        parts: _Parts = []
+        spans: _BodySpans = []
         room = self._max_points
         for index, buffer in enumerate(self._buffers):
             start, size = 0, len(buffer)
             while start < size:
                 end = min(size, start + room)
-                parts.append((index, start, end))
+                spans.append((index, start, end))
                 room -= end - start
                 start = end
                 if room == 0:
-                    yield parts
-                    parts, room = [], self._max_points
-        if parts:
-            yield parts
+                    yield spans
+                    spans, room = [], self._max_points
+        if spans:
+            yield spans
 
-    def body(self, parts: _Parts) -> dict[str, Any]:
-        """The JSON body of one request (the points are the buffer's own objects, not copies)."""
-        if parts is _ALL:
+    def _body(self, spans: _BodySpans) -> dict[str, Any]:
+        """The JSON of one request body (the points are the buffer's own objects, not copies)."""
+        if spans is _ALL:
             # A claimed buffer is no tag's list any more: nothing changes it while it is sent.
             return {
                 "data": [
@@ -123,53 +207,15 @@ class SendBatch:
         return {
             "data": [
                 {"tagId": tags[index]._wire_id, "data": buffers[index][start:end]}
-                for index, start, end in parts
+                for index, start, end in spans
             ]
         }
 
-    def mark_accepted(self, parts: _Parts) -> None:
-        """Note that the platform accepted the request made of ``parts``."""
-        if parts is _ALL:
-            self._accepted = None  # every point
-            return
-        accepted = self._accepted
-        assert accepted is not None
-        for index, _, end in parts:
-            accepted[index] = end
-
-    def explicit(self, parts: _Parts) -> _Parts:
-        """``parts`` with every tag's range spelled out (the one-request case names none)."""
-        if parts is _ALL:
+    def _explicit(self, spans: _BodySpans) -> _BodySpans:
+        """``spans`` with every tag's range spelled out (the one-request case names none)."""
+        if spans is _ALL:
             return [(index, 0, len(buffer)) for index, buffer in enumerate(self._buffers)]
-        return parts
-
-    def points(self, parts: _Parts) -> int:
-        """How many points the request made of ``parts`` holds."""
-        return sum(end - start for _, start, end in self.explicit(parts))
-
-    def halves(self, parts: _Parts) -> tuple[_Parts, _Parts] | None:
-        """The points of one request in two requests of half as many each, in order; ``None`` for one point.
-
-        For a request the platform (or a proxy) refused as too large (HTTP 413).
-        """
-        parts = self.explicit(parts)
-        total = sum(end - start for _, start, end in parts)
-        if total < 2:
-            return None
-        room = total // 2
-        first: _Parts = []
-        second: _Parts = []
-        for index, start, end in parts:
-            if room >= end - start:
-                first.append((index, start, end))
-                room -= end - start
-            elif room > 0:
-                first.append((index, start, start + room))
-                second.append((index, start + room, end))
-                room = 0
-            else:
-                second.append((index, start, end))
-        return first, second
+        return spans
 
     def _release(self) -> None:
         # The points not accepted go back to their tags, before any given while the send was under way.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
-from ._batch import SendBatch
+from ._batch import RequestBodies
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -31,7 +31,7 @@ from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_fr
 from ._http import wire
 from ._http.base_client import BaseClient, TimeoutLike, WriterLink, encode
 from ._http.deadline import Deadline, using
-from ._options import TokenLike, env_settings
+from ._options import TokenLike
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
 from ._request_data import RequestData, TagIds
@@ -157,24 +157,6 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                 **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=False)
             )
 
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client for the platform the environment names, as the command line reads it.
-
-        ``DATA_INTERACTION_URL`` is the platform's address; the token is ``DATA_INTERACTION_TOKEN``, or
-        the file ``DATA_INTERACTION_TOKEN_FILE`` names (read again for each request, so that it may
-        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins):
-
-        ```python
-        with DataInteractionClient.from_env(timeout=10) as client:
-            client.connect("1")
-        ```
-        """
-        url, token = env_settings(os.environ)
-        if "token" not in options and "auth" not in options:
-            options["token"] = token
-        return cls(url, **options)
-
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
 
@@ -268,7 +250,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         the send is under way stay buffered for the next one. Raises
         [`NoDataToSendError`][data_interaction_client.NoDataToSendError] when no tag has a buffered point.
         """
-        return self._set_data(tags, timeout, max_retries, total_timeout)[0]
+        return self._set_data(tags, timeout, max_retries, total_timeout).total
 
     def _set_data(
         self,
@@ -276,30 +258,26 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         timeout: TimeoutLike | NotGiven,
         max_retries: int | NotGiven,
         total_timeout: float | NotGiven,
-    ) -> tuple[int, dict[str, Any]]:
-        """The send of `set_data`: how many points went, and the platform's last answer."""
+    ) -> RequestBodies:
+        """The send of `set_data`: its request bodies, once each is accepted."""
         deadline = self._deadline(total_timeout)
-        with SendBatch(tags, self.max_points_per_request) as batch:
-            for parts in batch.requests():
-                pending = [parts]  # a request refused as too large is replaced by its halves
-                while pending:
-                    piece = pending.pop()
-                    try:
-                        answer = self._send(
-                            wire.SET_DATA_PATH,
-                            encode(batch.body(piece)),
-                            self._process_response,
-                            timeout=timeout,
-                            max_retries=max_retries,
-                            deadline=deadline,
-                        )
-                    except APIError as exc:
-                        exc.points_sent = batch.accepted
-                        if self._split_refused(exc, batch, piece, pending):
-                            continue
+        with RequestBodies(tags, self.max_points_per_request) as bodies:
+            for body in bodies:
+                try:
+                    answer = self._send(
+                        wire.SET_DATA_PATH,
+                        encode(body),
+                        self._process_response,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        deadline=deadline,
+                    )
+                except APIError as exc:
+                    if not self._split(bodies, exc):
                         raise
-                    batch.mark_accepted(piece)
-        return batch.total, answer
+                else:
+                    bodies.accepted(answer)
+        return bodies
 
     def get_data(
         self,
@@ -570,14 +548,6 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                 **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=True)
             )
 
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client for the platform the environment names; see `DataInteractionClient.from_env`."""
-        url, token = env_settings(os.environ)
-        if "token" not in options and "auth" not in options:
-            options["token"] = token
-        return cls(url, **options)
-
     async def aclose(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
 
@@ -660,27 +630,23 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
     ) -> int:
         """Send the buffered points of one tag or of many; see `DataInteractionClient.set_data`."""
         deadline = self._deadline(total_timeout)
-        with SendBatch(tags, self.max_points_per_request) as batch:
-            for parts in batch.requests():
-                pending = [parts]  # a request refused as too large is replaced by its halves
-                while pending:
-                    piece = pending.pop()
-                    try:
-                        await self._send(
-                            wire.SET_DATA_PATH,
-                            encode(batch.body(piece)),
-                            self._process_response,
-                            timeout=timeout,
-                            max_retries=max_retries,
-                            deadline=deadline,
-                        )
-                    except APIError as exc:
-                        exc.points_sent = batch.accepted
-                        if self._split_refused(exc, batch, piece, pending):
-                            continue
+        with RequestBodies(tags, self.max_points_per_request) as bodies:
+            for body in bodies:
+                try:
+                    answer = await self._send(
+                        wire.SET_DATA_PATH,
+                        encode(body),
+                        self._process_response,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        deadline=deadline,
+                    )
+                except APIError as exc:
+                    if not self._split(bodies, exc):
                         raise
-                    batch.mark_accepted(piece)
-        return batch.total
+                else:
+                    bodies.accepted(answer)
+        return bodies.total
 
     async def get_data(
         self,

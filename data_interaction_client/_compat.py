@@ -214,7 +214,7 @@ class DataInteractionClient(_Client):
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> dict[str, Any]:
         """Send the buffered points of one tag or of many; return the platform's (last) answer."""
-        return self._set_data(tags, timeout, max_retries, total_timeout)[1]
+        return self._set_data(tags, timeout, max_retries, total_timeout).answer
 
     @overload  # type: ignore[override]
     def get_data(

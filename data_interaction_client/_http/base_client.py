@@ -10,16 +10,17 @@ import email.utils
 import gzip
 import html
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 
 import attrs
 import httpx
 import orjson
 
-from .._batch import SendBatch, _Parts
+from .._batch import RequestBodies
 from .._constants import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -41,7 +42,16 @@ from .._exceptions import (
     platform_error,
     printable,
 )
-from .._options import TokenAuth, TokenLike, check_headers, check_seconds, check_token, redacted, ssl_context
+from .._options import (
+    TokenAuth,
+    TokenLike,
+    check_headers,
+    check_seconds,
+    check_token,
+    env_settings,
+    redacted,
+    ssl_context,
+)
 from .._points import Precision, check_precision
 from .._request_data import RequestData, TagIds
 from .._results import Connection, TagHistory, TagInfo
@@ -233,6 +243,24 @@ class BaseClient(Generic[HttpxClientT]):
             checked_token = check_token(token)
             if checked_token is not None:
                 self._headers["Authorization"] = f"Bearer {checked_token}"
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client for the platform the environment names, as the command line reads it.
+
+        ``DATA_INTERACTION_URL`` is the platform's address; the token is ``DATA_INTERACTION_TOKEN``, or
+        the file ``DATA_INTERACTION_TOKEN_FILE`` names (read again for each request, so that it may
+        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins):
+
+        ```python
+        with DataInteractionClient.from_env(timeout=10) as client:
+            client.connect("1")
+        ```
+        """
+        url, token = env_settings(os.environ)
+        if "token" not in options and "auth" not in options:
+            options["token"] = token
+        return cls(url, **options)
 
     def __repr__(self) -> str:
         # The token stays out of repr, logs and errors; so do credentials in base_url.
@@ -531,20 +559,21 @@ class BaseClient(Generic[HttpxClientT]):
         )
         return delay
 
-    def _split_refused(self, error: APIError, batch: SendBatch, parts: _Parts, pending: list[_Parts]) -> bool:
-        """Whether a failed request of ``set_data`` was split: too large (HTTP 413), more than one point.
+    def _split(self, bodies: RequestBodies, error: APIError) -> bool:
+        """Whether a request body of ``set_data`` that failed with ``error`` is posted again in halves.
 
-        Its two halves go on ``pending``, the first to be sent first.
+        So it is when the failure policy says the body was too large (HTTP 413) and it holds more than
+        one point. The error says how many points were accepted before it, and how many it held.
         """
-        if not isinstance(error, RequestTooLargeError):
+        error.points_sent = bodies.points_accepted
+        if classify(error) is not Failure.SPLIT:
             return False
-        error.points = batch.points(parts)
-        error.max_points_per_request = self.max_points_per_request
-        split = batch.halves(parts)
-        if split is None:
+        if isinstance(error, RequestTooLargeError):  # what a SPLIT is: it names the body's size
+            error.points = bodies.points_posted
+            error.max_points_per_request = self.max_points_per_request
+        if not bodies.split():
             return False
         log.warning("%s %s: %s; sending it again in two halves", error.method, error.path, error._message())
-        pending.extend(reversed(split))
         return True
 
     # --- the facade's logic ----------------------------------------------------------------------
