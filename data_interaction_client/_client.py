@@ -29,6 +29,7 @@ from ._constants import (
 from ._exceptions import APIError
 from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
 from ._http import wire
+from ._http.answers import checked_payload, get_answer
 from ._http.base_client import BaseClient, TimeoutLike, WriterLink, encode
 from ._http.deadline import Deadline, using
 from ._options import TokenLike
@@ -185,29 +186,26 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         max_retries: int | NotGiven,
         deadline: Deadline,
     ) -> _T:
-        request = self._build_request(path, body, timeout)
-        phases = dict(request.extensions["timeout"])
-        retries = self._retries(max_retries)
+        attempts = self._attempts(path, body, timeout, max_retries, deadline)
+        request, http = attempts.request, self._http
         with using(deadline):
-            for attempt in range(retries + 1):
+            while True:
                 try:
-                    self._start_attempt(request, phases, deadline)
-                    response = self._http.send(request, **self._send_options)
+                    attempts.start(http.is_closed)
+                    response = http.send(request, **self._send_options)
                     try:
-                        answer = self._answer(request, response)
+                        answer = attempts.answer(response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already
                             for chunk in response.iter_raw():
-                                self._take(answer, chunk, deadline)
+                                attempts.take(answer, chunk)
                     finally:
                         response.close()
-                    return process(request, self._finish(response, answer))
+                    return process(request, attempts.finish(response, answer))
                 except Exception as exc:  # every failure becomes a package error, or is raised as it is
-                    error = self._error(exc, request, deadline)
-                delay = self._retry_delay(error, attempt, retries, deadline)
+                    error, delay = attempts.failed(exc)
                 if delay is None:
                     raise error
                 time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def connect(
         self,
@@ -267,7 +265,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                     answer = self._send(
                         wire.SET_DATA_PATH,
                         encode(body),
-                        self._process_response,
+                        checked_payload,
                         timeout=timeout,
                         max_retries=max_retries,
                         deadline=deadline,
@@ -320,7 +318,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         return self._send(
             wire.GET_DATA_PATH,
             body,
-            self._process_get,
+            get_answer,
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
@@ -472,7 +470,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             self._send(
                 wire.SET_DATA_PATH,
                 body,
-                self._process_response,
+                checked_payload,
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=self._deadline(NOT_GIVEN),  # each post within the client's total_timeout
@@ -580,29 +578,26 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         max_retries: int | NotGiven,
         deadline: Deadline,
     ) -> _T:
-        request = self._build_request(path, body, timeout)
-        phases = dict(request.extensions["timeout"])
-        retries = self._retries(max_retries)
+        attempts = self._attempts(path, body, timeout, max_retries, deadline)
+        request, http = attempts.request, self._http
         with using(deadline):
-            for attempt in range(retries + 1):
+            while True:
                 try:
-                    self._start_attempt(request, phases, deadline)
-                    response = await self._http.send(request, **self._send_options)
+                    attempts.start(http.is_closed)
+                    response = await http.send(request, **self._send_options)
                     try:
-                        answer = self._answer(request, response)
+                        answer = attempts.answer(response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already
                             async for chunk in response.aiter_raw():
-                                self._take(answer, chunk, deadline)
+                                attempts.take(answer, chunk)
                     finally:
                         await response.aclose()
-                    return process(request, self._finish(response, answer))
+                    return process(request, attempts.finish(response, answer))
                 except Exception as exc:  # every failure becomes a package error, or is raised as it is
-                    error = self._error(exc, request, deadline)
-                delay = self._retry_delay(error, attempt, retries, deadline)
+                    error, delay = attempts.failed(exc)
                 if delay is None:
                     raise error
                 await _sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def connect(
         self,
@@ -636,7 +631,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
                     answer = await self._send(
                         wire.SET_DATA_PATH,
                         encode(body),
-                        self._process_response,
+                        checked_payload,
                         timeout=timeout,
                         max_retries=max_retries,
                         deadline=deadline,
@@ -681,7 +676,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         return await self._send(
             wire.GET_DATA_PATH,
             body,
-            self._process_get,
+            get_answer,
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
@@ -805,7 +800,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             await self._send(
                 wire.SET_DATA_PATH,
                 body,
-                self._process_response,
+                checked_payload,
                 timeout=timeout,
                 max_retries=max_retries,
                 deadline=self._deadline(NOT_GIVEN),

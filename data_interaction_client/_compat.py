@@ -30,6 +30,7 @@ from ._constants import (
 )
 from ._exceptions import InvalidInputError
 from ._http import wire
+from ._http.answers import get_answer
 from ._http.base_client import TimeoutLike
 from ._options import TokenLike
 from ._points import Precision
@@ -285,7 +286,7 @@ class DataInteractionClient(_Client):
         answer = self._send(
             wire.GET_DATA_PATH,
             body,
-            functools.partial(_checked_json, self._process_get),
+            functools.partial(_checked_json, get_answer),
             timeout=timeout,
             max_retries=max_retries,
             deadline=self._deadline(total_timeout),
