@@ -35,10 +35,10 @@ from ._http.deadline import Deadline, using
 from ._options import TokenLike
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
-from ._request_data import RequestData, TagIds
+from ._request_data import RequestData, RequestFields
 from ._results import Connection, TagHistory
 from ._tag import Tag
-from ._types import NOT_GIVEN, JsonValue, NotGiven, TimestampLike
+from ._types import NOT_GIVEN, NotGiven
 from ._writer.engine import client_closed
 from ._writer.options import WriterOptions
 from ._writer.writers import AsyncWriter, Writer
@@ -281,38 +281,23 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         self,
         request_data: RequestData | None = None,
         *,
-        tag_id: TagIds | None = None,
-        from_time: TimestampLike | None = None,
-        to_time: TimestampLike | None = None,
-        max_count: int | None = None,
-        time_step: int | timedelta | None = None,
-        value: JsonValue = None,
-        format_param: bool | None = None,
-        actual: bool | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
+        **fields: Unpack[RequestFields],
     ) -> list[TagHistory]:
         """Read history as ``request_data`` says: one `TagHistory` per requested tag.
 
-        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords, as the
-        original client's 1.0.0 did (``None`` is "not given"):
+        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords
+        (``tag_id``, ``from_time``, ``to_time``, ``max_count``, ``time_step``, ``value``,
+        ``format_param``, ``actual``; see `RequestData`), as the original client's 1.0.0 did (``None``
+        is "not given"):
 
         ```python
         client.get_data(tag_id=["temperature"], from_time="2018-06-26 10:00:00", max_count=100)
         ```
         """
-        request_data = self._request_of(
-            request_data,
-            tag_id,
-            from_time=from_time,
-            to_time=to_time,
-            max_count=max_count,
-            time_step=time_step,
-            value=value,
-            format_param=format_param,
-            actual=actual,
-        )
+        request_data = self._request_of(request_data, fields)
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return self._send(
@@ -647,30 +632,13 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
         self,
         request_data: RequestData | None = None,
         *,
-        tag_id: TagIds | None = None,
-        from_time: TimestampLike | None = None,
-        to_time: TimestampLike | None = None,
-        max_count: int | None = None,
-        time_step: int | timedelta | None = None,
-        value: JsonValue = None,
-        format_param: bool | None = None,
-        actual: bool | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
+        **fields: Unpack[RequestFields],
     ) -> list[TagHistory]:
         """Read history, from a `RequestData` or its keywords; see `DataInteractionClient.get_data`."""
-        request_data = self._request_of(
-            request_data,
-            tag_id,
-            from_time=from_time,
-            to_time=to_time,
-            max_count=max_count,
-            time_step=time_step,
-            value=value,
-            format_param=format_param,
-            actual=actual,
-        )
+        request_data = self._request_of(request_data, fields)
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return await self._send(

@@ -43,7 +43,7 @@ from .._options import (
     ssl_context,
 )
 from .._points import Precision, check_precision
-from .._request_data import RequestData, TagIds
+from .._request_data import RequestData, RequestFields, TagIds, check_field_names
 from .._results import Connection, TagInfo
 from .._tag import Tag, TagAttributes
 from .._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
@@ -415,21 +415,21 @@ class BaseClient(Generic[HttpxClientT]):
         )
 
     @classmethod
-    def _request_of(
-        cls, request_data: RequestData | None, tag_id: TagIds | None, **fields: Any
-    ) -> RequestData:
+    def _request_of(cls, request_data: RequestData | None, fields: RequestFields) -> RequestData:
         """The request of a ``get_data`` call: ``request_data``, or the one its keywords give.
 
         The original client's 1.0.0 took the request's fields as keywords (``tag_id=..., from_time=...``);
         ``None`` is "not given", as in `RequestData`.
         """
+        check_field_names(dict(fields), "get_data")
+        given: dict[str, Any] = {name: field for name, field in fields.items() if field is not None}
         if request_data is None:
-            if tag_id is None:
+            if "tag_id" not in given:
                 raise InvalidInputError(
                     "get_data takes a RequestData, or tag_id=... and the other fields as keywords"
                 )
-            return cls.create_request_data(tag_id, **fields)
-        if tag_id is not None or any(field is not None for field in fields.values()):
+            return RequestData(**given)
+        if given:
             raise InvalidInputError("get_data takes a RequestData or its fields as keywords, not both")
         return request_data
 
