@@ -46,7 +46,7 @@ from .._points import Precision, check_precision
 from .._request_data import RequestData, RequestFields, TagIds, check_field_names
 from .._results import Connection, TagInfo
 from .._tag import Tag, TagAttributes
-from .._types import JsonValue, NotGiven, TagId, TimestampLike, check_text
+from .._types import NOT_GIVEN, JsonValue, NotGiven, TagId, TimestampLike, check_text
 from . import wire
 from .answer_buffer import ACCEPT_ENCODING
 from .answers import checked_payload, shape_error
@@ -373,12 +373,35 @@ class BaseClient(Generic[HttpxClientT]):
                 raise InvalidInputError(f"tags_metadata[{index}]: {exc}") from None
         return tags
 
-    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
-        """The seam a writer of this client uses (the sync and async clients give their own post)."""
+    def _send(
+        self,
+        path: str,
+        body: bytes,
+        process: Callable[[httpx.Request, httpx.Response], Any],
+        *,
+        timeout: TimeoutLike | NotGiven,
+        max_retries: int | NotGiven,
+        deadline: Deadline,
+    ) -> Any:
+        """Post ``body`` to ``path`` and give what ``process`` makes of the answer: the I/O of each client.
+
+        The sync client's returns it; the async client's is a coroutine.
+        """
         raise NotImplementedError
 
-    def _link(self, post: Callable[[bytes], Any]) -> WriterLink:
-        """The seam a writer of this client uses, around ``post``."""
+    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
+        """The seam of a writer: its posts go through this client's transport, retries and errors."""
+
+        def post(body: bytes) -> Any:  # a coroutine with the async client, which its writer awaits
+            return self._send(
+                wire.SET_DATA_PATH,
+                body,
+                checked_payload,
+                timeout=timeout,
+                max_retries=max_retries,
+                deadline=self._deadline(NOT_GIVEN),  # each post within the client's total_timeout
+            )
+
         return WriterLink(post, self._tag, self._tag_attributes.get, self.precision, self.check_values)
 
     def _tag(self, tag_id: Any, attributes: Mapping[str, Any] | None = None) -> Tag:
