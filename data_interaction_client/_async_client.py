@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
-from ._batch import RequestBodies
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -34,6 +33,7 @@ from ._http.deadline import Deadline, using
 from ._options import TokenLike
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
+from ._request_bodies import RequestBodies
 from ._request_data import RequestData, RequestFields
 from ._results import Connection, TagHistory
 from ._tag import Tag

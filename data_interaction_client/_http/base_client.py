@@ -19,7 +19,6 @@ import attrs
 import httpx
 import orjson
 
-from .._batch import RequestBodies
 from .._constants import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -43,6 +42,7 @@ from .._options import (
     ssl_context,
 )
 from .._points import Precision, check_precision
+from .._request_bodies import RequestBodies
 from .._request_data import RequestData, RequestFields, TagIds, check_field_names
 from .._results import Connection, TagInfo
 from .._tag import Tag, TagAttributes
