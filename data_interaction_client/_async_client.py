@@ -108,13 +108,7 @@ class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
             precision=precision,
             check_values=check_values,
         )
-        if http_client is not None:
-            self._http = http_client
-            self._owns_http = False
-        else:
-            self._http = httpx.AsyncClient(
-                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=True)
-            )
+        self._use_http(http_client, httpx.AsyncClient, verify=verify, proxy=proxy, transport=transport)
 
     async def aclose(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).

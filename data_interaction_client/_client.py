@@ -144,13 +144,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             precision=precision,
             check_values=check_values,
         )
-        if http_client is not None:
-            self._http = http_client
-            self._owns_http = False
-        else:
-            self._http = httpx.Client(
-                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=False)
-            )
+        self._use_http(http_client, httpx.Client, verify=verify, proxy=proxy, transport=transport)
 
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).

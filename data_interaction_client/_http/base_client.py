@@ -201,6 +201,27 @@ class BaseClient(Generic[HttpxClientT]):
         # The token stays out of repr, logs and errors; so do credentials in base_url.
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
+    def _use_http(
+        self,
+        given: HttpxClientT | None,
+        kind: type[HttpxClientT],
+        *,
+        verify: object,
+        proxy: str | None,
+        transport: Any,
+    ) -> None:
+        """Send with ``given``, the user's httpx client (theirs to close), or a new ``kind`` of its own."""
+        if given is not None:
+            self._http = given
+            self._owns_http = False
+        else:
+            asynchronous = kind is httpx.AsyncClient
+            self._http = kind(
+                **self._http_options(
+                    verify=verify, proxy=proxy, transport=transport, asynchronous=asynchronous
+                )
+            )
+
     def _http_options(
         self, *, verify: object, proxy: str | None, transport: Any, asynchronous: bool
     ) -> dict[str, Any]:
