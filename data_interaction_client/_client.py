@@ -1,7 +1,7 @@
-"""The clients: `DataInteractionClient` and its async twin `AsyncDataInteractionClient`.
+"""The client: `DataInteractionClient`; its async twin `AsyncDataInteractionClient` is `_async_client`'s.
 
-Both are thin: all logic that does no I/O lives in `BaseClient`; these add sending, waiting
-between attempts and closing.
+Both are thin: all logic that does no I/O lives in `BaseClient` and the modules of ``_http/`` it
+uses; these add sending, waiting between attempts and closing.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import functools
 import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
-from ._batch import SendBatch
+from ._async_client import AsyncDataInteractionClient  # imported from here too, as it always was
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -29,18 +29,20 @@ from ._constants import (
 from ._exceptions import APIError
 from ._frames import Backend, Form, XAs, check_options, frame_tags, histories_frame, integer_request
 from ._http import wire
-from ._http.base_client import BaseClient, TimeoutLike, WriterLink, encode
+from ._http.answers import checked_payload, get_answer
+from ._http.base_client import BaseClient, TimeoutLike, encode
 from ._http.deadline import Deadline, using
-from ._options import TokenLike, env_settings
+from ._options import TokenLike
 from ._paging import DEFAULT_PAGE_SIZE, DEFAULT_WINDOW, HistoryPager
 from ._points import Precision
-from ._request_data import RequestData, TagIds
+from ._request_bodies import RequestBodies
+from ._request_data import RequestData, RequestFields
 from ._results import Connection, TagHistory
 from ._tag import Tag
-from ._types import NOT_GIVEN, JsonValue, NotGiven, TimestampLike
+from ._types import NOT_GIVEN, NotGiven
 from ._writer.engine import client_closed
 from ._writer.options import WriterOptions
-from ._writer.writers import AsyncWriter, Writer
+from ._writer.writers import Writer
 
 if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
     import pandas  # type: ignore[import-untyped,unused-ignore]
@@ -49,13 +51,6 @@ if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
 __all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
 
 _T = TypeVar("_T")
-
-
-async def _sleep(delay: float) -> None:
-    """``asyncio.sleep``: asyncio is imported where it runs (loaded by then), not with the package."""
-    import asyncio
-
-    await asyncio.sleep(delay)
 
 
 class DataInteractionClient(BaseClient[httpx.Client]):
@@ -149,31 +144,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
             precision=precision,
             check_values=check_values,
         )
-        if http_client is not None:
-            self._http = http_client
-            self._owns_http = False
-        else:
-            self._http = httpx.Client(
-                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=False)
-            )
-
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client for the platform the environment names, as the command line reads it.
-
-        ``DATA_INTERACTION_URL`` is the platform's address; the token is ``DATA_INTERACTION_TOKEN``, or
-        the file ``DATA_INTERACTION_TOKEN_FILE`` names (read again for each request, so that it may
-        rotate), or none. ``options`` are the constructor's (a ``token`` or ``auth`` given wins):
-
-        ```python
-        with DataInteractionClient.from_env(timeout=10) as client:
-            client.connect("1")
-        ```
-        """
-        url, token = env_settings(os.environ)
-        if "token" not in options and "auth" not in options:
-            options["token"] = token
-        return cls(url, **options)
+        self._use_http(http_client, httpx.Client, verify=verify, proxy=proxy, transport=transport)
 
     def close(self) -> None:
         """Close the connection pool (not an ``http_client`` given to the constructor).
@@ -203,29 +174,26 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         max_retries: int | NotGiven,
         deadline: Deadline,
     ) -> _T:
-        request = self._build_request(path, body, timeout)
-        phases = dict(request.extensions["timeout"])
-        retries = self._retries(max_retries)
+        attempts = self._attempts(path, body, timeout, max_retries, deadline)
+        request, http = attempts.request, self._http
         with using(deadline):
-            for attempt in range(retries + 1):
+            while True:
                 try:
-                    self._start_attempt(request, phases, deadline)
-                    response = self._http.send(request, **self._send_options)
+                    attempts.start(http.is_closed)
+                    response = http.send(request, **self._send_options)
                     try:
-                        answer = self._answer(request, response)
+                        answer = attempts.answer(response)
                         if not response.is_stream_consumed:  # a mock transport's answer is read already
                             for chunk in response.iter_raw():
-                                self._take(answer, chunk, deadline)
+                                attempts.take(answer, chunk)
                     finally:
                         response.close()
-                    return process(request, self._finish(response, answer))
+                    return process(request, attempts.finish(response, answer))
                 except Exception as exc:  # every failure becomes a package error, or is raised as it is
-                    error = self._error(exc, request, deadline)
-                delay = self._retry_delay(error, attempt, retries, deadline)
+                    error, delay = attempts.failed(exc)
                 if delay is None:
                     raise error
                 time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def connect(
         self,
@@ -268,7 +236,7 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         the send is under way stay buffered for the next one. Raises
         [`NoDataToSendError`][data_interaction_client.NoDataToSendError] when no tag has a buffered point.
         """
-        return self._set_data(tags, timeout, max_retries, total_timeout)[0]
+        return self._set_data(tags, timeout, max_retries, total_timeout).total
 
     def _set_data(
         self,
@@ -276,73 +244,54 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         timeout: TimeoutLike | NotGiven,
         max_retries: int | NotGiven,
         total_timeout: float | NotGiven,
-    ) -> tuple[int, dict[str, Any]]:
-        """The send of `set_data`: how many points went, and the platform's last answer."""
+    ) -> RequestBodies:
+        """The send of `set_data`: its request bodies, once each is accepted."""
         deadline = self._deadline(total_timeout)
-        with SendBatch(tags, self.max_points_per_request) as batch:
-            for parts in batch.requests():
-                pending = [parts]  # a request refused as too large is replaced by its halves
-                while pending:
-                    piece = pending.pop()
-                    try:
-                        answer = self._send(
-                            wire.SET_DATA_PATH,
-                            encode(batch.body(piece)),
-                            self._process_response,
-                            timeout=timeout,
-                            max_retries=max_retries,
-                            deadline=deadline,
-                        )
-                    except APIError as exc:
-                        exc.points_sent = batch.accepted
-                        if self._split_refused(exc, batch, piece, pending):
-                            continue
+        with RequestBodies(tags, self.max_points_per_request) as bodies:
+            for body in bodies:
+                try:
+                    answer = self._send(
+                        wire.SET_DATA_PATH,
+                        encode(body),
+                        checked_payload,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        deadline=deadline,
+                    )
+                except APIError as exc:
+                    if not self._split(bodies, exc):
                         raise
-                    batch.mark_accepted(piece)
-        return batch.total, answer
+                else:
+                    bodies.accepted(answer)
+        return bodies
 
     def get_data(
         self,
         request_data: RequestData | None = None,
         *,
-        tag_id: TagIds | None = None,
-        from_time: TimestampLike | None = None,
-        to_time: TimestampLike | None = None,
-        max_count: int | None = None,
-        time_step: int | timedelta | None = None,
-        value: JsonValue = None,
-        format_param: bool | None = None,
-        actual: bool | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
+        **fields: Unpack[RequestFields],
     ) -> list[TagHistory]:
         """Read history as ``request_data`` says: one `TagHistory` per requested tag.
 
-        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords, as the
-        original client's 1.0.0 did (``None`` is "not given"):
+        Give a [`RequestData`][data_interaction_client.RequestData], or its fields as keywords
+        (``tag_id``, ``from_time``, ``to_time``, ``max_count``, ``time_step``, ``value``,
+        ``format_param``, ``actual``; see `RequestData`), as the original client's 1.0.0 did (``None``
+        is "not given"):
 
         ```python
         client.get_data(tag_id=["temperature"], from_time="2018-06-26 10:00:00", max_count=100)
         ```
         """
-        request_data = self._request_of(
-            request_data,
-            tag_id,
-            from_time=from_time,
-            to_time=to_time,
-            max_count=max_count,
-            time_step=time_step,
-            value=value,
-            format_param=format_param,
-            actual=actual,
-        )
+        request_data = self._request_of(request_data, fields)
         body = self._get_body(request_data)
         deadline = self._deadline(total_timeout)
         return self._send(
             wire.GET_DATA_PATH,
             body,
-            self._process_get,
+            get_answer,
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
@@ -487,21 +436,6 @@ class DataInteractionClient(BaseClient[httpx.Client]):
                 raise
         return sent
 
-    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
-        """The seam of a writer: its posts go through this client's transport, retries and errors."""
-
-        def post(body: bytes) -> None:
-            self._send(
-                wire.SET_DATA_PATH,
-                body,
-                self._process_response,
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=self._deadline(NOT_GIVEN),  # each post within the client's total_timeout
-            )
-
-        return self._link(post)
-
     def writer(self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]) -> Writer:
         """A background writer that batches points and sends them, through a durable spool directory.
 
@@ -510,349 +444,3 @@ class DataInteractionClient(BaseClient[httpx.Client]):
         the options.
         """
         return Writer(self, spool, **options)
-
-
-class AsyncDataInteractionClient(BaseClient[httpx.AsyncClient]):
-    """The async twin of `DataInteractionClient`: the same methods, to be awaited.
-
-    ```python
-    async with AsyncDataInteractionClient("http://127.0.0.1:8000") as client:
-        conn = await client.connect("1")
-        tags = client.create_tags(conn["tags"])
-        await client.set_data(tags)
-    ```
-
-    The arguments are those of [`DataInteractionClient`][data_interaction_client.DataInteractionClient], with
-    an ``httpx.AsyncClient`` for ``http_client`` and an async transport for ``transport``.
-    """
-
-    def __init__(
-        self,
-        base_url: str | httpx.URL,
-        *,
-        token: TokenLike = None,
-        auth: httpx.Auth | None = None,
-        timeout: TimeoutLike = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_points_per_request: int = DEFAULT_MAX_POINTS_PER_REQUEST,
-        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
-        min_throughput: float | None = DEFAULT_MIN_THROUGHPUT,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        headers: dict[str, str] | None = None,
-        compress: bool = False,
-        precision: Precision | None = None,
-        check_values: bool = True,
-        verify: bool | str | ssl.SSLContext = True,
-        proxy: str | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            base_url,
-            token=token,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_points_per_request=max_points_per_request,
-            total_timeout=total_timeout,
-            min_throughput=min_throughput,
-            max_response_bytes=max_response_bytes,
-            headers=headers,
-            compress=compress,
-            precision=precision,
-            check_values=check_values,
-        )
-        if http_client is not None:
-            self._http = http_client
-            self._owns_http = False
-        else:
-            self._http = httpx.AsyncClient(
-                **self._http_options(verify=verify, proxy=proxy, transport=transport, asynchronous=True)
-            )
-
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client for the platform the environment names; see `DataInteractionClient.from_env`."""
-        url, token = env_settings(os.environ)
-        if "token" not in options and "auth" not in options:
-            options["token"] = token
-        return cls(url, **options)
-
-    async def aclose(self) -> None:
-        """Close the connection pool (not an ``http_client`` given to the constructor).
-
-        Its writers still open then take no more points and send nothing more (see
-        [`Writer`][data_interaction_client.Writer]).
-        """
-        if self._owns_http:
-            client_closed(self)
-            await self._http.aclose()
-
-    async def close(self) -> None:
-        """Close the connection pool: the same as `aclose`, named as on the sync client."""
-        await self.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def _send(
-        self,
-        path: str,
-        body: bytes,
-        process: Callable[[httpx.Request, httpx.Response], _T],
-        *,
-        timeout: TimeoutLike | NotGiven,
-        max_retries: int | NotGiven,
-        deadline: Deadline,
-    ) -> _T:
-        request = self._build_request(path, body, timeout)
-        phases = dict(request.extensions["timeout"])
-        retries = self._retries(max_retries)
-        with using(deadline):
-            for attempt in range(retries + 1):
-                try:
-                    self._start_attempt(request, phases, deadline)
-                    response = await self._http.send(request, **self._send_options)
-                    try:
-                        answer = self._answer(request, response)
-                        if not response.is_stream_consumed:  # a mock transport's answer is read already
-                            async for chunk in response.aiter_raw():
-                                self._take(answer, chunk, deadline)
-                    finally:
-                        await response.aclose()
-                    return process(request, self._finish(response, answer))
-                except Exception as exc:  # every failure becomes a package error, or is raised as it is
-                    error = self._error(exc, request, deadline)
-                delay = self._retry_delay(error, attempt, retries, deadline)
-                if delay is None:
-                    raise error
-                await _sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def connect(
-        self,
-        data_source_id: str,
-        *,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> Connection:
-        """Connect a data source; see `DataInteractionClient.connect`."""
-        process = functools.partial(self._process_connect, data_source_id)
-        body = self._connect_body(data_source_id)
-        deadline = self._deadline(total_timeout)
-        return await self._send(
-            wire.CONNECT_PATH, body, process, timeout=timeout, max_retries=max_retries, deadline=deadline
-        )
-
-    async def set_data(
-        self,
-        tags: Tag | Sequence[Tag],
-        *,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> int:
-        """Send the buffered points of one tag or of many; see `DataInteractionClient.set_data`."""
-        deadline = self._deadline(total_timeout)
-        with SendBatch(tags, self.max_points_per_request) as batch:
-            for parts in batch.requests():
-                pending = [parts]  # a request refused as too large is replaced by its halves
-                while pending:
-                    piece = pending.pop()
-                    try:
-                        await self._send(
-                            wire.SET_DATA_PATH,
-                            encode(batch.body(piece)),
-                            self._process_response,
-                            timeout=timeout,
-                            max_retries=max_retries,
-                            deadline=deadline,
-                        )
-                    except APIError as exc:
-                        exc.points_sent = batch.accepted
-                        if self._split_refused(exc, batch, piece, pending):
-                            continue
-                        raise
-                    batch.mark_accepted(piece)
-        return batch.total
-
-    async def get_data(
-        self,
-        request_data: RequestData | None = None,
-        *,
-        tag_id: TagIds | None = None,
-        from_time: TimestampLike | None = None,
-        to_time: TimestampLike | None = None,
-        max_count: int | None = None,
-        time_step: int | timedelta | None = None,
-        value: JsonValue = None,
-        format_param: bool | None = None,
-        actual: bool | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> list[TagHistory]:
-        """Read history, from a `RequestData` or its keywords; see `DataInteractionClient.get_data`."""
-        request_data = self._request_of(
-            request_data,
-            tag_id,
-            from_time=from_time,
-            to_time=to_time,
-            max_count=max_count,
-            time_step=time_step,
-            value=value,
-            format_param=format_param,
-            actual=actual,
-        )
-        body = self._get_body(request_data)
-        deadline = self._deadline(total_timeout)
-        return await self._send(
-            wire.GET_DATA_PATH,
-            body,
-            self._process_get,
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-        )
-
-    # --- paging and data frames: the logic lives in _paging.py and _frames.py ------------------
-
-    def iter_history(
-        self,
-        request_data: RequestData,
-        *,
-        window: timedelta | int = DEFAULT_WINDOW,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> AsyncIterator[list[TagHistory]]:
-        """Read a long period page by page (``async for``); see `DataInteractionClient.iter_history`."""
-        pager = HistoryPager(request_data, window=window, page_size=page_size)
-
-        async def pages() -> AsyncIterator[list[TagHistory]]:
-            while (request := pager.next_request()) is not None:
-                page = pager.take(
-                    await self.get_data(
-                        request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
-                    )
-                )
-                if page:
-                    yield page
-
-        return pages()
-
-    @overload
-    async def get_frame(
-        self,
-        request_data: RequestData,
-        *,
-        form: Form = "long",
-        backend: Literal["pandas"] = "pandas",
-        x_as: XAs = "datetime",
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> pandas.DataFrame: ...
-    @overload
-    async def get_frame(
-        self,
-        request_data: RequestData,
-        *,
-        form: Form = "long",
-        backend: Literal["polars"],
-        x_as: XAs = "datetime",
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> polars.DataFrame: ...
-    @overload
-    async def get_frame(
-        self,
-        request_data: RequestData,
-        *,
-        form: Form = "long",
-        backend: Backend = "pandas",
-        x_as: XAs = "datetime",
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> pandas.DataFrame | polars.DataFrame: ...
-    async def get_frame(
-        self,
-        request_data: RequestData,
-        *,
-        form: Form = "long",
-        backend: Backend = "pandas",
-        x_as: XAs = "datetime",
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> pandas.DataFrame | polars.DataFrame:
-        """Read history into one frame; see `DataInteractionClient.get_frame`."""
-        check_options(form=form, backend=backend, x_as=x_as)
-        request = integer_request(request_data)
-        histories = await self.get_data(
-            request, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
-        )
-        return histories_frame(histories, form=form, backend=backend, x_as=x_as)
-
-    async def set_frame(
-        self,
-        frame: Any,
-        *,
-        form: Form = "long",
-        nan_quality: int | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        total_timeout: float | NotGiven = NOT_GIVEN,
-    ) -> int:
-        """Send the points of a frame; see `DataInteractionClient.set_frame`."""
-        sent = 0
-        chunks = frame_tags(
-            frame,
-            form=form,
-            chunk_size=self.max_points_per_request,
-            make_tag=self._tag,
-            nan_quality=nan_quality,
-        )
-        for tags in chunks:
-            try:
-                sent += await self.set_data(
-                    tags, timeout=timeout, max_retries=max_retries, total_timeout=total_timeout
-                )
-            except APIError as exc:
-                exc.points_sent = sent + (exc.points_sent or 0)
-                raise
-        return sent
-
-    def _writer_link(self, timeout: TimeoutLike | NotGiven, max_retries: int | NotGiven) -> WriterLink:
-        """The seam of an async writer: its posts go through this client's transport, retries and errors."""
-
-        async def post(body: bytes) -> None:
-            await self._send(
-                wire.SET_DATA_PATH,
-                body,
-                self._process_response,
-                timeout=timeout,
-                max_retries=max_retries,
-                deadline=self._deadline(NOT_GIVEN),
-            )
-
-        return self._link(post)
-
-    def writer(
-        self, spool: str | os.PathLike[str] | None = None, **options: Unpack[WriterOptions]
-    ) -> AsyncWriter:
-        """The async background writer; call it in a coroutine: ``async with client.writer(...) as w:``.
-
-        See [`AsyncWriter`][data_interaction_client.AsyncWriter] and
-        [`Writer`][data_interaction_client.Writer] for the options.
-        """
-        return AsyncWriter(self, spool, **options)

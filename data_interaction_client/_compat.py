@@ -14,7 +14,7 @@ import functools
 import ssl
 from collections.abc import Callable, ItemsView, KeysView, Sequence, ValuesView
 from datetime import timedelta
-from typing import Any, SupportsIndex, overload
+from typing import Any, SupportsIndex, Unpack, overload
 
 import httpx
 import orjson
@@ -30,10 +30,11 @@ from ._constants import (
 )
 from ._exceptions import InvalidInputError
 from ._http import wire
+from ._http.answers import get_answer
 from ._http.base_client import TimeoutLike
 from ._options import TokenLike
 from ._points import Precision
-from ._request_data import RequestData, TagIds
+from ._request_data import RequestData, RequestFields, TagIds
 from ._results import Connection
 from ._tag import Tag
 from ._types import NOT_GIVEN, JsonValue, NotGiven, TimestampLike
@@ -214,7 +215,7 @@ class DataInteractionClient(_Client):
         total_timeout: float | NotGiven = NOT_GIVEN,
     ) -> dict[str, Any]:
         """Send the buffered points of one tag or of many; return the platform's (last) answer."""
-        return self._set_data(tags, timeout, max_retries, total_timeout)[1]
+        return self._set_data(tags, timeout, max_retries, total_timeout).answer
 
     @overload  # type: ignore[override]
     def get_data(
@@ -246,17 +247,10 @@ class DataInteractionClient(_Client):
         self,
         request_data: RequestData | None = None,
         *,
-        tag_id: TagIds | None = None,
-        from_time: TimestampLike | None = None,
-        to_time: TimestampLike | None = None,
-        max_count: int | None = None,
-        time_step: int | timedelta | None = None,
-        value: JsonValue = None,
-        format_param: bool | None = None,
-        actual: bool | None = None,
         timeout: TimeoutLike | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         total_timeout: float | NotGiven = NOT_GIVEN,
+        **fields: Unpack[RequestFields],
     ) -> dict[str, Any] | list[dict[str, Any]]:
         """Read history: the platform's whole answer for a `RequestData`, its ``data`` for keywords.
 
@@ -270,22 +264,12 @@ class DataInteractionClient(_Client):
         ```
         """
         whole = request_data is not None
-        request_data = self._request_of(
-            request_data,
-            tag_id,
-            from_time=from_time,
-            to_time=to_time,
-            max_count=max_count,
-            time_step=time_step,
-            value=value,
-            format_param=format_param,
-            actual=actual,
-        )
+        request_data = self._request_of(request_data, fields)
         body = self._get_body(request_data)
         answer = self._send(
             wire.GET_DATA_PATH,
             body,
-            functools.partial(_checked_json, self._process_get),
+            functools.partial(_checked_json, get_answer),
             timeout=timeout,
             max_retries=max_retries,
             deadline=self._deadline(total_timeout),

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypedDict, Unpack
 
 from ._constants import MAX_TIMESTAMP
 from ._exceptions import InvalidInputError
 from ._points import _json_value
 from ._tag import Tag
 from ._types import (
-    NOT_GIVEN,
     JsonValue,
-    NotGiven,
     TagId,
     TagIdLike,
     Timestamp,
@@ -23,12 +21,35 @@ from ._types import (
     timestamp_problem,
 )
 
-__all__ = ["RequestData", "TagIds"]
+__all__ = ["RequestData", "RequestFields", "TagIds", "check_field_names"]
 
 TagIds: TypeAlias = TagIdLike | Tag | Sequence[TagIdLike | Tag]
 """What ``tag_id`` takes: one tag (an id, or a [`Tag`][data_interaction_client.Tag]) or a sequence of them."""
 
 _MAX_COUNT = 2**31 - 1
+
+
+class RequestFields(TypedDict, total=False):
+    """The fields of a `RequestData` as keywords, each one optional: what ``update`` and ``get_data`` take.
+
+    ``None`` means "not set", as in `RequestData`; a field not given stays as it is.
+    """
+
+    tag_id: TagIds
+    from_time: TimestampLike | None
+    to_time: TimestampLike | None
+    max_count: int | None
+    time_step: int | timedelta | None
+    value: JsonValue
+    format_param: bool | None
+    actual: bool | None
+
+
+def check_field_names(fields: dict[str, Any], call: str) -> None:
+    """Refuse a keyword that is no field, as Python refuses an unknown keyword: with a `TypeError`."""
+    for name in fields:
+        if name not in _FIELDS:
+            raise TypeError(f"{call}() got an unexpected keyword argument {name!r}")
 
 
 def _tag_ids(value: object) -> TagId | list[TagId]:
@@ -161,33 +182,13 @@ class RequestData:
             }
         )
 
-    def update(
-        self,
-        *,
-        tag_id: TagIds | NotGiven = NOT_GIVEN,
-        from_time: TimestampLike | NotGiven | None = NOT_GIVEN,
-        to_time: TimestampLike | NotGiven | None = NOT_GIVEN,
-        max_count: int | NotGiven | None = NOT_GIVEN,
-        time_step: int | timedelta | NotGiven | None = NOT_GIVEN,
-        value: JsonValue | NotGiven = NOT_GIVEN,
-        format_param: bool | NotGiven | None = NOT_GIVEN,
-        actual: bool | NotGiven | None = NOT_GIVEN,
-    ) -> None:
+    def update(self, **changes: Unpack[RequestFields]) -> None:
         """Change the fields given, and only those; ``None`` unsets a field.
 
         All changes are checked first: if one is refused, none is made.
         """
-        given = {
-            "tag_id": tag_id,
-            "from_time": from_time,
-            "to_time": to_time,
-            "max_count": max_count,
-            "time_step": time_step,
-            "value": value,
-            "format_param": format_param,
-            "actual": actual,
-        }
-        self._apply({name: change for name, change in given.items() if change is not NOT_GIVEN})
+        check_field_names(dict(changes), "update")
+        self._apply(dict(changes))
 
     def _apply(self, changes: dict[str, Any]) -> None:
         checked = _check(changes, current=self)  # unset fields (at creation) read as None

@@ -110,7 +110,7 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(delay: float) -> None:
         waits.append(delay)
 
-    monkeypatch.setattr("data_interaction_client._client._sleep", fake_sleep)
+    monkeypatch.setattr("data_interaction_client._async_client._sleep", fake_sleep)
     return waits
 
 

@@ -560,7 +560,7 @@ def test_requests_built_directly_are_those_build_request_makes(options: dict[str
 
 
 def test_an_answer_read_whole_reads_as_httpx_would() -> None:
-    from data_interaction_client._http.base_client import _WholeResponse
+    from data_interaction_client._http.answers import WholeResponse
 
     body = b'{"data": [1, 2, 3]}'
     came = httpx.Response(
@@ -569,7 +569,7 @@ def test_an_answer_read_whole_reads_as_httpx_would() -> None:
         headers={"Content-Encoding": "gzip"},
         request=httpx.Request("POST", "http://platform.test/smt/data/get"),
     )
-    whole = _WholeResponse(came, body)
+    whole = WholeResponse(came, body)
     assert (whole.content, whole.read(), whole.text) == (body, body, body.decode())
     assert whole.json() == {"data": [1, 2, 3]}
     assert b"".join(whole.iter_bytes(4)) == body

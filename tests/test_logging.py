@@ -13,6 +13,7 @@ from data_interaction_client._logging import LOGGER, LOGGERS
 
 # The names operators configure: renaming one breaks their logging settings, so it is a change to announce.
 EXPECTED = {
+    "data_interaction_client._http.attempts": "data_interaction_client.client",
     "data_interaction_client._http.base_client": "data_interaction_client.client",
     "data_interaction_client._writer.writers": "data_interaction_client.writer",
     "data_interaction_client._writer.accounts": "data_interaction_client.writer",

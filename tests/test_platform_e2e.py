@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import data_interaction_client._http.base_client as base_client
+import data_interaction_client._http.attempts as attempts
 from data_interaction_client import (
     APIConnectionError,
     AsyncDataInteractionClient,
@@ -42,7 +42,7 @@ def clean(reference_platform: RunningPlatform) -> Iterator[RunningPlatform]:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base_client, "INITIAL_RETRY_DELAY", 0.005)
+    monkeypatch.setattr(attempts, "INITIAL_RETRY_DELAY", 0.005)
 
 
 def test_original_scenario(clean: RunningPlatform) -> None:

@@ -15,7 +15,7 @@ from data_interaction_client import (
     InvalidResponseError,
     PlatformError,
 )
-from data_interaction_client._http.base_client import _should_retry
+from data_interaction_client._http.attempts import should_retry
 from data_interaction_client._http.retry import Failure, backoff, classify
 
 from .writer_helpers import FAST, Recorder, wait_until
@@ -64,7 +64,7 @@ def test_a_request_that_cannot_be_written_is_refused_not_transient() -> None:
 
 @pytest.mark.parametrize(("error", "failure"), [row for row in TABLE if isinstance(row[0], PlatformError)])
 def test_the_client_retries_exactly_what_the_table_calls_transient(error: Any, failure: Failure) -> None:
-    assert _should_retry(error) is (failure is Failure.RETRY)
+    assert should_retry(error) is (failure is Failure.RETRY)
 
 
 def test_backoff_doubles_up_to_the_cap_and_follows_retry_after() -> None:
