@@ -36,18 +36,12 @@ from data_interaction_client._spool.contract import MemorySpool, NewRecord
 from data_interaction_client._writer.accounts import Accounts, Pending
 from data_interaction_client._writer.committer import Committer, state_key
 from data_interaction_client._writer.delivery import Verdict
-from data_interaction_client._writer.engine import (
-    Commit,
-    Pause,
-    Send,
-    Stop,
-    Wait,
-    WriterEngine,
-)
+from data_interaction_client._writer.engine import WriterEngine
 from data_interaction_client._writer.intake import Intake, Room, Take, wire_points
 from data_interaction_client._writer.options import Settings, settings_from
 from data_interaction_client._writer.records import Encoded, decode_points, encode_records
 from data_interaction_client._writer.sender import Sender
+from data_interaction_client._writer.steps import Commit, Pause, Send, Stop, Wait
 
 from .writer_helpers import points
 

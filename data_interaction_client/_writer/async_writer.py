@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 from .._exceptions import InvalidInputError, SpoolError, WriterClosedError, WriterTimeoutError
 from .base import CLOSE_COMMIT_TIME, RESTART_DELAY, BaseWriter, deadline_of, log
 from .delivery import Delivery
-from .engine import Append, Commit, Pause, Send, Stop, Sweep, Wait
 from .options import WriterOptions
+from .steps import Append, Commit, Pause, Send, Stop, Sweep, Wait
 
 if TYPE_CHECKING:
     # Imported where the async writer runs (in a running event loop, so asyncio is loaded by then),

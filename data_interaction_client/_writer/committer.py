@@ -10,13 +10,15 @@ again every second, first in the next append.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import Any
 
 import orjson
 
 from .._exceptions import SpoolError
-from .._spool.contract import AppendResult, NewRecord
+from .._spool.contract import AppendResult, NewRecord, Spool
+from .._types import TagId, tag_id_from, tag_id_to_wire
 from .accounts import Accounts
 from .intake import Intake, Take, wire_points
 from .options import Settings
@@ -45,6 +47,15 @@ class Watermarks:
         """The spool took the records the due watermarks follow."""
         self.stored.update(self.due)
         self.due = {}
+
+    def of(self, tag_id: TagId) -> int | str | None:
+        """The watermark of a tag in the spool (`Writer.watermark`), or ``None``."""
+        raw = self.stored.get(state_key(tag_id_to_wire(tag_id)))
+        return None if raw is None else watermark_value(raw)
+
+    def all(self) -> dict[TagId, int | str]:
+        """Every tag's watermark in the spool."""
+        return {tag_id_from(orjson.loads(key)): watermark_value(raw) for key, raw in self.stored.items()}
 
 
 class Committer:
@@ -86,6 +97,24 @@ class Committer:
     def unsaved_bytes(self) -> int:
         """Bytes of the records the spool refused, kept to try again."""
         return sum(record.size for record in self.unsaved)
+
+    def room(self, spool: Spool) -> tuple[int, int]:
+        """The points the writer takes before the overflow policy applies, and those it holds when empty.
+
+        What the spool holds and the committer holds count; a spool on disk is bounded in bytes (as many
+        points as the bytes per point measured so far make). ``drop_oldest`` has no bound: it makes room.
+        """
+        settings = self._settings
+        if settings.spool is None:
+            capacity = settings.max_pending_points
+        else:
+            capacity = settings.max_spool_bytes // self.bytes_per_point
+        if settings.overflow == "drop_oldest":
+            return sys.maxsize, capacity
+        if settings.spool is None:
+            return settings.max_pending_points - (spool.points + self.held), capacity
+        free = settings.max_spool_bytes - spool.bytes - self.unsaved_bytes()
+        return free // self.bytes_per_point - self.committing, capacity
 
     def due_in(self, now: float, closing: bool) -> float | None:
         """Seconds until the next commit is due: 0 now, ``None`` when there is nothing to commit."""

@@ -21,8 +21,8 @@ from .._exceptions import SpoolError, WriterClosedError, WriterTimeoutError
 from .async_writer import AsyncWriter
 from .base import CLOSE_COMMIT_TIME, RESTART_DELAY, BaseWriter, deadline_of, log
 from .delivery import Delivery
-from .engine import Append, Commit, Pause, Send, Stop, Sweep, Wait
 from .options import WriterOptions
+from .steps import Append, Commit, Pause, Send, Stop, Sweep, Wait
 
 if TYPE_CHECKING:
     import httpx
