@@ -226,14 +226,14 @@ class AsyncWriter(BaseWriter):
         return True
 
     async def _deliver(self, delivery: Delivery) -> bool:
-        while (piece := delivery.next()) is not None:
+        while (body := delivery.next()) is not None:
             started = time.monotonic()
             error = None
             try:
-                await self._link.post(piece.body())
+                await self._link.post(body.join())
             except Exception as exc:
                 error = exc
-            step = self._engine.sent(delivery, piece, time.monotonic() - started, error)
+            step = self._engine.sent(delivery, body, time.monotonic() - started, error)
             if not await self._pause(step):
                 return False  # the records stay in the spool
         return True

@@ -18,11 +18,12 @@ import orjson
 
 from .._exceptions import SpoolError
 from .._spool.contract import AppendResult, NewRecord, Spool
+from .._spool.record_format import tight
 from .._types import TagId, tag_id_from, tag_id_to_wire
 from .accounts import Accounts
 from .intake import Intake, Take, wire_points
 from .options import Settings
-from .records import Encoded, encode_records, tight
+from .records import EncodedPart, encode_records
 
 __all__ = ["Committer", "Watermarks", "state_key", "watermark_value"]
 
@@ -143,18 +144,18 @@ class Committer:
         """The records of a take (the CPU part of a commit: the lock is taken only at the end)."""
         if take is None:
             return []
-        groups = [
-            (wire, points if isinstance(points, Encoded) else wire_points(points))
-            for wire, points in take.groups
+        by_tag = [
+            (wire, points if isinstance(points, EncodedPart) else wire_points(points))
+            for wire, points in take.by_tag
         ]
-        records, problems = encode_records(groups, self._settings.batch_points)
+        records, problems = encode_records(by_tag, self._settings.batch_points)
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
         states = {
             state_key(wire): points.last_x
-            if isinstance(points, Encoded)
+            if isinstance(points, EncodedPart)
             else tight(orjson.dumps(points[-1]["x"]))
-            for wire, points in groups
+            for wire, points in by_tag
             if points
         }
         for wire, index, problem in problems:

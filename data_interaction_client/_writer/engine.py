@@ -11,7 +11,7 @@ the next step (the small frozen classes of ``steps``), match on it, do it and ha
   outcome given to `WriterEngine.committed` or `WriterEngine.commit_failed`; a sweep's to
   `WriterEngine.swept`.
 - the send loop: `WriterEngine.next_send` gives `Wait`, `Stop` or `Send`; the records the spool
-  gives for a `Send` become a `Delivery` (`WriterEngine.delivery`), each piece of it is posted and
+  gives for a `Send` become a `Delivery` (`WriterEngine.delivery`), each request body of it is posted and
   its outcome given to `WriterEngine.sent`, which answers `Pause` (how long before the next post)
   or `Stop`; `WriterEngine.settled` once the spool removed what was delivered.
 
@@ -57,6 +57,7 @@ from .._exceptions import (
 )
 from .._http.base_client import WriterLink
 from .._spool.contract import AppendResult, QuarantinedRecord, Record, Spool
+from .._spool.record_format import RecordError, decode_points
 from .._tag import Tag
 from .._types import PointDict, TagId, TagIdLike, tag_id_from
 from .accounts import Accounts, Pending
@@ -65,7 +66,7 @@ from .delivery import Delivery, describe, unreachable
 from .intake import Intake, Room, Signal, limit_of
 from .life import Life
 from .options import QuarantinedBatch, Settings, WriterStats
-from .records import Piece, RecordError, decode_points
+from .records import RequestBody
 from .sender import Sender
 from .steps import STOP, SWEEP, Append, Commit, Pause, Send, Stop, Sweep, SyncTarget, Wait
 
@@ -267,8 +268,10 @@ class WriterEngine:
         self._sends.tell_set_aside()
         return self._sends.delivery(records) if records else None
 
-    def sent(self, delivery: Delivery, piece: Piece, took: float, error: Exception | None) -> Pause | Stop:
-        """What a ``post`` of ``piece`` did, and how long the send loop pauses before the next one.
+    def sent(
+        self, delivery: Delivery, body: RequestBody, took: float, error: Exception | None
+    ) -> Pause | Stop:
+        """What a ``post`` of ``body`` did, and how long the send loop pauses before the next one.
 
         ``error`` is what the post raised (``None``: accepted); ``took``: its seconds. Stops when the
         writer is stopping, its client was closed, or it is closing and the platform cannot be
@@ -280,7 +283,7 @@ class WriterEngine:
         now = time.monotonic()
         with self.lock:
             if error is None:
-                sends.accepted(delivery, piece, now)
+                sends.accepted(delivery, body, now)
                 pause = Pause(now, self._life.closing)
             elif isinstance(error, ClientClosedError):
                 self._lose_client()
@@ -289,12 +292,12 @@ class WriterEngine:
                 self._give_up(error)
                 return STOP
             else:
-                delay, verdict = sends.failed(delivery, piece, error, now)
+                delay, verdict = sends.failed(delivery, body, error, now)
                 pause = Pause(now + (delay or 0.0), self._life.closing)
         if error is None:
-            sends.report_accepted(piece, took)
+            sends.report_accepted(body, took)
         else:
-            sends.report_failed(piece, took, error, delay, verdict)
+            sends.report_failed(body, took, error, delay, verdict)
         return pause
 
     def spool_failed(self, error: SpoolError, doing: str) -> Pause | Stop:

@@ -30,7 +30,7 @@ from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_fr
 from .accounts import Accounts
 from .options import Settings, flag, seconds
 from .policies import TagPolicy, make_policy
-from .records import Encoded, encode_chunks
+from .records import EncodedPart, encode_chunks
 
 __all__ = ["Intake", "Room", "Signal", "TagEntry", "Take", "WritePoint", "limit_of", "wire_points"]
 
@@ -61,7 +61,7 @@ class TagEntry:
         self.wire = tag_id_to_wire(tag_id)
         self.attributes = attributes
         self.buffer: list[PointDict | WritePoint] = []
-        self.encoded: list[Encoded] = []
+        self.encoded: list[EncodedPart] = []
         self.policy: TagPolicy | None = None
         self.overrides: dict[str, Any] = {}
         self.rules = PointRules(tag_id)
@@ -96,17 +96,22 @@ class Room:
 
 
 class Take:
-    """The intake taken for one commit: each tag's points, and the count of points written by then."""
+    """The intake taken for one commit: each tag's points, and the count of points written by then.
 
-    __slots__ = ("groups", "mark", "points")
+    ``by_tag``: ``(tag id on the wire, points)`` in write order, the points as the intake kept them
+    (dicts and `WritePoint` tuples, or an `EncodedPart`); ``points``: how many; ``mark``: the points
+    written since the writer opened, these included.
+    """
+
+    __slots__ = ("by_tag", "mark", "points")
 
     def __init__(
         self,
-        groups: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | Encoded]],
+        by_tag: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | EncodedPart]],
         points: int,
         mark: int,
     ) -> None:
-        self.groups = groups
+        self.by_tag = by_tag
         self.points = points
         self.mark = mark
 
@@ -171,18 +176,18 @@ class Intake:
 
     def take(self) -> Take:
         """Take the intake for a commit (the lock held)."""
-        groups: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | Encoded]] = []
+        by_tag: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | EncodedPart]] = []
         for entry in self.dirty:
             wire = entry.wire
             if entry.encoded:
-                groups += [(wire, chunk) for chunk in entry.encoded]
+                by_tag += [(wire, part) for part in entry.encoded]
                 entry.encoded = []
             if entry.buffer:
-                groups.append((wire, entry.buffer))
+                by_tag.append((wire, entry.buffer))
                 entry.buffer = []
         self.dirty = []
         self.bytes = 0
-        take = Take(groups, self.count, self.written)
+        take = Take(by_tag, self.count, self.written)
         self.count = 0
         self.commit_now = False
         self._wake_at = self._settings.batch_points
@@ -262,7 +267,7 @@ class Intake:
         dropped = 0
         if policy is not None and checked:
             checked, dropped = policy.apply_many(entry.tag_id, checked)
-        encoded: list[Encoded] = []
+        encoded: list[EncodedPart] = []
         if len(checked) >= _ENCODE_AT and not entry.buffer:  # (looked at again under the lock)
             encoded, problems = encode_chunks(checked, self._settings.batch_points)
             if problems:  # a dict changed while it was checked: say which, keep none
@@ -404,7 +409,7 @@ class Intake:
             self._wake_at = sys.maxsize
             self._signal(commit=True)
 
-    def take_encoded(self, entry: TagEntry, encoded: list[Encoded], count: int) -> None:
+    def take_encoded(self, entry: TagEntry, encoded: list[EncodedPart], count: int) -> None:
         """Append encoded points to the intake, before any dict of the tag (the lock held)."""
         size = sum(len(chunk.data) for chunk in encoded)
         room = self._room

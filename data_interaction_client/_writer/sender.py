@@ -1,6 +1,6 @@
 """The writer's sender: when to send; what a request's outcome means (accepted, retried, split, set aside).
 
-No I/O: the writer's send loop peeks the spool, posts each piece of a `Delivery`, hands each outcome
+No I/O: the writer's send loop peeks the spool, posts each request body of a `Delivery`, hands each outcome
 here (`Sender.accepted`, `Sender.failed`) and settles the records with the spool. The sender takes
 the oldest records (up to ``request_points`` points: ``batch_points``, or half of what a 413
 refused) once ``batch_points`` are pending, once the oldest
@@ -25,7 +25,7 @@ from .._spool.contract import Record, Spool
 from .accounts import Accounts
 from .delivery import Delivery, Verdict, describe, unexpected
 from .options import Health, Settings, WriteEvent
-from .records import Piece
+from .records import RequestBody
 
 __all__ = ["Sender"]
 
@@ -114,16 +114,16 @@ class Sender:
 
     # --- outcomes: the lock held ----------------------------------------------------------------------
 
-    def accepted(self, delivery: Delivery, piece: Piece, now: float) -> None:
-        """The platform accepted a piece."""
-        delivery.done(piece)
-        self._accounts.sent(piece.points)
+    def accepted(self, delivery: Delivery, body: RequestBody, now: float) -> None:
+        """The platform accepted a request body."""
+        delivery.done(body)
+        self._accounts.sent(body.points)
         if self.failures:
             log.info(
                 "the platform accepts points again, after %d failed attempts in %.1f s; %d points pending",
                 self.failures,
                 now - self._failing_since,
-                self._pending() - piece.points,
+                self._pending() - body.points,
             )
         elif self.health != "ok":
             log.info("the platform accepts points again")
@@ -142,33 +142,33 @@ class Sender:
             )
 
     def failed(
-        self, delivery: Delivery, piece: Piece, error: BaseException, now: float
+        self, delivery: Delivery, body: RequestBody, error: BaseException, now: float
     ) -> tuple[float | None, str]:
-        """A piece was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
+        """A body was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
 
-        The second value is `Verdict.SPLIT` (the piece was split; its halves go at once),
-        `Verdict.PERMANENT` (set aside in the quarantine) or `Verdict.RETRY` (the same piece again
+        The second value is `Verdict.SPLIT` (the body was split; its halves go at once),
+        `Verdict.PERMANENT` (set aside in the quarantine) or `Verdict.RETRY` (the same body again
         after the delay). Transient failures are retried forever with a capped backoff; refusals of
-        the writer itself (401, 403, redirects) too, reported as critical; a piece too large is
-        split; a piece refused for good is split, or set aside when it is one part.
+        the writer itself (401, 403, redirects) too, reported as critical; a body too large is
+        split; a body refused for good is split, or set aside when it is one part.
         """
         judged = classify(error)
         status = error.status_code if isinstance(error, PlatformError) else None
-        if judged is Failure.SPLIT and delivery.split(piece, points=True):
-            if self._smaller_requests(piece.points, now):
+        if judged is Failure.SPLIT and delivery.split(body, points=True):
+            if self._smaller_requests(body.points, now):
                 delivery.fit(self.request_points)  # the rest of this send too
             return None, Verdict.SPLIT
         if judged in (Failure.SPLIT, Failure.PERMANENT):
-            if judged is Failure.PERMANENT and delivery.split(piece, points=False):
+            if judged is Failure.PERMANENT and delivery.split(body, points=False):
                 return None, Verdict.SPLIT
             message = describe(error)
-            delivery.set_aside(piece, message, status)
-            tags = ", ".join(repr(t) for t in piece.tag_ids()[:5])
-            more = "" if len(piece.tag_ids()) <= 5 else ", ..."
+            delivery.set_aside(body, message, status)
+            tags = ", ".join(repr(t) for t in body.tag_ids()[:5])
+            more = "" if len(body.tag_ids()) <= 5 else ", ..."
             log.error(
                 "the platform refused %d points of tags %s%s for good (%s): set aside in the quarantine "
                 "(see w.quarantined(); w.requeue_quarantined() sends them again)",
-                piece.points,
+                body.points,
                 tags,
                 more,
                 message,
@@ -261,13 +261,13 @@ class Sender:
                     "the writer's %s callback raised; the writer ignores it and goes on (logged once)", name
                 )
 
-    def report_accepted(self, piece: Piece, took: float) -> None:
-        """``on_accepted`` for a piece the platform accepted in ``took`` seconds."""
+    def report_accepted(self, body: RequestBody, took: float) -> None:
+        """``on_accepted`` for a request body the platform accepted in ``took`` seconds."""
         if self._settings.on_accepted is not None:
-            self.call_back("on_accepted", WriteEvent(piece.points, tuple(piece.tag_ids()), took))
+            self.call_back("on_accepted", WriteEvent(body.points, tuple(body.tag_ids()), took))
 
     def report_failed(
-        self, piece: Piece, took: float, error: BaseException, delay: float | None, outcome: str
+        self, body: RequestBody, took: float, error: BaseException, delay: float | None, outcome: str
     ) -> None:
         """``on_retry`` or ``on_quarantined`` for a failed request (see `failed`)."""
         name = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
@@ -275,4 +275,4 @@ class Sender:
             return
         failure = error if isinstance(error, Exception) else Exception(str(error))
         retry_in = None if name == "on_quarantined" else (delay or 0.0)
-        self.call_back(name, WriteEvent(piece.points, tuple(piece.tag_ids()), took, failure, retry_in))
+        self.call_back(name, WriteEvent(body.points, tuple(body.tag_ids()), took, failure, retry_in))

@@ -246,15 +246,15 @@ class Writer(BaseWriter):
         return True
 
     def _deliver(self, delivery: Delivery) -> bool:
-        """Send every piece until each is accepted or set aside; ``False`` when stopped first."""
-        while (piece := delivery.next()) is not None:
+        """Send every request body until each is accepted or set aside; ``False`` when stopped first."""
+        while (body := delivery.next()) is not None:
             started = time.monotonic()
             error = None
             try:
-                self._link.post(piece.body())
+                self._link.post(body.join())
             except Exception as exc:
                 error = exc
-            if not self._pause(self._engine.sent(delivery, piece, time.monotonic() - started, error)):
+            if not self._pause(self._engine.sent(delivery, body, time.monotonic() - started, error)):
                 return False  # the records stay in the spool
         return True
 
