@@ -39,7 +39,7 @@ from data_interaction_client._writer.committer import Committer, state_key
 from data_interaction_client._writer.delivery import Verdict
 from data_interaction_client._writer.engine import WriterEngine
 from data_interaction_client._writer.intake import Intake, Room, Take, wire_points
-from data_interaction_client._writer.options import Settings, settings_from
+from data_interaction_client._writer.options import CheckedOptions, check_options
 from data_interaction_client._writer.records import EncodedPart, encode_records
 from data_interaction_client._writer.sender import Sender
 from data_interaction_client._writer.steps import Commit, Pause, Send, Stop, Wait
@@ -59,8 +59,8 @@ def _unused(request: httpx.Request) -> httpx.Response:
     raise AssertionError("the roles do no I/O: no request is made")
 
 
-def settings(client: DataInteractionClient, spool: object = None, **options: Any) -> Settings:
-    return settings_from(spool, options, client)
+def settings(client: DataInteractionClient, spool: object = None, **options: Any) -> CheckedOptions:
+    return check_options(spool, options)
 
 
 class Signals:
@@ -98,7 +98,7 @@ def make_intake(
 
 
 def intake_of(
-    made: Settings, wait_for_room: Any = None, room: Room | None = None
+    made: CheckedOptions, wait_for_room: Any = None, room: Room | None = None
 ) -> tuple[Intake, Accounts, Signals, Gate]:
     """An intake alone; ``room`` is the engine's, set by the test (by default: room for anything)."""
     accounts, signals, gate = Accounts(), Signals(), Gate()

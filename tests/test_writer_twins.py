@@ -313,8 +313,8 @@ def disks(monkeypatch: pytest.MonkeyPatch) -> list[FullDisk]:
     """The spools the writers open, each a :class:`FullDisk`; the writer retries every 0.05 s."""
     made: list[FullDisk] = []
 
-    def open_spool(settings: Any) -> FullDisk:
-        spool = FullDisk(settings.spool, fsync=settings.fsync)
+    def open_spool(options: Any) -> FullDisk:
+        spool = FullDisk(options["spool"], fsync=options["fsync"])
         made.append(spool)
         return spool
 

@@ -297,15 +297,15 @@ class AsyncWriter(BaseWriter):
         import asyncio
 
         with self._lock:
-            if not self._engine.begin_close(self._settings.close_timeout):
+            if not self._engine.begin_close(self._options["close_timeout"]):
                 return
         started = time.monotonic()
-        deadline = started + self._settings.close_timeout
+        deadline = started + self._options["close_timeout"]
         try:
             try:
                 await self._sync(
                     max(deadline, started + CLOSE_COMMIT_TIME),
-                    self._settings.close_timeout,
+                    self._options["close_timeout"],
                     "close",
                     deadline,
                 )

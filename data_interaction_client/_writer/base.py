@@ -23,7 +23,7 @@ from .._tag import Tag
 from .._types import NOT_GIVEN, NotGiven, TagId, TagIdLike
 from .engine import WriterEngine, ids_of, quarantined_batches, watch_client
 from .intake import Signal
-from .options import QuarantinedBatch, Settings, WriterOptions, WriterStats, settings_from
+from .options import CheckedOptions, QuarantinedBatch, WriterOptions, WriterStats, check_options
 
 __all__ = ["CLOSE_COMMIT_TIME", "RESTART_DELAY", "BaseWriter", "deadline_of", "log"]
 
@@ -44,12 +44,12 @@ def deadline_of(timeout: float | None) -> float | None:
     return time.monotonic() + timeout
 
 
-def _disk_spool(settings: Settings) -> Spool:
+def _disk_spool(options: CheckedOptions) -> Spool:
     """The spool on disk; SQLite is imported only by a writer that uses it (not at import time)."""
     from .._spool.sqlite import SqliteSpool
 
-    assert settings.spool is not None
-    return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool)
+    assert options["spool"] is not None
+    return SqliteSpool(options["spool"], fsync=options["fsync"], shared=options["shared_spool"])
 
 
 class BaseWriter:
@@ -59,16 +59,16 @@ class BaseWriter:
         self,
         client: BaseClient[Any],
         spool: object,
-        options: WriterOptions,
+        given: WriterOptions,
         *,
         signal: Signal,
         wait_for_room: Callable[[float], None] | None = None,
     ) -> None:
-        settings = settings_from(spool, options, client)
-        self._settings = settings
-        self._link = client._writer_link(settings.timeout, settings.max_retries)
-        self._spool: Spool = MemorySpool() if settings.spool is None else _disk_spool(settings)
-        engine = WriterEngine(settings, self._link, self._spool, signal=signal, wait_for_room=wait_for_room)
+        options = check_options(spool, given)
+        self._options = options
+        self._link = client._writer_link(options["timeout"], options["max_retries"])
+        self._spool: Spool = MemorySpool() if options["spool"] is None else _disk_spool(options)
+        engine = WriterEngine(options, self._link, self._spool, signal=signal, wait_for_room=wait_for_room)
         self._engine = engine
         self._lock = engine.lock
         # write() is the per-point cost a live loop pays: one call from the method to the intake's own.
@@ -182,7 +182,7 @@ class BaseWriter:
     @property
     def spool(self) -> str | None:
         """The spool directory, or ``None`` for a memory-only writer."""
-        return self._settings.spool
+        return self._options["spool"]
 
     @property
     def closed(self) -> bool:
@@ -191,4 +191,4 @@ class BaseWriter:
 
     def __repr__(self) -> str:
         name = type(self).__name__
-        return f"{name}(spool={self._settings.spool!r}, pending_points={self._engine.pending_points()})"
+        return f"{name}(spool={self._options['spool']!r}, pending_points={self._engine.pending_points()})"

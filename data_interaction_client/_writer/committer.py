@@ -22,7 +22,7 @@ from .._spool.record_format import tight
 from .._types import TagId, tag_id_from, tag_id_to_wire
 from .accounts import Accounts
 from .intake import Intake, Take, wire_points
-from .options import Settings
+from .options import CheckedOptions
 from .records import EncodedPart, encode_records
 
 __all__ = ["Committer", "Watermarks", "state_key", "watermark_value"]
@@ -68,13 +68,13 @@ class Committer:
 
     def __init__(
         self,
-        settings: Settings,
+        options: CheckedOptions,
         intake: Intake,
         lock: threading.Lock,
         accounts: Accounts,
         stored: dict[str, bytes],
     ) -> None:
-        self._settings = settings
+        self._options = options
         self._intake = intake
         self._lock = lock
         self._accounts = accounts
@@ -105,16 +105,16 @@ class Committer:
         What the spool holds and the committer holds count; a spool on disk is bounded in bytes (as many
         points as the bytes per point measured so far make). ``drop_oldest`` has no bound: it makes room.
         """
-        settings = self._settings
-        if settings.spool is None:
-            capacity = settings.max_pending_points
+        options = self._options
+        if options["spool"] is None:
+            capacity = options["max_pending_points"]
         else:
-            capacity = settings.max_spool_bytes // self.bytes_per_point
-        if settings.overflow == "drop_oldest":
+            capacity = options["max_spool_bytes"] // self.bytes_per_point
+        if options["overflow"] == "drop_oldest":
             return sys.maxsize, capacity
-        if settings.spool is None:
-            return settings.max_pending_points - (spool.points + self.held), capacity
-        free = settings.max_spool_bytes - spool.bytes - self.unsaved_bytes()
+        if options["spool"] is None:
+            return options["max_pending_points"] - (spool.points + self.held), capacity
+        free = options["max_spool_bytes"] - spool.bytes - self.unsaved_bytes()
         return free // self.bytes_per_point - self.committing, capacity
 
     def due_in(self, now: float, closing: bool) -> float | None:
@@ -148,7 +148,7 @@ class Committer:
             (wire, points if isinstance(points, EncodedPart) else wire_points(points))
             for wire, points in take.by_tag
         ]
-        records, problems = encode_records(by_tag, self._settings.batch_points)
+        records, problems = encode_records(by_tag, self._options["batch_points"])
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
         states = {
@@ -176,13 +176,13 @@ class Committer:
 
     def to_append(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
         """What to append (records refused before come first) and the spool's keyword arguments."""
-        settings = self._settings
+        options = self._options
         limit: dict[str, Any] = {}
-        if settings.overflow == "drop_oldest":
-            if settings.spool is None:
-                limit["max_points"] = settings.max_pending_points
+        if options["overflow"] == "drop_oldest":
+            if options["spool"] is None:
+                limit["max_points"] = options["max_pending_points"]
             else:
-                limit["max_bytes"] = settings.max_spool_bytes
+                limit["max_bytes"] = options["max_spool_bytes"]
         if self.watermarks.due:
             limit["states"] = dict(self.watermarks.due)
         return self.unsaved + records, limit
@@ -201,7 +201,7 @@ class Committer:
         self.unsaved = []
         self.unsaved_points = 0
         if self.refusal is not None:
-            log.info("the spool %s takes points again", self._settings.spool)
+            log.info("the spool %s takes points again", self._options["spool"])
             self.refusal = None
         return 0 if result is None else result.dropped_points
 

@@ -65,7 +65,7 @@ from .committer import _STORE_RETRY_DELAY, Committer
 from .delivery import Delivery, describe, unreachable
 from .intake import Intake, Room, Signal, limit_of
 from .life import Life
-from .options import QuarantinedBatch, Settings, WriterStats
+from .options import CheckedOptions, QuarantinedBatch, WriterStats
 from .records import RequestBody
 from .sender import Sender
 from .steps import STOP, SWEEP, Append, Commit, Pause, Send, Stop, Sweep, SyncTarget, Wait
@@ -112,25 +112,25 @@ class WriterEngine:
 
     def __init__(
         self,
-        settings: Settings,
+        options: CheckedOptions,
         link: WriterLink,
         spool: Spool,
         *,
         signal: Signal,
         wait_for_room: Callable[[float], None] | None = None,
     ) -> None:
-        self.settings = settings
+        self.options = options
         self.lock = threading.Lock()
         self._signal = signal
         self._spool = spool
-        self._life = Life(settings.spool)
+        self._life = Life(options["spool"])
         self._accounts = Accounts()
         if wait_for_room is None:
             self.room = Room()
         else:
             self.room = Room(cap=INTAKE_CAP, bytes_cap=INTAKE_BYTES)
         self.intake = Intake(
-            settings,
+            options,
             link,
             self.lock,
             self._accounts,
@@ -140,14 +140,14 @@ class WriterEngine:
             gate=self._gate,
             pending=self.pending_points,
         )
-        self._commits = Committer(settings, self.intake, self.lock, self._accounts, spool.states())
-        self._sends = Sender(settings, spool, self._accounts, self.pending_points)
+        self._commits = Committer(options, self.intake, self.lock, self._accounts, spool.states())
+        self._sends = Sender(options, spool, self._accounts, self.pending_points)
         with self.lock:
             self._update_room()
         if spool.records:
             log.info(
                 "spool %s holds %d points in %d batches from before: sending them first",
-                settings.spool,
+                options["spool"],
                 spool.points,
                 spool.records,
             )
@@ -225,7 +225,7 @@ class WriterEngine:
                 self._accounts.drop("lost", lost)
             if result is not None:
                 self._sends.appended(result.last, now)
-            self._accounts.overflowed(dropped, limit_of(self.settings), now)
+            self._accounts.overflowed(dropped, limit_of(self.options), now)
             self._update_room()
             self._signal(send=True, progress=True)
 
@@ -427,7 +427,7 @@ class WriterEngine:
 
     def finish_close(self) -> None:
         """The loops have returned (or were given up on): say what was left behind; the writer is closed."""
-        self._accounts.closed(self._pending(), self.settings.spool)
+        self._accounts.closed(self._pending(), self.options["spool"])
         self._life.closed = True
 
     def _give_up(self, error: BaseException) -> None:

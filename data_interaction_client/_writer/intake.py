@@ -28,7 +28,7 @@ from .._results import Columns
 from .._tag import Tag, TagAttributes
 from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
 from .accounts import Accounts
-from .options import Settings, flag, seconds
+from .options import CheckedOptions, flag, seconds_or_none
 from .policies import TagPolicy, make_policy
 from .records import EncodedPart, encode_chunks
 
@@ -116,11 +116,11 @@ class Take:
         self.mark = mark
 
 
-def limit_of(settings: Settings) -> str:
+def limit_of(options: CheckedOptions) -> str:
     """The option that bounds what the writer holds, as its messages name it."""
-    if settings.spool is None:
-        return f"max_pending_points={settings.max_pending_points}"
-    return f"max_spool_bytes={settings.max_spool_bytes}"
+    if options["spool"] is None:
+        return f"max_pending_points={options['max_pending_points']}"
+    return f"max_spool_bytes={options['max_spool_bytes']}"
 
 
 class Intake:
@@ -135,7 +135,7 @@ class Intake:
 
     def __init__(
         self,
-        settings: Settings,
+        options: CheckedOptions,
         link: WriterLink,
         lock: threading.Lock,
         accounts: Accounts,
@@ -146,7 +146,7 @@ class Intake:
         gate: Callable[[int], None],
         pending: Callable[[], int],
     ) -> None:
-        self._settings = settings
+        self._options = options
         self._link = link
         self._lock = lock
         self._accounts = accounts
@@ -163,16 +163,16 @@ class Intake:
         self.written = 0  # points taken in since the writer opened
         self.commit_now = False  # a sync, or a write over the cap, asks for a commit at once
         self.last_take = time.monotonic()
-        self._wake_at = settings.batch_points
+        self._wake_at = options["batch_points"]
 
     def due_in(self, now: float, closing: bool) -> float | None:
         """Seconds until the intake is due for a commit: 0 now, ``None`` when it is empty (the lock held)."""
         if not self.count:
             return None
-        settings = self._settings
-        if self.commit_now or closing or self.count >= settings.batch_points:
+        options = self._options
+        if self.commit_now or closing or self.count >= options["batch_points"]:
             return 0.0
-        return max(0.0, self.last_take + settings.commit_interval - now)
+        return max(0.0, self.last_take + options["commit_interval"] - now)
 
     def take(self) -> Take:
         """Take the intake for a commit (the lock held)."""
@@ -190,7 +190,7 @@ class Intake:
         take = Take(by_tag, self.count, self.written)
         self.count = 0
         self.commit_now = False
-        self._wake_at = self._settings.batch_points
+        self._wake_at = self._options["batch_points"]
         self.last_take = time.monotonic()
         if self._room.cap != sys.maxsize:
             self._signal(progress=True)  # a write waiting for the intake to be taken may go on
@@ -269,7 +269,7 @@ class Intake:
             checked, dropped = policy.apply_many(entry.tag_id, checked)
         encoded: list[EncodedPart] = []
         if len(checked) >= _ENCODE_AT and not entry.buffer:  # (looked at again under the lock)
-            encoded, problems = encode_chunks(checked, self._settings.batch_points)
+            encoded, problems = encode_chunks(checked, self._options["batch_points"])
             if problems:  # a dict changed while it was checked: say which, keep none
                 index, why = problems[0]
                 raise InvalidPointError(entry.tag_id, index, None, f"cannot be encoded ({why})")
@@ -320,7 +320,7 @@ class Intake:
         from .._frames import frame_tags  # pandas and polars are optional: only frames need them
 
         chunks = list(
-            frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._link.tag)
+            frame_tags(frame, form=form, chunk_size=self._options["batch_points"], make_tag=self._link.tag)
         )
         return sum(self.write_tags(tags) for tags in chunks)
 
@@ -339,22 +339,20 @@ class Intake:
         if not isinstance(deadband, NotGiven):
             overrides["deadband"] = flag("deadband", deadband)
         if not isinstance(max_interval, NotGiven):
-            overrides["max_interval"] = (
-                None if max_interval is None else seconds("max_interval", max_interval, zero_ok=False)
-            )
+            overrides["max_interval"] = seconds_or_none("max_interval", max_interval)
         entry = self.entry_for(tag)
         with self._lock:
             entry.overrides.update(overrides)
             entry.policy = self._policy(entry)
 
     def _policy(self, entry: TagEntry) -> TagPolicy | None:
-        settings = self._settings
+        options = self._options
         overrides = entry.overrides
         return make_policy(
             entry.attributes,
-            scale=overrides.get("scale", settings.scale),
-            deadband=overrides.get("deadband", settings.deadband),
-            max_interval=overrides.get("max_interval", settings.max_interval),
+            scale=overrides.get("scale", options["scale"]),
+            deadband=overrides.get("deadband", options["deadband"]),
+            max_interval=overrides.get("max_interval", options["max_interval"]),
         )
 
     def _rules(self, entry: TagEntry) -> PointRules:
@@ -454,8 +452,8 @@ class Intake:
                 continue
             if room.points is not None and self.count + count <= room.points:
                 return
-            settings = self._settings
-            limit = limit_of(settings)
+            options = self._options
+            limit = limit_of(options)
             if count > room.capacity:
                 self._accounts.refuse(count)
                 raise WriterFullError(
@@ -463,16 +461,18 @@ class Intake:
                     "give fewer at a time, or raise the limit",
                     points=count,
                 )
-            if settings.overflow == "block":
+            if options["overflow"] == "block":
                 now = time.monotonic()
                 if deadline is None:
-                    deadline = now + settings.block_timeout
+                    deadline = now + options["block_timeout"]
                 if now < deadline:
                     self._wait_for_room(deadline - now)
                     continue
             self._accounts.refuse(count)
             self._accounts.full(limit, self._pending())
-            waited = f" after waiting {settings.block_timeout:g} s" if settings.overflow == "block" else ""
+            waited = (
+                f" after waiting {options['block_timeout']:g} s" if options["overflow"] == "block" else ""
+            )
             raise WriterFullError(
                 f"the writer is full ({limit}, {self._pending()} points pending){waited}: "
                 f"{count} points of this call were not kept; the platform has not accepted points fast "

@@ -17,6 +17,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Literal
 
 from .._constants import WRITER_INITIAL_RETRY_DELAY
 from .._exceptions import PlatformError, SpoolError
@@ -24,12 +25,14 @@ from .._http.retry import Failure, backoff, classify
 from .._spool.contract import Record, Spool
 from .accounts import Accounts
 from .delivery import Delivery, Verdict, describe, unexpected
-from .options import Health, Settings, WriteEvent
+from .options import CheckedOptions, Health, WriteEvent
 from .records import RequestBody
 
 __all__ = ["Sender"]
 
 log = logging.getLogger("data_interaction_client.writer")
+Callback = Literal["on_accepted", "on_retry", "on_quarantined"]
+"""The name of one of the writer's callbacks (an option)."""
 # Seconds without a request refused as too large after which the writer tries requests twice as large.
 _REGROW_AFTER = 600.0
 
@@ -43,9 +46,9 @@ class Sender:
     """
 
     def __init__(
-        self, settings: Settings, spool: Spool, accounts: Accounts, pending: Callable[[], int]
+        self, options: CheckedOptions, spool: Spool, accounts: Accounts, pending: Callable[[], int]
     ) -> None:
-        self._settings = settings
+        self._options = options
         self._spool = spool
         self._accounts = accounts
         self._pending = pending
@@ -58,7 +61,7 @@ class Sender:
         # large (413); then at most half of what was refused, so that every later request does not go
         # out too large first. Every _REGROW_AFTER seconds without a refusal it doubles again (up to
         # batch_points): a limit that was lifted costs no more than that, one that holds one refusal.
-        self.request_points = settings.batch_points
+        self.request_points = options["batch_points"]
         self._request_points_since = 0.0  # when request_points last changed (monotonic)
         self._failed_callbacks: set[str] = set()  # callbacks that raised (logged once each)
         # When records were appended, on the monotonic clock (a wall-clock jump neither stalls
@@ -84,18 +87,18 @@ class Sender:
         spool = self._spool
         if not spool.records:
             return None
-        settings = self._settings
+        options = self._options
         head = spool.head
         if (
             closing
             or head is None
             or head <= self.flush_through
             or head <= self._from_before
-            or spool.points >= settings.batch_points
+            or spool.points >= options["batch_points"]
         ):
             return 0.0
-        wait = self.head_since(head, now) + settings.flush_interval - now
-        return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
+        wait = self.head_since(head, now) + options["flush_interval"] - now
+        return 0.0 if wait <= 0 else min(wait, options["flush_interval"])
 
     def head_since(self, head: int, now: float) -> float:
         """When the record ``head`` was appended (monotonic); ``now`` if unknown."""
@@ -129,7 +132,7 @@ class Sender:
             log.info("the platform accepts points again")
         self.failures = 0
         self.health = "ok"
-        batch_points = self._settings.batch_points
+        batch_points = self._options["batch_points"]
         if self.request_points < batch_points and now - self._request_points_since >= _REGROW_AFTER:
             self.request_points = min(batch_points, self.request_points * 2)
             self._request_points_since = now
@@ -204,7 +207,7 @@ class Sender:
             "%d points per request from now on (batch_points=%d)",
             refused,
             smaller,
-            self._settings.batch_points,
+            self._options["batch_points"],
         )
         return True
 
@@ -222,14 +225,14 @@ class Sender:
                 "the platform does not accept points (%s): retrying with backoff (at most %g s apart) until "
                 "it does; %d points pending",
                 self.last_error,
-                self._settings.max_retry_delay,
+                self._options["max_retry_delay"],
                 pending,
             )
 
     def retry_delay(self, error: BaseException) -> float:
         """The wait before the next try: the client's backoff, from 1 s up to ``max_retry_delay``."""
         return backoff(
-            error, self.failures, first=WRITER_INITIAL_RETRY_DELAY, cap=self._settings.max_retry_delay
+            error, self.failures, first=WRITER_INITIAL_RETRY_DELAY, cap=self._options["max_retry_delay"]
         )
 
     # --- the callbacks: without the lock ------------------------------------------------------------
@@ -244,12 +247,12 @@ class Sender:
     def tell_set_aside(self) -> None:
         """``on_quarantined`` for the records the spool's peek set aside (they failed their checksum)."""
         for entry in self._spool.take_set_aside():
-            damage = SpoolError(entry.error, path=self._settings.spool or "")
+            damage = SpoolError(entry.error, path=self._options["spool"] or "")
             self.call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, damage))
 
-    def call_back(self, name: str, event: WriteEvent) -> None:
+    def call_back(self, name: Callback, event: WriteEvent) -> None:
         """Call the callback ``name`` with ``event``; what it raises is logged once per callback."""
-        callback = getattr(self._settings, name)
+        callback = self._options[name]
         if callback is None:
             return
         try:
@@ -263,15 +266,15 @@ class Sender:
 
     def report_accepted(self, body: RequestBody, took: float) -> None:
         """``on_accepted`` for a request body the platform accepted in ``took`` seconds."""
-        if self._settings.on_accepted is not None:
+        if self._options["on_accepted"] is not None:
             self.call_back("on_accepted", WriteEvent(body.points, tuple(body.tag_ids()), took))
 
     def report_failed(
         self, body: RequestBody, took: float, error: BaseException, delay: float | None, outcome: str
     ) -> None:
         """``on_retry`` or ``on_quarantined`` for a failed request (see `failed`)."""
-        name = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
-        if getattr(self._settings, name) is None:
+        name: Callback = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
+        if self._options[name] is None:
             return
         failure = error if isinstance(error, Exception) else Exception(str(error))
         retry_in = None if name == "on_quarantined" else (delay or 0.0)

@@ -325,7 +325,7 @@ class Writer(BaseWriter):
         delivering but still closes (the pending points stay in the spool) before the
         ``KeyboardInterrupt`` goes on.
         """
-        self._close(self._settings.close_timeout)
+        self._close(self._options["close_timeout"])
 
     def _close(self, close_timeout: float) -> None:
         with self._lock:
