@@ -328,10 +328,7 @@ class WriterEngine:
 
     def ask_sync(self) -> SyncTarget:
         """Ask for a commit now; what ``sync`` waits for (see `sync_wait`)."""
-        if self._life.closed:
-            raise WriterClosedError(
-                "the writer is closed: what it held is in its spool (or was reported lost)"
-            )
+        self._life.check_open()
         target = self.intake.written
         if self._commits.committed < target:
             self.intake.commit_now = True
@@ -367,8 +364,7 @@ class WriterEngine:
                 )
             if limit is not None and deadline is not None:
                 deadline = min(deadline, limit)
-        left = remaining(deadline, what, timeout, self.pending_points(), now)
-        return left if left is None else max(left, 1e-6)
+        return remaining(deadline, what, timeout, self.pending_points(), now)
 
     def ask_flush(self) -> int:
         """After ``sync``: ask for a send now; the record id ``flush`` waits for (0: nothing pending)."""
@@ -390,8 +386,7 @@ class WriterEngine:
         if head is None or head > through:
             return 0.0
         self._life.check_sending(self.pending_points())
-        left = remaining(deadline, "flush", timeout, self.pending_points())
-        return left if left is None else max(left, 1e-6)
+        return remaining(deadline, "flush", timeout, self.pending_points())
 
     # --- the client closed under the writer ----------------------------------------------------------
 
@@ -552,7 +547,7 @@ def quarantined_batches(entries: Iterable[QuarantinedRecord]) -> list[Quarantine
 def remaining(
     deadline: float | None, what: str, timeout: float | None, pending: int, now: float | None = None
 ) -> float | None:
-    """Seconds left before ``deadline``; `WriterTimeoutError` once it has passed."""
+    """Seconds left before ``deadline`` (never 0.0, which means done); `WriterTimeoutError` once it passed."""
     if deadline is None:
         return None
     left = deadline - (time.monotonic() if now is None else now)
@@ -561,7 +556,7 @@ def remaining(
             f"{what}() did not finish within {timeout:g} s ({pending} points pending); nothing is lost: "
             "the writer goes on"
         )
-    return left
+    return max(left, 1e-6)
 
 
 def ids_of(ids: Iterable[int] | None) -> list[int] | None:

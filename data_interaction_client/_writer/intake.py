@@ -30,7 +30,7 @@ from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_fr
 from .accounts import Accounts
 from .options import CheckedOptions, flag, seconds_or_none
 from .policies import TagPolicy, make_policy
-from .records import EncodedPart, encode_chunks
+from .records import EncodedPart, encode_parts
 
 __all__ = ["Intake", "Room", "Signal", "TagEntry", "Take", "WritePoint", "limit_of", "wire_points"]
 
@@ -269,7 +269,7 @@ class Intake:
             checked, dropped = policy.apply_many(entry.tag_id, checked)
         encoded: list[EncodedPart] = []
         if len(checked) >= _ENCODE_AT and not entry.buffer:  # (looked at again under the lock)
-            encoded, problems = encode_chunks(checked, self._options["batch_points"])
+            encoded, problems = encode_parts(checked, self._options["batch_points"])
             if problems:  # a dict changed while it was checked: say which, keep none
                 index, why = problems[0]
                 raise InvalidPointError(entry.tag_id, index, None, f"cannot be encoded ({why})")

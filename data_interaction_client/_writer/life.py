@@ -40,6 +40,13 @@ class Life:
         """Whether the writer takes points: neither closing nor with its client closed."""
         return not (self.closing or self.client_closed)
 
+    def check_open(self) -> None:
+        """Raise `WriterClosedError` once the writer is closed."""
+        if self.closed:
+            raise WriterClosedError(
+                "the writer is closed: what it held is in its spool (or was reported lost)"
+            )
+
     def check_taking(self, pending: int) -> None:
         """Raise `WriterClosedError` when the writer takes no more points (``pending``: for the message)."""
         if self.client_closed:

@@ -5,7 +5,7 @@ A record holds the points of one or more tags, at most ``batch_points`` of them,
 their tags.
 
 The points are the checked wire dicts, encoded once (orjson): by ``write_points`` on the caller's
-thread (`encode_chunks`: the intake then holds `EncodedPart` bytes, not dicts), or by the committer
+thread (`encode_parts`: the intake then holds `EncodedPart` bytes, not dicts), or by the committer
 for the points of ``write`` and ``write_tags`` (`encode_records`). A request body (`RequestBody`) is
 made of records by joining their parts' bytes, so no point is encoded twice: the arrays of one tag
 across the records become one ``{"tagId": ..., "data": [...]}`` item, in the records' order, and each
@@ -23,7 +23,7 @@ from .._spool.contract import NewRecord, QuarantineEntry, Record
 from .._spool.record_format import RecordPart, join_parts, tight
 from .._types import PointDict, TagId, tag_id_from
 
-__all__ = ["EncodedPart", "RequestBody", "encode_chunks", "encode_records"]
+__all__ = ["EncodedPart", "RequestBody", "encode_parts", "encode_records"]
 
 
 class EncodedPart(NamedTuple):
@@ -34,7 +34,7 @@ class EncodedPart(NamedTuple):
     last_x: bytes
 
 
-def encode_chunks(
+def encode_parts(
     points: list[PointDict], batch_points: int
 ) -> tuple[list[EncodedPart], list[tuple[int, str]]]:
     """Encode checked points in arrays of at most ``batch_points``; also the points left out.
