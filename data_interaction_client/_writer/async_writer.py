@@ -88,6 +88,12 @@ class AsyncWriter(BaseWriter):
     written on one worker thread, so the event loop never waits on the disk (but for opening the
     spool, in the constructor). ``overflow="block"`` is not offered: a plain call cannot wait
     without blocking the event loop.
+
+    Args:
+        client: The client the writer sends through: an
+            [`AsyncDataInteractionClient`][data_interaction_client.AsyncDataInteractionClient]
+            (``client.writer`` passes itself).
+
     """
 
     def __init__(

@@ -73,6 +73,11 @@ class Writer(BaseWriter):
 
     The arguments below are all keyword-only, given to ``client.writer``.
 
+    Args:
+        client: The client the writer sends through, with its transport, token, timeouts and typed
+            errors: a [`DataInteractionClient`][data_interaction_client.DataInteractionClient]
+            (``client.writer`` passes itself).
+
     Keyword Args:
         spool: A directory for the spool (created if need be; one writer per directory), or ``None``
             to keep pending points in memory only (lost if the process ends).
