@@ -15,6 +15,9 @@ from data_interaction_client._logging import LOGGER, LOGGERS
 EXPECTED = {
     "data_interaction_client._http.base_client": "data_interaction_client.client",
     "data_interaction_client._writer.writers": "data_interaction_client.writer",
+    "data_interaction_client._writer.async_writer": "data_interaction_client.writer",
+    "data_interaction_client._writer.base": "data_interaction_client.writer",
+    "data_interaction_client._writer.life": "data_interaction_client.writer",
     "data_interaction_client._writer.accounts": "data_interaction_client.writer",
     "data_interaction_client._writer.committer": "data_interaction_client.writer",
     "data_interaction_client._writer.engine": "data_interaction_client.writer",
