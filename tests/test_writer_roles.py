@@ -592,7 +592,7 @@ def test_accounts_count_and_judge_health() -> None:
     assert accounts.health(send="ok", disk_refusing=False, quarantined=0) == "ok"
     stats = accounts.stats(
         pending=Pending(1, 2, 3),
-        batches=1,
+        records=1,
         oldest_age=None,
         spool_bytes=0,
         quarantined=0,

@@ -153,9 +153,9 @@ class BaseWriter:
 
     def purge_quarantined(self, ids: Iterable[int] | None = None) -> int:
         """Delete quarantined batches (all, or those of ``ids``); return how many. Their points are lost."""
-        batches, points = self._spool.purge(ids_of(ids))
-        self._engine.purged(batches, points)
-        return batches
+        records, points = self._spool.purge(ids_of(ids))
+        self._engine.purged(records, points)
+        return records
 
     # --- stats -------------------------------------------------------------------------------------
 

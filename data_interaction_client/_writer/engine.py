@@ -477,7 +477,7 @@ class WriterEngine:
             )
             return self._accounts.stats(
                 pending=self._pending(),
-                batches=spool.records,
+                records=spool.records,
                 oldest_age=max(ages) if ages else None,
                 spool_bytes=spool.bytes,
                 quarantined=spool.quarantined_records,

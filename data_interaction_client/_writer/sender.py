@@ -181,7 +181,7 @@ class Sender:
         self.failures += 1
         self.last_error = describe(error)
         if self.failures == 1 and unexpected(error):
-            log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
+            log.error("sending a request failed unexpectedly; the writer retries", exc_info=error)
         # Retried forever, whatever it is: the writer never drops points; a refusal of the writer
         # itself (token, address, a request that cannot be written) is critical until fixed.
         health: Health = "critical" if judged is Failure.REFUSED else "degraded"

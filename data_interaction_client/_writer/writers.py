@@ -1,8 +1,8 @@
 """The thread writer, `Writer`: a commit thread and a send thread around a `WriterEngine`.
 
-The thread twin of `AsyncWriter` (``async_writer``), re-exported here with it: the loops ask the
-engine for the next step, match on it, wait on a condition of the engine's lock or do the spool's
-call or the post, and hand the outcome back. Writers still open when the interpreter exits are
+The thread twin of `AsyncWriter` (``async_writer``; the facades import both from here): the loops
+ask the engine for the next step, match on it, wait on a condition of the engine's lock or do the
+spool's call or the post, and hand the outcome back. Writers still open when the interpreter exits are
 closed by ``atexit``.
 """
 
