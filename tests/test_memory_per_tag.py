@@ -15,7 +15,8 @@ import orjson
 from data_interaction_client import Tag
 from data_interaction_client._points import PointRules
 from data_interaction_client._spool.contract import Record
-from data_interaction_client._writer.records import encode_chunks, encode_records, parts_of, tight
+from data_interaction_client._spool.record_format import parts_of, tight
+from data_interaction_client._writer.records import encode_parts, encode_records
 
 X = 1_600_000_000_000_000
 TAGS = 1_000
@@ -43,9 +44,9 @@ def test_a_small_encoded_value_holds_only_its_bytes() -> None:
 
 def test_the_points_of_one_tag_encoded_for_the_intake_hold_only_their_bytes() -> None:
     per_tag = _retained(
-        lambda: [encode_chunks([{"x": X + i, "y": 1.5, "q": None}], 20_000)[0][0] for i in range(TAGS)]
+        lambda: [encode_parts([{"x": X + i, "y": 1.5, "q": None}], 20_000)[0][0] for i in range(TAGS)]
     )
-    assert per_tag < 600  # an Encoded of one point: its count, its array and its last x
+    assert per_tag < 600  # an EncodedPart of one point: its count, its array and its last x
 
 
 def test_records_and_their_parts_of_many_one_point_tags_hold_only_their_bytes() -> None:

@@ -26,7 +26,7 @@ from data_interaction_client import (
     WriterTimeoutError,
 )
 from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
-from data_interaction_client._writer import committer, writers
+from data_interaction_client._writer import base, committer
 
 from .conftest import json_response
 from .writer_helpers import FAST, FillingDisk, Recorder, points, wait_until
@@ -183,7 +183,7 @@ def test_block_is_not_offered_and_the_writer_needs_a_loop(tmp_path: Path) -> Non
 def test_a_full_disk_then_space_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
     disk = FillingDisk()
-    monkeypatch.setattr(writers, "_disk_spool", disk.spool)
+    monkeypatch.setattr(base, "_disk_spool", disk.spool)
     recorder = Recorder()
     recorder.down(503)
 

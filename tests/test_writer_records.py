@@ -7,14 +7,9 @@ import pytest
 
 from data_interaction_client import InvalidPointError, TagAttributes, TagPath
 from data_interaction_client._spool.contract import Record
+from data_interaction_client._spool.record_format import RecordError, decode_points, parts_of
 from data_interaction_client._writer.policies import TagPolicy, make_policy
-from data_interaction_client._writer.records import (
-    Piece,
-    RecordError,
-    decode_points,
-    encode_records,
-    parts_of,
-)
+from data_interaction_client._writer.records import RequestBody, encode_records
 
 
 def pts(start: int, count: int) -> list[dict[str, object]]:
@@ -43,9 +38,9 @@ def test_records_hold_at_most_batch_points_and_keep_the_order() -> None:
 def test_a_body_joins_the_records_one_item_per_tag_without_reencoding() -> None:
     records, _ = encode_records([("a", pts(0, 3)), ("b", pts(10, 2)), ("a", pts(3, 2))], batch_points=4)
     parts = [part for i, r in enumerate(records) for part in parts_of(as_record(r, i + 1))]
-    piece = Piece(parts, as_record(records[0]))
+    piece = RequestBody(parts, as_record(records[0]))
     assert piece.points == 7
-    body = orjson.loads(piece.body())
+    body = orjson.loads(piece.join())
     assert body == {"data": [{"tagId": "a", "data": pts(0, 5)}, {"tagId": "b", "data": pts(10, 2)}]}
     assert piece.tag_ids() == ["a", "b"]
 
@@ -60,14 +55,14 @@ def test_a_point_changed_after_it_was_given_is_left_out_and_reported() -> None:
 
 def test_split_halves_parts_then_points_and_never_one_point() -> None:
     records, _ = encode_records([("a", pts(0, 3)), ("b", pts(10, 1))], batch_points=10)
-    piece = Piece(parts_of(as_record(records[0])), as_record(records[0]))
+    piece = RequestBody(parts_of(as_record(records[0])), as_record(records[0]))
     assert piece.split(points=False) is not None
     first, second = piece.split(points=True)  # type: ignore[misc]
     assert (first.points, second.points) == (3, 1)
     assert first.split(points=False) is None  # one part: only a 413 splits its points
     one, two = first.split(points=True)  # type: ignore[misc]
-    assert orjson.loads(one.body())["data"] == [{"tagId": "a", "data": pts(0, 1)}]
-    assert orjson.loads(two.body())["data"] == [{"tagId": "a", "data": pts(1, 2)}]
+    assert orjson.loads(one.join())["data"] == [{"tagId": "a", "data": pts(0, 1)}]
+    assert orjson.loads(two.join())["data"] == [{"tagId": "a", "data": pts(1, 2)}]
     assert second.split(points=True) is None
     entry = first.quarantine_entry("HTTP 422", 422)
     assert (entry.points, entry.status, entry.record_id) == (3, 422, 1)

@@ -33,21 +33,16 @@ from data_interaction_client import (
 )
 from data_interaction_client._http.base_client import WriterLink
 from data_interaction_client._spool.contract import MemorySpool, NewRecord
+from data_interaction_client._spool.record_format import decode_points
 from data_interaction_client._writer.accounts import Accounts, Pending
 from data_interaction_client._writer.committer import Committer, state_key
 from data_interaction_client._writer.delivery import Verdict
-from data_interaction_client._writer.engine import (
-    Commit,
-    Pause,
-    Send,
-    Stop,
-    Wait,
-    WriterEngine,
-)
+from data_interaction_client._writer.engine import WriterEngine
 from data_interaction_client._writer.intake import Intake, Room, Take, wire_points
-from data_interaction_client._writer.options import Settings, settings_from
-from data_interaction_client._writer.records import Encoded, decode_points, encode_records
+from data_interaction_client._writer.options import CheckedOptions, check_options
+from data_interaction_client._writer.records import EncodedPart, encode_records
 from data_interaction_client._writer.sender import Sender
+from data_interaction_client._writer.steps import Commit, Pause, Send, Stop, Wait
 
 from .writer_helpers import points
 
@@ -64,8 +59,8 @@ def _unused(request: httpx.Request) -> httpx.Response:
     raise AssertionError("the roles do no I/O: no request is made")
 
 
-def settings(client: DataInteractionClient, spool: object = None, **options: Any) -> Settings:
-    return settings_from(spool, options, client)
+def settings(client: DataInteractionClient, spool: object = None, **options: Any) -> CheckedOptions:
+    return check_options(spool, options)
 
 
 class Signals:
@@ -103,7 +98,7 @@ def make_intake(
 
 
 def intake_of(
-    made: Settings, wait_for_room: Any = None, room: Room | None = None
+    made: CheckedOptions, wait_for_room: Any = None, room: Room | None = None
 ) -> tuple[Intake, Accounts, Signals, Gate]:
     """An intake alone; ``room`` is the engine's, set by the test (by default: room for anything)."""
     accounts, signals, gate = Accounts(), Signals(), Gate()
@@ -128,9 +123,9 @@ def intake_of(
 def taken_points(take: Take) -> dict[str, list[dict[str, Any]]]:
     """The points of a take per tag, decoded, in order."""
     result: dict[str, list[dict[str, Any]]] = {}
-    for wire, group in take.groups:
+    for wire, group in take.by_tag:
         assert isinstance(wire, str)
-        decoded = orjson.loads(group.data) if isinstance(group, Encoded) else wire_points(group)
+        decoded = orjson.loads(group.data) if isinstance(group, EncodedPart) else wire_points(group)
         result.setdefault(wire, []).extend(decoded)
     return result
 
@@ -155,10 +150,10 @@ def test_intake_keeps_each_tags_points_in_write_order_and_a_take_empties_it(
         "a": [{"x": X, "y": 1.5, "q": None}, {"x": X + 1, "y": 2.5, "q": 3}],
         "b": [*points(1, 0, 100), {"x": X + 200, "y": 9.0}],  # a tuple without q: none
     }
-    assert any(isinstance(group, Encoded) for _, group in take.groups)
-    assert take.groups[0][1][0] == (X, 1.5, None)  # write() keeps a tuple: the committer makes the dict
+    assert any(isinstance(group, EncodedPart) for _, group in take.by_tag)
+    assert take.by_tag[0][1][0] == (X, 1.5, None)  # write() keeps a tuple: the committer makes the dict
     assert (intake.count, intake.bytes, intake.dirty) == (0, 0, [])
-    assert intake.take().groups == []  # taken once
+    assert intake.take().by_tag == []  # taken once
 
 
 def test_intake_is_due_at_its_interval_at_batch_points_when_asked_or_closing(
@@ -338,7 +333,7 @@ def test_committer_drops_a_point_changed_after_it_was_given(
     intake.write_points("a", given)  # few points: kept as the dicts given
     take = committer.take()
     assert take is not None
-    group = take.groups[0][1]
+    group = take.by_tag[0][1]
     assert isinstance(group, list)
     assert group[0] is given[0]
     given[0]["y"] = object()  # changed by the caller after it was checked
@@ -597,7 +592,7 @@ def test_accounts_count_and_judge_health() -> None:
     assert accounts.health(send="ok", disk_refusing=False, quarantined=0) == "ok"
     stats = accounts.stats(
         pending=Pending(1, 2, 3),
-        batches=1,
+        records=1,
         oldest_age=None,
         spool_bytes=0,
         quarantined=0,

@@ -37,7 +37,7 @@ from data_interaction_client import (
     WriterTimeoutError,
 )
 from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
-from data_interaction_client._writer import committer, writers
+from data_interaction_client._writer import base, committer
 
 from .conftest import json_response
 from .writer_helpers import FillingDisk, LogEvents, Recorder, Twin, mount_tmpfs, points, wait_until
@@ -313,12 +313,12 @@ def disks(monkeypatch: pytest.MonkeyPatch) -> list[FullDisk]:
     """The spools the writers open, each a :class:`FullDisk`; the writer retries every 0.05 s."""
     made: list[FullDisk] = []
 
-    def open_spool(settings: Any) -> FullDisk:
-        spool = FullDisk(settings.spool, fsync=settings.fsync)
+    def open_spool(options: Any) -> FullDisk:
+        spool = FullDisk(options["spool"], fsync=options["fsync"])
         made.append(spool)
         return spool
 
-    monkeypatch.setattr(writers, "_disk_spool", open_spool)
+    monkeypatch.setattr(base, "_disk_spool", open_spool)
     monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)
     return made
 
@@ -1071,7 +1071,7 @@ def test_a_full_disk_refuses_new_points_and_goes_on_once_space_is_back(
 ) -> None:
     monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)  # not 1 s: the test waits for it
     disk = FillingDisk()
-    monkeypatch.setattr(writers, "_disk_spool", disk.spool)
+    monkeypatch.setattr(base, "_disk_spool", disk.spool)
     recorder.down(503)
     w = twin.writer(tmp_path / "spool")
     w.write_points("a", points(0, 0, 100))

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from data_interaction_client import AsyncDataInteractionClient, DataInteractionClient, Tag, TagPath
+from data_interaction_client._spool.record_format import decode_points
 from data_interaction_client._spool.sqlite import SqliteSpool
-from data_interaction_client._writer.records import decode_points
 
 from .writer_helpers import FAST, Recorder
 

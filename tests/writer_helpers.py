@@ -280,9 +280,11 @@ class FillingDisk:
         """No more room than the file takes now."""
         self.limit(self.pages())
 
-    def spool(self, settings: Any) -> SqliteSpool:
+    def spool(self, options: Any) -> SqliteSpool:
         """The spool a writer opens on this disk (in place of the writers' ``_disk_spool``)."""
-        return SqliteSpool(settings.spool, fsync=settings.fsync, shared=settings.shared_spool, connect=self)
+        return SqliteSpool(
+            options["spool"], fsync=options["fsync"], shared=options["shared_spool"], connect=self
+        )
 
 
 def mount_tmpfs(path: Path, size: str, *, remount: bool = False) -> bool:

@@ -12,7 +12,7 @@ Nothing here writes to the file read. Two readings are joined:
   a header byte SQLite refuses or a page SQLite gave up on hide none of the leaves below them.
 
 Every record found is believed only when its CRC-32 holds and its bytes decode as the writer's
-layout (`_writer.records.parts_of`); records with the same bytes are one. The delivery watermark
+layout (`record_format.parts_of`); records with the same bytes are one. The delivery watermark
 says which records of ``batches`` were delivered already: the ledger's (``acked`` beside the file,
 or the copy kept beside a file renamed aside) when it belongs to this file, else the file's own
 (which may lag: records delivered since may come back, never records lost).
@@ -31,9 +31,9 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from .._types import PointDict, TagId, tag_id_from
-from .._writer.records import RecordError, decode_points, parts_of
 from .contract import Record, record_crc
 from .ledger import LEDGER_NAME, read_state
+from .record_format import RecordError, decode_points, parts_of
 from .sqlite import DB_NAME, _meta_check, _state_crc
 
 __all__ = [

@@ -148,7 +148,7 @@ class Accounts:
         self,
         *,
         pending: Pending,
-        batches: int,
+        records: int,
         oldest_age: float | None,
         spool_bytes: int,
         quarantined: int,
@@ -159,7 +159,7 @@ class Accounts:
         """The writer's `WriterStats`: these accounts, with the state of its other roles."""
         return WriterStats(
             pending_points=pending.total,
-            pending_batches=batches,
+            pending_batches=records,
             oldest_pending_age=oldest_age,
             spool_bytes=spool_bytes,
             sent_points=self.sent_points,

@@ -10,17 +10,20 @@ again every second, first in the next append.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import Any
 
 import orjson
 
 from .._exceptions import SpoolError
-from .._spool.contract import AppendResult, NewRecord
+from .._spool.contract import AppendResult, NewRecord, Spool
+from .._spool.record_format import tight
+from .._types import TagId, tag_id_from, tag_id_to_wire
 from .accounts import Accounts
 from .intake import Intake, Take, wire_points
-from .options import Settings
-from .records import Encoded, encode_records, tight
+from .options import CheckedOptions
+from .records import EncodedPart, encode_records
 
 __all__ = ["Committer", "Watermarks", "state_key", "watermark_value"]
 
@@ -46,6 +49,15 @@ class Watermarks:
         self.stored.update(self.due)
         self.due = {}
 
+    def of(self, tag_id: TagId) -> int | str | None:
+        """The watermark of a tag in the spool (`Writer.watermark`), or ``None``."""
+        raw = self.stored.get(state_key(tag_id_to_wire(tag_id)))
+        return None if raw is None else watermark_value(raw)
+
+    def all(self) -> dict[TagId, int | str]:
+        """Every tag's watermark in the spool."""
+        return {tag_id_from(orjson.loads(key)): watermark_value(raw) for key, raw in self.stored.items()}
+
 
 class Committer:
     """What the commit loop does, and what is between the intake and the spool.
@@ -56,13 +68,13 @@ class Committer:
 
     def __init__(
         self,
-        settings: Settings,
+        options: CheckedOptions,
         intake: Intake,
         lock: threading.Lock,
         accounts: Accounts,
         stored: dict[str, bytes],
     ) -> None:
-        self._settings = settings
+        self._options = options
         self._intake = intake
         self._lock = lock
         self._accounts = accounts
@@ -86,6 +98,24 @@ class Committer:
     def unsaved_bytes(self) -> int:
         """Bytes of the records the spool refused, kept to try again."""
         return sum(record.size for record in self.unsaved)
+
+    def room(self, spool: Spool) -> tuple[int, int]:
+        """The points the writer takes before the overflow policy applies, and those it holds when empty.
+
+        What the spool holds and the committer holds count; a spool on disk is bounded in bytes (as many
+        points as the bytes per point measured so far make). ``drop_oldest`` has no bound: it makes room.
+        """
+        options = self._options
+        if options["spool"] is None:
+            capacity = options["max_pending_points"]
+        else:
+            capacity = options["max_spool_bytes"] // self.bytes_per_point
+        if options["overflow"] == "drop_oldest":
+            return sys.maxsize, capacity
+        if options["spool"] is None:
+            return options["max_pending_points"] - (spool.points + self.held), capacity
+        free = options["max_spool_bytes"] - spool.bytes - self.unsaved_bytes()
+        return free // self.bytes_per_point - self.committing, capacity
 
     def due_in(self, now: float, closing: bool) -> float | None:
         """Seconds until the next commit is due: 0 now, ``None`` when there is nothing to commit."""
@@ -114,18 +144,18 @@ class Committer:
         """The records of a take (the CPU part of a commit: the lock is taken only at the end)."""
         if take is None:
             return []
-        groups = [
-            (wire, points if isinstance(points, Encoded) else wire_points(points))
-            for wire, points in take.groups
+        by_tag = [
+            (wire, points if isinstance(points, EncodedPart) else wire_points(points))
+            for wire, points in take.by_tag
         ]
-        records, problems = encode_records(groups, self._settings.batch_points)
+        records, problems = encode_records(by_tag, self._options["batch_points"])
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
         states = {
             state_key(wire): points.last_x
-            if isinstance(points, Encoded)
+            if isinstance(points, EncodedPart)
             else tight(orjson.dumps(points[-1]["x"]))
-            for wire, points in groups
+            for wire, points in by_tag
             if points
         }
         for wire, index, problem in problems:
@@ -146,13 +176,13 @@ class Committer:
 
     def to_append(self, records: list[NewRecord]) -> tuple[list[NewRecord], dict[str, Any]]:
         """What to append (records refused before come first) and the spool's keyword arguments."""
-        settings = self._settings
+        options = self._options
         limit: dict[str, Any] = {}
-        if settings.overflow == "drop_oldest":
-            if settings.spool is None:
-                limit["max_points"] = settings.max_pending_points
+        if options["overflow"] == "drop_oldest":
+            if options["spool"] is None:
+                limit["max_points"] = options["max_pending_points"]
             else:
-                limit["max_bytes"] = settings.max_spool_bytes
+                limit["max_bytes"] = options["max_spool_bytes"]
         if self.watermarks.due:
             limit["states"] = dict(self.watermarks.due)
         return self.unsaved + records, limit
@@ -171,7 +201,7 @@ class Committer:
         self.unsaved = []
         self.unsaved_points = 0
         if self.refusal is not None:
-            log.info("the spool %s takes points again", self._settings.spool)
+            log.info("the spool %s takes points again", self._options["spool"])
             self.refusal = None
         return 0 if result is None else result.dropped_points
 

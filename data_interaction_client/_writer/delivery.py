@@ -1,6 +1,6 @@
-"""What becomes of the records of one send: the pieces sent, split and set aside; how a failure is judged.
+"""What becomes of the records of one send: request bodies sent, split, set aside; how failures are judged.
 
-No I/O here: the writers send the pieces and settle the records with the spool.
+No I/O here: the writers post the bodies and settle the records with the spool.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from .._exceptions import (
     PlatformError,
 )
 from .._spool.contract import QuarantineEntry, Record
-from .records import Piece, RecordError, parts_of
+from .._spool.record_format import RecordError, parts_of
+from .records import RequestBody
 
 __all__ = ["Delivery", "Verdict", "describe", "unexpected", "unreachable"]
 
@@ -27,10 +28,10 @@ log = logging.getLogger("data_interaction_client.writer")
 class Delivery:
     """The records of one send and what became of their parts; no I/O.
 
-    The records are sent as one piece; a piece the platform finds too large (413) is split in two,
-    and so is one it refuses for good (400, 404, 409, 422, ...) while it holds more than one part,
-    so that one bad tag does not set aside the points of the others. A part refused alone goes to
-    the quarantine.
+    The records are sent as one request body; a body the platform finds too large (413) is split in
+    two, and so is one it refuses for good (400, 404, 409, 422, ...) while it holds more than one
+    part, so that one bad tag does not set aside the points of the others. A part refused alone goes
+    to the quarantine.
     """
 
     def __init__(self, records: list[Record], max_points: int | None = None) -> None:
@@ -65,53 +66,53 @@ class Delivery:
                 continue
             first = first or record
             parts.extend(record_parts)
-        self._pieces: list[Piece] = [Piece(parts, first)] if first is not None else []
+        self._bodies: list[RequestBody] = [RequestBody(parts, first)] if first is not None else []
         if max_points is not None:
             self.fit(max_points)
 
     def fit(self, max_points: int) -> None:
-        """Split the pieces left until each holds at most ``max_points`` points (or one point)."""
-        fitted: list[Piece] = []  # in the order they are sent
-        stack = self._pieces
+        """Split the bodies left until each holds at most ``max_points`` points (or one point)."""
+        fitted: list[RequestBody] = []  # in the order they are sent
+        stack = self._bodies
         while stack:
-            piece = stack.pop()
-            halves = piece.split(points=True) if piece.points > max_points else None
+            body = stack.pop()
+            halves = body.split(points=True) if body.points > max_points else None
             if halves is None:
-                fitted.append(piece)
+                fitted.append(body)
             else:
                 stack.extend(reversed(halves))
-        self._pieces = fitted[::-1]  # the last is sent first
+        self._bodies = fitted[::-1]  # the last is sent first
 
-    def next(self) -> Piece | None:
-        """The piece to send now, or ``None`` when every piece is settled."""
-        return self._pieces[-1] if self._pieces else None
+    def next(self) -> RequestBody | None:
+        """The request body to send now, or ``None`` when every body is settled."""
+        return self._bodies[-1] if self._bodies else None
 
-    def done(self, piece: Piece) -> None:
-        """The piece was accepted."""
-        self._pieces.pop()
-        self.accepted += piece.points
+    def done(self, body: RequestBody) -> None:
+        """The body was accepted."""
+        self._bodies.pop()
+        self.accepted += body.points
 
-    def split(self, piece: Piece, *, points: bool) -> bool:
-        """Replace the piece by its halves (see `Piece.split`); ``False`` when it cannot be split."""
-        halves = piece.split(points=points)
+    def split(self, body: RequestBody, *, points: bool) -> bool:
+        """Replace the body by its halves (see `RequestBody.split`); ``False`` when it cannot be split."""
+        halves = body.split(points=points)
         if halves is None:
             return False
-        self._pieces.pop()
-        self._pieces.extend(reversed(halves))  # the first half is sent first
+        self._bodies.pop()
+        self._bodies.extend(reversed(halves))  # the first half is sent first
         return True
 
-    def set_aside(self, piece: Piece, error: str, status: int | None) -> None:
-        """The piece goes to the quarantine."""
-        self._pieces.pop()
-        self.quarantine.append(piece.quarantine_entry(error, status))
+    def set_aside(self, body: RequestBody, error: str, status: int | None) -> None:
+        """The body goes to the quarantine."""
+        self._bodies.pop()
+        self.quarantine.append(body.quarantine_entry(error, status))
 
 
 class Verdict:
     """What the writer did with a failed send (the failure itself is judged by ``_http.retry.classify``)."""
 
-    RETRY = "retry"  # the same piece again, after a backoff
-    SPLIT = "split"  # the piece was split: its halves go at once
-    PERMANENT = "permanent"  # the piece was set aside in the quarantine
+    RETRY = "retry"  # the same body again, after a backoff
+    SPLIT = "split"  # the body was split: its halves go at once
+    PERMANENT = "permanent"  # the body was set aside in the quarantine
     STOP = "stop"  # send nothing more: the client was closed, or closing with the platform unreachable
 
 

@@ -1,17 +1,17 @@
 """The writer's engine: every decision of the sync and async writers, under one lock; no I/O.
 
-`WriterEngine` composes the roles and owns the lock they share. The two writers (`writers`) hold
-an engine and add only the I/O and the waiting: a thread or an asyncio task that commits, another
-that sends, the spool's calls, the one ``post`` of a piece, and how a caller waits for ``sync``
-and ``flush``. Their loops ask the engine for the next step, match on it, do it and hand the
-outcome back:
+`WriterEngine` composes the roles and owns the lock they share. The two writers (`Writer` in
+``writers``, `AsyncWriter` in ``async_writer``) hold an engine and add only the I/O and the waiting:
+a thread or an asyncio task that commits, another that sends, the spool's calls, the one ``post`` of
+a request body, and how a caller waits for ``sync`` and ``flush``. Their loops ask the engine for
+the next step (the small frozen classes of ``steps``), match on it, do it and hand the outcome back:
 
 - the commit loop: `WriterEngine.next_commit` gives `Wait`, `Stop`, `Commit` or `Sweep`; a
   `Commit` is encoded by `WriterEngine.encode` (an `Append`), appended to the spool, and its
   outcome given to `WriterEngine.committed` or `WriterEngine.commit_failed`; a sweep's to
   `WriterEngine.swept`.
 - the send loop: `WriterEngine.next_send` gives `Wait`, `Stop` or `Send`; the records the spool
-  gives for a `Send` become a `Delivery` (`WriterEngine.delivery`), each piece of it is posted and
+  gives for a `Send` become a `Delivery` (`WriterEngine.delivery`), each request body of it is posted and
   its outcome given to `WriterEngine.sent`, which answers `Pause` (how long before the next post)
   or `Stop`; `WriterEngine.settled` once the spool removed what was delivered.
 
@@ -24,9 +24,10 @@ The roles, each in its module and testable alone:
 - `Sender` (``sender``): when to send, what each request's outcome means (accepted, retried with
   backoff, split, set aside), the health of delivery and the callbacks.
 - `Accounts` (``accounts``): what was sent, dropped and refused; what a close left.
+- `Life` (``life``): open, closing, stopping, closed, its client closed; what a close leaves behind.
 
-The engine holds what joins them: the lock, the writer's life (open, closing, stopping, its client
-closed, closed), the room, ``sync`` and ``flush``, ``stats`` and the watermarks.
+The engine holds what joins them: the lock, the room, ``sync`` and ``flush``, ``stats`` and the
+watermarks.
 
 How points flow: ``write*`` checks each point on the caller's thread and appends it to the tag's
 intake (no I/O). The committer takes the intake at least every ``commit_interval`` (sooner once
@@ -41,16 +42,11 @@ the quarantine in the same one.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
-
-import attrs
-import orjson
 
 from .._exceptions import (
     ClientClosedError,
@@ -60,30 +56,23 @@ from .._exceptions import (
     WriterTimeoutError,
 )
 from .._http.base_client import WriterLink
-from .._spool.contract import AppendResult, NewRecord, QuarantinedRecord, Record, Spool
+from .._spool.contract import AppendResult, QuarantinedRecord, Record, Spool
+from .._spool.record_format import RecordError, decode_points
 from .._tag import Tag
-from .._types import PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
+from .._types import PointDict, TagId, TagIdLike, tag_id_from
 from .accounts import Accounts, Pending
-from .committer import _STORE_RETRY_DELAY, Committer, state_key, watermark_value
+from .committer import _STORE_RETRY_DELAY, Committer
 from .delivery import Delivery, describe, unreachable
-from .intake import Intake, Room, Signal, Take, limit_of
-from .options import QuarantinedBatch, Settings, WriterStats
-from .records import Piece, RecordError, decode_points
+from .intake import Intake, Room, Signal, limit_of
+from .life import Life
+from .options import CheckedOptions, QuarantinedBatch, WriterStats
+from .records import RequestBody
 from .sender import Sender
+from .steps import STOP, SWEEP, Append, Commit, Pause, Send, Stop, Sweep, SyncTarget, Wait
 
 __all__ = [
     "INTAKE_BYTES",
     "INTAKE_CAP",
-    "STOP",
-    "SWEEP",
-    "Append",
-    "Commit",
-    "Pause",
-    "Send",
-    "Stop",
-    "Sweep",
-    "SyncTarget",
-    "Wait",
     "WriterEngine",
     "client_closed",
     "ids_of",
@@ -102,73 +91,6 @@ INTAKE_BYTES = 8 * 1024 * 1024
 """Bytes of points encoded by ``write_points`` the intake may hold before a sync writer's ``write_points``
 waits for the committer: enough for the committer to take large bites (one commit per disk flush), little
 next to the points a caller gives at once."""
-
-
-# --- the steps: what a loop does next ----------------------------------------------------------------
-
-
-@attrs.frozen
-class Wait:
-    """Wait ``seconds`` (``None``: until woken), then ask again."""
-
-    seconds: float | None
-
-
-@attrs.frozen
-class Stop:
-    """The writer is stopping (or can send nothing more): the loop returns."""
-
-
-@attrs.frozen
-class Commit:
-    """Append ``take`` to the spool (``None``: only the records the spool refused before)."""
-
-    take: Take | None
-
-
-@attrs.frozen
-class Sweep:
-    """Tidy the spool (delete the rows delivered)."""
-
-
-@attrs.frozen
-class Send:
-    """Take the oldest records of the spool, up to ``max_points`` points, and deliver them."""
-
-    max_points: int
-
-
-@attrs.frozen
-class Append:
-    """A commit encoded: ``records`` go to the spool's ``append`` with ``limits`` (its keyword arguments).
-
-    ``records`` are those the spool refused before, then ``new``, the records of ``take``.
-    """
-
-    take: Take | None
-    new: list[NewRecord]
-    records: list[NewRecord]
-    limits: dict[str, Any]
-
-
-@attrs.frozen
-class Pause:
-    """The send loop pauses until ``until`` (monotonic); ``closing``: whether the writer was closing then."""
-
-    until: float
-    closing: bool
-
-
-@attrs.frozen
-class SyncTarget:
-    """What ``sync`` waits for: ``points`` written in the spool; ``refusals``: the refusals by then."""
-
-    points: int
-    refusals: int
-
-
-STOP = Stop()
-SWEEP = Sweep()
 
 
 def _cannot_wait(seconds: float) -> None:  # pragma: no cover - only a writer that can wait blocks
@@ -190,29 +112,25 @@ class WriterEngine:
 
     def __init__(
         self,
-        settings: Settings,
+        options: CheckedOptions,
         link: WriterLink,
         spool: Spool,
         *,
         signal: Signal,
         wait_for_room: Callable[[float], None] | None = None,
     ) -> None:
-        self.settings = settings
+        self.options = options
         self.lock = threading.Lock()
         self._signal = signal
         self._spool = spool
-        self._closing = False
-        self._closed = False
-        self._stop = False  # the loops are to return
-        self._client_closed = False  # the client was closed: nothing more is taken or sent
-        self._gave_up = False  # closing, the platform could not be reached: nothing more is sent
+        self._life = Life(options["spool"])
         self._accounts = Accounts()
         if wait_for_room is None:
             self.room = Room()
         else:
             self.room = Room(cap=INTAKE_CAP, bytes_cap=INTAKE_BYTES)
         self.intake = Intake(
-            settings,
+            options,
             link,
             self.lock,
             self._accounts,
@@ -222,14 +140,14 @@ class WriterEngine:
             gate=self._gate,
             pending=self.pending_points,
         )
-        self._commits = Committer(settings, self.intake, self.lock, self._accounts, spool.states())
-        self._sends = Sender(settings, spool, self._accounts, self.pending_points)
+        self._commits = Committer(options, self.intake, self.lock, self._accounts, spool.states())
+        self._sends = Sender(options, spool, self._accounts, self.pending_points)
         with self.lock:
             self._update_room()
         if spool.records:
             log.info(
                 "spool %s holds %d points in %d batches from before: sending them first",
-                settings.spool,
+                options["spool"],
                 spool.points,
                 spool.records,
             )
@@ -237,21 +155,18 @@ class WriterEngine:
     @property
     def closing(self) -> bool:
         """Whether the writer has begun closing (it takes no more points)."""
-        return self._closing
+        return self._life.closing
 
     @property
     def closed(self) -> bool:
         """Whether the writer is closed."""
-        return self._closed
+        return self._life.closed
 
     # --- room ------------------------------------------------------------------------------------------
 
     def _gate(self, count: int) -> None:
         """Raise when the writer takes no points at all: closed, its client closed, its disk refusing them."""
-        if self._client_closed:
-            raise WriterClosedError(self._client_closed_message())
-        if self._closing:
-            raise WriterClosedError("the writer is closed: it takes no more points")
+        self._life.check_taking(self.pending_points())
         refusal = self._commits.refusal
         if refusal is not None:
             self._accounts.refuse(count)
@@ -261,23 +176,11 @@ class WriterEngine:
 
     def _update_room(self) -> None:
         """Set the room: the points the writer takes before the overflow policy applies (the lock held)."""
-        settings = self.settings
         commits = self._commits
-        spool = self._spool
-        if settings.spool is None:
-            capacity = settings.max_pending_points
-        else:
-            capacity = settings.max_spool_bytes // commits.bytes_per_point
-        if self._closing or self._client_closed or commits.refusal is not None:
+        points, capacity = commits.room(self._spool)
+        if not self._life.taking or commits.refusal is not None:
             self.room.set(None, capacity)
             return
-        if settings.overflow == "drop_oldest":
-            points = sys.maxsize
-        elif settings.spool is None:
-            points = settings.max_pending_points - (spool.points + commits.held)
-        else:
-            free = settings.max_spool_bytes - spool.bytes - commits.unsaved_bytes()
-            points = free // commits.bytes_per_point - commits.committing
         self.room.set(points, capacity)
         if self.intake.count < points:
             self._accounts.room_again(self.pending_points())
@@ -291,10 +194,11 @@ class WriterEngine:
         an idle committer tidies the spool.
         """
         commits = self._commits
-        wait = commits.due_in(now, self._closing)
+        life = self._life
+        wait = commits.due_in(now, life.closing)
         if wait == 0:
             return Commit(commits.take())
-        if self._stop:
+        if life.stopping:
             return STOP
         if commits.sweep_due(self._spool.needs_sweep, now):
             return SWEEP
@@ -321,7 +225,7 @@ class WriterEngine:
                 self._accounts.drop("lost", lost)
             if result is not None:
                 self._sends.appended(result.last, now)
-            self._accounts.overflowed(dropped, limit_of(self.settings), now)
+            self._accounts.overflowed(dropped, limit_of(self.options), now)
             self._update_room()
             self._signal(send=True, progress=True)
 
@@ -350,9 +254,10 @@ class WriterEngine:
 
     def next_send(self, now: float) -> Wait | Stop | Send:
         """What the send loop does next (the lock held)."""
-        if self._stop:
+        life = self._life
+        if life.stopping:
             return STOP
-        wait = None if self._client_closed else self._sends.due_in(now, self._closing)
+        wait = None if life.client_closed else self._sends.due_in(now, life.closing)
         return Send(self._sends.request_points) if wait == 0 else Wait(wait)
 
     def delivery(self, records: list[Record]) -> Delivery | None:
@@ -363,53 +268,55 @@ class WriterEngine:
         self._sends.tell_set_aside()
         return self._sends.delivery(records) if records else None
 
-    def sent(self, delivery: Delivery, piece: Piece, took: float, error: Exception | None) -> Pause | Stop:
-        """What a ``post`` of ``piece`` did, and how long the send loop pauses before the next one.
+    def sent(
+        self, delivery: Delivery, body: RequestBody, took: float, error: Exception | None
+    ) -> Pause | Stop:
+        """What a ``post`` of ``body`` did, and how long the send loop pauses before the next one.
 
         ``error`` is what the post raised (``None``: accepted); ``took``: its seconds. Stops when the
         writer is stopping, its client was closed, or it is closing and the platform cannot be
         reached (the records stay in the spool). Calls the callbacks after the lock is released.
         """
-        if self._stop:
+        if self._life.stopping:
             return STOP
         sends = self._sends
         now = time.monotonic()
         with self.lock:
             if error is None:
-                sends.accepted(delivery, piece, now)
-                pause = Pause(now, self._closing)
+                sends.accepted(delivery, body, now)
+                pause = Pause(now, self._life.closing)
             elif isinstance(error, ClientClosedError):
-                self._client_gone_locked()
+                self._lose_client()
                 return STOP
-            elif self._closing and unreachable(error):
+            elif self._life.closing and unreachable(error):
                 self._give_up(error)
                 return STOP
             else:
-                delay, verdict = sends.failed(delivery, piece, error, now)
-                pause = Pause(now + (delay or 0.0), self._closing)
+                delay, verdict = sends.failed(delivery, body, error, now)
+                pause = Pause(now + (delay or 0.0), self._life.closing)
         if error is None:
-            sends.report_accepted(piece, took)
+            sends.report_accepted(body, took)
         else:
-            sends.report_failed(piece, took, error, delay, verdict)
+            sends.report_failed(body, took, error, delay, verdict)
         return pause
 
     def spool_failed(self, error: SpoolError, doing: str) -> Pause | Stop:
         """The send loop could not ``doing`` the spool: it pauses, then tries again; or it stops."""
-        if self._stop:
+        if self._life.stopping:
             return STOP
         log.error("the writer could not %s its spool (%s); trying again", doing, error)
         with self.lock:
-            return Pause(time.monotonic() + _STORE_RETRY_DELAY, self._closing)
+            return Pause(time.monotonic() + _STORE_RETRY_DELAY, self._life.closing)
 
     def pause_left(self, pause: Pause) -> float | None:
         """Seconds a pause still lasts (the lock held): 0.0 when over, ``None`` when the loop is to stop.
 
         A pause ends early when closing begins meanwhile: the send is tried once more at once.
         """
-        if self._stop:
+        if self._life.stopping:
             return None
         left = pause.until - time.monotonic()
-        return 0.0 if left <= 0 or self._closing != pause.closing else left
+        return 0.0 if left <= 0 or self._life.closing != pause.closing else left
 
     def settled(self) -> None:
         """The spool removed what was delivered."""
@@ -421,10 +328,7 @@ class WriterEngine:
 
     def ask_sync(self) -> SyncTarget:
         """Ask for a commit now; what ``sync`` waits for (see `sync_wait`)."""
-        if self._closed:
-            raise WriterClosedError(
-                "the writer is closed: what it held is in its spool (or was reported lost)"
-            )
+        self._life.check_open()
         target = self.intake.written
         if self._commits.committed < target:
             self.intake.commit_now = True
@@ -460,15 +364,14 @@ class WriterEngine:
                 )
             if limit is not None and deadline is not None:
                 deadline = min(deadline, limit)
-        left = remaining(deadline, what, timeout, self.pending_points(), now)
-        return left if left is None else max(left, 1e-6)
+        return remaining(deadline, what, timeout, self.pending_points(), now)
 
     def ask_flush(self) -> int:
         """After ``sync``: ask for a send now; the record id ``flush`` waits for (0: nothing pending)."""
         if not self._spool.records:
             return 0
-        if self._client_closed:
-            raise WriterClosedError(self._client_closed_message())
+        if self._life.client_closed:
+            raise WriterClosedError(self._life.client_closed_message(self.pending_points()))
         self._signal(send=True)
         return self._sends.flush()
 
@@ -482,103 +385,51 @@ class WriterEngine:
         head = self._spool.head
         if head is None or head > through:
             return 0.0
-        if self._client_closed:
-            raise WriterClosedError(self._client_closed_message())
-        if self._gave_up:
-            raise WriterClosedError("the writer is closing and cannot reach the platform")
-        left = remaining(deadline, "flush", timeout, self.pending_points())
-        return left if left is None else max(left, 1e-6)
+        self._life.check_sending(self.pending_points())
+        return remaining(deadline, "flush", timeout, self.pending_points())
 
     # --- the client closed under the writer ----------------------------------------------------------
 
     def client_gone(self) -> None:
         """The client was closed: take no more points, send nothing more (the pending stay in the spool)."""
         with self.lock:
-            self._client_gone_locked()
+            self._lose_client()
 
-    def _client_gone_locked(self) -> None:
-        if self._client_closed or self._closed:
-            return
-        self._client_closed = True
-        self._sends.health = "critical"
-        self._sends.last_error = "the writer's client was closed"
-        self._update_room()
-        self._signal(send=True, progress=True)
-        where = (
-            "are lost when the writer closes (a memory-only writer)"
-            if self.settings.spool is None
-            else f"stay in the spool {self.settings.spool} and are sent when a writer opens it again"
-        )
-        log.warning(
-            "the client of a writer was closed before the writer: the writer takes no more points and "
-            "sends nothing more; its %d pending points %s",
-            self.pending_points(),
-            where,
-        )
-
-    def _client_closed_message(self) -> str:
-        where = (
-            "a memory-only writer loses them"
-            if self.settings.spool is None
-            else f"they stay in the spool {self.settings.spool} for the next writer"
-        )
-        return (
-            "the writer's client was closed: the writer takes no more points and sends nothing more "
-            f"({self.pending_points()} points pending: {where}); close the writer before its client"
-        )
+    def _lose_client(self) -> None:
+        if self._life.lose_client(self.pending_points()):
+            self._sends.health = "critical"
+            self._sends.last_error = "the writer's client was closed"
+            self._update_room()
+            self._signal(send=True, progress=True)
 
     # --- closing: the lock held ---------------------------------------------------------------------
 
     def begin_close(self, timeout: float) -> bool:
         """Stop the intake, say what is pending; ``False`` when already closing."""
-        if self._closing:
+        sends = self._sends
+        if not self._life.begin_close(
+            self.pending_points(), timeout, None if sends.health == "ok" else sends.last_error
+        ):
             return False
-        self._closing = True
         self._update_room()
         self._signal(commit=True, send=True, progress=True)
-        pending = self.pending_points()
-        if pending and not self._client_closed:
-            failing = self._sends.health != "ok"
-            log.log(
-                logging.WARNING if failing else logging.INFO,
-                "closing the writer with %d points pending%s: delivering them for at most %g s "
-                "(close_timeout), then %s",
-                pending,
-                f" while the platform does not accept points ({self._sends.last_error})" if failing else "",
-                timeout,
-                self._left_behind(),
-            )
         return True
 
     def stop(self) -> None:
         """The loops are to return: the committer once it has stored the intake, the sender at once."""
-        self._stop = True
+        self._life.stopping = True
         self._signal(commit=True, send=True, progress=True)
 
     def finish_close(self) -> None:
         """The loops have returned (or were given up on): say what was left behind; the writer is closed."""
-        self._accounts.closed(self._pending(), self.settings.spool)
-        self._closed = True
-
-    def _left_behind(self, *, rest: bool = True) -> str:
-        """What becomes of the points a closing writer could not deliver ("the rest ..." or "they ...")."""
-        if self.settings.spool is None:
-            return ("the rest is" if rest else "they are") + " lost (a memory-only writer)"
-        stay = "the rest stays" if rest else "they stay"
-        return f"{stay} in the spool {self.settings.spool} for the next writer"
+        self._accounts.closed(self._pending(), self.options["spool"])
+        self._life.closed = True
 
     def _give_up(self, error: BaseException) -> None:
         """Closing, and the platform cannot be reached: stop trying now (the lock held)."""
-        self._gave_up = True
         self._sends.last_error = describe(error)
         self._signal(progress=True)
-        log.warning(
-            "the writer is closing and no connection to the platform can be made (%s): it stops "
-            "trying; %d points pending: %s",
-            self._sends.last_error,
-            self.pending_points(),
-            self._left_behind(rest=False),
-        )
+        self._life.give_up(self._sends.last_error, self.pending_points())
 
     # --- the quarantine's outcomes -------------------------------------------------------------------
 
@@ -626,7 +477,7 @@ class WriterEngine:
             )
             return self._accounts.stats(
                 pending=self._pending(),
-                batches=spool.records,
+                records=spool.records,
                 oldest_age=max(ages) if ages else None,
                 spool_bytes=spool.bytes,
                 quarantined=spool.quarantined_records,
@@ -637,16 +488,14 @@ class WriterEngine:
 
     def watermark(self, tag: Tag | TagIdLike) -> int | str | None:
         """The timestamp of the last point of ``tag`` stored (`Writer.watermark`), or ``None``."""
-        key = state_key(tag_id_to_wire(tag.id if isinstance(tag, Tag) else tag_id_from(tag)))
+        tag_id = tag.id if isinstance(tag, Tag) else tag_id_from(tag)
         with self.lock:
-            raw = self._commits.watermarks.stored.get(key)
-        return None if raw is None else watermark_value(raw)
+            return self._commits.watermarks.of(tag_id)
 
     def watermarks(self) -> dict[TagId, int | str]:
         """Every tag's watermark."""
         with self.lock:
-            items = list(self._commits.watermarks.stored.items())
-        return {tag_id_from(orjson.loads(key)): watermark_value(raw) for key, raw in items}
+            return self._commits.watermarks.all()
 
 
 # The engines of each client's writers, told when it is closed (a weak map: neither is kept alive by it).
@@ -698,7 +547,7 @@ def quarantined_batches(entries: Iterable[QuarantinedRecord]) -> list[Quarantine
 def remaining(
     deadline: float | None, what: str, timeout: float | None, pending: int, now: float | None = None
 ) -> float | None:
-    """Seconds left before ``deadline``; `WriterTimeoutError` once it has passed."""
+    """Seconds left before ``deadline`` (never 0.0, which means done); `WriterTimeoutError` once it passed."""
     if deadline is None:
         return None
     left = deadline - (time.monotonic() if now is None else now)
@@ -707,7 +556,7 @@ def remaining(
             f"{what}() did not finish within {timeout:g} s ({pending} points pending); nothing is lost: "
             "the writer goes on"
         )
-    return left
+    return max(left, 1e-6)
 
 
 def ids_of(ids: Iterable[int] | None) -> list[int] | None:

@@ -28,9 +28,9 @@ from .._results import Columns
 from .._tag import Tag, TagAttributes
 from .._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagIdLike, tag_id_from, tag_id_to_wire
 from .accounts import Accounts
-from .options import Settings, flag, seconds
+from .options import CheckedOptions, flag, seconds_or_none
 from .policies import TagPolicy, make_policy
-from .records import Encoded, encode_chunks
+from .records import EncodedPart, encode_parts
 
 __all__ = ["Intake", "Room", "Signal", "TagEntry", "Take", "WritePoint", "limit_of", "wire_points"]
 
@@ -61,7 +61,7 @@ class TagEntry:
         self.wire = tag_id_to_wire(tag_id)
         self.attributes = attributes
         self.buffer: list[PointDict | WritePoint] = []
-        self.encoded: list[Encoded] = []
+        self.encoded: list[EncodedPart] = []
         self.policy: TagPolicy | None = None
         self.overrides: dict[str, Any] = {}
         self.rules = PointRules(tag_id)
@@ -96,26 +96,31 @@ class Room:
 
 
 class Take:
-    """The intake taken for one commit: each tag's points, and the count of points written by then."""
+    """The intake taken for one commit: each tag's points, and the count of points written by then.
 
-    __slots__ = ("groups", "mark", "points")
+    ``by_tag``: ``(tag id on the wire, points)`` in write order, the points as the intake kept them
+    (dicts and `WritePoint` tuples, or an `EncodedPart`); ``points``: how many; ``mark``: the points
+    written since the writer opened, these included.
+    """
+
+    __slots__ = ("by_tag", "mark", "points")
 
     def __init__(
         self,
-        groups: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | Encoded]],
+        by_tag: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | EncodedPart]],
         points: int,
         mark: int,
     ) -> None:
-        self.groups = groups
+        self.by_tag = by_tag
         self.points = points
         self.mark = mark
 
 
-def limit_of(settings: Settings) -> str:
+def limit_of(options: CheckedOptions) -> str:
     """The option that bounds what the writer holds, as its messages name it."""
-    if settings.spool is None:
-        return f"max_pending_points={settings.max_pending_points}"
-    return f"max_spool_bytes={settings.max_spool_bytes}"
+    if options["spool"] is None:
+        return f"max_pending_points={options['max_pending_points']}"
+    return f"max_spool_bytes={options['max_spool_bytes']}"
 
 
 class Intake:
@@ -130,7 +135,7 @@ class Intake:
 
     def __init__(
         self,
-        settings: Settings,
+        options: CheckedOptions,
         link: WriterLink,
         lock: threading.Lock,
         accounts: Accounts,
@@ -141,7 +146,7 @@ class Intake:
         gate: Callable[[int], None],
         pending: Callable[[], int],
     ) -> None:
-        self._settings = settings
+        self._options = options
         self._link = link
         self._lock = lock
         self._accounts = accounts
@@ -158,34 +163,34 @@ class Intake:
         self.written = 0  # points taken in since the writer opened
         self.commit_now = False  # a sync, or a write over the cap, asks for a commit at once
         self.last_take = time.monotonic()
-        self._wake_at = settings.batch_points
+        self._wake_at = options["batch_points"]
 
     def due_in(self, now: float, closing: bool) -> float | None:
         """Seconds until the intake is due for a commit: 0 now, ``None`` when it is empty (the lock held)."""
         if not self.count:
             return None
-        settings = self._settings
-        if self.commit_now or closing or self.count >= settings.batch_points:
+        options = self._options
+        if self.commit_now or closing or self.count >= options["batch_points"]:
             return 0.0
-        return max(0.0, self.last_take + settings.commit_interval - now)
+        return max(0.0, self.last_take + options["commit_interval"] - now)
 
     def take(self) -> Take:
         """Take the intake for a commit (the lock held)."""
-        groups: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | Encoded]] = []
+        by_tag: list[tuple[str | dict[str, str], list[PointDict | WritePoint] | EncodedPart]] = []
         for entry in self.dirty:
             wire = entry.wire
             if entry.encoded:
-                groups += [(wire, chunk) for chunk in entry.encoded]
+                by_tag += [(wire, part) for part in entry.encoded]
                 entry.encoded = []
             if entry.buffer:
-                groups.append((wire, entry.buffer))
+                by_tag.append((wire, entry.buffer))
                 entry.buffer = []
         self.dirty = []
         self.bytes = 0
-        take = Take(groups, self.count, self.written)
+        take = Take(by_tag, self.count, self.written)
         self.count = 0
         self.commit_now = False
-        self._wake_at = self._settings.batch_points
+        self._wake_at = self._options["batch_points"]
         self.last_take = time.monotonic()
         if self._room.cap != sys.maxsize:
             self._signal(progress=True)  # a write waiting for the intake to be taken may go on
@@ -262,9 +267,9 @@ class Intake:
         dropped = 0
         if policy is not None and checked:
             checked, dropped = policy.apply_many(entry.tag_id, checked)
-        encoded: list[Encoded] = []
+        encoded: list[EncodedPart] = []
         if len(checked) >= _ENCODE_AT and not entry.buffer:  # (looked at again under the lock)
-            encoded, problems = encode_chunks(checked, self._settings.batch_points)
+            encoded, problems = encode_parts(checked, self._options["batch_points"])
             if problems:  # a dict changed while it was checked: say which, keep none
                 index, why = problems[0]
                 raise InvalidPointError(entry.tag_id, index, None, f"cannot be encoded ({why})")
@@ -315,7 +320,7 @@ class Intake:
         from .._frames import frame_tags  # pandas and polars are optional: only frames need them
 
         chunks = list(
-            frame_tags(frame, form=form, chunk_size=self._settings.batch_points, make_tag=self._link.tag)
+            frame_tags(frame, form=form, chunk_size=self._options["batch_points"], make_tag=self._link.tag)
         )
         return sum(self.write_tags(tags) for tags in chunks)
 
@@ -334,22 +339,20 @@ class Intake:
         if not isinstance(deadband, NotGiven):
             overrides["deadband"] = flag("deadband", deadband)
         if not isinstance(max_interval, NotGiven):
-            overrides["max_interval"] = (
-                None if max_interval is None else seconds("max_interval", max_interval, zero_ok=False)
-            )
+            overrides["max_interval"] = seconds_or_none("max_interval", max_interval)
         entry = self.entry_for(tag)
         with self._lock:
             entry.overrides.update(overrides)
             entry.policy = self._policy(entry)
 
     def _policy(self, entry: TagEntry) -> TagPolicy | None:
-        settings = self._settings
+        options = self._options
         overrides = entry.overrides
         return make_policy(
             entry.attributes,
-            scale=overrides.get("scale", settings.scale),
-            deadband=overrides.get("deadband", settings.deadband),
-            max_interval=overrides.get("max_interval", settings.max_interval),
+            scale=overrides.get("scale", options["scale"]),
+            deadband=overrides.get("deadband", options["deadband"]),
+            max_interval=overrides.get("max_interval", options["max_interval"]),
         )
 
     def _rules(self, entry: TagEntry) -> PointRules:
@@ -404,7 +407,7 @@ class Intake:
             self._wake_at = sys.maxsize
             self._signal(commit=True)
 
-    def take_encoded(self, entry: TagEntry, encoded: list[Encoded], count: int) -> None:
+    def take_encoded(self, entry: TagEntry, encoded: list[EncodedPart], count: int) -> None:
         """Append encoded points to the intake, before any dict of the tag (the lock held)."""
         size = sum(len(chunk.data) for chunk in encoded)
         room = self._room
@@ -449,8 +452,8 @@ class Intake:
                 continue
             if room.points is not None and self.count + count <= room.points:
                 return
-            settings = self._settings
-            limit = limit_of(settings)
+            options = self._options
+            limit = limit_of(options)
             if count > room.capacity:
                 self._accounts.refuse(count)
                 raise WriterFullError(
@@ -458,16 +461,18 @@ class Intake:
                     "give fewer at a time, or raise the limit",
                     points=count,
                 )
-            if settings.overflow == "block":
+            if options["overflow"] == "block":
                 now = time.monotonic()
                 if deadline is None:
-                    deadline = now + settings.block_timeout
+                    deadline = now + options["block_timeout"]
                 if now < deadline:
                     self._wait_for_room(deadline - now)
                     continue
             self._accounts.refuse(count)
             self._accounts.full(limit, self._pending())
-            waited = f" after waiting {settings.block_timeout:g} s" if settings.overflow == "block" else ""
+            waited = (
+                f" after waiting {options['block_timeout']:g} s" if options["overflow"] == "block" else ""
+            )
             raise WriterFullError(
                 f"the writer is full ({limit}, {self._pending()} points pending){waited}: "
                 f"{count} points of this call were not kept; the platform has not accepted points fast "

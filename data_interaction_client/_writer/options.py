@@ -1,11 +1,17 @@
-"""The writer's options, checked, and the objects it reports with: stats and quarantined batches."""
+"""The writer's options, each declared once with its default and its check; what the writer reports with.
+
+`WriterOptions` is what ``client.writer(spool, **options)`` takes (its keyword arguments' types);
+`check_options` checks what was given and fills in the defaults, as `CheckedOptions`. `WriterStats`,
+`QuarantinedBatch` and `WriteEvent` are what the writer reports.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Annotated, Any, Literal, TypedDict, cast, get_type_hints
 
 import attrs
 
@@ -21,22 +27,24 @@ from .._constants import (
     WRITER_MAX_SPOOL_BYTES,
 )
 from .._exceptions import InvalidInputError
-from .._http.base_client import BaseClient, TimeoutLike, _as_timeout
+from .._http.base_client import TimeoutLike, _as_timeout
 from .._options import check_seconds
 from .._types import NOT_GIVEN, NotGiven, PointDict, TagId
 
 __all__ = [
+    "CheckedOptions",
     "Health",
+    "Option",
     "Overflow",
     "QuarantinedBatch",
-    "Settings",
     "WriteCallback",
     "WriteEvent",
     "WriterOptions",
     "WriterStats",
+    "check_options",
     "flag",
     "seconds",
-    "settings_from",
+    "seconds_or_none",
 ]
 
 Overflow = Literal["block", "drop_oldest", "raise"]
@@ -73,28 +81,153 @@ WriteCallback = Callable[[WriteEvent], object]
 is ignored."""
 
 
-class WriterOptions(TypedDict, total=False):
-    """The options of ``client.writer(spool, **options)``; see `Writer` for each one."""
+def count(name: str, value: object) -> int:
+    """An integer >= 1."""
+    if type(value) is not int or value < 1:
+        raise InvalidInputError(f"{name} must be an integer >= 1, not {value!r}")
+    return value
 
-    batch_points: int
-    flush_interval: float
-    commit_interval: float
-    close_timeout: float
-    max_spool_bytes: int
-    max_pending_points: int
-    overflow: Overflow
-    block_timeout: float
-    fsync: bool
-    shared_spool: bool
-    scale: bool
-    deadband: bool
-    max_interval: float | None
-    max_retry_delay: float
-    timeout: TimeoutLike | NotGiven
-    max_retries: int | NotGiven
-    on_accepted: WriteCallback | None
-    on_retry: WriteCallback | None
-    on_quarantined: WriteCallback | None
+
+def seconds(name: str, value: object) -> float:
+    """A finite number of seconds, >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be a finite number of seconds, not {value!r}")
+    if value < 0:
+        raise InvalidInputError(f"{name} must be >= 0 seconds, not {value!r}")
+    return float(value)
+
+
+def seconds_or_none(name: str, value: object) -> float | None:
+    """A positive, finite number of seconds, or ``None``."""
+    return None if value is None else check_seconds(name, value)
+
+
+def overflow_policy(name: str, value: object) -> Overflow:
+    """One of the overflow policies."""
+    if value not in ("block", "drop_oldest", "raise"):
+        raise InvalidInputError(f"{name} must be 'block', 'drop_oldest' or 'raise', not {value!r}")
+    return value
+
+
+def request_timeout(name: str, value: object) -> TimeoutLike | NotGiven:
+    """A request timeout as the client takes it (checked by the client's rule), or `NOT_GIVEN`."""
+    if not isinstance(value, NotGiven):
+        _as_timeout(cast("TimeoutLike", value))
+    return cast("TimeoutLike | NotGiven", value)
+
+
+def retry_count(name: str, value: object) -> int | NotGiven:
+    """An integer >= 0, or `NOT_GIVEN` (the client's own)."""
+    if isinstance(value, NotGiven):
+        return value
+    if type(value) is not int or value < 0:
+        raise InvalidInputError(f"{name} must be an integer >= 0, not {value!r}")
+    return value
+
+
+def callback(name: str, value: object) -> WriteCallback | None:
+    """A callable taking one [`WriteEvent`][data_interaction_client.WriteEvent], or ``None``."""
+    if value is not None and not callable(value):
+        raise InvalidInputError(
+            f"{name} must be a callable taking one WriteEvent (or None), not {type(value).__name__}"
+        )
+    return value
+
+
+def flag(name: str, value: object) -> bool:
+    """True or False, nothing else."""
+    if type(value) is not bool:
+        raise InvalidInputError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+@attrs.frozen
+class Option:
+    """How an option of `WriterOptions` is filled in and checked.
+
+    ``default`` is its value when not given; ``check(name, value)`` returns the value checked, or
+    raises an `InvalidInputError` that names the option.
+    """
+
+    default: object
+    check: Callable[[str, Any], object]
+
+
+class WriterOptions(TypedDict, total=False):
+    """The options of ``client.writer(spool, **options)``; see `Writer` for each one.
+
+    Each option is declared here only: its type, and (in ``Annotated``) its `Option`, which
+    `check_options` applies.
+    """
+
+    batch_points: Annotated[int, Option(WRITER_BATCH_POINTS, count)]
+    flush_interval: Annotated[float, Option(WRITER_FLUSH_INTERVAL, seconds)]
+    commit_interval: Annotated[float, Option(WRITER_COMMIT_INTERVAL, seconds)]
+    close_timeout: Annotated[float, Option(WRITER_CLOSE_TIMEOUT, seconds)]
+    max_spool_bytes: Annotated[int, Option(WRITER_MAX_SPOOL_BYTES, count)]
+    max_pending_points: Annotated[int, Option(WRITER_MAX_PENDING_POINTS, count)]
+    overflow: Annotated[Overflow, Option("raise", overflow_policy)]
+    block_timeout: Annotated[float, Option(WRITER_BLOCK_TIMEOUT, seconds)]
+    fsync: Annotated[bool, Option(True, flag)]
+    shared_spool: Annotated[bool, Option(False, flag)]
+    scale: Annotated[bool, Option(False, flag)]
+    deadband: Annotated[bool, Option(False, flag)]
+    max_interval: Annotated[float | None, Option(WRITER_MAX_INTERVAL, seconds_or_none)]
+    max_retry_delay: Annotated[float, Option(WRITER_MAX_RETRY_DELAY, check_seconds)]
+    timeout: Annotated[TimeoutLike | NotGiven, Option(NOT_GIVEN, request_timeout)]
+    # The writer retries by itself, forever, logging state changes only; the client's own retries
+    # (each logged at WARNING) would only add noise within one attempt, so they are off by default.
+    max_retries: Annotated[int | NotGiven, Option(0, retry_count)]
+    on_accepted: Annotated[WriteCallback | None, Option(None, callback)]
+    on_retry: Annotated[WriteCallback | None, Option(None, callback)]
+    on_quarantined: Annotated[WriteCallback | None, Option(None, callback)]
+
+
+class CheckedOptions(WriterOptions):
+    """The options checked by `check_options`: every one present (the defaults filled in), and the spool.
+
+    ``spool`` is the spool's directory as a string, or ``None`` for a memory-only writer.
+    """
+
+    spool: str | None
+
+
+@functools.cache
+def _declared() -> dict[str, Option]:
+    """Each option's `Option`, read from the annotations of `WriterOptions` (once)."""
+    hints = get_type_hints(WriterOptions, include_extras=True)
+    return {
+        name: next(meta for meta in hint.__metadata__ if isinstance(meta, Option))
+        for name, hint in hints.items()
+    }
+
+
+def check_options(spool: object, options: Mapping[str, Any]) -> CheckedOptions:
+    """Check every option and fill in the defaults; an `InvalidInputError` names a bad one."""
+    declared = _declared()
+    unknown = sorted(set(options) - set(declared))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown writer option {', '.join(map(repr, unknown))}; "
+            f"the options are {', '.join(sorted(declared))}"
+        )
+    if spool is not None and not isinstance(spool, str) and not hasattr(spool, "__fspath__"):
+        raise InvalidInputError(f"spool must be a directory path or None, not {type(spool).__name__}")
+    path = None if spool is None else str(spool.__fspath__() if hasattr(spool, "__fspath__") else spool)
+    if path == "":
+        raise InvalidInputError("spool must be a directory path (or None for memory only), not ''")
+    for name in ("max_spool_bytes", "fsync", "shared_spool"):
+        if path is None and name in options:
+            raise InvalidInputError(f"{name} applies to a spool on disk: give spool='<directory>' too")
+    if path is not None and "max_pending_points" in options:
+        raise InvalidInputError(
+            "max_pending_points bounds a memory-only writer (spool=None); with a spool, use max_spool_bytes"
+        )
+    checked = {
+        name: option.check(name, options.get(name, option.default)) for name, option in declared.items()
+    }
+    checked["spool"] = path
+    return cast("CheckedOptions", checked)
 
 
 @attrs.frozen
@@ -158,124 +291,3 @@ class QuarantinedBatch:
     points: int
     data: dict[TagId, list[PointDict]]
     damaged: bool
-
-
-class Settings(NamedTuple):
-    """The options, checked, with the defaults filled in."""
-
-    spool: str | None
-    batch_points: int
-    flush_interval: float
-    commit_interval: float
-    close_timeout: float
-    max_spool_bytes: int
-    max_pending_points: int
-    overflow: Overflow
-    block_timeout: float
-    fsync: bool
-    shared_spool: bool
-    scale: bool
-    deadband: bool
-    max_interval: float | None
-    max_retry_delay: float
-    timeout: TimeoutLike | NotGiven
-    max_retries: int | NotGiven
-    on_accepted: WriteCallback | None
-    on_retry: WriteCallback | None
-    on_quarantined: WriteCallback | None
-
-
-def settings_from(spool: object, options: Mapping[str, Any], client: BaseClient[Any]) -> Settings:
-    """Check every option and fill in the defaults; an `InvalidInputError` names a bad one."""
-    known = set(WriterOptions.__annotations__)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise InvalidInputError(
-            f"unknown writer option {', '.join(map(repr, unknown))}; "
-            f"the options are {', '.join(sorted(known))}"
-        )
-    if spool is not None and not isinstance(spool, str) and not hasattr(spool, "__fspath__"):
-        raise InvalidInputError(f"spool must be a directory path or None, not {type(spool).__name__}")
-    path = None if spool is None else str(spool.__fspath__() if hasattr(spool, "__fspath__") else spool)
-    if path == "":
-        raise InvalidInputError("spool must be a directory path (or None for memory only), not ''")
-    for name in ("max_spool_bytes", "fsync", "shared_spool"):
-        if path is None and name in options:
-            raise InvalidInputError(f"{name} applies to a spool on disk: give spool='<directory>' too")
-    if path is not None and "max_pending_points" in options:
-        raise InvalidInputError(
-            "max_pending_points bounds a memory-only writer (spool=None); with a spool, use max_spool_bytes"
-        )
-    overflow = options.get("overflow", "raise")
-    if overflow not in ("block", "drop_oldest", "raise"):
-        raise InvalidInputError(f"overflow must be 'block', 'drop_oldest' or 'raise', not {overflow!r}")
-    max_interval = options.get("max_interval", WRITER_MAX_INTERVAL)
-    if max_interval is not None:
-        max_interval = seconds("max_interval", max_interval, zero_ok=False)
-    timeout = options.get("timeout", NOT_GIVEN)
-    if not isinstance(timeout, NotGiven):
-        _as_timeout(timeout)
-    # The writer retries by itself, forever, logging state changes only; the client's own retries
-    # (each logged at WARNING) would only add noise within one attempt, so they are off by default.
-    max_retries = options.get("max_retries", 0)
-    client._retries(max_retries)
-    return Settings(
-        spool=path,
-        batch_points=count("batch_points", options.get("batch_points", WRITER_BATCH_POINTS)),
-        flush_interval=seconds("flush_interval", options.get("flush_interval", WRITER_FLUSH_INTERVAL)),
-        commit_interval=seconds("commit_interval", options.get("commit_interval", WRITER_COMMIT_INTERVAL)),
-        close_timeout=seconds("close_timeout", options.get("close_timeout", WRITER_CLOSE_TIMEOUT)),
-        max_spool_bytes=count("max_spool_bytes", options.get("max_spool_bytes", WRITER_MAX_SPOOL_BYTES)),
-        max_pending_points=count(
-            "max_pending_points", options.get("max_pending_points", WRITER_MAX_PENDING_POINTS)
-        ),
-        overflow=overflow,
-        block_timeout=seconds("block_timeout", options.get("block_timeout", WRITER_BLOCK_TIMEOUT)),
-        fsync=flag("fsync", options.get("fsync", True)),
-        shared_spool=flag("shared_spool", options.get("shared_spool", False)),
-        scale=flag("scale", options.get("scale", False)),
-        deadband=flag("deadband", options.get("deadband", False)),
-        max_interval=max_interval,
-        max_retry_delay=seconds(
-            "max_retry_delay", options.get("max_retry_delay", WRITER_MAX_RETRY_DELAY), zero_ok=False
-        ),
-        timeout=timeout,
-        max_retries=max_retries,
-        on_accepted=callback("on_accepted", options.get("on_accepted")),
-        on_retry=callback("on_retry", options.get("on_retry")),
-        on_quarantined=callback("on_quarantined", options.get("on_quarantined")),
-    )
-
-
-def count(name: str, value: object) -> int:
-    """An integer >= 1."""
-    if type(value) is not int or value < 1:
-        raise InvalidInputError(f"{name} must be an integer >= 1, not {value!r}")
-    return value
-
-
-def seconds(name: str, value: object, *, zero_ok: bool = True) -> float:
-    """A finite number of seconds, > 0 (or >= 0 when ``zero_ok``)."""
-    if not zero_ok:
-        return check_seconds(name, value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInputError(f"{name} must be a finite number of seconds, not {value!r}")
-    if value < 0:
-        raise InvalidInputError(f"{name} must be >= 0 seconds, not {value!r}")
-    return float(value)
-
-
-def callback(name: str, value: object) -> WriteCallback | None:
-    """A callable taking one [`WriteEvent`][data_interaction_client.WriteEvent], or ``None``."""
-    if value is not None and not callable(value):
-        raise InvalidInputError(
-            f"{name} must be a callable taking one WriteEvent (or None), not {type(value).__name__}"
-        )
-    return value
-
-
-def flag(name: str, value: object) -> bool:
-    """True or False, nothing else."""
-    if type(value) is not bool:
-        raise InvalidInputError(f"{name} must be True or False, not {value!r}")
-    return value

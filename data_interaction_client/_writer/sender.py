@@ -1,6 +1,6 @@
 """The writer's sender: when to send; what a request's outcome means (accepted, retried, split, set aside).
 
-No I/O: the writer's send loop peeks the spool, posts each piece of a `Delivery`, hands each outcome
+No I/O: the writer's send loop peeks the spool, posts each request body of a `Delivery`, hands each outcome
 here (`Sender.accepted`, `Sender.failed`) and settles the records with the spool. The sender takes
 the oldest records (up to ``request_points`` points: ``batch_points``, or half of what a 413
 refused) once ``batch_points`` are pending, once the oldest
@@ -17,6 +17,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Literal
 
 from .._constants import WRITER_INITIAL_RETRY_DELAY
 from .._exceptions import PlatformError, SpoolError
@@ -24,12 +25,14 @@ from .._http.retry import Failure, backoff, classify
 from .._spool.contract import Record, Spool
 from .accounts import Accounts
 from .delivery import Delivery, Verdict, describe, unexpected
-from .options import Health, Settings, WriteEvent
-from .records import Piece
+from .options import CheckedOptions, Health, WriteEvent
+from .records import RequestBody
 
 __all__ = ["Sender"]
 
 log = logging.getLogger("data_interaction_client.writer")
+Callback = Literal["on_accepted", "on_retry", "on_quarantined"]
+"""The name of one of the writer's callbacks (an option)."""
 # Seconds without a request refused as too large after which the writer tries requests twice as large.
 _REGROW_AFTER = 600.0
 
@@ -43,9 +46,9 @@ class Sender:
     """
 
     def __init__(
-        self, settings: Settings, spool: Spool, accounts: Accounts, pending: Callable[[], int]
+        self, options: CheckedOptions, spool: Spool, accounts: Accounts, pending: Callable[[], int]
     ) -> None:
-        self._settings = settings
+        self._options = options
         self._spool = spool
         self._accounts = accounts
         self._pending = pending
@@ -58,7 +61,7 @@ class Sender:
         # large (413); then at most half of what was refused, so that every later request does not go
         # out too large first. Every _REGROW_AFTER seconds without a refusal it doubles again (up to
         # batch_points): a limit that was lifted costs no more than that, one that holds one refusal.
-        self.request_points = settings.batch_points
+        self.request_points = options["batch_points"]
         self._request_points_since = 0.0  # when request_points last changed (monotonic)
         self._failed_callbacks: set[str] = set()  # callbacks that raised (logged once each)
         # When records were appended, on the monotonic clock (a wall-clock jump neither stalls
@@ -84,18 +87,18 @@ class Sender:
         spool = self._spool
         if not spool.records:
             return None
-        settings = self._settings
+        options = self._options
         head = spool.head
         if (
             closing
             or head is None
             or head <= self.flush_through
             or head <= self._from_before
-            or spool.points >= settings.batch_points
+            or spool.points >= options["batch_points"]
         ):
             return 0.0
-        wait = self.head_since(head, now) + settings.flush_interval - now
-        return 0.0 if wait <= 0 else min(wait, settings.flush_interval)
+        wait = self.head_since(head, now) + options["flush_interval"] - now
+        return 0.0 if wait <= 0 else min(wait, options["flush_interval"])
 
     def head_since(self, head: int, now: float) -> float:
         """When the record ``head`` was appended (monotonic); ``now`` if unknown."""
@@ -114,22 +117,22 @@ class Sender:
 
     # --- outcomes: the lock held ----------------------------------------------------------------------
 
-    def accepted(self, delivery: Delivery, piece: Piece, now: float) -> None:
-        """The platform accepted a piece."""
-        delivery.done(piece)
-        self._accounts.sent(piece.points)
+    def accepted(self, delivery: Delivery, body: RequestBody, now: float) -> None:
+        """The platform accepted a request body."""
+        delivery.done(body)
+        self._accounts.sent(body.points)
         if self.failures:
             log.info(
                 "the platform accepts points again, after %d failed attempts in %.1f s; %d points pending",
                 self.failures,
                 now - self._failing_since,
-                self._pending() - piece.points,
+                self._pending() - body.points,
             )
         elif self.health != "ok":
             log.info("the platform accepts points again")
         self.failures = 0
         self.health = "ok"
-        batch_points = self._settings.batch_points
+        batch_points = self._options["batch_points"]
         if self.request_points < batch_points and now - self._request_points_since >= _REGROW_AFTER:
             self.request_points = min(batch_points, self.request_points * 2)
             self._request_points_since = now
@@ -142,33 +145,33 @@ class Sender:
             )
 
     def failed(
-        self, delivery: Delivery, piece: Piece, error: BaseException, now: float
+        self, delivery: Delivery, body: RequestBody, error: BaseException, now: float
     ) -> tuple[float | None, str]:
-        """A piece was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
+        """A body was not accepted: seconds to wait before trying again (``None``: go on at once), and why.
 
-        The second value is `Verdict.SPLIT` (the piece was split; its halves go at once),
-        `Verdict.PERMANENT` (set aside in the quarantine) or `Verdict.RETRY` (the same piece again
+        The second value is `Verdict.SPLIT` (the body was split; its halves go at once),
+        `Verdict.PERMANENT` (set aside in the quarantine) or `Verdict.RETRY` (the same body again
         after the delay). Transient failures are retried forever with a capped backoff; refusals of
-        the writer itself (401, 403, redirects) too, reported as critical; a piece too large is
-        split; a piece refused for good is split, or set aside when it is one part.
+        the writer itself (401, 403, redirects) too, reported as critical; a body too large is
+        split; a body refused for good is split, or set aside when it is one part.
         """
         judged = classify(error)
         status = error.status_code if isinstance(error, PlatformError) else None
-        if judged is Failure.SPLIT and delivery.split(piece, points=True):
-            if self._smaller_requests(piece.points, now):
+        if judged is Failure.SPLIT and delivery.split(body, points=True):
+            if self._smaller_requests(body.points, now):
                 delivery.fit(self.request_points)  # the rest of this send too
             return None, Verdict.SPLIT
         if judged in (Failure.SPLIT, Failure.PERMANENT):
-            if judged is Failure.PERMANENT and delivery.split(piece, points=False):
+            if judged is Failure.PERMANENT and delivery.split(body, points=False):
                 return None, Verdict.SPLIT
             message = describe(error)
-            delivery.set_aside(piece, message, status)
-            tags = ", ".join(repr(t) for t in piece.tag_ids()[:5])
-            more = "" if len(piece.tag_ids()) <= 5 else ", ..."
+            delivery.set_aside(body, message, status)
+            tags = ", ".join(repr(t) for t in body.tag_ids()[:5])
+            more = "" if len(body.tag_ids()) <= 5 else ", ..."
             log.error(
                 "the platform refused %d points of tags %s%s for good (%s): set aside in the quarantine "
                 "(see w.quarantined(); w.requeue_quarantined() sends them again)",
-                piece.points,
+                body.points,
                 tags,
                 more,
                 message,
@@ -178,7 +181,7 @@ class Sender:
         self.failures += 1
         self.last_error = describe(error)
         if self.failures == 1 and unexpected(error):
-            log.error("sending a batch failed unexpectedly; the writer retries", exc_info=error)
+            log.error("sending a request failed unexpectedly; the writer retries", exc_info=error)
         # Retried forever, whatever it is: the writer never drops points; a refusal of the writer
         # itself (token, address, a request that cannot be written) is critical until fixed.
         health: Health = "critical" if judged is Failure.REFUSED else "degraded"
@@ -204,7 +207,7 @@ class Sender:
             "%d points per request from now on (batch_points=%d)",
             refused,
             smaller,
-            self._settings.batch_points,
+            self._options["batch_points"],
         )
         return True
 
@@ -222,14 +225,14 @@ class Sender:
                 "the platform does not accept points (%s): retrying with backoff (at most %g s apart) until "
                 "it does; %d points pending",
                 self.last_error,
-                self._settings.max_retry_delay,
+                self._options["max_retry_delay"],
                 pending,
             )
 
     def retry_delay(self, error: BaseException) -> float:
         """The wait before the next try: the client's backoff, from 1 s up to ``max_retry_delay``."""
         return backoff(
-            error, self.failures, first=WRITER_INITIAL_RETRY_DELAY, cap=self._settings.max_retry_delay
+            error, self.failures, first=WRITER_INITIAL_RETRY_DELAY, cap=self._options["max_retry_delay"]
         )
 
     # --- the callbacks: without the lock ------------------------------------------------------------
@@ -244,12 +247,12 @@ class Sender:
     def tell_set_aside(self) -> None:
         """``on_quarantined`` for the records the spool's peek set aside (they failed their checksum)."""
         for entry in self._spool.take_set_aside():
-            damage = SpoolError(entry.error, path=self._settings.spool or "")
+            damage = SpoolError(entry.error, path=self._options["spool"] or "")
             self.call_back("on_quarantined", WriteEvent(entry.points, (), 0.0, damage))
 
-    def call_back(self, name: str, event: WriteEvent) -> None:
+    def call_back(self, name: Callback, event: WriteEvent) -> None:
         """Call the callback ``name`` with ``event``; what it raises is logged once per callback."""
-        callback = getattr(self._settings, name)
+        callback = self._options[name]
         if callback is None:
             return
         try:
@@ -261,18 +264,18 @@ class Sender:
                     "the writer's %s callback raised; the writer ignores it and goes on (logged once)", name
                 )
 
-    def report_accepted(self, piece: Piece, took: float) -> None:
-        """``on_accepted`` for a piece the platform accepted in ``took`` seconds."""
-        if self._settings.on_accepted is not None:
-            self.call_back("on_accepted", WriteEvent(piece.points, tuple(piece.tag_ids()), took))
+    def report_accepted(self, body: RequestBody, took: float) -> None:
+        """``on_accepted`` for a request body the platform accepted in ``took`` seconds."""
+        if self._options["on_accepted"] is not None:
+            self.call_back("on_accepted", WriteEvent(body.points, tuple(body.tag_ids()), took))
 
     def report_failed(
-        self, piece: Piece, took: float, error: BaseException, delay: float | None, outcome: str
+        self, body: RequestBody, took: float, error: BaseException, delay: float | None, outcome: str
     ) -> None:
         """``on_retry`` or ``on_quarantined`` for a failed request (see `failed`)."""
-        name = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
-        if getattr(self._settings, name) is None:
+        name: Callback = "on_quarantined" if outcome == Verdict.PERMANENT else "on_retry"
+        if self._options[name] is None:
             return
         failure = error if isinstance(error, Exception) else Exception(str(error))
         retry_in = None if name == "on_quarantined" else (delay or 0.0)
-        self.call_back(name, WriteEvent(piece.points, tuple(piece.tag_ids()), took, failure, retry_in))
+        self.call_back(name, WriteEvent(body.points, tuple(body.tag_ids()), took, failure, retry_in))

@@ -16,7 +16,7 @@ import pytest
 
 from data_interaction_client import SpoolDiskFullError
 from data_interaction_client._spool.sqlite import SqliteSpool
-from data_interaction_client._writer import committer, writers
+from data_interaction_client._writer import base, committer
 from data_interaction_client.connector import _core
 from data_interaction_client.emulator import Faults, RunningPlatform, run_platform
 
@@ -142,7 +142,7 @@ class FullDisk(SqliteSpool):
 def disk(monkeypatch: pytest.MonkeyPatch) -> type[FullDisk]:
     """Writers open their spool as a `FullDisk` (the spool's seam); the writer retries every 0.05 s."""
     FullDisk.full = False
-    monkeypatch.setattr(writers, "_disk_spool", lambda settings: FullDisk(settings.spool, fsync=False))
+    monkeypatch.setattr(base, "_disk_spool", lambda options: FullDisk(options["spool"], fsync=False))
     monkeypatch.setattr(committer, "_STORE_RETRY_DELAY", 0.05)
     return FullDisk
 
