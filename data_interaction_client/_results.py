@@ -123,7 +123,7 @@ class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     ``Point(x=1530008100000000, y=21.5, q=0)``.
     """
 
-    # The fields are in the order of the platform's array form, [y, x, q], so that _ArrayPoint can
+    # The fields are in the order of the platform's array form, [y, x, q], so that ArrayPoint can
     # decode that form straight into a Point; keyword-only, so that the order never matters to users.
     y: Any
     x: Timestamp
@@ -183,7 +183,7 @@ class Point(msgspec.Struct, frozen=True, gc=False, kw_only=True):
         return hash((self.x, self.y, self.q))
 
 
-class _ArrayPoint(Point, frozen=True, array_like=True):
+class ArrayPoint(Point, frozen=True, array_like=True):
     """A point the platform wrote in its array form ``[y, x, q]``: a `Point` in every way."""
 
 

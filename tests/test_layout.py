@@ -44,8 +44,6 @@ LONG_CLASSES_ALLOWED: Final = frozenset(
 # Private names reached across subpackages today: "importing module -> defining module.name".
 PRIVATE_IMPORTS_ALLOWED: Final = frozenset(
     {
-        "data_interaction_client._http.wire -> data_interaction_client._results._ArrayPoint",
-        "data_interaction_client._writer.options -> data_interaction_client._http.base_client._as_timeout",
     }
 )
 

@@ -128,7 +128,7 @@ class BaseClient(Generic[HttpxClientT]):
         basic = _basic_authorization(url)  # checked with token and auth below
         self._url = str(url.copy_with(userinfo=b"")).rstrip("/")
         self._urls: dict[str, httpx.URL] = {}  # the URL of each path requested, by path
-        self.timeout: httpx.Timeout = _as_timeout(timeout)
+        self.timeout: httpx.Timeout = as_timeout(timeout)
         self.max_retries = max_retries
         self.max_points_per_request: int = max_points_per_request
         self.total_timeout: float = check_seconds("total_timeout", total_timeout)
@@ -255,7 +255,7 @@ class BaseClient(Generic[HttpxClientT]):
     # --- requests --------------------------------------------------------------------------------
 
     def _build_request(self, path: str, body: bytes, timeout: TimeoutLike | NotGiven) -> httpx.Request:
-        chosen = self.timeout if isinstance(timeout, NotGiven) else _as_timeout(timeout)
+        chosen = self.timeout if isinstance(timeout, NotGiven) else as_timeout(timeout)
         if self.compress:
             # Level 1: most of the size gain for a fraction of the CPU of the default level.
             body = gzip.compress(body, compresslevel=1)
@@ -497,7 +497,8 @@ def encode(body: Any) -> bytes:
         raise InvalidInputError(f"the request cannot be written as JSON: {exc}") from exc
 
 
-def _as_timeout(timeout: TimeoutLike) -> httpx.Timeout:
+def as_timeout(timeout: TimeoutLike) -> httpx.Timeout:
+    """``timeout`` as an `httpx.Timeout`, checked: finite and positive seconds, or a `Timeout` as given."""
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if timeout is None:

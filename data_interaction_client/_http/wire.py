@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import msgspec
 
 from .._request_data import RequestData
-from .._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, _ArrayPoint
+from .._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, ArrayPoint
 from .._tag import TagAttributes
 from .._types import TagId, tag_id_from
 from .._types import TagPath as OurTagPath
@@ -120,7 +120,7 @@ class _Envelope(msgspec.Struct):
 
 
 # What a history's "data" decodes into: msgspec.Raw (each tag's points in their own form, see
-# _points_of), list[Point] (objects) or list[_ArrayPoint] (the array form).
+# _points_of), list[Point] (objects) or list[ArrayPoint] (the array form).
 _Data = TypeVar("_Data")
 
 
@@ -139,11 +139,11 @@ _GET_ANSWER = msgspec.json.Decoder(_GetAnswer[msgspec.Raw])
 # The whole answer in one pass, when every point is in one form: most answers.
 _WHOLE_ANSWERS: tuple[msgspec.json.Decoder[_GetAnswer[list[Point]]], ...] = (
     msgspec.json.Decoder(_GetAnswer[list[Point]]),
-    msgspec.json.Decoder(_GetAnswer[list[_ArrayPoint]]),
+    msgspec.json.Decoder(_GetAnswer[list[ArrayPoint]]),
 )
 _OBJECT_POINTS = msgspec.json.Decoder(list[Point])
-# A list of _ArrayPoint is a list of Point (a subclass); lists are invariant for mypy only.
-_ARRAY_POINTS = msgspec.json.Decoder(list[_ArrayPoint])
+# A list of ArrayPoint is a list of Point (a subclass); lists are invariant for mypy only.
+_ARRAY_POINTS = msgspec.json.Decoder(list[ArrayPoint])
 _JSON_SPACE = b" \t\r\n"
 
 

@@ -27,7 +27,7 @@ from .._constants import (
     WRITER_MAX_SPOOL_BYTES,
 )
 from .._exceptions import InvalidInputError
-from .._http.base_client import TimeoutLike, _as_timeout
+from .._http.base_client import TimeoutLike, as_timeout
 from .._options import check_seconds
 from .._types import NOT_GIVEN, NotGiven, PointDict, TagId
 
@@ -112,7 +112,7 @@ def overflow_policy(name: str, value: object) -> Overflow:
 def request_timeout(name: str, value: object) -> TimeoutLike | NotGiven:
     """A request timeout as the client takes it (checked by the client's rule), or `NOT_GIVEN`."""
     if not isinstance(value, NotGiven):
-        _as_timeout(cast("TimeoutLike", value))
+        as_timeout(cast("TimeoutLike", value))
     return cast("TimeoutLike | NotGiven", value)
 
 
