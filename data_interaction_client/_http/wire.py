@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import msgspec
 
 from .._request_data import RequestData
-from .._results import Connection, DataSourceAttributes, Point, TagHistory, TagInfo, ArrayPoint
+from .._results import ArrayPoint, Connection, DataSourceAttributes, Point, TagHistory, TagInfo
 from .._tag import TagAttributes
 from .._types import TagId, tag_id_from
 from .._types import TagPath as OurTagPath
