@@ -42,7 +42,7 @@ LONG_CLASSES_ALLOWED: Final = frozenset(
     }
 )
 # Private names reached across subpackages today: "importing module -> defining module.name".
-PRIVATE_IMPORTS_ALLOWED: Final = frozenset({})
+PRIVATE_IMPORTS_ALLOWED: Final[frozenset[str]] = frozenset()
 
 
 @dataclass(frozen=True)
