@@ -178,7 +178,7 @@ class APIError(DataInteractionError):
     """
 
     points_sent: int | None
-    # Whether trying again may help, when the class alone does not say (see _http/base_client._should_retry).
+    # Whether trying again may help, when the class alone does not say (see _http/attempts.should_retry).
     _transient: bool | None = None
 
     def __init__(self, message: str, *, method: str, path: str) -> None:
