@@ -327,15 +327,9 @@ def run_connector(connector: Connector, settings: RunSettings) -> None:
         else:
             from ._sync import SyncDriver
 
-            event = threading.Event()
-            driver = SyncDriver(connector, core, event)
-
-            def stop() -> None:
-                event.set()
-                driver.wake.set()
-
-            connector._runtime_stop = stop
-            with _signals(stop, close_timeout):
+            driver = SyncDriver(connector, core)
+            connector._runtime_stop = driver.request_stop
+            with _signals(driver.request_stop, close_timeout):
                 driver.run()
     finally:
         connector._runtime_stop = None

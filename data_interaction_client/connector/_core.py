@@ -40,16 +40,19 @@ if TYPE_CHECKING:
     from ._metrics import Metrics
 
 __all__ = [
+    "EMIT_AFTER_STOP",
     "FIRST_RETRY_DELAY",
     "HOLD_CAP",
     "MAX_RETRY_DELAY",
     "REFUSED_RETRY",
+    "TICK_WAIT",
     "Core",
     "Gap",
     "Point",
     "Schedule",
     "TagChanges",
     "log",
+    "now_us",
     "transient",
     "wall_us",
 ]
@@ -63,6 +66,9 @@ REFUSED_RETRY = 1.0
 """Seconds between two tries to read again a window whose readings the writer refused (no room)."""
 HOLD_CAP = 10_000
 """Readings of a tag held while its window is read again; past it they are left to that backfill."""
+TICK_WAIT = 1.0
+"""The longest wait of the hooks' loop: refused readings are said and windows retried this often."""
+EMIT_AFTER_STOP = "emit(): the run is stopping; a reading emitted after the stop began is not kept"
 
 Point = tuple[Any, Any, Any, int | None]
 """(tag, x, y, q) as handed to the writer."""
@@ -72,6 +78,11 @@ TagChanges = tuple[list[Tag], list[Tag], list[Tag]]
 def wall_us() -> int:
     """The wall clock in integer microseconds."""
     return time.time_ns() // 1000
+
+
+def now_us() -> int:
+    """The wall clock in integer microseconds, as the drivers read it (`wall_us`, which tests may step)."""
+    return wall_us()
 
 
 def _tag_text(tag_id: TagId) -> str:

@@ -1,17 +1,20 @@
-"""The sync driver: the connector's hooks on the calling thread, the platform's state on another.
+# Generated from _async.py by scripts/unasync.py (make twins): do not edit; edit _async.py.
+"""A driver: it waits, and calls the platform and the connector's hooks; every decision is the core's.
 
-The calling thread runs the schedule and calls ``open``, ``subscribe``, ``backfill``, ``poll``,
-``tags_changed`` and ``close``; a helper thread reads the data source from the platform (first with
-backoff, then every ``refresh_interval``), so that a slow or unreachable platform never delays a
-tick nor a stop. ``emit``, ``link_lost``, ``link_restored`` and ``reopen`` may come from any thread.
-Every decision is the core's (`_core`); this module waits and calls.
+A background task (a thread, in the sync twin) reads the data source from the platform, first with
+backoff, then every ``refresh_interval``, so that a slow or unreachable platform never delays a tick
+nor a stop; the driver's loop runs the schedule and the hooks. ``emit``, ``link_lost``,
+``link_restored`` and ``reopen`` may come from any thread (`Inbox`).
+
+This module is the async driver: the hooks on the event loop, with the async client and writer, and a
+hook that is not ``async def`` called as it is. `_sync` is the sync driver, generated from this text
+by ``scripts/unasync.py`` (``async`` and ``await`` dropped, the sync client, writer and primitives
+named instead of the async ones); ``make lint`` fails when the two differ.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._client import DataInteractionClient
@@ -24,40 +27,48 @@ from .._exceptions import (
 )
 from .._tag import Tag
 from .._types import Timestamp
-from . import _core
-from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient
+from ._core import (
+    EMIT_AFTER_STOP,
+    FIRST_RETRY_DELAY,
+    MAX_RETRY_DELAY,
+    TICK_WAIT,
+    Core,
+    Schedule,
+    TagChanges,
+    log,
+    now_us,
+    transient,
+)
 from ._errors import OpenError, SourceLinkLost, fatal_open_error
+from ._sync_primitives import Background, Flag, Inbox, call, each, readings
 from ._writing import watermark, writer_options
 
 if TYPE_CHECKING:
     from .._writer.writers import Writer
     from ._connector import Connector
 
-__all__ = ["EMIT_AFTER_STOP", "TICK_WAIT", "SyncDriver", "now_us"]
-
-TICK_WAIT = 1.0
-"""The longest wait of the hooks' loop: refused readings are said and windows retried this often."""
-EMIT_AFTER_STOP = "emit(): the run is stopping; a reading emitted after the stop began is not kept"
-
-
-def now_us() -> int:
-    """The wall clock in integer microseconds (the core's, which tests may step)."""
-    return _core.wall_us()
+__all__ = ["SyncDriver"]
 
 
 class SyncDriver:
-    """Runs a sync connector until ``stop`` is set."""
+    """Runs a connector until `request_stop`."""
 
-    def __init__(self, connector: Connector, core: Core, stop: threading.Event) -> None:
+    def __init__(self, connector: Connector, core: Core) -> None:
         self.connector = connector
         self.core = core
-        self.stop = stop
-        self.wake = threading.Event()
+        self.stop = Flag()
+        self.wake = Flag()
+        self.inbox = Inbox()
         self.changes: list[TagChanges] = []
         self.fatal: BaseException | None = None
         self.client: DataInteractionClient | None = None
         self.writer: Writer | None = None
         self.stopping = False  # emit() refuses readings (set under the core's flow lock)
+
+    def request_stop(self) -> None:
+        """Stop (from the driver's loop; in the sync twin from any thread)."""
+        self.stop.set()
+        self.wake.set()
 
     def wait(self, seconds: float | None) -> None:
         """Until woken (a stop, news from the platform) or ``seconds`` pass."""
@@ -73,15 +84,13 @@ class SyncDriver:
             raise InvalidInputError(f"client: {exc}") from None
         self.client = client
         opened = False
+        refresher: Background | None = None
         try:
             self.writer = client.writer(settings.spool, **writer_options(self.core, settings.writer))
             self.core.stats = self.writer.stats
             self.connector._runtime_writer = self.writer
             self.connector._runtime = self
-            refresher = threading.Thread(
-                target=self._refresh_loop, name="data-interaction-refresh", daemon=True
-            )
-            refresher.start()
+            refresher = Background(self._refresh_loop, "data-interaction-refresh")
             while self.core.source is None and self.fatal is None and not self.stop.is_set():
                 self.wait(None)
             if self.fatal is not None:
@@ -97,6 +106,8 @@ class SyncDriver:
             self._loop()
         finally:
             self.stop.set()
+            if refresher is not None:
+                refresher.finish()
             self._close(opened)
 
     def _watermark(self, tag_id: Any) -> Timestamp | None:
@@ -106,29 +117,36 @@ class SyncDriver:
 
     def emit(self, reading: object) -> None:
         """One reading to the writer now (`Connector.emit`)."""
-        point = self.core.point_of(reading, 0, now_us(), "emit")
-        with self.core.flow:
+        core = self.core
+        point = core.point_of(reading, 0, now_us(), "emit")
+        with core.flow:  # the check and the handing over together: a stop cannot fall between them
             if self.stopping or self.stop.is_set():
                 raise WriterClosedError(EMIT_AFTER_STOP)
-            self.core.deliver(self.writer, [point], "emit")
+            self.inbox.run(lambda: self._deliver([point]))
+
+    def _deliver(self, points: list[Any]) -> None:
+        self.core.deliver(self.writer, points, "emit")
 
     def link_lost(self, error: object, tags: list[Tag] | None) -> None:
         """`Connector.link_lost`: the marks written now."""
-        with self.core.flow:
-            if self.stopping:
-                return
-            self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
-        self.wake.set()
+
+        def lost() -> None:
+            with self.core.flow:
+                if not self.stopping:
+                    self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
+            self.wake.set()
+
+        self.inbox.run(lost)
 
     def link_restored(self, tags: list[Tag] | None) -> None:
         """`Connector.link_restored`: the windows lost are read again."""
         self.core.link_restored(tags)
-        self.wake.set()
+        self.inbox.run(self.wake.set)
 
     def reopen(self) -> None:
         """`Connector.reopen`."""
         self.core.reopen_wanted("reopen() was called")
-        self.wake.set()
+        self.inbox.run(self.wake.set)
 
     # --- the platform's side ------------------------------------------------------------------------
 
@@ -175,7 +193,7 @@ class SyncDriver:
             assert source is not None
             self.connector.source = source
             try:
-                self.connector.open(source)
+                call(self.connector.open, source)
             except (OSError, SourceLinkLost) as exc:
                 core.opening(exc)
                 if not failing:
@@ -201,7 +219,7 @@ class SyncDriver:
         if hook is None:
             return True
         try:
-            hook(self.core.poll_tags())
+            call(hook, self.core.poll_tags())
         except (SourceLinkLost, OSError) as exc:
             self._lost(exc, "subscribe() failed")
             return False
@@ -221,7 +239,7 @@ class SyncDriver:
         self.link_lost(why, None)
         core.opening(None)
         try:
-            self.connector.close()
+            call(self.connector.close)
         except Exception as exc:
             log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if self._open():
@@ -235,18 +253,17 @@ class SyncDriver:
         room = True
         error: BaseException | None = None
         try:
-            items: Iterator[object] = iter(backfill(tag, since, until) or ())
-            for item in items:
+            for item in each(backfill(tag, since, until)):
                 if self.stop.is_set():
-                    log.info(
-                        "stopping during backfill() of %r: its %d readings so far are kept", tag.id, given
-                    )
-                    return
+                    break
                 point = core.point_of(item, given, None, "backfill")
                 if not core.deliver(self.writer, [point], "backfill", direct=True):
                     room = False
                     break
                 given += 1
+            if self.stop.is_set():
+                log.info("stopping during backfill() of %r: its %d readings so far are kept", tag.id, given)
+                return
         except SourceLinkLost as exc:
             error = exc
             self._lost(exc, "backfill() lost the link")
@@ -271,7 +288,7 @@ class SyncDriver:
             hook = getattr(self.connector, "tags_changed", None)
             if hook is not None:
                 try:
-                    hook(added, removed, changed)
+                    call(hook, added, removed, changed)
                 except SourceLinkLost as exc:
                     self._lost(exc, "tags_changed() lost the link")
             core.start_gaps(added, self._watermark)
@@ -322,7 +339,7 @@ class SyncDriver:
             return
         started = time.monotonic()
         try:
-            points = core.points(_realize(self.connector.poll(tags)), x, "poll")
+            points = core.points(readings(self.connector.poll(tags)), x, "poll")
         except Exception as exc:
             ended = time.monotonic()
             with core.lock:
@@ -340,6 +357,8 @@ class SyncDriver:
         core = self.core
         with core.flow:
             self.stopping = True
+        self.inbox.drain()  # every reading emitted before the stop began goes to the writer before it closes
+        with core.flow:
             held = sum(len(points) for points in core.held.values())
             core.report_refused(time.monotonic(), force=True)
         if held:
@@ -350,7 +369,7 @@ class SyncDriver:
             )
         if opened:
             try:
-                self.connector.close()
+                call(self.connector.close)
             except Exception as exc:
                 log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if self.writer is not None:
@@ -360,8 +379,3 @@ class SyncDriver:
                 log.warning("stopped with %d points in the spool: the next start delivers them", left)
         if self.client is not None:
             self.client.close()
-
-
-def _realize(items: Iterable[object] | None) -> list[object] | None:
-    """The readings of a poll, a generator run to its end here (so its errors are the poll's)."""
-    return None if items is None else list(items)
