@@ -30,17 +30,15 @@ from .._types import Timestamp
 from ._async_primitives import Background, Flag, Inbox, call, each, readings
 from ._core import (
     EMIT_AFTER_STOP,
-    FIRST_RETRY_DELAY,
-    MAX_RETRY_DELAY,
     TICK_WAIT,
     Core,
     Schedule,
     TagChanges,
     log,
     now_us,
-    transient,
 )
 from ._errors import OpenError, SourceLinkLost, fatal_open_error
+from ._policy import ends_the_start, platform_retry_delay, source_retry_delay
 from ._writing import watermark, writer_options
 
 if TYPE_CHECKING:
@@ -153,7 +151,7 @@ class AsyncDriver:
     async def _refresh_loop(self) -> None:
         client = self.client
         assert client is not None
-        delay = FIRST_RETRY_DELAY
+        failures = 0  # in a row, before the data source first answered
         while not self.stop.is_set():
             started = time.monotonic()
             try:
@@ -162,15 +160,17 @@ class AsyncDriver:
                 connection = None
             except DataInteractionError as exc:
                 seconds = time.monotonic() - started
-                if self.core.source is None and not transient(exc):
+                if self.core.source is None and ends_the_start(exc):
                     self.fatal = exc if not isinstance(exc, NotFoundError) else OpenError(str(exc))
                     self.wake.set()
                     return
                 with self.core.lock:
                     self.core.connect_failed(exc, seconds)
-                wait = delay if not self.core.reached else self.core.settings.refresh_interval
-                delay = min(delay * 2, MAX_RETRY_DELAY)
-                await self.stop.wait(wait)
+                failures += 1
+                if self.core.reached:  # known to work: asked again at the refresh's pace
+                    await self.stop.wait(self.core.settings.refresh_interval)
+                else:
+                    await self.stop.wait(platform_retry_delay(exc, failures))
                 continue
             seconds = time.monotonic() - started
             with self.core.lock:
@@ -185,8 +185,7 @@ class AsyncDriver:
     async def _open(self) -> bool:
         """Call ``open`` until it works (an ``OSError`` is tried again); ``False`` when stopped first."""
         core = self.core
-        delay = FIRST_RETRY_DELAY
-        failing = False
+        failures = 0
         while not self.stop.is_set():
             with core.lock:
                 source = core.source
@@ -196,19 +195,18 @@ class AsyncDriver:
                 await call(self.connector.open, source)
             except (OSError, SourceLinkLost) as exc:
                 core.opening(exc)
-                if not failing:
+                if not failures:
                     log.warning(
                         "open() failed (%s); trying again, with backoff up to %g s",
                         exc,
                         core.settings.open_retry_max,
                     )
-                failing = True
-                await self.stop.wait(delay)
-                delay = min(delay * 2, core.settings.open_retry_max)
+                failures += 1
+                await self.stop.wait(source_retry_delay(failures, core.settings.open_retry_max))
                 continue
             except Exception as exc:
                 raise fatal_open_error(exc) from exc
-            if failing:
+            if failures:
                 log.warning("open() worked")
             return True
         return False

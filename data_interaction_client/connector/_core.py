@@ -18,14 +18,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
     DataInteractionError,
-    InternalServerError,
     InvalidInputError,
-    PermissionDeniedError,
-    RateLimitError,
     SpoolDiskFullError,
     WriterClosedError,
     WriterFullError,
@@ -34,6 +28,7 @@ from .._results import Connection
 from .._tag import Tag
 from .._types import TagId, Timestamp, datetime_to_micros, tag_id_from, timestamp_micros
 from ._model import LINK_LOST, Source, reading_from, tags_of
+from ._policy import ROOM_RETRY, refused, source_retry_delay
 from ._settings import RunSettings
 
 if TYPE_CHECKING:
@@ -41,10 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EMIT_AFTER_STOP",
-    "FIRST_RETRY_DELAY",
     "HOLD_CAP",
-    "MAX_RETRY_DELAY",
-    "REFUSED_RETRY",
     "TICK_WAIT",
     "Core",
     "Gap",
@@ -53,17 +45,11 @@ __all__ = [
     "TagChanges",
     "log",
     "now_us",
-    "transient",
     "wall_us",
 ]
 
 log = logging.getLogger("data_interaction_client.connector")
 
-FIRST_RETRY_DELAY = 1.0
-"""The first and the longest wait between two tries to reach the platform before it first answered."""
-MAX_RETRY_DELAY = 30.0
-REFUSED_RETRY = 1.0
-"""Seconds between two tries to read again a window whose readings the writer refused (no room)."""
 HOLD_CAP = 10_000
 """Readings of a tag held while its window is read again; past it they are left to that backfill."""
 TICK_WAIT = 1.0
@@ -126,19 +112,6 @@ class Schedule:
         return skipped
 
 
-def transient(error: BaseException) -> bool:
-    """Whether a failed call to the platform may succeed later by itself."""
-    return isinstance(
-        error,
-        APIConnectionError
-        | APITimeoutError
-        | InternalServerError
-        | RateLimitError
-        | AuthenticationError
-        | PermissionDeniedError,
-    )
-
-
 class Core:
     """The state of one run, shared by its threads under one lock."""
 
@@ -171,7 +144,7 @@ class Core:
         self.link_error: str | None = None
         self.failing_polls = 0
         self.reopen: str | None = None  # why the connector is to be opened again
-        self._reopen_delay = FIRST_RETRY_DELAY  # doubles while reopens do not bring the link back
+        self._reopens = 0  # in a row: each waits longer, until the link is back
         self._reopen_not_before = 0.0
         self._overflowed: set[TagId] = set()  # tags whose held readings passed HOLD_CAP
         self._refusals: dict[str, dict[str, int]] = {}
@@ -238,10 +211,14 @@ class Core:
     def connect_failed(self, error: BaseException, seconds: float) -> None:
         """A ``connect`` failed: log it when the state changes."""
         self._request("connect", "error", seconds)
-        refused = isinstance(error, AuthenticationError | PermissionDeniedError)
-        if refused and not self.token_refused:
-            log.error("the platform refuses the token (%s): fix it; trying again", error)
-        self.token_refused = refused
+        refuses = refused(error)
+        if refuses and not self.token_refused:
+            log.error(
+                "the platform refuses the runtime's requests (%s): fix the token or the address; "
+                "trying again",
+                error,
+            )
+        self.token_refused = refuses
         self._unreachable(error)
 
     def _set_active(self, active: bool) -> None:
@@ -288,7 +265,7 @@ class Core:
         with self.lock:
             self._request("set_data", "retry", event.seconds)
             if event.error is not None:
-                self.token_refused = isinstance(event.error, AuthenticationError | PermissionDeniedError)
+                self.token_refused = refused(event.error)
                 if self.unreachable_since is None:
                     self.unreachable_since = time.monotonic()
 
@@ -373,10 +350,10 @@ class Core:
         full = reason in ("disk_full", "spool_full")
         if full and self.backfills:
             self._refused_gaps.add(text)
-            self.open_gap(tag_id, self.last.get(tag_id), "refused", now + REFUSED_RETRY)
+            self.open_gap(tag_id, self.last.get(tag_id), "refused", now + ROOM_RETRY)
             gap = self.gaps.get(tag_id)
             if gap is not None:
-                gap.retry_at = max(gap.retry_at, now + REFUSED_RETRY)
+                gap.retry_at = max(gap.retry_at, now + ROOM_RETRY)
         return not full
 
     def report_refused(self, now: float, *, force: bool = False) -> None:
@@ -495,10 +472,10 @@ class Core:
             gap.since = self.last.get(tag.id, gap.since)  # what was given is kept: go on from there
             if error is not None:
                 gap.failures += 1
-                delay = min(FIRST_RETRY_DELAY * 2 ** (gap.failures - 1), self.settings.open_retry_max)
+                delay = source_retry_delay(gap.failures, self.settings.open_retry_max)
                 gap.retry_at = now + delay
                 log.error(
-                    "backfill() of %r failed after %d readings: %s: %s; reading it again from %r in %g s",
+                    "backfill() of %r failed after %d readings: %s: %s; reading it again from %r in %.2g s",
                     _tag_text(tag.id),
                     given,
                     type(error).__name__,
@@ -507,7 +484,7 @@ class Core:
                     delay,
                 )
             else:
-                gap.retry_at = now + REFUSED_RETRY
+                gap.retry_at = now + ROOM_RETRY
             return []
 
     # --- the source's link ----------------------------------------------------------------------------
@@ -538,9 +515,10 @@ class Core:
         A push source's link is back; a polled one's when a poll works. The next reopen waits
         longer, until the link is back.
         """
-        now = time.monotonic()
-        self._reopen_not_before = now + self._reopen_delay
-        self._reopen_delay = min(self._reopen_delay * 2, self.settings.open_retry_max)
+        self._reopens += 1
+        self._reopen_not_before = time.monotonic() + source_retry_delay(
+            self._reopens, self.settings.open_retry_max
+        )
         if not self.polls and subscribed:
             self.link_restored(None)
         elif self.link == "opening":
@@ -609,7 +587,7 @@ class Core:
                 self._set_link("ok")
             self.failing_polls = 0
             if self.link == "ok":
-                self._reopen_delay = FIRST_RETRY_DELAY
+                self._reopens = 0
 
     def _set_link(self, link: str) -> None:
         if (link == "ok") != (self.link == "ok") or self.link_since is None:
