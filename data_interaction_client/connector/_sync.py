@@ -27,19 +27,12 @@ from .._exceptions import (
 )
 from .._tag import Tag
 from .._types import Timestamp
-from ._core import (
-    EMIT_AFTER_STOP,
-    TICK_WAIT,
-    Core,
-    Schedule,
-    TagChanges,
-    log,
-    now_us,
-)
+from ._core import EMIT_AFTER_STOP, TICK_WAIT, Schedule, TagChanges, log, now_us
 from ._errors import OpenError, SourceLinkLost, fatal_open_error
 from ._policy import ends_the_start, platform_retry_delay, source_retry_delay
+from ._state import Core
 from ._sync_primitives import Background, Flag, Inbox, call, each, readings
-from ._writing import watermark, writer_options
+from ._writing import spool_watermark, writer_options
 
 if TYPE_CHECKING:
     from .._writer.writers import Writer
@@ -98,8 +91,8 @@ class SyncDriver:
             opened = self._open()
             if not opened:
                 return
-            self.core.opened()
-            self.core.start_gaps(self.core.poll_tags(), self._watermark)
+            self.core.link.opened()
+            self.core.start(self.core.poll_tags(), self._watermark)
             self._subscribe()
             self._loop()
         finally:
@@ -109,21 +102,21 @@ class SyncDriver:
             self._close(opened)
 
     def _watermark(self, tag_id: Any) -> Timestamp | None:
-        return watermark(self.writer, tag_id)
+        return spool_watermark(self.writer, tag_id)
 
     # --- what connectors call, from any thread ---------------------------------------------------------
 
     def emit(self, reading: object) -> None:
         """One reading to the writer now (`Connector.emit`)."""
         core = self.core
-        point = core.point_of(reading, 0, now_us(), "emit")
+        point = core.handover.point_of(reading, 0, now_us(), "emit")
         with core.flow:  # the check and the handing over together: a stop cannot fall between them
             if self.stopping or self.stop.is_set():
                 raise WriterClosedError(EMIT_AFTER_STOP)
             self.inbox.run(lambda: self._deliver([point]))
 
     def _deliver(self, points: list[Any]) -> None:
-        self.core.deliver(self.writer, points, "emit")
+        self.core.handover.deliver(self.writer, points, "emit")
 
     def link_lost(self, error: object, tags: list[Tag] | None) -> None:
         """`Connector.link_lost`: the marks written now."""
@@ -131,19 +124,21 @@ class SyncDriver:
         def lost() -> None:
             with self.core.flow:
                 if not self.stopping:
-                    self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
+                    self.core.handover.deliver(
+                        self.writer, self.core.link_lost(error, tags), "link_lost", direct=True
+                    )
             self.wake.set()
 
         self.inbox.run(lost)
 
     def link_restored(self, tags: list[Tag] | None) -> None:
         """`Connector.link_restored`: the windows lost are read again."""
-        self.core.link_restored(tags)
+        self.core.link.restored(tags)
         self.inbox.run(self.wake.set)
 
     def reopen(self) -> None:
         """`Connector.reopen`."""
-        self.core.reopen_wanted("reopen() was called")
+        self.core.link.reopen_wanted("reopen() was called")
         self.inbox.run(self.wake.set)
 
     # --- the platform's side ------------------------------------------------------------------------
@@ -165,9 +160,9 @@ class SyncDriver:
                     self.wake.set()
                     return
                 with self.core.lock:
-                    self.core.connect_failed(exc, seconds)
+                    self.core.platform.failed(exc, seconds)
                 failures += 1
-                if self.core.reached:  # known to work: asked again at the refresh's pace
+                if self.core.platform.reached:  # known to work: asked again at the refresh's pace
                     self.stop.wait(self.core.settings.refresh_interval)
                 else:
                     self.stop.wait(platform_retry_delay(exc, failures))
@@ -194,7 +189,7 @@ class SyncDriver:
             try:
                 call(self.connector.open, source)
             except (OSError, SourceLinkLost) as exc:
-                core.opening(exc)
+                core.link.opening(exc)
                 if not failures:
                     log.warning(
                         "open() failed (%s); trying again, with backoff up to %g s",
@@ -226,24 +221,24 @@ class SyncDriver:
     def _lost(self, error: BaseException, why: str) -> None:
         """A hook lost the link: its marks, and the connector opened again."""
         self.link_lost(error, None)
-        self.core.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
+        self.core.link.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
 
     def _reopen(self) -> None:
         core = self.core
-        why, core.reopen = core.reopen, None
+        why, core.link.reopen = core.link.reopen, None
         log.warning("opening the connector again (%s): close(), then open() with backoff", why)
         if core.metrics is not None:
             core.metrics.source_reopens.inc()
         self.link_lost(why, None)
-        core.opening(None)
+        core.link.opening(None)
         try:
             call(self.connector.close)
         except Exception as exc:
             log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if self._open():
-            core.reopened(self._subscribe())
+            core.link.reopened(self._subscribe())
 
-    def _window(self, tag: Tag, since: Timestamp | None, until: int) -> None:
+    def _read_window(self, tag: Tag, watermark: Timestamp | None, until: int) -> None:
         """Read a tag's window again through ``backfill``: each reading to the writer as it comes."""
         core = self.core
         backfill = getattr(self.connector, "backfill")  # noqa: B009 (a hook the core knows it has)
@@ -251,11 +246,11 @@ class SyncDriver:
         room = True
         error: BaseException | None = None
         try:
-            for item in each(backfill(tag, since, until)):
+            for item in each(backfill(tag, watermark, until)):
                 if self.stop.is_set():
                     break
-                point = core.point_of(item, given, None, "backfill")
-                if not core.deliver(self.writer, [point], "backfill", direct=True):
+                point = core.handover.point_of(item, given, None, "backfill")
+                if not core.handover.deliver(self.writer, [point], "backfill", direct=True):
                     room = False
                     break
                 given += 1
@@ -268,15 +263,15 @@ class SyncDriver:
         except Exception as exc:
             error = exc
         with core.flow:  # the window closed and what it held written at once: no reading between
-            held = core.repair_done(tag, since, until, given, error, room)
+            held = core.windows.done(tag, watermark, until, given, error, room, time.monotonic())
             if held:
-                core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
+                core.handover.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
 
-    def _repairs(self, until: int) -> None:
-        for tag, since in self.core.repairs_due(time.monotonic()):
-            if self.stop.is_set() or self.core.reopen is not None:
+    def _read_windows(self, until: int) -> None:
+        for tag, watermark in self.core.windows_due(time.monotonic()):
+            if self.stop.is_set() or self.core.link.reopen is not None:
                 return
-            self._window(tag, since, until)
+            self._read_window(tag, watermark, until)
 
     def _changes(self) -> None:
         core = self.core
@@ -289,7 +284,7 @@ class SyncDriver:
                     call(hook, added, removed, changed)
                 except SourceLinkLost as exc:
                     self._lost(exc, "tags_changed() lost the link")
-            core.start_gaps(added, self._watermark)
+            core.start(added, self._watermark)
         if changes:
             self._subscribe()
 
@@ -297,11 +292,11 @@ class SyncDriver:
         core = self.core
         while not self.stop.is_set():
             self._changes()
-            if core.reopen_due(time.monotonic()):
+            if core.link.reopen_due(time.monotonic()):
                 self._reopen()
                 continue
             with core.flow:
-                core.report_refused(time.monotonic())
+                core.handover.report_refused(time.monotonic())
             with core.lock:
                 active = core.active
                 if active and core.polls and core.schedule is None:
@@ -312,8 +307,8 @@ class SyncDriver:
                 self.wait(TICK_WAIT)
                 continue
             if schedule is None:  # push-only: read the windows due, then wait for news
-                self._repairs(now_us())
-                wait = core.next_repair_in(time.monotonic())
+                self._read_windows(now_us())
+                wait = core.next_window_in(time.monotonic())
                 self.wait(TICK_WAIT if wait is None else min(wait, TICK_WAIT))
                 continue
             left = schedule.due() - time.monotonic()
@@ -326,30 +321,30 @@ class SyncDriver:
         """The due tick: the windows not read up to it, then the poll (unless that ran late)."""
         core = self.core
         x = schedule.take(now_us())
-        self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+        self._read_windows(x)  # the windows not read, up to this tick: backfill catches up with the poll
         if self.stop.is_set():
             return
         if schedule.late(time.monotonic()):  # the backfill ran past the next tick: catch up first
-            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.reopen is None:
+            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.link.reopen is None:
                 with core.lock:
                     core.skip(time.monotonic())
-                self._repairs(now_us())
+                self._read_windows(now_us())
             return
         started = time.monotonic()
         try:
-            points = core.points(readings(self.connector.poll(tags)), x, "poll")
+            points = core.handover.points(readings(self.connector.poll(tags)), x, "poll")
         except Exception as exc:
             ended = time.monotonic()
             with core.lock:
                 marks = core.poll_failed(exc, tags, x, ended - started, ended)
             if isinstance(exc, SourceLinkLost):
-                core.reopen_wanted(f"poll() lost the link: {exc}")
-            core.deliver(self.writer, marks, "link_lost", direct=True)
+                core.link.reopen_wanted(f"poll() lost the link: {exc}")
+            core.handover.deliver(self.writer, marks, "link_lost", direct=True)
         else:
             ended = time.monotonic()
             with core.lock:
                 core.poll_done(ended - started, ended)
-            core.deliver(self.writer, points, "poll")
+            core.handover.deliver(self.writer, points, "poll")
 
     def _close(self, opened: bool) -> None:
         core = self.core
@@ -357,8 +352,8 @@ class SyncDriver:
             self.stopping = True
         self.inbox.drain()  # every reading emitted before the stop began goes to the writer before it closes
         with core.flow:
-            held = sum(len(points) for points in core.held.values())
-            core.report_refused(time.monotonic(), force=True)
+            held = core.windows.held()
+            core.handover.report_refused(time.monotonic(), force=True)
         if held:
             log.warning(
                 "stopped with %d readings held while their windows were read again: the next start's "
