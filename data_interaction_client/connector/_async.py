@@ -1,15 +1,16 @@
 # The source of _sync.py: scripts/unasync.py writes that twin from it (make twins).
 """A driver: it waits, and calls the platform and the connector's hooks; every decision is the core's.
 
-A background task (a thread, in the sync twin) reads the data source from the platform, first with
+A background task (a thread, in `_sync`) reads the data source from the platform, first with
 backoff, then every ``refresh_interval``, so that a slow or unreachable platform never delays a tick
 nor a stop; the driver's loop runs the schedule and the hooks. ``emit``, ``link_lost``,
 ``link_restored`` and ``reopen`` may come from any thread (`Inbox`).
 
-This module is the async driver: the hooks on the event loop, with the async client and writer, and a
-hook that is not ``async def`` called as it is. `_sync` is the sync driver, generated from this text
-by ``scripts/unasync.py`` (``async`` and ``await`` dropped, the sync client, writer and primitives
-named instead of the async ones); ``make lint`` fails when the two differ.
+Two drivers, one text. `_async` runs the hooks on the event loop with the async client and writer
+(a hook that is not ``async def`` is called as it is); `_sync`, generated from `_async` by
+``scripts/unasync.py`` (``async`` and ``await`` dropped, the sync client, writer and primitives
+named instead of the async ones), runs them on the calling thread with the sync client and writer.
+``make lint`` fails when `_sync` is not what the script writes from `_async`.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class AsyncDriver:
         self.stopping = False  # emit() refuses readings (set under the core's flow lock)
 
     def request_stop(self) -> None:
-        """Stop (from the driver's loop; in the sync twin from any thread)."""
+        """Stop: in `_async` from the loop's thread, in `_sync` from any thread."""
         self.stop.set()
         self.wake.set()
 
@@ -225,10 +226,8 @@ class AsyncDriver:
 
     async def _reopen(self) -> None:
         core = self.core
-        why, core.link.reopen = core.link.reopen, None
+        why = core.link.begin_reopen()
         log.warning("opening the connector again (%s): close(), then open() with backoff", why)
-        if core.metrics is not None:
-            core.metrics.source_reopens.inc()
         self.link_lost(why, None)
         core.link.opening(None)
         try:
@@ -321,9 +320,8 @@ class AsyncDriver:
         """The due tick: the windows not read up to it, then the poll (unless that ran late)."""
         core = self.core
         x = schedule.take(now_us())
-        await self._read_windows(
-            x
-        )  # the windows not read, up to this tick: backfill catches up with the poll
+        # the windows not read, up to this tick: backfill catches up with the poll
+        await self._read_windows(x)
         if self.stop.is_set():
             return
         if schedule.late(time.monotonic()):  # the backfill ran past the next tick: catch up first

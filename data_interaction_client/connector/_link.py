@@ -94,6 +94,14 @@ class SourceLink:
             if self.reopen is None:
                 self.reopen = why
 
+    def begin_reopen(self) -> str:
+        """A reopen begins: why it was asked (a new ask from now on is a new reopen); counted."""
+        with self._flow:
+            why, self.reopen = self.reopen or "asked", None
+        if self.metrics is not None:
+            self.metrics.source_reopens.inc()
+        return why
+
     def reopened(self, subscribed: bool) -> None:
         """A reopen's ``open`` (and ``subscribe``) worked.
 
