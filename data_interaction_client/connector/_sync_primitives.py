@@ -14,27 +14,9 @@ from typing import Any
 __all__ = ["Background", "Flag", "Inbox", "call", "each", "readings"]
 
 
-class Flag:
-    """An event the driver sets and waits on, from any thread."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        """Set it: a waiter returns."""
-        self._event.set()
-
-    def clear(self) -> None:
-        """Clear it."""
-        self._event.clear()
-
-    def is_set(self) -> bool:
-        """Whether it is set."""
-        return self._event.is_set()
-
-    def wait(self, seconds: float | None) -> None:
-        """Until it is set, or ``seconds`` pass (``None``: no limit)."""
-        self._event.wait(seconds)
+Flag = threading.Event
+"""An event the driver sets and waits on, from any thread: ``wait(seconds)`` returns once it is set or
+``seconds`` pass (``None``: no limit), as the async `Flag`'s does."""
 
 
 class Inbox:
