@@ -8,8 +8,8 @@ which the drivers call directly: ``core.platform`` (`Reachability`), ``core.link
 
 Two locks: ``lock`` guards the platform's side and the tags (the refresh's task or thread, the
 writer's callbacks); ``flow`` guards what flows to the writer (the hooks' thread and ``emit()``'s
-callers, never the writer's callbacks, so that writing under it cannot deadlock). ``lock`` may be
-taken before ``flow``, never after.
+callers, never the writer's callbacks, so that writing under it cannot deadlock). A refresh that
+removes tags takes ``flow`` while it holds ``lock``.
 """
 
 from __future__ import annotations
