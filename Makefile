@@ -25,7 +25,7 @@ EXTRAS = $(shell $(PYTHON) -c "import tomllib; print(','.join(tomllib.load(open(
 INSTALL_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install generate check-generated lint test test-fast demo modbus-demo opcua-demo bench docs clean
+.PHONY: help install generate check-generated twins lint test test-fast demo modbus-demo opcua-demo bench docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,13 +55,18 @@ check-generated: $(INSTALL_STAMP) ## Fail when generated/ differs from what open
 	diff -r -x __pycache__ "$$tmp/$(GEN_PKG)" $(GEN_DIR) || \
 	{ echo "generated/ is out of date with openapi.yaml: run 'make generate' and commit the result" >&2; exit 1; }
 
-lint: $(INSTALL_STAMP) ## ruff, mypy --strict, the import layers, pyright --verifytypes and the contract's validation
+twins: $(INSTALL_STAMP) ## Write the connector's sync driver from its async one (scripts/unasync.py)
+	$(PY) scripts/unasync.py
+
+lint: $(INSTALL_STAMP) ## ruff, mypy --strict, the import layers, the twins, pyright --verifytypes, the contract
 	$(BIN)/openapi-spec-validator openapi.yaml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@# The layers of docs/design.md ([tool.importlinter] in pyproject.toml).
 	$(BIN)/lint-imports --no-cache
+	@# The connector's sync driver is generated from the async one: it must be what make twins writes.
+	$(PY) scripts/unasync.py --check
 	@# Every public name's type complete, as users' checkers see it (the types of the packages it
 	@# returns, polars' and matplotlib's, are theirs to complete: --ignoreexternal). The pinned wheel
 	@# bundles pyright and runs it with the node on PATH; IGNORE_WARNINGS: no look-up of a newer version.

@@ -1,20 +1,21 @@
-"""The async driver: the connector's hooks on the event loop, with the async client and writer.
+# The source of _sync.py: scripts/unasync.py writes that twin from it (make twins).
+"""A driver: it waits, and calls the platform and the connector's hooks; every decision is the core's.
 
-The twin of `_sync`: one task reads the data source from the platform (first with backoff,
-then every ``refresh_interval``), the main task runs the schedule and the hooks; a hook that is not
-``async def`` is called as it is. ``emit``, ``link_lost``, ``link_restored`` and ``reopen`` called
-from another thread are queued and run on the loop, in the order they came.
+A background task (a thread, in `_sync`) reads the data source from the platform, first with
+backoff, then every ``refresh_interval``, so that a slow or unreachable platform never delays a tick
+nor a stop; the driver's loop runs the schedule and the hooks. ``emit``, ``link_lost``,
+``link_restored`` and ``reopen`` may come from any thread (`Inbox`).
+
+Two drivers, one text. `_async` runs the hooks on the event loop with the async client and writer
+(a hook that is not ``async def`` is called as it is); `_sync`, generated from `_async` by
+``scripts/unasync.py`` (``async`` and ``await`` dropped, the sync client, writer and primitives
+named instead of the async ones), runs them on the calling thread with the sync client and writer.
+``make lint`` fails when `_sync` is not what the script writes from `_async`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
-import threading
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncDataInteractionClient
@@ -27,10 +28,12 @@ from .._exceptions import (
 )
 from .._tag import Tag
 from .._types import Timestamp
-from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient
+from ._async_primitives import Background, Flag, Inbox, call, each, readings
+from ._core import EMIT_AFTER_STOP, TICK_WAIT, Schedule, TagChanges, log, now_us
 from ._errors import OpenError, SourceLinkLost, fatal_open_error
-from ._sync import EMIT_AFTER_STOP, TICK_WAIT, now_us
-from ._writing import watermark, writer_options
+from ._policy import ends_the_start, platform_retry_delay, source_retry_delay
+from ._state import Core
+from ._writing import spool_watermark, writer_options
 
 if TYPE_CHECKING:
     from .._writer.writers import AsyncWriter
@@ -39,55 +42,30 @@ if TYPE_CHECKING:
 __all__ = ["AsyncDriver"]
 
 
-async def _call(function: Any, *args: Any) -> Any:
-    result = function(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-async def _readings(result: Any) -> list[object] | None:
-    """The readings of a hook's result: awaited, an async iterable collected, an iterable listed."""
-    if inspect.isawaitable(result):
-        result = await result
-    if result is None:
-        return None
-    if isinstance(result, AsyncIterator) or hasattr(result, "__aiter__"):
-        return [item async for item in result]
-    return list(result)
-
-
 class AsyncDriver:
-    """Runs a connector with async hooks until `request_stop`."""
+    """Runs a connector until `request_stop`."""
 
     def __init__(self, connector: Connector, core: Core) -> None:
         self.connector = connector
         self.core = core
-        self.stop = asyncio.Event()
-        self.wake = asyncio.Event()
+        self.stop = Flag()
+        self.wake = Flag()
+        self.inbox = Inbox()
         self.changes: list[TagChanges] = []
         self.fatal: BaseException | None = None
         self.client: AsyncDataInteractionClient | None = None
         self.writer: AsyncWriter | None = None
         self.stopping = False  # emit() refuses readings (set under the core's flow lock)
-        self.loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self._inbox: deque[Callable[[], None]] = deque()  # calls from other threads, run on the loop
 
     def request_stop(self) -> None:
-        """Stop (on the loop's thread)."""
+        """Stop: in `_async` from the loop's thread, in `_sync` from any thread."""
         self.stop.set()
         self.wake.set()
 
     async def wait(self, seconds: float | None) -> None:
-        """Until woken or ``seconds`` pass."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), seconds)
+        """Until woken (a stop, news from the platform) or ``seconds`` pass."""
+        await self.wake.wait(seconds)
         self.wake.clear()
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), seconds)
 
     async def run(self) -> None:
         """Run until stopped; `OpenError` when the connector cannot start."""
@@ -98,13 +76,13 @@ class AsyncDriver:
             raise InvalidInputError(f"client: {exc}") from None
         self.client = client
         opened = False
-        refresher: asyncio.Task[None] | None = None
+        refresher: Background | None = None
         try:
             self.writer = client.writer(settings.spool, **writer_options(self.core, settings.writer))
             self.core.stats = self.writer.stats
             self.connector._runtime_writer = self.writer
             self.connector._runtime = self
-            refresher = asyncio.create_task(self._refresh_loop(), name="data-interaction-refresh")
+            refresher = Background(self._refresh_loop, "data-interaction-refresh")
             while self.core.source is None and self.fatal is None and not self.stop.is_set():
                 await self.wait(None)
             if self.fatal is not None:
@@ -114,72 +92,62 @@ class AsyncDriver:
             opened = await self._open()
             if not opened:
                 return
-            self.core.opened()
-            self.core.start_gaps(self.core.poll_tags(), self._watermark)
+            self.core.link.opened()
+            self.core.start(self.core.poll_tags(), self._watermark)
             await self._subscribe()
             await self._loop()
         finally:
             self.stop.set()
             if refresher is not None:
-                refresher.cancel()
-                await asyncio.gather(refresher, return_exceptions=True)
+                await refresher.finish()
             await self._close(opened)
 
     def _watermark(self, tag_id: Any) -> Timestamp | None:
-        return watermark(self.writer, tag_id)
+        return spool_watermark(self.writer, tag_id)
 
-    # --- what connectors call, from the loop or any thread --------------------------------------------
-
-    def _on_loop(self, call: Callable[[], None]) -> None:
-        """Run ``call`` now on the loop's thread, or queue it there from another thread."""
-        if threading.get_ident() == self._loop_thread:
-            call()
-            return
-        self._inbox.append(call)
-        self.loop.call_soon_threadsafe(self._drain)
-
-    def _drain(self) -> None:
-        while self._inbox:
-            self._inbox.popleft()()
+    # --- what connectors call, from any thread ---------------------------------------------------------
 
     def emit(self, reading: object) -> None:
         """One reading to the writer now (`Connector.emit`)."""
         core = self.core
-        point = core.point_of(reading, 0, now_us(), "emit")
-        with core.flow:  # the check and the queueing together: a stop cannot fall between them
+        point = core.handover.point_of(reading, 0, now_us(), "emit")
+        with core.flow:  # the check and the handing over together: a stop cannot fall between them
             if self.stopping or self.stop.is_set():
                 raise WriterClosedError(EMIT_AFTER_STOP)
-            self._on_loop(lambda: self._deliver([point]))
+            self.inbox.run(lambda: self._deliver([point]))
 
     def _deliver(self, points: list[Any]) -> None:
-        self.core.deliver(self.writer, points, "emit")
+        self.core.handover.deliver(self.writer, points, "emit")
 
     def link_lost(self, error: object, tags: list[Tag] | None) -> None:
         """`Connector.link_lost`: the marks written now."""
 
         def lost() -> None:
-            if not self.stopping:
-                self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
+            with self.core.flow:
+                if not self.stopping:
+                    self.core.handover.deliver(
+                        self.writer, self.core.link_lost(error, tags), "link_lost", direct=True
+                    )
             self.wake.set()
 
-        self._on_loop(lost)
+        self.inbox.run(lost)
 
     def link_restored(self, tags: list[Tag] | None) -> None:
         """`Connector.link_restored`: the windows lost are read again."""
-        self.core.link_restored(tags)
-        self._on_loop(self.wake.set)
+        self.core.link.restored(tags)
+        self.inbox.run(self.wake.set)
 
     def reopen(self) -> None:
         """`Connector.reopen`."""
-        self.core.reopen_wanted("reopen() was called")
-        self._on_loop(self.wake.set)
+        self.core.link.reopen_wanted("reopen() was called")
+        self.inbox.run(self.wake.set)
 
     # --- the platform's side ------------------------------------------------------------------------
 
     async def _refresh_loop(self) -> None:
         client = self.client
         assert client is not None
-        delay = FIRST_RETRY_DELAY
+        failures = 0  # in a row, before the data source first answered
         while not self.stop.is_set():
             started = time.monotonic()
             try:
@@ -188,15 +156,17 @@ class AsyncDriver:
                 connection = None
             except DataInteractionError as exc:
                 seconds = time.monotonic() - started
-                if self.core.source is None and not transient(exc):
+                if self.core.source is None and ends_the_start(exc):
                     self.fatal = exc if not isinstance(exc, NotFoundError) else OpenError(str(exc))
                     self.wake.set()
                     return
                 with self.core.lock:
-                    self.core.connect_failed(exc, seconds)
-                wait = delay if not self.core.reached else self.core.settings.refresh_interval
-                delay = min(delay * 2, MAX_RETRY_DELAY)
-                await self._sleep(wait)
+                    self.core.platform.failed(exc, seconds)
+                failures += 1
+                if self.core.platform.reached:  # known to work: asked again at the refresh's pace
+                    await self.stop.wait(self.core.settings.refresh_interval)
+                else:
+                    await self.stop.wait(platform_retry_delay(exc, failures))
                 continue
             seconds = time.monotonic() - started
             with self.core.lock:
@@ -204,35 +174,35 @@ class AsyncDriver:
                 if changes is not None:
                     self.changes.append(changes)
             self.wake.set()
-            await self._sleep(self.core.settings.refresh_interval)
+            await self.stop.wait(self.core.settings.refresh_interval)
 
     # --- the connector's side ------------------------------------------------------------------------
 
     async def _open(self) -> bool:
+        """Call ``open`` until it works (an ``OSError`` is tried again); ``False`` when stopped first."""
         core = self.core
-        delay = FIRST_RETRY_DELAY
-        failing = False
+        failures = 0
         while not self.stop.is_set():
-            source = core.source
+            with core.lock:
+                source = core.source
             assert source is not None
             self.connector.source = source
             try:
-                await _call(self.connector.open, source)
+                await call(self.connector.open, source)
             except (OSError, SourceLinkLost) as exc:
-                core.opening(exc)
-                if not failing:
+                core.link.opening(exc)
+                if not failures:
                     log.warning(
                         "open() failed (%s); trying again, with backoff up to %g s",
                         exc,
                         core.settings.open_retry_max,
                     )
-                failing = True
-                await self._sleep(delay)
-                delay = min(delay * 2, core.settings.open_retry_max)
+                failures += 1
+                await self.stop.wait(source_retry_delay(failures, core.settings.open_retry_max))
                 continue
             except Exception as exc:
                 raise fatal_open_error(exc) from exc
-            if failing:
+            if failures:
                 log.warning("open() worked")
             return True
         return False
@@ -243,65 +213,48 @@ class AsyncDriver:
         if hook is None:
             return True
         try:
-            await _call(hook, self.core.poll_tags())
+            await call(hook, self.core.poll_tags())
         except (SourceLinkLost, OSError) as exc:
             self._lost(exc, "subscribe() failed")
             return False
         return True
 
     def _lost(self, error: BaseException, why: str) -> None:
+        """A hook lost the link: its marks, and the connector opened again."""
         self.link_lost(error, None)
-        self.core.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
+        self.core.link.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
 
     async def _reopen(self) -> None:
         core = self.core
-        why, core.reopen = core.reopen, None
+        why = core.link.begin_reopen()
         log.warning("opening the connector again (%s): close(), then open() with backoff", why)
-        if core.metrics is not None:
-            core.metrics.source_reopens.inc()
         self.link_lost(why, None)
-        core.opening(None)
+        core.link.opening(None)
         try:
-            await _call(self.connector.close)
+            await call(self.connector.close)
         except Exception as exc:
             log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if await self._open():
-            core.reopened(await self._subscribe())
+            core.link.reopened(await self._subscribe())
 
-    async def _window(self, tag: Tag, since: Timestamp | None, until: int) -> None:
+    async def _read_window(self, tag: Tag, watermark: Timestamp | None, until: int) -> None:
         """Read a tag's window again through ``backfill``: each reading to the writer as it comes."""
         core = self.core
         backfill = getattr(self.connector, "backfill")  # noqa: B009 (a hook the core knows it has)
         given = 0
         room = True
         error: BaseException | None = None
-
-        def take(item: object) -> bool:
-            nonlocal given, room
-            point = core.point_of(item, given, None, "backfill")
-            if not core.deliver(self.writer, [point], "backfill", direct=True):
-                room = False
-                return False
-            given += 1
-            return True
-
         try:
-            result = backfill(tag, since, until)
-            if inspect.isawaitable(result):
-                result = await result
-            if result is not None and hasattr(result, "__aiter__"):
-                async for item in result:
-                    if self.stop.is_set():
-                        break
-                    if not take(item):
-                        break
-            else:
-                items: Iterator[object] = iter(result or ())
-                for item in items:
-                    if self.stop.is_set() or not take(item):
-                        break
+            async for item in each(backfill(tag, watermark, until)):
+                if self.stop.is_set():
+                    break
+                point = core.handover.point_of(item, given, None, "backfill")
+                if not core.handover.deliver(self.writer, [point], "backfill", direct=True):
+                    room = False
+                    break
+                given += 1
             if self.stop.is_set():
-                log.info("stopping in backfill() of %r: its %d readings so far are kept", tag.id, given)
+                log.info("stopping during backfill() of %r: its %d readings so far are kept", tag.id, given)
                 return
         except SourceLinkLost as exc:
             error = exc
@@ -309,27 +262,28 @@ class AsyncDriver:
         except Exception as exc:
             error = exc
         with core.flow:  # the window closed and what it held written at once: no reading between
-            held = core.repair_done(tag, since, until, given, error, room)
+            held = core.windows.done(tag, watermark, until, given, error, room, time.monotonic())
             if held:
-                core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
+                core.handover.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
 
-    async def _repairs(self, until: int) -> None:
-        for tag, since in self.core.repairs_due(time.monotonic()):
-            if self.stop.is_set() or self.core.reopen is not None:
+    async def _read_windows(self, until: int) -> None:
+        for tag, watermark in self.core.windows_due(time.monotonic()):
+            if self.stop.is_set() or self.core.link.reopen is not None:
                 return
-            await self._window(tag, since, until)
+            await self._read_window(tag, watermark, until)
 
     async def _changes(self) -> None:
         core = self.core
-        changes, self.changes = self.changes, []
+        with core.lock:
+            changes, self.changes = self.changes, []
         for added, removed, changed in changes:
             hook = getattr(self.connector, "tags_changed", None)
             if hook is not None:
                 try:
-                    await _call(hook, added, removed, changed)
+                    await call(hook, added, removed, changed)
                 except SourceLinkLost as exc:
                     self._lost(exc, "tags_changed() lost the link")
-            core.start_gaps(added, self._watermark)
+            core.start(added, self._watermark)
         if changes:
             await self._subscribe()
 
@@ -337,22 +291,23 @@ class AsyncDriver:
         core = self.core
         while not self.stop.is_set():
             await self._changes()
-            if core.reopen_due(time.monotonic()):
+            if core.link.reopen_due(time.monotonic()):
                 await self._reopen()
                 continue
             with core.flow:
-                core.report_refused(time.monotonic())
-            active = core.active
-            if active and core.polls and core.schedule is None:
-                core.schedule = Schedule(core.settings.poll_interval, time.monotonic(), now_us())
-            schedule = core.schedule
-            tags = core.poll_tags()
+                core.handover.report_refused(time.monotonic())
+            with core.lock:
+                active = core.active
+                if active and core.polls and core.schedule is None:
+                    core.schedule = Schedule(core.settings.poll_interval, time.monotonic(), now_us())
+                schedule = core.schedule
+                tags = core.poll_tags()
             if not active:
                 await self.wait(TICK_WAIT)
                 continue
             if schedule is None:  # push-only: read the windows due, then wait for news
-                await self._repairs(now_us())
-                wait = core.next_repair_in(time.monotonic())
+                await self._read_windows(now_us())
+                wait = core.next_window_in(time.monotonic())
                 await self.wait(TICK_WAIT if wait is None else min(wait, TICK_WAIT))
                 continue
             left = schedule.due() - time.monotonic()
@@ -365,36 +320,40 @@ class AsyncDriver:
         """The due tick: the windows not read up to it, then the poll (unless that ran late)."""
         core = self.core
         x = schedule.take(now_us())
-        await self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+        # the windows not read, up to this tick: backfill catches up with the poll
+        await self._read_windows(x)
         if self.stop.is_set():
             return
         if schedule.late(time.monotonic()):  # the backfill ran past the next tick: catch up first
-            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.reopen is None:
-                core.skip(time.monotonic())
-                await self._repairs(now_us())
+            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.link.reopen is None:
+                with core.lock:
+                    core.skip(time.monotonic())
+                await self._read_windows(now_us())
             return
         started = time.monotonic()
         try:
-            points = core.points(await _readings(self.connector.poll(tags)), x, "poll")
+            points = core.handover.points(await readings(self.connector.poll(tags)), x, "poll")
         except Exception as exc:
             ended = time.monotonic()
-            marks = core.poll_failed(exc, tags, x, ended - started, ended)
+            with core.lock:
+                marks = core.poll_failed(exc, tags, x, ended - started, ended)
             if isinstance(exc, SourceLinkLost):
-                core.reopen_wanted(f"poll() lost the link: {exc}")
-            core.deliver(self.writer, marks, "link_lost", direct=True)
+                core.link.reopen_wanted(f"poll() lost the link: {exc}")
+            core.handover.deliver(self.writer, marks, "link_lost", direct=True)
         else:
             ended = time.monotonic()
-            core.poll_done(ended - started, ended)
-            core.deliver(self.writer, points, "poll")
+            with core.lock:
+                core.poll_done(ended - started, ended)
+            core.handover.deliver(self.writer, points, "poll")
 
     async def _close(self, opened: bool) -> None:
         core = self.core
         with core.flow:
             self.stopping = True
-        self._drain()  # every reading emitted before the stop began goes to the writer before it closes
+        self.inbox.drain()  # every reading emitted before the stop began goes to the writer before it closes
         with core.flow:
-            held = sum(len(points) for points in core.held.values())
-            core.report_refused(time.monotonic(), force=True)
+            held = core.windows.held()
+            core.handover.report_refused(time.monotonic(), force=True)
         if held:
             log.warning(
                 "stopped with %d readings held while their windows were read again: the next start's "
@@ -403,7 +362,7 @@ class AsyncDriver:
             )
         if opened:
             try:
-                await _call(self.connector.close)
+                await call(self.connector.close)
             except Exception as exc:
                 log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if self.writer is not None:

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Unpack
 
 from .._tag import Tag
 from .._types import TagIdLike, Timestamp, tag_id_from
-from ._core import Core, log
+from ._core import log
 from ._errors import OpenError
 from ._metrics import HealthServer, Metrics
 from ._model import Source
 from ._settings import RunOptions, RunSettings, resolve
-from ._writing import watermark
+from ._state import Core
+from ._writing import spool_watermark
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar
@@ -124,7 +125,7 @@ class Connector(Generic[SettingsT]):
         if writer is None:
             raise RuntimeError("watermark() is known while the connector runs")
         tag_id = tag.id if isinstance(tag, Tag) else tag_id_from(tag)
-        return watermark(writer, tag_id)
+        return spool_watermark(writer, tag_id)
 
     def stop(self) -> None:
         """Ask the run to stop (from any thread), as SIGTERM does."""
@@ -288,11 +289,13 @@ def _core_for(cls: type[Connector], settings: RunSettings) -> Core:
         raise OpenError(
             f"{cls.__name__}.link_lost_marks must be 'once' or 'every_tick', not {cls.link_lost_marks!r}"
         )
-    core = Core(settings, None)
-    core.backfills = getattr(cls, "backfill", None) is not None
-    core.every_tick = cls.link_lost_marks == "every_tick"
-    core.polls = polls
-    return core
+    return Core(
+        settings,
+        None,
+        backfills=getattr(cls, "backfill", None) is not None,
+        every_tick=cls.link_lost_marks == "every_tick",
+        polls=polls,
+    )
 
 
 def run_connector(connector: Connector, settings: RunSettings) -> None:
@@ -327,15 +330,9 @@ def run_connector(connector: Connector, settings: RunSettings) -> None:
         else:
             from ._sync import SyncDriver
 
-            event = threading.Event()
-            driver = SyncDriver(connector, core, event)
-
-            def stop() -> None:
-                event.set()
-                driver.wake.set()
-
-            connector._runtime_stop = stop
-            with _signals(stop, close_timeout):
+            driver = SyncDriver(connector, core)
+            connector._runtime_stop = driver.request_stop
+            with _signals(driver.request_stop, close_timeout):
                 driver.run()
     finally:
         connector._runtime_stop = None

@@ -1,17 +1,21 @@
-"""The sync driver: the connector's hooks on the calling thread, the platform's state on another.
+# Generated from _async.py by scripts/unasync.py (make twins): do not edit; edit _async.py.
+"""A driver: it waits, and calls the platform and the connector's hooks; every decision is the core's.
 
-The calling thread runs the schedule and calls ``open``, ``subscribe``, ``backfill``, ``poll``,
-``tags_changed`` and ``close``; a helper thread reads the data source from the platform (first with
-backoff, then every ``refresh_interval``), so that a slow or unreachable platform never delays a
-tick nor a stop. ``emit``, ``link_lost``, ``link_restored`` and ``reopen`` may come from any thread.
-Every decision is the core's (`_core`); this module waits and calls.
+A background task (a thread, in `_sync`) reads the data source from the platform, first with
+backoff, then every ``refresh_interval``, so that a slow or unreachable platform never delays a tick
+nor a stop; the driver's loop runs the schedule and the hooks. ``emit``, ``link_lost``,
+``link_restored`` and ``reopen`` may come from any thread (`Inbox`).
+
+Two drivers, one text. `_async` runs the hooks on the event loop with the async client and writer
+(a hook that is not ``async def`` is called as it is); `_sync`, generated from `_async` by
+``scripts/unasync.py`` (``async`` and ``await`` dropped, the sync client, writer and primitives
+named instead of the async ones), runs them on the calling thread with the sync client and writer.
+``make lint`` fails when `_sync` is not what the script writes from `_async`.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._client import DataInteractionClient
@@ -24,40 +28,39 @@ from .._exceptions import (
 )
 from .._tag import Tag
 from .._types import Timestamp
-from . import _core
-from ._core import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, Core, Schedule, TagChanges, log, transient
+from ._core import EMIT_AFTER_STOP, TICK_WAIT, Schedule, TagChanges, log, now_us
 from ._errors import OpenError, SourceLinkLost, fatal_open_error
-from ._writing import watermark, writer_options
+from ._policy import ends_the_start, platform_retry_delay, source_retry_delay
+from ._state import Core
+from ._sync_primitives import Background, Flag, Inbox, call, each, readings
+from ._writing import spool_watermark, writer_options
 
 if TYPE_CHECKING:
     from .._writer.writers import Writer
     from ._connector import Connector
 
-__all__ = ["EMIT_AFTER_STOP", "TICK_WAIT", "SyncDriver", "now_us"]
-
-TICK_WAIT = 1.0
-"""The longest wait of the hooks' loop: refused readings are said and windows retried this often."""
-EMIT_AFTER_STOP = "emit(): the run is stopping; a reading emitted after the stop began is not kept"
-
-
-def now_us() -> int:
-    """The wall clock in integer microseconds (the core's, which tests may step)."""
-    return _core.wall_us()
+__all__ = ["SyncDriver"]
 
 
 class SyncDriver:
-    """Runs a sync connector until ``stop`` is set."""
+    """Runs a connector until `request_stop`."""
 
-    def __init__(self, connector: Connector, core: Core, stop: threading.Event) -> None:
+    def __init__(self, connector: Connector, core: Core) -> None:
         self.connector = connector
         self.core = core
-        self.stop = stop
-        self.wake = threading.Event()
+        self.stop = Flag()
+        self.wake = Flag()
+        self.inbox = Inbox()
         self.changes: list[TagChanges] = []
         self.fatal: BaseException | None = None
         self.client: DataInteractionClient | None = None
         self.writer: Writer | None = None
         self.stopping = False  # emit() refuses readings (set under the core's flow lock)
+
+    def request_stop(self) -> None:
+        """Stop: in `_async` from the loop's thread, in `_sync` from any thread."""
+        self.stop.set()
+        self.wake.set()
 
     def wait(self, seconds: float | None) -> None:
         """Until woken (a stop, news from the platform) or ``seconds`` pass."""
@@ -73,15 +76,13 @@ class SyncDriver:
             raise InvalidInputError(f"client: {exc}") from None
         self.client = client
         opened = False
+        refresher: Background | None = None
         try:
             self.writer = client.writer(settings.spool, **writer_options(self.core, settings.writer))
             self.core.stats = self.writer.stats
             self.connector._runtime_writer = self.writer
             self.connector._runtime = self
-            refresher = threading.Thread(
-                target=self._refresh_loop, name="data-interaction-refresh", daemon=True
-            )
-            refresher.start()
+            refresher = Background(self._refresh_loop, "data-interaction-refresh")
             while self.core.source is None and self.fatal is None and not self.stop.is_set():
                 self.wait(None)
             if self.fatal is not None:
@@ -91,51 +92,62 @@ class SyncDriver:
             opened = self._open()
             if not opened:
                 return
-            self.core.opened()
-            self.core.start_gaps(self.core.poll_tags(), self._watermark)
+            self.core.link.opened()
+            self.core.start(self.core.poll_tags(), self._watermark)
             self._subscribe()
             self._loop()
         finally:
             self.stop.set()
+            if refresher is not None:
+                refresher.finish()
             self._close(opened)
 
     def _watermark(self, tag_id: Any) -> Timestamp | None:
-        return watermark(self.writer, tag_id)
+        return spool_watermark(self.writer, tag_id)
 
     # --- what connectors call, from any thread ---------------------------------------------------------
 
     def emit(self, reading: object) -> None:
         """One reading to the writer now (`Connector.emit`)."""
-        point = self.core.point_of(reading, 0, now_us(), "emit")
-        with self.core.flow:
+        core = self.core
+        point = core.handover.point_of(reading, 0, now_us(), "emit")
+        with core.flow:  # the check and the handing over together: a stop cannot fall between them
             if self.stopping or self.stop.is_set():
                 raise WriterClosedError(EMIT_AFTER_STOP)
-            self.core.deliver(self.writer, [point], "emit")
+            self.inbox.run(lambda: self._deliver([point]))
+
+    def _deliver(self, points: list[Any]) -> None:
+        self.core.handover.deliver(self.writer, points, "emit")
 
     def link_lost(self, error: object, tags: list[Tag] | None) -> None:
         """`Connector.link_lost`: the marks written now."""
-        with self.core.flow:
-            if self.stopping:
-                return
-            self.core.deliver(self.writer, self.core.link_lost(error, tags), "link_lost", direct=True)
-        self.wake.set()
+
+        def lost() -> None:
+            with self.core.flow:
+                if not self.stopping:
+                    self.core.handover.deliver(
+                        self.writer, self.core.link_lost(error, tags), "link_lost", direct=True
+                    )
+            self.wake.set()
+
+        self.inbox.run(lost)
 
     def link_restored(self, tags: list[Tag] | None) -> None:
         """`Connector.link_restored`: the windows lost are read again."""
-        self.core.link_restored(tags)
-        self.wake.set()
+        self.core.link.restored(tags)
+        self.inbox.run(self.wake.set)
 
     def reopen(self) -> None:
         """`Connector.reopen`."""
-        self.core.reopen_wanted("reopen() was called")
-        self.wake.set()
+        self.core.link.reopen_wanted("reopen() was called")
+        self.inbox.run(self.wake.set)
 
     # --- the platform's side ------------------------------------------------------------------------
 
     def _refresh_loop(self) -> None:
         client = self.client
         assert client is not None
-        delay = FIRST_RETRY_DELAY
+        failures = 0  # in a row, before the data source first answered
         while not self.stop.is_set():
             started = time.monotonic()
             try:
@@ -144,15 +156,17 @@ class SyncDriver:
                 connection = None
             except DataInteractionError as exc:
                 seconds = time.monotonic() - started
-                if self.core.source is None and not transient(exc):
+                if self.core.source is None and ends_the_start(exc):
                     self.fatal = exc if not isinstance(exc, NotFoundError) else OpenError(str(exc))
                     self.wake.set()
                     return
                 with self.core.lock:
-                    self.core.connect_failed(exc, seconds)
-                wait = delay if not self.core.reached else self.core.settings.refresh_interval
-                delay = min(delay * 2, MAX_RETRY_DELAY)
-                self.stop.wait(wait)
+                    self.core.platform.failed(exc, seconds)
+                failures += 1
+                if self.core.platform.reached:  # known to work: asked again at the refresh's pace
+                    self.stop.wait(self.core.settings.refresh_interval)
+                else:
+                    self.stop.wait(platform_retry_delay(exc, failures))
                 continue
             seconds = time.monotonic() - started
             with self.core.lock:
@@ -167,30 +181,28 @@ class SyncDriver:
     def _open(self) -> bool:
         """Call ``open`` until it works (an ``OSError`` is tried again); ``False`` when stopped first."""
         core = self.core
-        delay = FIRST_RETRY_DELAY
-        failing = False
+        failures = 0
         while not self.stop.is_set():
             with core.lock:
                 source = core.source
             assert source is not None
             self.connector.source = source
             try:
-                self.connector.open(source)
+                call(self.connector.open, source)
             except (OSError, SourceLinkLost) as exc:
-                core.opening(exc)
-                if not failing:
+                core.link.opening(exc)
+                if not failures:
                     log.warning(
                         "open() failed (%s); trying again, with backoff up to %g s",
                         exc,
                         core.settings.open_retry_max,
                     )
-                failing = True
-                self.stop.wait(delay)
-                delay = min(delay * 2, core.settings.open_retry_max)
+                failures += 1
+                self.stop.wait(source_retry_delay(failures, core.settings.open_retry_max))
                 continue
             except Exception as exc:
                 raise fatal_open_error(exc) from exc
-            if failing:
+            if failures:
                 log.warning("open() worked")
             return True
         return False
@@ -201,7 +213,7 @@ class SyncDriver:
         if hook is None:
             return True
         try:
-            hook(self.core.poll_tags())
+            call(hook, self.core.poll_tags())
         except (SourceLinkLost, OSError) as exc:
             self._lost(exc, "subscribe() failed")
             return False
@@ -210,24 +222,22 @@ class SyncDriver:
     def _lost(self, error: BaseException, why: str) -> None:
         """A hook lost the link: its marks, and the connector opened again."""
         self.link_lost(error, None)
-        self.core.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
+        self.core.link.reopen_wanted(f"{why}: {type(error).__name__}: {error}")
 
     def _reopen(self) -> None:
         core = self.core
-        why, core.reopen = core.reopen, None
+        why = core.link.begin_reopen()
         log.warning("opening the connector again (%s): close(), then open() with backoff", why)
-        if core.metrics is not None:
-            core.metrics.source_reopens.inc()
         self.link_lost(why, None)
-        core.opening(None)
+        core.link.opening(None)
         try:
-            self.connector.close()
+            call(self.connector.close)
         except Exception as exc:
             log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if self._open():
-            core.reopened(self._subscribe())
+            core.link.reopened(self._subscribe())
 
-    def _window(self, tag: Tag, since: Timestamp | None, until: int) -> None:
+    def _read_window(self, tag: Tag, watermark: Timestamp | None, until: int) -> None:
         """Read a tag's window again through ``backfill``: each reading to the writer as it comes."""
         core = self.core
         backfill = getattr(self.connector, "backfill")  # noqa: B009 (a hook the core knows it has)
@@ -235,33 +245,32 @@ class SyncDriver:
         room = True
         error: BaseException | None = None
         try:
-            items: Iterator[object] = iter(backfill(tag, since, until) or ())
-            for item in items:
+            for item in each(backfill(tag, watermark, until)):
                 if self.stop.is_set():
-                    log.info(
-                        "stopping during backfill() of %r: its %d readings so far are kept", tag.id, given
-                    )
-                    return
-                point = core.point_of(item, given, None, "backfill")
-                if not core.deliver(self.writer, [point], "backfill", direct=True):
+                    break
+                point = core.handover.point_of(item, given, None, "backfill")
+                if not core.handover.deliver(self.writer, [point], "backfill", direct=True):
                     room = False
                     break
                 given += 1
+            if self.stop.is_set():
+                log.info("stopping during backfill() of %r: its %d readings so far are kept", tag.id, given)
+                return
         except SourceLinkLost as exc:
             error = exc
             self._lost(exc, "backfill() lost the link")
         except Exception as exc:
             error = exc
         with core.flow:  # the window closed and what it held written at once: no reading between
-            held = core.repair_done(tag, since, until, given, error, room)
+            held = core.windows.done(tag, watermark, until, given, error, room, time.monotonic())
             if held:
-                core.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
+                core.handover.deliver(self.writer, held, "poll" if core.polls else "emit", direct=True)
 
-    def _repairs(self, until: int) -> None:
-        for tag, since in self.core.repairs_due(time.monotonic()):
-            if self.stop.is_set() or self.core.reopen is not None:
+    def _read_windows(self, until: int) -> None:
+        for tag, watermark in self.core.windows_due(time.monotonic()):
+            if self.stop.is_set() or self.core.link.reopen is not None:
                 return
-            self._window(tag, since, until)
+            self._read_window(tag, watermark, until)
 
     def _changes(self) -> None:
         core = self.core
@@ -271,10 +280,10 @@ class SyncDriver:
             hook = getattr(self.connector, "tags_changed", None)
             if hook is not None:
                 try:
-                    hook(added, removed, changed)
+                    call(hook, added, removed, changed)
                 except SourceLinkLost as exc:
                     self._lost(exc, "tags_changed() lost the link")
-            core.start_gaps(added, self._watermark)
+            core.start(added, self._watermark)
         if changes:
             self._subscribe()
 
@@ -282,11 +291,11 @@ class SyncDriver:
         core = self.core
         while not self.stop.is_set():
             self._changes()
-            if core.reopen_due(time.monotonic()):
+            if core.link.reopen_due(time.monotonic()):
                 self._reopen()
                 continue
             with core.flow:
-                core.report_refused(time.monotonic())
+                core.handover.report_refused(time.monotonic())
             with core.lock:
                 active = core.active
                 if active and core.polls and core.schedule is None:
@@ -297,8 +306,8 @@ class SyncDriver:
                 self.wait(TICK_WAIT)
                 continue
             if schedule is None:  # push-only: read the windows due, then wait for news
-                self._repairs(now_us())
-                wait = core.next_repair_in(time.monotonic())
+                self._read_windows(now_us())
+                wait = core.next_window_in(time.monotonic())
                 self.wait(TICK_WAIT if wait is None else min(wait, TICK_WAIT))
                 continue
             left = schedule.due() - time.monotonic()
@@ -311,37 +320,40 @@ class SyncDriver:
         """The due tick: the windows not read up to it, then the poll (unless that ran late)."""
         core = self.core
         x = schedule.take(now_us())
-        self._repairs(x)  # the windows not read, up to this tick: backfill catches up with the poll
+        # the windows not read, up to this tick: backfill catches up with the poll
+        self._read_windows(x)
         if self.stop.is_set():
             return
         if schedule.late(time.monotonic()):  # the backfill ran past the next tick: catch up first
-            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.reopen is None:
+            while schedule.late(time.monotonic()) and not self.stop.is_set() and core.link.reopen is None:
                 with core.lock:
                     core.skip(time.monotonic())
-                self._repairs(now_us())
+                self._read_windows(now_us())
             return
         started = time.monotonic()
         try:
-            points = core.points(_realize(self.connector.poll(tags)), x, "poll")
+            points = core.handover.points(readings(self.connector.poll(tags)), x, "poll")
         except Exception as exc:
             ended = time.monotonic()
             with core.lock:
                 marks = core.poll_failed(exc, tags, x, ended - started, ended)
             if isinstance(exc, SourceLinkLost):
-                core.reopen_wanted(f"poll() lost the link: {exc}")
-            core.deliver(self.writer, marks, "link_lost", direct=True)
+                core.link.reopen_wanted(f"poll() lost the link: {exc}")
+            core.handover.deliver(self.writer, marks, "link_lost", direct=True)
         else:
             ended = time.monotonic()
             with core.lock:
                 core.poll_done(ended - started, ended)
-            core.deliver(self.writer, points, "poll")
+            core.handover.deliver(self.writer, points, "poll")
 
     def _close(self, opened: bool) -> None:
         core = self.core
         with core.flow:
             self.stopping = True
-            held = sum(len(points) for points in core.held.values())
-            core.report_refused(time.monotonic(), force=True)
+        self.inbox.drain()  # every reading emitted before the stop began goes to the writer before it closes
+        with core.flow:
+            held = core.windows.held()
+            core.handover.report_refused(time.monotonic(), force=True)
         if held:
             log.warning(
                 "stopped with %d readings held while their windows were read again: the next start's "
@@ -350,7 +362,7 @@ class SyncDriver:
             )
         if opened:
             try:
-                self.connector.close()
+                call(self.connector.close)
             except Exception as exc:
                 log.error("close() failed: %s: %s", type(exc).__name__, exc)
         if self.writer is not None:
@@ -360,8 +372,3 @@ class SyncDriver:
                 log.warning("stopped with %d points in the spool: the next start delivers them", left)
         if self.client is not None:
             self.client.close()
-
-
-def _realize(items: Iterable[object] | None) -> list[object] | None:
-    """The readings of a poll, a generator run to its end here (so its errors are the poll's)."""
-    return None if items is None else list(items)

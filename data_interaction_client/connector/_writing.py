@@ -6,19 +6,24 @@ from typing import Any
 
 from .._types import TagId, Timestamp
 from .._writer.options import WriterOptions
-from ._core import Core
+from ._state import Core
 
-__all__ = ["watermark", "writer_options"]
+__all__ = ["spool_watermark", "writer_options"]
 
 
 def writer_options(core: Core, options: dict[str, Any]) -> dict[str, Any]:
     """The writer's options, with the callbacks that feed the request metrics (where the writer has them)."""
-    callbacks = {"on_accepted": core.accepted, "on_retry": core.retrying, "on_quarantined": core.quarantined}
+    platform = core.platform
+    callbacks = {
+        "on_accepted": platform.accepted,
+        "on_retry": platform.retrying,
+        "on_quarantined": platform.quarantined,
+    }
     known = WriterOptions.__annotations__
     return {**{key: value for key, value in callbacks.items() if key in known}, **options}
 
 
-def watermark(writer: Any, tag_id: TagId) -> Timestamp | None:
+def spool_watermark(writer: Any, tag_id: TagId) -> Timestamp | None:
     """The ``x`` of the last point of ``tag_id`` the writer has committed to its spool."""
     value: Timestamp | None = writer.watermark(tag_id)
     return value

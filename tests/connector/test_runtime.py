@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +213,22 @@ def test_request_metrics_count_set_data_by_outcome(platform: RunningPlatform, tm
     wait_for(lambda: metrics(address)[accepted] > before, "accepted again")
     assert metrics(address)["data_interaction_request_duration_seconds_count{endpoint=set_data}"] > 0
     run.stop()
+
+
+@pytest.mark.parametrize("cls", [Live, AsyncLive], ids=["sync", "async"])
+def test_a_platform_timing_out_at_the_start_is_waited_for_as_the_writer_would(
+    cls: Any, platform: RunningPlatform, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A 408 calls for another try (the writer's judgement): past the client's own two retries, the run
+    # waits for the platform, then opens.
+    caplog.set_level(logging.INFO, "data_interaction_client")
+    platform.set_faults(Faults(error_rate=1.0, error_status=408))
+    healed = threading.Timer(2.5, platform.set_faults, args=(None,))
+    healed.start()
+    try:
+        run = Background(cls, **options(platform, tmp_path))
+    finally:
+        healed.cancel()
+    run.stop()
+    assert messages(caplog, "does not answer (")
+    assert messages(caplog, "the platform answers again after")

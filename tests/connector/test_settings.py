@@ -244,26 +244,29 @@ def test_readings_held_past_the_cap_keep_the_window_open_until_a_backfill_gives_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from data_interaction_client import Tag
-    from data_interaction_client.connector import _core
+    from data_interaction_client.connector import _backfill
     from data_interaction_client.connector._settings import resolve
+    from data_interaction_client.connector._state import Core
 
-    monkeypatch.setattr(_core, "HOLD_CAP", 3)
+    monkeypatch.setattr(_backfill, "HOLD_CAP", 3)
     settings = resolve(
         url="http://h", source="1", spool="s", options={}, poll_interval=1.0, settings_model=None
     )
-    core = _core.Core(settings, None)
-    core.backfills = True
+    core = Core(settings, None, backfills=True)
     tag = Tag("a")
     core.tags = {tag.id: tag}
-    core.start_gaps([tag], lambda tag_id: 100)
+    core.start([tag], lambda tag_id: 100)
     writer = _Writer()
-    core.deliver(writer, [(tag, x, 1.0, None) for x in range(200, 206)], "emit")  # a window is open: held
+    # a window is open: held
+    core.handover.deliver(writer, [(tag, x, 1.0, None) for x in range(200, 206)], "emit")
     assert writer.points == []
     # the window read up to 150: but three readings were left out of the held ones: it stays open
-    core.deliver(writer, [(tag, 150, 1.0, None)], "backfill", direct=True)
-    assert core.repair_done(tag, 100, 150, 1, None, True) == []
-    assert core.gaps[tag.id].since == 150
+    core.handover.deliver(writer, [(tag, 150, 1.0, None)], "backfill", direct=True)
+    assert core.windows.done(tag, 100, 150, 1, None, True, 0.0) == []
+    window = core.windows.get(tag.id)
+    assert window is not None
+    assert window.watermark == 150
     # read on up to 300: the window closes, the held readings are written
-    held = core.repair_done(tag, 150, 300, 0, None, True)
+    held = core.windows.done(tag, 150, 300, 0, None, True, 0.0)
     assert [p[1] for p in held] == [200, 201, 202]
-    assert tag.id not in core.gaps
+    assert core.windows.get(tag.id) is None
