@@ -257,7 +257,7 @@ def test_a_read_only_disk_is_refused_and_says_so(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)))
     # The header check sees the version first; with the check passed, SQLite's refusal is judged.
-    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.opening.header_problem", lambda directory: None)
     with pytest.raises(SpoolError, match="is mounted read-only") as caught:
         SqliteSpool(path)
     assert str(path) in str(caught.value)
@@ -325,7 +325,7 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
     raw[18] = 3
     db.write_bytes(bytes(raw))
     # Without the header check, SQLite's own refusal is what tells it.
-    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.opening.header_problem", lambda directory: None)
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         SqliteSpool(path).close()
     assert len(set_aside(path)) == 1
@@ -448,7 +448,7 @@ def test_what_cannot_be_carried_over_is_counted_and_said(
     spool = SqliteSpool(path)
     spool.append([rec(10), rec(20)])
     remove_files(path)
-    spool._conn = Unreadable(spool._conn)  # type: ignore[assignment]
+    spool._db.conn = Unreadable(spool._db.conn)  # type: ignore[assignment]
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         spool.append([rec(5)])
     assert "30 points pending in the deleted spool file could not be read" in caplog.text
@@ -508,7 +508,7 @@ def test_the_writer_counts_what_the_spool_could_not_carry_over(twin: Twin, tmp_p
     w.write_points("t", [(i, float(i)) for i in range(100)])
     twin.sync(w)
     remove_files(path)
-    w._spool._conn = Unreadable(w._spool._conn)
+    w._spool._db.conn = Unreadable(w._spool._db.conn)
     twin.sync(w)
     assert w.stats().dropped_points["lost"] == 100
     assert w.stats().pending_points == 0

@@ -34,7 +34,8 @@ from .._types import PointDict, TagId, tag_id_from
 from .._writer.records import RecordError, decode_points, parts_of
 from .contract import Record, record_crc
 from .ledger import LEDGER_NAME, read_state
-from .sqlite import DB_NAME, _meta_check, _state_crc
+from .schema import DB_NAME, meta_check
+from .watermarks import watermark_crc
 
 __all__ = [
     "AsideFile",
@@ -127,7 +128,7 @@ def read_spool_file(path: str, ledger: str | None = None) -> SpoolReading:
                     meta.setdefault(str(row[1]), []).append(row[2])
                 elif row[0] == "states":
                     key, value, crc = row[1], row[2], row[3]
-                    if isinstance(key, str) and isinstance(value, bytes) and _state_crc(key, value) == crc:
+                    if isinstance(key, str) and isinstance(value, bytes) and watermark_crc(key, value) == crc:
                         states.setdefault(key, value)
                 else:
                     rows.append(row)  # type: ignore[arg-type]
@@ -223,7 +224,7 @@ def _read_sql(path: str) -> tuple[list[_Row], dict[str, list[object]], dict[str,
                             if (
                                 isinstance(key, str)
                                 and isinstance(value, bytes)
-                                and _state_crc(key, value) == crc
+                                and watermark_crc(key, value) == crc
                             ):
                                 states[key] = value
                         elif _plausible(row):
@@ -260,7 +261,7 @@ def _checked_meta(meta: dict[str, list[object]], key: str) -> int | None:
     """The largest value of a ``meta`` counter whose check value was found too."""
     checks = set(meta.get(key + "_check", []))
     values = [
-        v for v in meta.get(key, []) if type(v) is int and (key == "generation" or _meta_check(v) in checks)
+        v for v in meta.get(key, []) if type(v) is int and (key == "generation" or meta_check(v) in checks)
     ]
     return max(values) if values else None
 
