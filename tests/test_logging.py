@@ -21,6 +21,8 @@ EXPECTED = {
     "data_interaction_client._writer.delivery": "data_interaction_client.writer",
     "data_interaction_client._writer.sender": "data_interaction_client.writer",
     "data_interaction_client._spool.opening": "data_interaction_client.spool",
+    "data_interaction_client._spool.quarantine": "data_interaction_client.spool",
+    "data_interaction_client._spool.rebuild": "data_interaction_client.spool",
     "data_interaction_client._spool.sqlite": "data_interaction_client.spool",
     "data_interaction_client._spool.tidy": "data_interaction_client.spool",
     "data_interaction_client._options": "data_interaction_client.client",

@@ -6,6 +6,7 @@ bytes fail it is listed as damaged, and never requeued.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,8 @@ from .contract import QuarantineEntry, Record, record_crc
 from .schema import READ_ERRORS, Database, spool_error
 
 __all__ = ["QuarantineTable", "damaged_on_disk"]
+
+log = logging.getLogger("data_interaction_client.spool")
 
 
 def damaged_on_disk(record: Record, stored_crc: int) -> QuarantineEntry:
@@ -106,8 +109,17 @@ class QuarantineTable:
             )
         return result
 
-    def requeue(self, entries: Sequence[QuarantineEntry], first: int) -> None:
-        """Move ``entries`` to the end of the queue, as records ``first`` on, in one transaction."""
+    def requeue(self, ids: Iterable[int] | None, first: int) -> list[QuarantineEntry]:
+        """Move the entries of ``ids`` (all: ``None``) to the end of the queue, as records ``first`` on.
+
+        Damaged entries stay. One transaction; returns the entries moved.
+        """
+        entries = [e for e in self.entries() if not e.damaged]
+        if ids is not None:
+            wanted = set(ids)
+            entries = [e for e in entries if e.id in wanted]
+        if not entries:
+            return []
         now = time.time()
         rows = [
             (first + i, now, e.points, e.tags, e.data, record_crc(e.tags, e.data))
@@ -116,6 +128,21 @@ class QuarantineTable:
         with self._db.transaction("requeue") as conn:
             conn.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
             conn.executemany("DELETE FROM quarantine WHERE id = ?", [(e.id,) for e in entries])
+        return entries
+
+    def set_aside(self, damaged: Sequence[QuarantineEntry]) -> None:
+        """Move records found damaged from the queue into the quarantine, in one transaction; say so."""
+        with self._db.transaction("quarantine") as conn:
+            self.insert(conn, damaged)
+            conn.executemany("DELETE FROM batches WHERE id = ?", [(e.record_id,) for e in damaged])
+        for entry in damaged:
+            log.error(
+                "spool %s: record %d (%d points) set aside in the quarantine, not sent: %s",
+                self._db.directory,
+                entry.record_id,
+                entry.points,
+                entry.error,
+            )
 
     def purge(self, ids: Iterable[int] | None) -> tuple[int, int]:
         """Delete the entries of ``ids`` (all: ``None``); return ``(entries, points)`` deleted."""

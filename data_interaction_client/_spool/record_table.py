@@ -9,18 +9,30 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from .contract import NewRecord, QuarantineEntry, Record, record_crc
 from .quarantine import damaged_on_disk
-from .schema import READ_ERRORS, Database, spool_error
+from .schema import READ_ERRORS, Database, set_meta, spool_error
+from .tidy import Tidy
+from .watermarks import WatermarkTable
 
-__all__ = ["Dropped", "RecordCache", "RecordTable", "Row"]
+__all__ = ["Dropped", "Limit", "RecordCache", "RecordTable", "Row"]
 
 Row = tuple[int, float, int, bytes, bytes, int]
 """A row of ``batches``: id, created, points, tags, data, crc."""
 Dropped = tuple[int, int, int]
 """A record a limit dropped: its id, points and bytes."""
+
+
+class Limit(NamedTuple):
+    """What an append must drop to fit a limit: records after ``after`` only, until the excess is gone."""
+
+    after: int  # the records up to it are reserved or delivered: never dropped
+    excess_bytes: int | None
+    excess_points: int | None
+    dropped_before: int  # the points dropped ever, before this append (kept in the file's meta)
 
 
 class RecordTable:
@@ -29,10 +41,30 @@ class RecordTable:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @staticmethod
-    def insert(conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
-        """Store ``rows`` (in the transaction of ``conn``)."""
-        conn.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+    def append(
+        self,
+        rows: Sequence[Row],
+        watermarks: Mapping[str, bytes] | None,
+        sweep_through: int | None,
+        limit: Limit | None = None,
+    ) -> list[Dropped]:
+        """An append's transaction: ``rows`` and ``watermarks`` stored, all or nothing.
+
+        With ``sweep_through``, the delivered rows up to it are deleted in it; with ``limit``, the
+        oldest records it allows are dropped (returned).
+        """
+        dropped: list[Dropped] = []
+        with self._db.transaction("write") as conn:
+            if sweep_through is not None:
+                Tidy.delete_in(conn, sweep_through)
+            conn.executemany("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if watermarks:
+                WatermarkTable.store(conn, watermarks)
+            if limit is not None:
+                dropped = self.drop(conn, limit.after, limit.excess_bytes, limit.excess_points)
+                if dropped:
+                    set_meta(conn, "dropped", limit.dropped_before + sum(p for _, p, _ in dropped))
+        return dropped
 
     @staticmethod
     def delete(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
@@ -156,6 +188,12 @@ class RecordCache:
                 return
             self.records[row[0]] = Record(row[0], row[1], record.points, record.tags, record.data)
             self.bytes += record.size
+
+    def head(self) -> tuple[int, float] | None:
+        """The id and time of the first record, or ``None`` when none is kept."""
+        for record in self.records.values():
+            return record.id, record.created
+        return None
 
     def forget_through(self, upto: int) -> None:
         """Forget the records with ids up to ``upto`` (delivered)."""

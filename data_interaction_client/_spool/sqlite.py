@@ -19,19 +19,24 @@ exclusive locking mode: no other process can read or write it while a spool has 
 What the file cannot tell, the ledger does: an emptied, truncated or replaced file holds fewer
 records than the ledger counted, and the spool says so at ERROR with the number of points.
 
+How it stays fast with a committer and a sender at work at once: records just appended are also
+kept in memory (`RecordCache`, up to ``_CACHE_BYTES``), so the sender seldom reads them back; a
+delivery moves the delivery watermark kept in the ledger (written in place, and flushed with
+``fsync=True``) rather than deleting rows, so it never waits for an append to commit; the rows
+under it are deleted in bulk by `sweep` when the writer has a moment (or by `append` once they take
+much room).
+
 `SqliteSpool` is a facade over parts, each in its module: `HostFiles` (the directory, the ledger and
 the spool file's identity; `host`), `Opening` (the check, the upgrade, the comparison with the
 ledger; `opening`), `Database` (the connection and its transactions; `schema`), `RecordTable` and
 `RecordCache` (the queue; `record_table`), `QuarantineTable` (`quarantine`), `WatermarkTable`
-(`watermarks`), `Tidy` (deleting delivered rows, a full disk; `tidy`) and `carry_over` (`rebuild`).
+(`watermarks`), `Tidy` (deleting delivered rows, a full disk; `tidy`) and `Rebuild` (`rebuild`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,11 +48,10 @@ from .host import Connect, HostFiles, open_connection
 from .ledger import LEDGER_NAME, LedgerState
 from .opening import Opening
 from .quarantine import QuarantineTable
-from .rebuild import Kept, carry_over
-from .record_table import Dropped, RecordCache, RecordTable, Row
+from .rebuild import Kept, Rebuild
+from .record_table import Dropped, Limit, RecordCache, RecordTable, Row
 from .schema import DB_NAME, READ_ERRORS, set_meta, spool_error, synchronous_mode
 from .tidy import RESERVE_NAME, SWEEP_BYTES, Tidy
-from .watermarks import WatermarkTable
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "RESERVE_NAME", "Connect", "SqliteSpool", "open_connection"]
 
@@ -59,13 +63,6 @@ _CACHE_BYTES = 8 * 1024 * 1024
 
 class SqliteSpool(Spool):
     """The spool's contract on disk, in ``<directory>/spool.sqlite3``; see the module's docstring.
-
-    How it stays fast with a committer and a sender at work at once: records just appended are also
-    kept in memory (`RecordCache`, up to ``_CACHE_BYTES``), so the sender seldom reads them back; a
-    delivery moves the delivery watermark kept in the ledger (written in place, and flushed with
-    ``fsync=True``) rather than deleting rows, so it never waits for an append to commit; the rows
-    under it are deleted in bulk by `sweep` when the writer has a moment (or by `append` once they
-    take much room).
 
     Three locks, taken in this order when more than one, each guarding its own:
 
@@ -107,14 +104,11 @@ class SqliteSpool(Spool):
             self._table = RecordTable(self._db)
             self._quarantine = QuarantineTable(self._db)
             self._tidy = Tidy(self._db)
-            self._generation = (
-                opened.generation
-            )  # the file's random id: a ledger of another file is not believed
-            self._acked = opened.acked  # every record with an id up to this one is delivered
-            self._dropped_total = (
-                opened.dropped
-            )  # points the limit has dropped, ever (in the file and the ledger)
-            self._unswept = opened.unswept  # bytes of delivered records still in the file
+            self._rebuild = Rebuild(self._host, self._db)
+            # The file's random id (a ledger of another file is not believed), the delivery watermark,
+            # the points the limit has dropped ever, the bytes of delivered rows still in the file.
+            self._generation, self._acked = opened.generation, opened.acked
+            self._dropped_total, self._unswept = opened.dropped, opened.unswept
             self._watermarks = opened.watermarks
             self.points, self.records, self.bytes = opened.points, opened.records, opened.size
             self.last_id, self.quarantined_records = opened.last_id, opened.quarantined
@@ -158,26 +152,22 @@ class SqliteSpool(Spool):
             self._verify_locked()
             with self._lock:
                 first = self.last_id + 1
-                acked = self._acked
-                swept = self._unswept if self._unswept >= SWEEP_BYTES else 0
-                held_bytes, held_points = self._held()
-            limits = None
-            if (max_bytes is not None and held_bytes + added[1] > max_bytes) or (
-                max_points is not None and held_points + added[0] > max_points
-            ):
-                limits = (max_bytes, max_points)
+                sweep_through = self._acked if self._unswept >= SWEEP_BYTES else None
+                swept = self._unswept if sweep_through is not None else 0
+                over = self._over(max_bytes, max_points, added)
             rows: list[Row] = [
                 (first + i, now, r.points, r.tags, r.data, crc)
                 for i, (r, crc) in enumerate(zip(records, crcs, strict=True))
             ]
             dropped: list[Dropped] = []
-            if limits is None:
-                self._store(rows, watermarks, acked if swept else None, None, added)
+            if over is None:
+                self._table.append(rows, watermarks, sweep_through)
                 with self._lock:
                     known = self._count_appended(records, rows, dropped, swept, watermarks)
             else:
                 with self._lock:  # dropping depends on what is reserved: no peek may reserve meanwhile
-                    dropped = self._store(rows, watermarks, acked if swept else None, limits, added)
+                    limit = self._over(max_bytes, max_points, added)
+                    dropped = self._table.append(rows, watermarks, sweep_through, limit)
                     known = self._count_appended(records, rows, dropped, swept, watermarks)
             if not known:
                 self._head_from_file()
@@ -187,38 +177,18 @@ class SqliteSpool(Spool):
                 self._record_in_ledger(flush=False)
             return AppendResult(first, self.last_id, len(dropped), sum(p for _, p, _ in dropped))
 
-    def _store(
-        self,
-        rows: list[Row],
-        watermarks: Mapping[str, bytes] | None,
-        sweep_through: int | None,
-        limits: tuple[int | None, int | None] | None,
-        added: tuple[int, int],
-    ) -> list[Dropped]:
-        """Store an append's rows, in one transaction (``_db_lock`` held, and ``_lock`` with ``limits``).
+    def _over(self, max_bytes: int | None, max_points: int | None, added: tuple[int, int]) -> Limit | None:
+        """What an append of ``added`` (points, bytes) must drop to fit, or ``None`` (``_lock`` held).
 
-        With ``sweep_through``, delete the delivered rows up to it; with ``limits``, drop the oldest
-        records not reserved until the records not reserved fit.
+        The reserved records (in flight) come on top of the limit: they are neither counted nor dropped.
         """
-        dropped: list[Dropped] = []
-        with self._db.transaction("write") as conn:
-            if sweep_through is not None:
-                Tidy.delete_in(conn, sweep_through)
-            RecordTable.insert(conn, rows)
-            if watermarks:
-                WatermarkTable.store(conn, watermarks)
-            if limits is not None:
-                max_bytes, max_points = limits
-                held_bytes, held_points = self._held()
-                dropped = RecordTable.drop(
-                    conn,
-                    max(self._reserved, self._acked),
-                    None if max_bytes is None else held_bytes + added[1] - max_bytes,
-                    None if max_points is None else held_points + added[0] - max_points,
-                )
-                if dropped:
-                    set_meta(conn, "dropped", self._dropped_total + sum(p for _, p, _ in dropped))
-        return dropped
+        held_bytes = self.bytes - sum(size for _, _, size in self._reserved_records)
+        held_points = self.points - sum(points for _, points, _ in self._reserved_records)
+        excess_bytes = None if max_bytes is None else held_bytes + added[1] - max_bytes
+        excess_points = None if max_points is None else held_points + added[0] - max_points
+        if (excess_bytes or 0) <= 0 and (excess_points or 0) <= 0:
+            return None
+        return Limit(max(self._reserved, self._acked), excess_bytes, excess_points, self._dropped_total)
 
     def _count_appended(
         self,
@@ -242,13 +212,6 @@ class SqliteSpool(Spool):
         if watermarks:
             self._watermarks.update(watermarks)
         return self._set_head()
-
-    def _held(self) -> tuple[int, int]:
-        """Bytes and points pending but not in flight (``_lock`` held)."""
-        return (
-            self.bytes - sum(size for _, _, size in self._reserved_records),
-            self.points - sum(points for _, points, _ in self._reserved_records),
-        )
 
     def watermarks(self) -> dict[str, bytes]:
         """Every tag's watermark, as last appended with its records (survives deliveries and restarts)."""
@@ -282,25 +245,27 @@ class SqliteSpool(Spool):
 
     def _set_aside(self, damaged: list[QuarantineEntry]) -> None:
         """Move damaged records to the quarantine (``_db_lock`` held)."""
-        with self._db.transaction("quarantine") as conn:
-            QuarantineTable.insert(conn, damaged)
-            RecordTable.delete(conn, [entry.record_id for entry in damaged])
-        for entry in damaged:
-            log.error(
-                "spool %s: record %d (%d points) set aside in the quarantine, not sent: %s",
-                self.path,
-                entry.record_id,
-                entry.points,
-                entry.error,
-            )
+        self._quarantine.set_aside(damaged)
         with self._lock:
-            for entry in damaged:
-                self.points -= entry.points
-                self.bytes -= len(entry.tags) + len(entry.data)
-                self.records -= 1
-            self.quarantined_records += len(damaged)
             self._newly_set_aside.extend(damaged)
-        self._head_from_file()
+        self._moved(
+            -sum(e.points for e in damaged), -sum(len(e.tags) + len(e.data) for e in damaged), -len(damaged)
+        )
+
+    def _moved(self, points: int, size: int, records: int, last_id: int | None = None) -> None:
+        """Count records that came from the quarantine (or went to it: negative); tell the ledger.
+
+        ``_db_lock`` held; ``last_id`` is the new last id, if it changed.
+        """
+        with self._lock:
+            self.points += points
+            self.bytes += size
+            self.records += records
+            self.quarantined_records -= records
+            self.last_id = self.last_id if last_id is None else last_id
+            known = self._set_head()
+        if not known:
+            self._head_from_file()
         with self._ledger_lock:
             self._record_in_ledger(flush=self.fsync)
 
@@ -345,14 +310,10 @@ class SqliteSpool(Spool):
 
     def _set_head(self) -> bool:
         """Set ``head`` from memory (``_lock`` held); ``False`` when only the file can tell."""
-        if self._cache.records:
-            first = next(iter(self._cache.records.values()))
-            self.head, self.oldest_created = first.id, first.created
-        elif not self.records:
-            self.head = self.oldest_created = None
-        else:
-            return False
-        return True
+        head = self._cache.head() if self.records else (None, None)
+        if head is not None:
+            self.head, self.oldest_created = head
+        return head is not None
 
     def _head_from_file(self) -> None:
         """Set ``head`` from the file, unless memory can tell by now (``_db_lock`` held)."""
@@ -412,27 +373,14 @@ class SqliteSpool(Spool):
         with self._db_lock:
             if self._db.closed:
                 raise SpoolError(f"the spool {self.path} is closed", path=self.path)
-            entries = [e for e in self._quarantine.entries() if not e.damaged]
-            if ids is not None:
-                wanted = set(ids)
-                entries = [e for e in entries if e.id in wanted]
-            if not entries:
-                return 0
             with self._lock:
                 first = self.last_id + 1
-                self._cache.whole = False  # requeued records are read from the file
-            self._quarantine.requeue(entries, first)
-            with self._lock:
-                self.last_id = first + len(entries) - 1
-                self.points += sum(e.points for e in entries)
-                self.bytes += sum(len(e.tags) + len(e.data) for e in entries)
-                self.records += len(entries)
-                self.quarantined_records -= len(entries)
-                known = self._set_head()
-            if not known:
-                self._head_from_file()
-            with self._ledger_lock:
-                self._record_in_ledger(flush=self.fsync)
+            entries = self._quarantine.requeue(ids, first)
+            if entries:
+                with self._lock:
+                    self._cache.whole = False  # requeued records are read from the file
+                points, size = sum(e.points for e in entries), sum(len(e.tags) + len(e.data) for e in entries)
+                self._moved(points, size, len(entries), last_id=first + len(entries) - 1)
             return len(entries)
 
     def purge(self, ids: Iterable[int] | None = None) -> tuple[int, int]:
@@ -508,60 +456,18 @@ class SqliteSpool(Spool):
                 self._acked, self._dropped_total, self._generation, dict(self._watermarks), self.points
             )
             records = self.records
-        if self.trouble is None:
-            log.error(
-                "spool %s: %s while the writer ran (outside it): making the spool again, with the %d points "
-                "in %d batches not yet delivered that the writer still holds in the file it has open",
-                self.path,
-                problem,
-                kept.pending,
-                records,
-            )
-        renewal = self._host.renew(
-            lambda aside: log.error(
-                "spool %s: the file now at %s is not the spool's: renamed to %s",
-                self.path,
-                self._host.db_path,
-                aside,
-            )
-        )
-        try:
-            carried = None if renewal.conn is None else carry_over(self._db.conn, renewal.conn, kept)
-        except BaseException:
-            renewal.discard()
-            raise
+        renewal, carried = self._rebuild.renew(problem, kept, records, first=self.trouble is None)
         with self._ledger_lock:  # a settle may be writing the old ledger
-            self._host.adopt(renewal)
-        if renewal.conn is not None and carried is not None:
-            old, self._db.conn = self._db.conn, renewal.conn
-            with contextlib.suppress(sqlite3.Error):
-                old.close()
+            self._rebuild.adopt(renewal, carried)
+        if carried is not None:
             with self._lock:
                 self._unswept = 0  # the delivered rows stayed behind
-            if carried.quarantine_problem is not None:
-                log.error(
-                    "spool %s: its quarantine could not be carried over (%s)",
-                    self.path,
-                    carried.quarantine_problem,
-                )
+                self._lost += carried.lost
             if carried.lost or carried.quarantine_problem is not None:
                 self._recount()
         with self._ledger_lock:
             self._record_in_ledger(flush=True)
-        if carried is None:
-            log.warning("spool %s: its ledger was written again; the spool file is whole", self.path)
-        elif carried.lost:
-            with self._lock:
-                self._lost += carried.lost
-            log.error(
-                "spool %s: %d points pending in the deleted spool file could not be read to be carried over: "
-                "they are lost (%d points carried over)",
-                self.path,
-                carried.lost,
-                carried.points,
-            )
-        else:
-            log.warning("spool %s: made again; %d points carried over, none lost", self.path, carried.points)
+        self._rebuild.report(carried)
 
     def _recount(self) -> None:
         """Counters, head and cache from the file, after records were lost (``_db_lock`` held)."""
