@@ -1,4 +1,4 @@
-"""The spool's contract (see data_interaction_client/_spool.py), on disk and in memory."""
+"""The spool's contract (see data_interaction_client/_spool/contract.py), on disk and in memory."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -159,6 +160,25 @@ def test_a_record_damaged_on_disk_goes_to_the_quarantine(
         assert spool.requeue() == 0
     finally:
         spool.close()
+
+
+def test_a_quarantine_entry_is_listed_as_given_with_its_id_and_time(spool: Spool) -> None:
+    spool.append([rec(1)])
+    spool.peek(1)
+    entry = QuarantineEntry(record_id=1, created=1.0, points=1, tags=b"t", data=b"x", error="e", status=400)
+    assert (entry.id, entry.quarantined) == (0, 0.0)  # not stored yet
+    before = time.time()
+    spool.settle(1, [entry])
+    (listed,) = spool.quarantined()
+    assert listed.id > 0
+    assert listed.quarantined >= before
+    assert listed._replace(id=0, quarantined=0.0) == entry  # one type, given and listed
+
+
+def test_states_is_the_older_name_of_the_watermarks(spool: Spool) -> None:
+    spool.append([rec(1)], states={"a": b"1"})
+    spool.append([rec(1)], watermarks={"b": b"2"})
+    assert spool.watermarks() == spool.states() == {"a": b"1", "b": b"2"}
 
 
 def test_a_damaged_quarantine_entry_is_reported_damaged(tmp_path: Path) -> None:

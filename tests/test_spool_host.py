@@ -333,14 +333,14 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
 
 
 def reopened(path: Path) -> tuple[int, list[int], dict[str, bytes]]:
-    """What a writer opening ``path`` next finds: its points, the records' sizes in order, its states."""
+    """What a writer opening ``path`` next finds: its points, the records' sizes in order, its watermarks."""
     spool = SqliteSpool(path)
     try:
         records = []
         while batch := spool.peek(10**9):
             records += batch
             spool.settle(batch[-1].id)
-        return sum(r.points for r in records), [r.points for r in records], spool.states()
+        return sum(r.points for r in records), [r.points for r in records], spool.watermarks()
     finally:
         spool.close()
 
@@ -356,11 +356,11 @@ def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
 ) -> None:
     path = tmp_path / "spool"
     spool = SqliteSpool(path)
-    spool.append([rec(10), rec(20)], states={"a": b"1"})
+    spool.append([rec(10), rec(20)], watermarks={"a": b"1"})
     spool.settle(0)
     delivered = spool.peek(10)  # the first record delivered: it is not carried over
     spool.settle(delivered[-1].id, [])
-    spool.append([rec(30)], states={"b": b"2"})
+    spool.append([rec(30)], watermarks={"b": b"2"})
     spool.peek(1)  # the second record in flight: it stays in flight, and pending
     if removal == "rm spool/*":
         remove_files(path)
@@ -373,7 +373,7 @@ def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
         SqliteSpool(other).close()
         os.replace(other / DB_NAME, path / DB_NAME)
     with caplog.at_level(logging.WARNING, "data_interaction_client"):
-        spool.append([rec(40)], states={"a": b"3"})  # noticed before it stores: stored where it stays
+        spool.append([rec(40)], watermarks={"a": b"3"})  # noticed before it stores: stored where it stays
     assert "while the writer ran" in caplog.text
     assert "with the 50 points in 2 batches not yet delivered" in caplog.text
     assert "made again; 50 points carried over, none lost" in caplog.text
