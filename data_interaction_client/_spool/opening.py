@@ -162,7 +162,8 @@ class Opening:
                 Tidy(db).delete_delivered(acked)
             except SpoolDiskFullError:  # the ledger keeps the delivery watermark: `sweep` deletes them later
                 unswept = 1
-            points, count, size = records.held(-1)
+            # Pending only: the delivered rows a full disk kept in the file are not (`sweep` deletes them).
+            points, count, size = records.held(acked)
             last = records.last_id()
             quarantined = QuarantineTable(db).count()
             head, oldest = records.head(acked)

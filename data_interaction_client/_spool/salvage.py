@@ -503,7 +503,7 @@ def _record(payload: bytes) -> list[object] | None:
 
 
 def tag_of(wire: str) -> TagId:
-    """A tag id from its state key (its wire id as JSON)."""
+    """A tag id from the key of its watermark (its wire id as JSON)."""
     import orjson
 
     return tag_id_from(orjson.loads(wire))
