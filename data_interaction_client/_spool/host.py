@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from .._exceptions import SpoolError
-from .files import DirectoryLock, FileId, file_id, open_file, side_file_problem
+from .files import DirectoryLock, FileId, file_id, moved, open_file, side_file_problem
 from .ledger import Ledger
 from .schema import DB_NAME, check, prepare
 from .tidy import Tidy
@@ -162,7 +162,7 @@ class HostFiles:
         try:
             if directory is None:
                 self.directory.name_holder()
-            db_moved = self._db_moved()
+            db_moved = moved(self.db_path, self.db_id)
             if directory is not None or self.ledger.moved():
                 ledger = Ledger(self.path)
             if db_moved:
@@ -191,13 +191,6 @@ class HostFiles:
         if renewal.directory is not None:
             self.directory.release()
             self.directory = renewal.directory
-
-    def _db_moved(self) -> bool:
-        """Whether the spool file's path no longer names the file open."""
-        try:
-            return file_id(os.stat(self.db_path)) != self.db_id
-        except OSError:
-            return True
 
     def release(self) -> None:
         """Close the ledger and give the directory up."""

@@ -20,7 +20,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from .files import file_id, open_file, read_at, sync_data, write_at
+from .files import file_id, moved, open_file, read_at, sync_data, write_at
 
 __all__ = ["LEDGER_NAME", "Ledger", "LedgerState", "read_state"]
 
@@ -74,10 +74,7 @@ class Ledger:
 
     def moved(self) -> bool:
         """Whether the ledger's path no longer names this file (deleted, or replaced)."""
-        try:
-            return file_id(os.stat(self.path)) != self.id
-        except OSError:
-            return True
+        return moved(self.path, self.id)
 
     def keep_copy(self, path: str) -> None:
         """Write what the file holds now to the new file ``path`` (``0600``, never through a link)."""
