@@ -1,4 +1,4 @@
-"""The spool's contract (see data_interaction_client/_spool.py), on disk and in memory."""
+"""The spool's contract (see data_interaction_client/_spool/contract.py), on disk and in memory."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from data_interaction_client import SpoolDiskFullError, SpoolError, SpoolLockedError
 from data_interaction_client._spool.contract import MemorySpool, NewRecord, QuarantineEntry, Spool
-from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool
+from data_interaction_client._spool.sqlite import DB_NAME, SqliteSpool, open_connection
 
 from .writer_helpers import FillingDisk, mount_tmpfs
 
@@ -159,6 +160,25 @@ def test_a_record_damaged_on_disk_goes_to_the_quarantine(
         assert spool.requeue() == 0
     finally:
         spool.close()
+
+
+def test_a_quarantine_entry_is_listed_as_given_with_its_id_and_time(spool: Spool) -> None:
+    spool.append([rec(1)])
+    spool.peek(1)
+    entry = QuarantineEntry(record_id=1, created=1.0, points=1, tags=b"t", data=b"x", error="e", status=400)
+    assert (entry.id, entry.quarantined) == (0, 0.0)  # not stored yet
+    before = time.time()
+    spool.settle(1, [entry])
+    (listed,) = spool.quarantined()
+    assert listed.id > 0
+    assert listed.quarantined >= before
+    assert listed._replace(id=0, quarantined=0.0) == entry  # one type, given and listed
+
+
+def test_states_is_the_older_name_of_the_watermarks(spool: Spool) -> None:
+    spool.append([rec(1)], states={"a": b"1"})
+    spool.append([rec(1)], watermarks={"b": b"2"})
+    assert spool.watermarks() == spool.states() == {"a": b"1", "b": b"2"}
 
 
 def test_a_damaged_quarantine_entry_is_reported_damaged(tmp_path: Path) -> None:
@@ -314,6 +334,39 @@ def test_delivered_records_stay_delivered_and_are_swept(tmp_path: Path) -> None:
         again.close()
     with closing(sqlite3.connect(path / DB_NAME)) as conn, conn:
         assert [row[0] for row in conn.execute("SELECT id FROM batches")] == [4]
+
+
+class NoRoomToDelete:
+    """A connection on a disk too full for any delete: SQLite's own, but a delete fails with SQLITE_FULL."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql.startswith("DELETE FROM batches"):
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = sqlite3.SQLITE_FULL
+            raise full
+        return self.conn.execute(sql, *args)
+
+
+def test_delivered_records_a_full_disk_keeps_in_the_file_are_not_counted_pending(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    spool = SqliteSpool(path)
+    spool.append([rec(1), rec(2), rec(3)])
+    spool.peek(3)
+    spool.settle(2)
+    spool.close()
+    again = SqliteSpool(path, connect=lambda p: NoRoomToDelete(open_connection(p)))  # type: ignore[arg-type,return-value]
+    try:
+        assert again.needs_sweep  # records 1 and 2 are still in the file: swept once there is room
+        assert (again.points, again.records, again.bytes, again.head) == (3, 1, 4, 3)
+        assert [r.id for r in again.peek(10)] == [3]
+    finally:
+        again.close()
 
 
 def test_a_torn_ledger_only_means_handing_records_out_again(tmp_path: Path) -> None:

@@ -257,7 +257,7 @@ def test_a_read_only_disk_is_refused_and_says_so(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly(real(p)))
     # The header check sees the version first; with the check passed, SQLite's refusal is judged.
-    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.opening.header_problem", lambda directory: None)
     with pytest.raises(SpoolError, match="is mounted read-only") as caught:
         SqliteSpool(path)
     assert str(path) in str(caught.value)
@@ -325,7 +325,7 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
     raw[18] = 3
     db.write_bytes(bytes(raw))
     # Without the header check, SQLite's own refusal is what tells it.
-    monkeypatch.setattr("data_interaction_client._spool.sqlite._header_problem", lambda directory: None)
+    monkeypatch.setattr("data_interaction_client._spool.opening.header_problem", lambda directory: None)
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         SqliteSpool(path).close()
     assert len(set_aside(path)) == 1
@@ -333,14 +333,14 @@ def test_a_file_sqlite_opens_read_only_on_a_writable_disk_is_set_aside(
 
 
 def reopened(path: Path) -> tuple[int, list[int], dict[str, bytes]]:
-    """What a writer opening ``path`` next finds: its points, the records' sizes in order, its states."""
+    """What a writer opening ``path`` next finds: its points, the records' sizes in order, its watermarks."""
     spool = SqliteSpool(path)
     try:
         records = []
         while batch := spool.peek(10**9):
             records += batch
             spool.settle(batch[-1].id)
-        return sum(r.points for r in records), [r.points for r in records], spool.states()
+        return sum(r.points for r in records), [r.points for r in records], spool.watermarks()
     finally:
         spool.close()
 
@@ -356,11 +356,11 @@ def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
 ) -> None:
     path = tmp_path / "spool"
     spool = SqliteSpool(path)
-    spool.append([rec(10), rec(20)], states={"a": b"1"})
+    spool.append([rec(10), rec(20)], watermarks={"a": b"1"})
     spool.settle(0)
     delivered = spool.peek(10)  # the first record delivered: it is not carried over
     spool.settle(delivered[-1].id, [])
-    spool.append([rec(30)], states={"b": b"2"})
+    spool.append([rec(30)], watermarks={"b": b"2"})
     spool.peek(1)  # the second record in flight: it stays in flight, and pending
     if removal == "rm spool/*":
         remove_files(path)
@@ -373,7 +373,7 @@ def test_files_deleted_under_a_running_spool_are_made_again_with_what_it_holds(
         SqliteSpool(other).close()
         os.replace(other / DB_NAME, path / DB_NAME)
     with caplog.at_level(logging.WARNING, "data_interaction_client"):
-        spool.append([rec(40)], states={"a": b"3"})  # noticed before it stores: stored where it stays
+        spool.append([rec(40)], watermarks={"a": b"3"})  # noticed before it stores: stored where it stays
     assert "while the writer ran" in caplog.text
     assert "with the 50 points in 2 batches not yet delivered" in caplog.text
     assert "made again; 50 points carried over, none lost" in caplog.text
@@ -448,7 +448,7 @@ def test_what_cannot_be_carried_over_is_counted_and_said(
     spool = SqliteSpool(path)
     spool.append([rec(10), rec(20)])
     remove_files(path)
-    spool._conn = Unreadable(spool._conn)  # type: ignore[assignment]
+    spool._db.conn = Unreadable(spool._db.conn)  # type: ignore[assignment]
     with caplog.at_level(logging.ERROR, "data_interaction_client"):
         spool.append([rec(5)])
     assert "30 points pending in the deleted spool file could not be read" in caplog.text
@@ -508,7 +508,7 @@ def test_the_writer_counts_what_the_spool_could_not_carry_over(twin: Twin, tmp_p
     w.write_points("t", [(i, float(i)) for i in range(100)])
     twin.sync(w)
     remove_files(path)
-    w._spool._conn = Unreadable(w._spool._conn)
+    w._spool._db.conn = Unreadable(w._spool._db.conn)
     twin.sync(w)
     assert w.stats().dropped_points["lost"] == 100
     assert w.stats().pending_points == 0

@@ -20,7 +20,7 @@ class Model:
     """What the contract says the spool holds."""
 
     records: list[tuple[int, int, bytes]] = field(default_factory=list)  # (id, points, data), in order
-    states: dict[str, bytes] = field(default_factory=dict)
+    watermarks: dict[str, bytes] = field(default_factory=dict)
     reserved: list[int] = field(default_factory=list)
     last_id: int = 0
 
@@ -58,14 +58,14 @@ class SpoolMachine(RuleBasedStateMachine):
         for size in sizes:
             self.serial += 1
             records.append(NewRecord(size, b"t", self.serial.to_bytes(4, "big") * size))
-        states = {tag: str(self.serial).encode() for tag in tags}
-        result = self.spool.append(records, states=states)
-        self.memory.append(records, states=states)
+        watermarks = {tag: str(self.serial).encode() for tag in tags}
+        result = self.spool.append(records, watermarks=watermarks)
+        self.memory.append(records, watermarks=watermarks)
         assert result.first == self.model.last_id + 1
         for offset, record in enumerate(records):
             self.model.records.append((result.first + offset, record.points, record.data))
         self.model.last_id = result.last
-        self.model.states.update(states)
+        self.model.watermarks.update(watermarks)
 
     @rule(max_points=st.integers(1, 120))
     def peek(self, max_points: int) -> None:
@@ -105,9 +105,9 @@ class SpoolMachine(RuleBasedStateMachine):
         assert self.spool.points == sum(points for _, points, _ in records)
         assert self.spool.records == len(records)
         assert self.spool.head == (records[0][0] if records else None)
-        assert self.spool.states() == self.model.states
+        assert self.spool.watermarks() == self.model.watermarks
         assert self.memory.points == self.spool.points
-        assert self.memory.states() == self.model.states
+        assert self.memory.watermarks() == self.model.watermarks
 
 
 SpoolMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)

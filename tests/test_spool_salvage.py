@@ -246,7 +246,7 @@ def test_salvage_leaves_out_what_the_ledger_says_was_delivered(tmp_path: Path) -
     for i in range(5):
         spool.append(encode_records([("a", [{"x": i, "y": 1.0}])], 200)[0])
     spool.peek(2)
-    spool.settle(2)  # records 1 and 2 delivered: the ledger's watermark, not yet the file's
+    spool.settle(2)  # records 1 and 2 delivered: the ledger's delivery watermark, not yet the file's
     spool.close()
     with closing(sqlite3.connect(directory / DB_NAME)) as conn, conn:
         conn.execute("UPDATE meta SET value = 99 WHERE key = 'format'")  # a newer format: set aside whole
@@ -256,7 +256,7 @@ def test_salvage_leaves_out_what_the_ledger_says_was_delivered(tmp_path: Path) -
     ]
     reading = read_spool_file(str(aside))
     assert [f.id for f in reading.pending] == [3, 4, 5]
-    assert (reading.delivered, reading.watermark_from) == (2, "the ledger")
+    assert (reading.delivered, reading.acked_from) == (2, "the ledger")
 
 
 def test_salvage_refuses_the_spools_own_file_and_two_targets(

@@ -1,8 +1,9 @@
 """The writer's spool: an ordered queue of records that survives crashes, and a quarantine beside it.
 
 It knows nothing of HTTP or of points: a record is opaque, ``points`` (a count), ``tags`` and ``data``
-(bytes). (The file on disk names its table of records ``batches``, and a quarantine entry's record
-``batch``: the format keeps its names; the public API speaks of batches too, as in
+(bytes); a watermark is opaque too, a small value kept per key (a tag's resume point). (The file on
+disk names its table of records ``batches``, a quarantine entry's record ``batch`` and its table of
+watermarks ``states``: the format keeps its names; the public API speaks of batches too, as in
 ``stats().pending_batches`` and `QuarantinedBatch`.) The contract the writer relies on:
 
 - **One owner.** ``SqliteSpool(directory)`` creates the directory if need be (``0700``) and takes it
@@ -23,33 +24,32 @@ It knows nothing of HTTP or of points: a record is opaque, ``points`` (a count),
   holds fewer points than that (emptied, truncated, replaced, rolled back) is reported at ERROR on
   open with the number of points missing. A ledger that is damaged itself is reported at WARNING:
   at worst records are handed out again.
-- **append** stores records in the order given, with the keys' ``states`` (small values, one per key:
-  a tag's resume point), in one transaction, and returns once it is committed: with ``fsync=True``
-  (``synchronous=FULL``) after the disk was asked to flush it, so it survives power loss on disks
-  that honour flushes; with ``fsync=False`` it survives a crash of the process but maybe not of the
-  machine. All or nothing: on failure nothing was stored and the error is
-  [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] (SQLITE_FULL, ENOSPC) or
-  [`SpoolError`][data_interaction_client.SpoolError]. With a limit (``max_bytes``, ``max_points``), the oldest
-  records that are not reserved are dropped in the same transaction until the records not reserved fit (the
-  records just given included, oldest first); the result counts them. The reserved records (those in
-  flight) come on top of the limit.
-- **States** are kept after their records are delivered, and across restarts: `states` returns
-  them all. A state never names a record the spool did not store: it is committed with them. A state
-  whose checksum fails on open is forgotten, at ERROR.
+- **append** stores records in the order given, with the keys' ``watermarks``, in one transaction, and
+  returns once it is committed: with ``fsync=True`` (``synchronous=FULL``) after the disk was asked to
+  flush it, so it survives power loss on disks that honour flushes; with ``fsync=False`` it survives a
+  crash of the process but maybe not of the machine. All or nothing: on failure nothing was stored and
+  the error is [`SpoolDiskFullError`][data_interaction_client.SpoolDiskFullError] (SQLITE_FULL, ENOSPC)
+  or [`SpoolError`][data_interaction_client.SpoolError]. With a limit (``max_bytes``, ``max_points``),
+  the oldest records that are not reserved are dropped in the same transaction until the records not
+  reserved fit (the records just given included, oldest first); the result counts them. The reserved
+  records (those in flight) come on top of the limit.
+- **Watermarks** are kept after their records are delivered, and across restarts: `watermarks`
+  returns them all. A watermark never names a record the spool did not store: it is committed with
+  them. A watermark whose checksum fails on open is forgotten, at ERROR.
 - **Order.** Ids grow in append order and are never reused while the spool is open. `peek`
   returns the oldest records (at least one, then more while they fit in ``max_points``) and reserves
   them: a reserved record is never dropped. A record whose checksum fails is moved to the quarantine
   (logged at ERROR) instead of being returned.
 - **Removal.** `settle` marks the reserved records up to an id delivered: it moves the
-  watermark kept in the ledger (two slots written in turn, each with the spool file's random
+  delivery watermark kept in the ledger (two slots written in turn, each with the spool file's random
   generation id and a CRC-32; flushed to the disk with ``fsync=True``), after storing the quarantine
-  entries, if any, with the watermark in one transaction. A record leaves the queue that way, by the
+  entries, if any, with the delivery watermark in one transaction. A record leaves the queue that way, by the
   limit's drops, or to the quarantine, and no other; until then it is handed out again after a
   restart: every record is delivered at least once, oldest first, and only the records reserved
   when the process died can be handed out twice. A torn ledger slot leaves the other one, and a
   ledger of another spool file is not believed (at worst, records are handed out again). The rows
-  under the watermark are deleted later, in bulk (`sweep`).
-- **Quarantine.** Entries hold the bytes and the error; `quarantined` lists them,
+  under the delivery watermark are deleted later, in bulk (`sweep`).
+- **Quarantine.** Entries (`QuarantineEntry`) hold the bytes and the error; `quarantined` lists them,
   `requeue` moves them back to the end of the queue (damaged ones stay), `purge` deletes
   them.
 - **Counters** (``points``, ``records``, ``bytes``, ``head`` and ``oldest_created`` (the id and the time of
@@ -60,7 +60,7 @@ It knows nothing of HTTP or of points: a record is opaque, ``points`` (a count),
   (``rm spool/*``, ``rm -rf spool``, a file copied over it) is noticed by `verify` and by every
   ``append`` before it stores (two ``stat`` calls: the path no longer names the file open), said at
   ERROR, and the spool is made again: the directory, the ledger and a new spool file holding what
-  the open file still holds (the pending records, the quarantine, the states), so that an ``append``
+  the open file still holds (the pending records, the quarantine, the watermarks), so that an ``append``
   that returns is on a disk the next writer opens. A replacing file is renamed aside, never
   overwritten. What cannot be carried over is said at ERROR and counted (`take_lost`); while the
   spool cannot be made again, its calls raise `SpoolError` and ``trouble`` says why.
@@ -124,7 +124,11 @@ class Record(NamedTuple):
 
 
 class QuarantineEntry(NamedTuple):
-    """What to set aside: the record it came from, its content (maybe a part of it) and why."""
+    """An entry of the quarantine: the record it came from, its content (maybe a part of it) and why.
+
+    Given to `Spool.settle` to be set aside, before it has an ``id`` or a ``quarantined`` time (both
+    0), and listed by `Spool.quarantined` with them.
+    """
 
     record_id: int
     created: float
@@ -134,21 +138,14 @@ class QuarantineEntry(NamedTuple):
     error: str
     status: int | None = None
     damaged: bool = False
+    id: int = 0
+    """The entry's own id (what `Spool.requeue` and `Spool.purge` take); 0 until it is stored."""
+    quarantined: float = 0.0
+    """When it was set aside, in seconds since the epoch; 0 until it is stored."""
 
 
-class QuarantinedRecord(NamedTuple):
-    """An entry of the quarantine, as listed."""
-
-    id: int
-    record_id: int
-    created: float
-    quarantined: float
-    points: int
-    tags: bytes
-    data: bytes
-    error: str
-    status: int | None
-    damaged: bool
+QuarantinedRecord = QuarantineEntry
+"""The name the writer gives a listed entry; one type with `QuarantineEntry`."""
 
 
 class AppendResult(NamedTuple):
@@ -191,14 +188,22 @@ class Spool:
         *,
         max_bytes: int | None = None,
         max_points: int | None = None,
+        watermarks: Mapping[str, bytes] | None = None,
         states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
-        """Store ``records`` and ``states`` in one step, all or nothing; drop the oldest to fit a limit."""
+        """Store ``records`` and ``watermarks`` in one step, all or nothing; drop the oldest to fit a limit.
+
+        ``states`` is the older name of ``watermarks``, which the writer still passes.
+        """
+        raise NotImplementedError
+
+    def watermarks(self) -> dict[str, bytes]:
+        """Every key's watermark, as last appended with records (kept after deliveries and restarts)."""
         raise NotImplementedError
 
     def states(self) -> dict[str, bytes]:
-        """Every key's state, as last appended with records (kept after deliveries and restarts)."""
-        raise NotImplementedError
+        """The older name of `watermarks`, which the writer still calls."""
+        return self.watermarks()
 
     def peek(self, max_points: int) -> list[Record]:
         """The oldest records, at least one and more while they fit in ``max_points``; reserve them."""
@@ -238,7 +243,7 @@ class Spool:
         """Whether `sweep` has something to do."""
         return False
 
-    def quarantined(self) -> list[QuarantinedRecord]:
+    def quarantined(self) -> list[QuarantineEntry]:
         """Every quarantine entry, oldest first."""
         raise NotImplementedError
 
@@ -263,9 +268,9 @@ class MemorySpool(Spool):
     def __init__(self) -> None:
         super().__init__()
         self._records: deque[Record] = deque()
-        self._quarantine: list[QuarantinedRecord] = []
+        self._quarantine: list[QuarantineEntry] = []
         self._quarantine_id = 0
-        self._states: dict[str, bytes] = {}
+        self._watermarks: dict[str, bytes] = {}
 
     def append(
         self,
@@ -273,12 +278,15 @@ class MemorySpool(Spool):
         *,
         max_bytes: int | None = None,
         max_points: int | None = None,
+        watermarks: Mapping[str, bytes] | None = None,
         states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
-        """Store ``records`` and ``states`` at the end of the queue; drop the oldest to fit a limit."""
+        """Store ``records`` and ``watermarks`` at the end of the queue; drop the oldest to fit a limit."""
+        if states is not None:  # the older name (see Spool.append)
+            watermarks = states if watermarks is None else {**states, **watermarks}
         with self._lock:
-            if states:
-                self._states.update(states)
+            if watermarks:
+                self._watermarks.update(watermarks)
             now = time.time()
             first = self.last_id + 1
             for record in records:
@@ -291,10 +299,10 @@ class MemorySpool(Spool):
             self._set_oldest()
             return AppendResult(first, self.last_id, dropped_records, dropped_points)
 
-    def states(self) -> dict[str, bytes]:
-        """Every key's state, as last appended with records."""
+    def watermarks(self) -> dict[str, bytes]:
+        """Every key's watermark, as last appended with records."""
         with self._lock:
-            return dict(self._states)
+            return dict(self._watermarks)
 
     def _fit(self, max_bytes: int | None, max_points: int | None) -> tuple[int, int]:
         dropped_records = dropped_points = 0
@@ -336,7 +344,7 @@ class MemorySpool(Spool):
             now = time.time()
             for entry in quarantine:
                 self._quarantine_id += 1
-                self._quarantine.append(_quarantined(self._quarantine_id, now, entry))
+                self._quarantine.append(entry._replace(id=self._quarantine_id, quarantined=now))
             self.quarantined_records = len(self._quarantine)
             records = self._records
             upto = min(through, self._reserved)
@@ -348,7 +356,7 @@ class MemorySpool(Spool):
             self._reserved = 0
             self._set_oldest()
 
-    def quarantined(self) -> list[QuarantinedRecord]:
+    def quarantined(self) -> list[QuarantineEntry]:
         """Every quarantine entry, oldest first."""
         with self._lock:
             return list(self._quarantine)
@@ -379,21 +387,6 @@ class MemorySpool(Spool):
             self._quarantine = [e for e in self._quarantine if not (wanted is None or e.id in wanted)]
             self.quarantined_records = len(self._quarantine)
             return len(gone), sum(e.points for e in gone)
-
-
-def _quarantined(entry_id: int, now: float, entry: QuarantineEntry) -> QuarantinedRecord:
-    return QuarantinedRecord(
-        id=entry_id,
-        record_id=entry.record_id,
-        created=entry.created,
-        quarantined=now,
-        points=entry.points,
-        tags=entry.tags,
-        data=entry.data,
-        error=entry.error,
-        status=entry.status,
-        damaged=entry.damaged,
-    )
 
 
 def first_records(records: Iterable[Record], max_points: int) -> list[Record]:

@@ -32,6 +32,7 @@ __all__ = [
     "FileId",
     "check_directory",
     "file_id",
+    "moved",
     "open_file",
     "read_at",
     "side_file_problem",
@@ -55,6 +56,14 @@ FileId = tuple[int, int]
 def file_id(result: os.stat_result) -> FileId:
     """The `FileId` of a `os.stat` result."""
     return result.st_dev, result.st_ino
+
+
+def moved(path: str, known: FileId) -> bool:
+    """Whether ``path`` no longer names the file ``known`` (deleted, replaced, or out of reach)."""
+    try:
+        return file_id(os.stat(path)) != known
+    except OSError:
+        return True
 
 
 def open_file(directory: str, name: str, *, create: bool = True) -> int:
@@ -297,10 +306,7 @@ class DirectoryLock:
 
     def moved(self) -> bool:
         """Whether the directory's path no longer names the directory taken (removed, or replaced)."""
-        try:
-            return file_id(os.stat(self.path)) != self.id
-        except OSError:
-            return True
+        return moved(self.path, self.id)
 
     def release(self) -> None:
         """Give the directory up (closing the descriptors releases the lock)."""

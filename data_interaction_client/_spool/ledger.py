@@ -7,7 +7,7 @@ Each slot holds a sequence number, the spool file's random generation id, the de
 in the records between them, and the points the limit has dropped so far, with a CRC-32 over all of
 it. Reading takes the valid slot with the highest sequence number.
 
-It does two jobs. Deliveries only move the watermark here (one 64-byte slot and a flush, never
+It does two jobs. Deliveries only move the delivery watermark here (one 64-byte slot and a flush, never
 waiting for the spool file), and, because it knows what the file should hold, it lets an opening
 spool tell a file that lost records (emptied, replaced, or damaged where SQLite cannot see it) from
 one that is whole.
@@ -20,7 +20,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from .files import file_id, open_file, read_at, sync_data, write_at
+from .files import file_id, moved, open_file, read_at, sync_data, write_at
 
 __all__ = ["LEDGER_NAME", "Ledger", "LedgerState", "read_state"]
 
@@ -32,7 +32,7 @@ _OLD = struct.Struct("<QQ")  # the first format: generation, acked, then a CRC-3
 
 
 class LedgerState(NamedTuple):
-    """What the ledger says: the file's generation, watermark, last id, pending and dropped points."""
+    """What the ledger says: the generation, delivery watermark, last id, points pending and dropped."""
 
     generation: int
     acked: int
@@ -74,10 +74,7 @@ class Ledger:
 
     def moved(self) -> bool:
         """Whether the ledger's path no longer names this file (deleted, or replaced)."""
-        try:
-            return file_id(os.stat(self.path)) != self.id
-        except OSError:
-            return True
+        return moved(self.path, self.id)
 
     def keep_copy(self, path: str) -> None:
         """Write what the file holds now to the new file ``path`` (``0600``, never through a link)."""
@@ -128,7 +125,7 @@ def _parse(raw: bytes) -> tuple[int, LedgerState] | None:
 
 
 def _parse_old(raw: bytes) -> tuple[int, LedgerState] | None:
-    """A ledger of the first format (generation and watermark only): counts unknown."""
+    """A ledger of the first format (generation and delivery watermark only): counts unknown."""
     if zlib.crc32(raw[: _OLD.size]) != struct.unpack_from("<I", raw, _OLD.size)[0]:
         return None
     generation, acked = _OLD.unpack_from(raw)

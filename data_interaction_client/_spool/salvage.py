@@ -4,8 +4,8 @@ Nothing here writes to the file read. Two readings are joined:
 
 - **SQL**, on a copy of the file and its journal in a temporary directory (SQLite rolls a hot journal
   back on the copy, never on the original): the rows of ``batches``, ``quarantine``, ``meta`` and
-  ``states`` that SQLite can still read, each table on its own so that one damaged table does not
-  hide the others.
+  ``states`` (the tags' watermarks) that SQLite can still read, each table on its own so that one
+  damaged table does not hide the others.
 - **Pages**: every page of the file and every page image in its journal is parsed as a table leaf
   page (with its overflow chains), whatever the b-tree above it says. A row of ``batches`` (six
   columns) or ``quarantine`` (eleven) is taken wherever its bytes survive: a damaged interior page,
@@ -34,7 +34,8 @@ from .._types import PointDict, TagId, tag_id_from
 from .contract import Record, record_crc
 from .ledger import LEDGER_NAME, read_state
 from .record_format import RecordError, decode_points, parts_of
-from .sqlite import DB_NAME, _meta_check, _state_crc
+from .schema import DB_NAME, meta_check
+from .watermarks import watermark_crc
 
 __all__ = [
     "AsideFile",
@@ -52,7 +53,7 @@ _PAGE_SIZES = (4096, 1024, 2048, 8192, 16384, 32768, 65536, 512)
 class Found(NamedTuple):
     """A record whose checksum holds and whose bytes decode: where it was, and its points."""
 
-    table: str  # "batches" (pending, or delivered when under the watermark) or "quarantine"
+    table: str  # "batches" (pending, or delivered when under the delivery watermark) or "quarantine"
     id: int  # the record's id in the queue (for a quarantine entry, the record it came from)
     created: float
     points: int
@@ -69,14 +70,24 @@ class SpoolReading(NamedTuple):
     """What a spool file holds, as far as its bytes survive."""
 
     path: str
-    pending: list[Found]  # records above the watermark, oldest first
-    delivered: int  # records found under the watermark (not salvaged: the platform has them)
+    pending: list[Found]  # records above the delivery watermark, oldest first
+    delivered: int  # records found under the delivery watermark (not salvaged: the platform has them)
     quarantine: list[Found]
     damaged: list[tuple[str, int, int, str]]  # (table, id, points it says it holds, why), bytes lost
-    acked: int  # the watermark used
-    watermark_from: str  # "the ledger", "the file" or "none"
-    states: dict[str, bytes]  # the tags' watermarks whose checksum holds
+    acked: int  # the delivery watermark used
+    acked_from: str  # "the ledger", "the file" or "none"
+    watermarks: dict[str, bytes]  # the tags' watermarks whose checksum holds
     sql_problem: str | None  # why SQLite could not read (all of) the file, if it could not
+
+    @property
+    def watermark_from(self) -> str:
+        """The older name of ``acked_from``, which the command line still reads."""
+        return self.acked_from
+
+    @property
+    def states(self) -> dict[str, bytes]:
+        """The older name of ``watermarks``, which the command line still reads."""
+        return self.watermarks
 
     @property
     def recovered_points(self) -> int:
@@ -116,10 +127,10 @@ def aside_files(directory: str) -> list[AsideFile]:
 def read_spool_file(path: str, ledger: str | None = None) -> SpoolReading:
     """Every record of the spool file ``path`` whose bytes survive, without changing the file.
 
-    ``ledger`` is the ledger file to take the watermark from (by default ``<path>.acked`` when it
+    ``ledger`` is the ledger file to take the delivery watermark from (by default ``<path>.acked`` when it
     exists, else the ``acked`` beside ``path`` when ``path`` is a spool directory's live file).
     """
-    rows, meta, states, problem = _read_sql(path)
+    rows, meta, watermarks, problem = _read_sql(path)
     for source in (path, path + "-journal"):
         with contextlib.suppress(OSError):
             for row in _scan_pages(source):
@@ -127,22 +138,22 @@ def read_spool_file(path: str, ledger: str | None = None) -> SpoolReading:
                     meta.setdefault(str(row[1]), []).append(row[2])
                 elif row[0] == "states":
                     key, value, crc = row[1], row[2], row[3]
-                    if isinstance(key, str) and isinstance(value, bytes) and _state_crc(key, value) == crc:
-                        states.setdefault(key, value)
+                    if isinstance(key, str) and isinstance(value, bytes) and watermark_crc(key, value) == crc:
+                        watermarks.setdefault(key, value)
                 else:
                     rows.append(row)  # type: ignore[arg-type]
     generation = _checked_meta(meta, "generation")
-    acked, watermark_from = 0, "none"
+    acked, acked_from = 0, "none"
     file_acked = _checked_meta(meta, "acked")
     if file_acked is not None:
-        acked, watermark_from = file_acked, "the file"
+        acked, acked_from = file_acked, "the file"
     if ledger is None:
         beside = path + ".acked"
         live = os.path.join(os.path.dirname(path), LEDGER_NAME)
         ledger = beside if os.path.exists(beside) else live if os.path.basename(path) == DB_NAME else None
     known = read_state(ledger) if ledger is not None else None
     if known is not None and generation is not None and known.generation == generation:
-        acked, watermark_from = max(acked, known.acked), "the ledger"
+        acked, acked_from = max(acked, known.acked), "the ledger"
     pending: dict[bytes, Found] = {}
     quarantine: dict[bytes, Found] = {}
     damaged: dict[tuple[str, int], tuple[str, int, int, str]] = {}
@@ -178,8 +189,8 @@ def read_spool_file(path: str, ledger: str | None = None) -> SpoolReading:
             key=lambda e: (e[0], e[1]),
         ),
         acked=acked,
-        watermark_from=watermark_from,
-        states=states,
+        acked_from=acked_from,
+        watermarks=watermarks,
         sql_problem=problem,
     )
 
@@ -193,7 +204,7 @@ _Row = tuple[str, int, float, int, bytes, bytes, int, str | None]
 def _read_sql(path: str) -> tuple[list[_Row], dict[str, list[object]], dict[str, bytes], str | None]:
     rows: list[_Row] = []
     meta: dict[str, list[object]] = {}
-    states: dict[str, bytes] = {}
+    watermarks: dict[str, bytes] = {}
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="spool-read-") as folder:
         copy = os.path.join(folder, DB_NAME)
@@ -203,7 +214,7 @@ def _read_sql(path: str) -> tuple[list[_Row], dict[str, list[object]], dict[str,
         try:
             conn = sqlite3.connect(copy, isolation_level=None)
         except sqlite3.Error as exc:
-            return rows, meta, states, f"{type(exc).__name__}: {exc}"
+            return rows, meta, watermarks, f"{type(exc).__name__}: {exc}"
         conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
         with contextlib.closing(conn):
             queries = {
@@ -223,9 +234,9 @@ def _read_sql(path: str) -> tuple[list[_Row], dict[str, list[object]], dict[str,
                             if (
                                 isinstance(key, str)
                                 and isinstance(value, bytes)
-                                and _state_crc(key, value) == crc
+                                and watermark_crc(key, value) == crc
                             ):
-                                states[key] = value
+                                watermarks[key] = value
                         elif _plausible(row):
                             rows.append(
                                 (
@@ -241,7 +252,7 @@ def _read_sql(path: str) -> tuple[list[_Row], dict[str, list[object]], dict[str,
                             )
                 except (sqlite3.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
                     problems.append(f"{table}: {type(exc).__name__}: {exc}")
-    return rows, meta, states, "; ".join(problems) or None
+    return rows, meta, watermarks, "; ".join(problems) or None
 
 
 def _plausible(row: tuple[object, ...]) -> bool:
@@ -260,7 +271,7 @@ def _checked_meta(meta: dict[str, list[object]], key: str) -> int | None:
     """The largest value of a ``meta`` counter whose check value was found too."""
     checks = set(meta.get(key + "_check", []))
     values = [
-        v for v in meta.get(key, []) if type(v) is int and (key == "generation" or _meta_check(v) in checks)
+        v for v in meta.get(key, []) if type(v) is int and (key == "generation" or meta_check(v) in checks)
     ]
     return max(values) if values else None
 
@@ -492,7 +503,7 @@ def _record(payload: bytes) -> list[object] | None:
 
 
 def tag_of(wire: str) -> TagId:
-    """A tag id from its state key (its wire id as JSON)."""
+    """A tag id from the key of its watermark (its wire id as JSON)."""
     import orjson
 
     return tag_id_from(orjson.loads(wire))
