@@ -175,10 +175,10 @@ def test_a_quarantine_entry_is_listed_as_given_with_its_id_and_time(spool: Spool
     assert listed._replace(id=0, quarantined=0.0) == entry  # one type, given and listed
 
 
-def test_states_is_the_older_name_of_the_watermarks(spool: Spool) -> None:
-    spool.append([rec(1)], states={"a": b"1"})
+def test_watermarks_accumulate_over_appends(spool: Spool) -> None:
+    spool.append([rec(1)], watermarks={"a": b"1"})
     spool.append([rec(1)], watermarks={"b": b"2"})
-    assert spool.watermarks() == spool.states() == {"a": b"1", "b": b"2"}
+    assert spool.watermarks() == {"a": b"1", "b": b"2"}
 
 
 def test_a_damaged_quarantine_entry_is_reported_damaged(tmp_path: Path) -> None:

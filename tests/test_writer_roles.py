@@ -35,7 +35,7 @@ from data_interaction_client._http.base_client import WriterLink
 from data_interaction_client._spool.contract import MemorySpool, NewRecord
 from data_interaction_client._spool.record_format import decode_points
 from data_interaction_client._writer.accounts import Accounts, Pending
-from data_interaction_client._writer.committer import Committer, state_key
+from data_interaction_client._writer.committer import Committer, watermark_key
 from data_interaction_client._writer.delivery import Verdict
 from data_interaction_client._writer.engine import WriterEngine
 from data_interaction_client._writer.intake import Intake, Room, Take, wire_points
@@ -279,13 +279,16 @@ def test_committer_lays_the_take_out_in_records_and_keeps_the_watermarks(
     batch, limit = committer.to_append(records)
     assert batch == records
     assert limit == {
-        "states": {state_key("a"): orjson.dumps(points(0, 119, 1)[0]["x"]), state_key("b"): b"%d" % (X + 7)}
+        "watermarks": {
+            watermark_key("a"): orjson.dumps(points(0, 119, 1)[0]["x"]),
+            watermark_key("b"): b"%d" % (X + 7),
+        }
     }
     assert committer.watermarks.stored == {}  # not before the spool took them
     result = spool.append(batch, **limit)
     assert committer.stored(take, batch, result) == 0
     assert (committer.committed, committer.committing, committer.held) == (121, 0, 0)
-    assert committer.watermarks.stored == spool.states()
+    assert committer.watermarks.stored == spool.watermarks()
     assert committer.bytes_per_point == sum(r.size for r in records) // 121
     assert committer.due_in(time.monotonic(), closing=False) is None
 

@@ -116,7 +116,7 @@ def test_after_kill_9_a_watermark_never_names_a_point_the_spool_does_not_hold(tm
                 held: list[int] = []
                 for record in opened.peek(10**9):
                     held += [int(p["x"]) for p in decode_points(record.tags, record.data)["k"]]
-                watermark = orjson.loads(opened.states()[orjson.dumps("k").decode()])
+                watermark = orjson.loads(opened.watermarks()[orjson.dumps("k").decode()])
             finally:
                 opened.close()
             assert watermark in held  # the spool holds the point its watermark names

@@ -87,7 +87,6 @@ __all__ = [
     "MemorySpool",
     "NewRecord",
     "QuarantineEntry",
-    "QuarantinedRecord",
     "Record",
     "Spool",
     "first_records",
@@ -144,7 +143,6 @@ class QuarantineEntry(NamedTuple):
     """When it was set aside, in seconds since the epoch; 0 until it is stored."""
 
 
-QuarantinedRecord = QuarantineEntry
 """The name the writer gives a listed entry; one type with `QuarantineEntry`."""
 
 
@@ -189,21 +187,13 @@ class Spool:
         max_bytes: int | None = None,
         max_points: int | None = None,
         watermarks: Mapping[str, bytes] | None = None,
-        states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
-        """Store ``records`` and ``watermarks`` in one step, all or nothing; drop the oldest to fit a limit.
-
-        ``states`` is the older name of ``watermarks``, which the writer still passes.
-        """
+        """Store ``records`` and ``watermarks`` in one step, all or nothing; drop the oldest to fit limits."""
         raise NotImplementedError
 
     def watermarks(self) -> dict[str, bytes]:
         """Every key's watermark, as last appended with records (kept after deliveries and restarts)."""
         raise NotImplementedError
-
-    def states(self) -> dict[str, bytes]:
-        """The older name of `watermarks`, which the writer still calls."""
-        return self.watermarks()
 
     def peek(self, max_points: int) -> list[Record]:
         """The oldest records, at least one and more while they fit in ``max_points``; reserve them."""
@@ -279,11 +269,8 @@ class MemorySpool(Spool):
         max_bytes: int | None = None,
         max_points: int | None = None,
         watermarks: Mapping[str, bytes] | None = None,
-        states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
         """Store ``records`` and ``watermarks`` at the end of the queue; drop the oldest to fit a limit."""
-        if states is not None:  # the older name (see Spool.append)
-            watermarks = states if watermarks is None else {**states, **watermarks}
         with self._lock:
             if watermarks:
                 self._watermarks.update(watermarks)

@@ -80,16 +80,6 @@ class SpoolReading(NamedTuple):
     sql_problem: str | None  # why SQLite could not read (all of) the file, if it could not
 
     @property
-    def watermark_from(self) -> str:
-        """The older name of ``acked_from``, which the command line still reads."""
-        return self.acked_from
-
-    @property
-    def states(self) -> dict[str, bytes]:
-        """The older name of ``watermarks``, which the command line still reads."""
-        return self.watermarks
-
-    @property
     def recovered_points(self) -> int:
         """Points of the records found whole: pending and quarantined."""
         return sum(f.points for f in self.pending) + sum(f.points for f in self.quarantine)

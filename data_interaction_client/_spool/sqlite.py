@@ -138,11 +138,8 @@ class SqliteSpool(Spool):
         max_bytes: int | None = None,
         max_points: int | None = None,
         watermarks: Mapping[str, bytes] | None = None,
-        states: Mapping[str, bytes] | None = None,
     ) -> AppendResult:
         """Store ``records`` and ``watermarks`` in one transaction; drop the oldest records to fit a limit."""
-        if states is not None:  # the older name (see Spool.append)
-            watermarks = states if watermarks is None else {**states, **watermarks}
         now = time.time()
         crcs = [record_crc(r.tags, r.data) for r in records]
         added = (sum(r.points for r in records), sum(r.size for r in records))

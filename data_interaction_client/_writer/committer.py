@@ -25,7 +25,7 @@ from .intake import Intake, Take, wire_points
 from .options import CheckedOptions
 from .records import EncodedPart, encode_records
 
-__all__ = ["Committer", "Watermarks", "state_key", "watermark_value"]
+__all__ = ["Committer", "Watermarks", "watermark_key", "watermark_value"]
 
 log = logging.getLogger("data_interaction_client.writer")
 
@@ -51,7 +51,7 @@ class Watermarks:
 
     def of(self, tag_id: TagId) -> int | str | None:
         """The watermark of a tag in the spool (`Writer.watermark`), or ``None``."""
-        raw = self.stored.get(state_key(tag_id_to_wire(tag_id)))
+        raw = self.stored.get(watermark_key(tag_id_to_wire(tag_id)))
         return None if raw is None else watermark_value(raw)
 
     def all(self) -> dict[TagId, int | str]:
@@ -63,7 +63,7 @@ class Committer:
     """What the commit loop does, and what is between the intake and the spool.
 
     ``lock`` is the writer's one lock: `encode` takes it briefly; the other methods are called with
-    it held. ``stored`` is the spool's states when the writer opened (the watermarks).
+    it held. ``stored`` is the spool's watermarks when the writer opened.
     """
 
     def __init__(
@@ -151,8 +151,8 @@ class Committer:
         records, problems = encode_records(by_tag, self._options["batch_points"])
         # Each tag's last x, committed with its points: what the writer holds for the tag goes
         # up to there (resume points for a connector).
-        states = {
-            state_key(wire): points.last_x
+        watermarks = {
+            watermark_key(wire): points.last_x
             if isinstance(points, EncodedPart)
             else tight(orjson.dumps(points[-1]["x"]))
             for wire, points in by_tag
@@ -167,7 +167,7 @@ class Committer:
                 problem,
             )
         with self._lock:
-            self.watermarks.due.update(states)
+            self.watermarks.due.update(watermarks)
             if problems:
                 self._accounts.drop("invalid", len(problems))
                 self.committing -= len(problems)
@@ -184,7 +184,7 @@ class Committer:
             else:
                 limit["max_bytes"] = options["max_spool_bytes"]
         if self.watermarks.due:
-            limit["states"] = dict(self.watermarks.due)
+            limit["watermarks"] = dict(self.watermarks.due)
         return self.unsaved + records, limit
 
     def stored(self, take: Take | None, records: list[NewRecord], result: AppendResult | None) -> int:
@@ -226,7 +226,7 @@ class Committer:
         self._store_retry_at = now + _STORE_RETRY_DELAY
 
 
-def state_key(wire: str | dict[str, str]) -> str:
+def watermark_key(wire: str | dict[str, str]) -> str:
     """The spool's key of a tag's state: its wire id as canonical JSON."""
     return orjson.dumps(wire, option=orjson.OPT_SORT_KEYS).decode()
 

@@ -56,7 +56,7 @@ from .._exceptions import (
     WriterTimeoutError,
 )
 from .._http.base_client import WriterLink
-from .._spool.contract import AppendResult, QuarantinedRecord, Record, Spool
+from .._spool.contract import AppendResult, QuarantineEntry, Record, Spool
 from .._spool.record_format import RecordError, decode_points
 from .._tag import Tag
 from .._types import PointDict, TagId, TagIdLike, tag_id_from
@@ -140,7 +140,7 @@ class WriterEngine:
             gate=self._gate,
             pending=self.pending_points,
         )
-        self._commits = Committer(options, self.intake, self.lock, self._accounts, spool.states())
+        self._commits = Committer(options, self.intake, self.lock, self._accounts, spool.watermarks())
         self._sends = Sender(options, spool, self._accounts, self.pending_points)
         with self.lock:
             self._update_room()
@@ -517,7 +517,7 @@ def client_closed(client: object) -> None:
         engine.client_gone()
 
 
-def quarantined_batches(entries: Iterable[QuarantinedRecord]) -> list[QuarantinedBatch]:
+def quarantined_batches(entries: Iterable[QuarantineEntry]) -> list[QuarantinedBatch]:
     """The quarantine's entries as the writers give them: decoded, or marked damaged."""
     result = []
     for entry in entries:

@@ -153,9 +153,9 @@ def _salvage_report(reading: SpoolReading, target: str | None, output: str | Non
     if reading.delivered:
         lines.append(
             f"left out {_plural(reading.delivered, 'record')} already delivered "
-            f"(up to record {reading.acked}, the watermark of {reading.watermark_from})"
+            f"(up to record {reading.acked}, the watermark of {reading.acked_from})"
         )
-    elif reading.watermark_from == "none":
+    elif reading.acked_from == "none":
         lines.append(
             "no delivery watermark survives: every record found is recovered, some may be sent twice"
         )
@@ -202,7 +202,7 @@ def _summary(directory: str) -> dict[str, Any]:
                 for name, count in sorted(per_tag.items())
             ],
         }
-        result["delivered_up_to"] = {"record": reading.acked, "from": reading.watermark_from}
+        result["delivered_up_to"] = {"record": reading.acked, "from": reading.acked_from}
         result["quarantine"] = [
             {"record": f.id, "points": f.points, "error": f.error} for f in reading.quarantine
         ]
@@ -211,7 +211,7 @@ def _summary(directory: str) -> dict[str, Any]:
             for table, record_id, points, why in reading.damaged
         ]
         result["watermarks"] = {
-            tag_text(tag_of(key)): _watermark(value) for key, value in sorted(reading.states.items())
+            tag_text(tag_of(key)): _watermark(value) for key, value in sorted(reading.watermarks.items())
         }
         result["problem"] = reading.sql_problem
     else:
