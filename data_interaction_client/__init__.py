@@ -33,7 +33,8 @@ request an [`APIError`][data_interaction_client.APIError]).
 
 import typing as _typing
 
-from ._client import AsyncDataInteractionClient, DataInteractionClient
+from ._async_client import AsyncDataInteractionClient
+from ._client import DataInteractionClient
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -86,8 +87,9 @@ from ._results import Columns, Connection, DataSourceAttributes, Point, TagHisto
 from ._tag import Tag, TagAttributes, ValueType
 from ._types import NOT_GIVEN, NotGiven, PointDict, TagId, TagPath, Timestamp
 from ._version import __version__
+from ._writer.async_writer import AsyncWriter
 from ._writer.options import QuarantinedBatch, WriteEvent, WriterStats
-from ._writer.writers import AsyncWriter, Writer
+from ._writer.writers import Writer
 
 __all__ = [
     "DEFAULT_MAX_POINTS_PER_REQUEST",

@@ -38,9 +38,9 @@ from ._request_data import RequestData, RequestFields
 from ._results import Connection, TagHistory
 from ._tag import Tag
 from ._types import NOT_GIVEN, NotGiven
+from ._writer.async_writer import AsyncWriter
 from ._writer.engine import client_closed
 from ._writer.options import WriterOptions
-from ._writer.writers import AsyncWriter
 
 if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
     import pandas  # type: ignore[import-untyped,unused-ignore]

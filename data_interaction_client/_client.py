@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 import httpx
 
-from ._async_client import AsyncDataInteractionClient  # imported from here too, as it always was
 from ._constants import (
     DEFAULT_MAX_POINTS_PER_REQUEST,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -48,7 +47,7 @@ if TYPE_CHECKING:  # the optional extras: only get_frame's annotations name them
     import pandas  # type: ignore[import-untyped,unused-ignore]
     import polars
 
-__all__ = ["AsyncDataInteractionClient", "DataInteractionClient"]
+__all__ = ["DataInteractionClient"]
 
 _T = TypeVar("_T")
 

@@ -29,6 +29,8 @@ NAMES = {
     "AsyncWriter": "Writer",
     "aclose": "close",
     "_async_primitives": "_sync_primitives",
+    "_async_client": "_client",
+    "async_writer": "writers",
 }
 """Async name -> sync name, for every name of the async driver that has a sync twin."""
 

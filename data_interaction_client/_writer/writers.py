@@ -1,6 +1,6 @@
 """The thread writer, `Writer`: a commit thread and a send thread around a `WriterEngine`.
 
-The thread twin of `AsyncWriter` (``async_writer``; the facades import both from here): the loops
+The thread twin of `AsyncWriter` (``async_writer``): the loops
 ask the engine for the next step, match on it, wait on a condition of the engine's lock or do the
 spool's call or the post, and hand the outcome back. Writers still open when the interpreter exits are
 closed by ``atexit``.
@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self, Unpack
 
 from .._exceptions import SpoolError, WriterClosedError, WriterTimeoutError
-from .async_writer import AsyncWriter
 from .base import CLOSE_COMMIT_TIME, RESTART_DELAY, BaseWriter, deadline_of, log
 from .delivery import Delivery
 from .options import WriterOptions
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
     from .._http.base_client import BaseClient
 
-__all__ = ["AsyncWriter", "BaseWriter", "Writer"]
+__all__ = ["Writer"]
 
 
 class Writer(BaseWriter):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .._client import AsyncDataInteractionClient
+from .._async_client import AsyncDataInteractionClient
 from .._exceptions import (
     DataInteractionError,
     DataSourceNotActiveError,
@@ -36,7 +36,7 @@ from ._state import Core
 from ._writing import spool_watermark, writer_options
 
 if TYPE_CHECKING:
-    from .._writer.writers import AsyncWriter
+    from .._writer.async_writer import AsyncWriter
     from ._connector import Connector
 
 __all__ = ["AsyncDriver"]
