@@ -18,7 +18,7 @@ import attrs
 from .._tag import Tag
 from .._types import TagId, Timestamp
 from . import _core
-from ._core import Point, earlier, tag_text
+from ._core import TaggedPoint, earlier, tag_text
 from ._policy import ROOM_RETRY, source_retry_delay
 
 __all__ = ["HOLD_CAP", "BackfillWindow", "BackfillWindows"]
@@ -58,7 +58,7 @@ class BackfillWindows:
         self._open_retry_max = open_retry_max
         self._watermarks = watermarks
         self._windows: dict[TagId, BackfillWindow] = {}
-        self._held: dict[TagId, list[Point]] = {}
+        self._held: dict[TagId, list[TaggedPoint]] = {}
         self._overflowed: set[TagId] = set()  # tags whose held readings passed HOLD_CAP
 
     def get(self, tag_id: TagId) -> BackfillWindow | None:
@@ -92,7 +92,7 @@ class BackfillWindows:
         if window is not None:
             window.retry_at = max(window.retry_at, now + ROOM_RETRY)
 
-    def hold(self, tag_id: TagId, point: Point) -> bool:
+    def hold(self, tag_id: TagId, point: TaggedPoint) -> bool:
         """Hold ``point`` while its tag's window is open; ``False`` (not held) when the tag has none."""
         if not self.enabled or tag_id not in self._windows:
             return False
@@ -134,7 +134,7 @@ class BackfillWindows:
         error: BaseException | None,
         room: bool,
         now: float,
-    ) -> list[Point]:
+    ) -> list[TaggedPoint]:
         """A window's ``backfill`` (after ``watermark``, up to ``until``) ended; what to write now.
 
         Read whole, it closes and gives the readings held meanwhile. Read in part (a failure, no

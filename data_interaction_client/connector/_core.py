@@ -24,9 +24,9 @@ from .._types import TagId, Timestamp, datetime_to_micros, tag_id_from, timestam
 __all__ = [
     "EMIT_AFTER_STOP",
     "TICK_WAIT",
-    "Point",
     "Schedule",
     "TagChanges",
+    "TaggedPoint",
     "earlier",
     "error_text",
     "id_of",
@@ -45,7 +45,7 @@ TICK_WAIT = 1.0
 """The longest wait of the hooks' loop: refused readings are said and windows retried this often."""
 EMIT_AFTER_STOP = "emit(): the run is stopping; a reading emitted after the stop began is not kept"
 
-Point = tuple[Any, Any, Any, int | None]
+TaggedPoint = tuple[Any, Any, Any, int | None]
 """(tag, x, y, q) as handed to the writer."""
 TagChanges = tuple[list[Tag], list[Tag], list[Tag]]
 """The tags added, removed and changed by a refresh of the data source."""

@@ -25,7 +25,7 @@ from .._tag import Tag
 from .._types import TagId, Timestamp
 from . import _core
 from ._backfill import BackfillWindows
-from ._core import Point, id_of, tag_text, wire_x
+from ._core import TaggedPoint, id_of, tag_text, wire_x
 from ._model import reading_from
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class Handover:
         self._read_again: set[str] = set()  # tags whose refused readings a window reads again
         self._refusals_said_at = 0.0
 
-    def point_of(self, item: object, index: int, x: int | None, origin: str) -> Point:
+    def point_of(self, item: object, index: int, x: int | None, origin: str) -> TaggedPoint:
         """The point of one reading ``poll``, ``backfill`` or ``emit`` gave; ``x`` the default time.
 
         Raises [`InvalidInputError`][data_interaction_client.InvalidInputError] naming a bad reading.
@@ -73,7 +73,7 @@ class Handover:
             raise InvalidInputError(f"{origin}() gave a reading of {reading.tag!r} without x")
         return (reading.tag, at, reading.y, reading.q)
 
-    def points(self, items: Iterable[object] | None, x: int | None, origin: str) -> list[Point]:
+    def points(self, items: Iterable[object] | None, x: int | None, origin: str) -> list[TaggedPoint]:
         """The points of what ``poll`` (or ``backfill``) gave; ``x`` the tick's, for readings without one.
 
         Raises [`InvalidInputError`][data_interaction_client.InvalidInputError] naming a bad reading.
@@ -86,7 +86,7 @@ class Handover:
             )
         return [self.point_of(item, index, x, origin) for index, item in enumerate(items)]
 
-    def deliver(self, writer: Any, points: list[Point], origin: str, *, direct: bool = False) -> bool:
+    def deliver(self, writer: Any, points: list[TaggedPoint], origin: str, *, direct: bool = False) -> bool:
         """Hand ``points`` to the writer; ``False`` when it refused one for want of room.
 
         A point of a tag whose backfill window is open is held until that window is read, so that

@@ -19,7 +19,7 @@ from .._tag import Tag
 from .._types import TagId, Timestamp
 from . import _core
 from ._backfill import BackfillWindows
-from ._core import Point, error_text, micros
+from ._core import TaggedPoint, error_text, micros
 from ._model import LINK_LOST
 from ._policy import source_retry_delay
 from ._settings import RunSettings
@@ -117,7 +117,9 @@ class SourceLink:
         elif self.state == "opening":
             self._set("lost")
 
-    def lose(self, error: object, affected: list[Tag], everything: bool, x: int | None = None) -> list[Point]:
+    def lose(
+        self, error: object, affected: list[Tag], everything: bool, x: int | None = None
+    ) -> list[TaggedPoint]:
         """The link to ``affected`` (``everything``: to every tag) is lost: the ``q=102`` marks to write.
 
         One mark per tag when its link goes, just after its last reading (so that its watermark
@@ -126,7 +128,7 @@ class SourceLink:
         with self._flow:
             newly = [tag for tag in affected if tag.id not in self.lost]
             every_tick = self.every_tick and x is not None
-            marks: list[Point] = []
+            marks: list[TaggedPoint] = []
             for tag in affected if every_tick else newly:
                 if every_tick:
                     at = x
@@ -181,7 +183,7 @@ class SourceLink:
         if self.failing_polls or self.state == "lost":
             self.restored(None)
 
-    def poll_failed(self, error: BaseException, tags: list[Tag], x: int) -> list[Point]:
+    def poll_failed(self, error: BaseException, tags: list[Tag], x: int) -> list[TaggedPoint]:
         """A poll of ``tags`` at tick ``x`` raised: the link is lost (its marks); a reopen after a few."""
         self.failing_polls += 1
         marks = self.lose(error, tags, everything=False, x=x)

@@ -24,7 +24,7 @@ from .._tag import Tag
 from .._types import TagId, Timestamp
 from . import _core
 from ._backfill import BackfillWindows
-from ._core import Point, Schedule, TagChanges, iso, tag_text
+from ._core import Schedule, TagChanges, TaggedPoint, iso, tag_text
 from ._handover import Handover
 from ._link import SourceLink
 from ._model import Source, tags_of
@@ -165,7 +165,7 @@ class Core:
         with self.flow:
             return self.windows.next_due_in(now, self.tags)
 
-    def link_lost(self, error: object, tags: Iterable[Tag] | None) -> list[Point]:
+    def link_lost(self, error: object, tags: Iterable[Tag] | None) -> list[TaggedPoint]:
         """The link to ``tags`` (all: ``None``) is lost: the ``q=102`` marks to write."""
         with self.flow:
             affected = list(self.tags.values()) if tags is None else list(tags)
@@ -186,7 +186,7 @@ class Core:
 
     def poll_failed(
         self, error: BaseException, tags: list[Tag], x: int, seconds: float, monotonic: float
-    ) -> list[Point]:
+    ) -> list[TaggedPoint]:
         """A poll raised: the link is lost (its marks to write); logged when it starts only."""
         if self.metrics is not None:
             self.metrics.poll_seconds.observe(seconds)
