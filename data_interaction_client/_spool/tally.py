@@ -31,7 +31,8 @@ class Tally:
     ``_lock`` is the spool's (`Spool`). No call here takes a lock or does I/O, so that the spool can
     hold ``_lock`` across an append's transaction that drops records for a limit (no peek may
     reserve a record it drops) and take it inside ``_db_lock`` and ``_ledger_lock``, in that order.
-    ``acked`` changes with ``_ledger_lock`` held too (`settled`): the ledger is written first.
+    ``acked`` changes with ``_ledger_lock`` held too (`settled`): the ledger is written first. Only
+    ``unswept`` is read without ``_lock``, as a hint (`SqliteSpool.needs_sweep`).
 
     A call that changes what the spool holds returns ``False`` when only the file can tell the head:
     the spool reads it (``_db_lock`` held) and gives it to `file_head`.
