@@ -30,7 +30,8 @@ much room).
 the spool file's identity; `host`), `Opening` (the check, the upgrade, the comparison with the
 ledger; `opening`), `Database` (the connection and its transactions; `schema`), `RecordTable` and
 `RecordCache` (the queue; `record_table`), `QuarantineTable` (`quarantine`), `WatermarkTable`
-(`watermarks`), `Tidy` (deleting delivered rows, a full disk; `tidy`) and `Rebuild` (`rebuild`).
+(`watermarks`), `Tidy` (deleting delivered rows, a full disk; `tidy`), `Rebuild` (`rebuild`) and
+`Tally` (what it holds, counted in memory; `tally`).
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ from .._exceptions import SpoolError
 from .contract import AppendResult, NewRecord, QuarantineEntry, Record, Spool, first_records, record_crc
 from .files import LOCK_NAME
 from .host import Connect, HostFiles, open_connection
-from .ledger import LEDGER_NAME, LedgerState
+from .ledger import LEDGER_NAME
 from .opening import Opening
 from .quarantine import QuarantineTable
-from .rebuild import Kept, Rebuild
-from .record_table import Dropped, Limit, RecordCache, RecordTable, Row
+from .rebuild import Rebuild
+from .record_table import Dropped, RecordTable, Row
 from .schema import DB_NAME, READ_ERRORS, set_meta, spool_error, synchronous_mode
+from .tally import Tally
 from .tidy import RESERVE_NAME, SWEEP_BYTES, Tidy
 
 __all__ = ["DB_NAME", "LEDGER_NAME", "LOCK_NAME", "RESERVE_NAME", "Connect", "SqliteSpool", "open_connection"]
@@ -69,8 +71,8 @@ class SqliteSpool(Spool):
     - ``_db_lock``: the files, `HostFiles`, the `Database` and the parts that use it (`RecordTable`,
       `QuarantineTable`, `WatermarkTable`, `Tidy`), and ``trouble``; every call into them holds it.
     - ``_ledger_lock``: the ledger's writes, and which ledger `HostFiles` has open.
-    - ``_lock``: what is in memory: the counters, the `RecordCache`, the reservation, the delivery
-      watermark ``_acked`` (changed with ``_ledger_lock`` held too), the tags' watermarks. Held
+    - ``_lock``: what is in memory, the `Tally`: the counters, the `RecordCache`, the reservation,
+      the delivery watermark (changed with ``_ledger_lock`` held too), the tags' watermarks. Held
       briefly, around no I/O, but by an append that drops records for a limit: it holds it across
       its transaction, so that no peek reserves a record it drops.
 
@@ -93,9 +95,6 @@ class SqliteSpool(Spool):
         self.shared = shared
         self._db_lock = threading.Lock()
         self._ledger_lock = threading.Lock()
-        self._reserved_records: list[Dropped] = []  # (id, points, bytes) of the last peek
-        self._cache = RecordCache(_CACHE_BYTES)
-        self._lost = 0  # points that could not be carried over to a spool made again, not yet told
         try:
             self._host = HostFiles(
                 self.path, shared=shared, connect=connect, synchronous=synchronous_mode(fsync)
@@ -105,15 +104,7 @@ class SqliteSpool(Spool):
             self._quarantine = QuarantineTable(self._db)
             self._tidy = Tidy(self._db)
             self._rebuild = Rebuild(self._host, self._db)
-            # The file's random id (a ledger of another file is not believed), the delivery watermark,
-            # the points the limit has dropped ever, the bytes of delivered rows still in the file.
-            self._generation, self._acked = opened.generation, opened.acked
-            self._dropped_total, self._unswept = opened.dropped, opened.unswept
-            self._watermarks = opened.watermarks
-            self.points, self.records, self.bytes = opened.points, opened.records, opened.size
-            self.last_id, self.quarantined_records = opened.last_id, opened.quarantined
-            self.head, self.oldest_created = opened.head, opened.oldest_created
-            self._cache.whole = not self.records
+            self._tally = Tally(self, opened, _CACHE_BYTES)
             self._record_in_ledger(flush=True)
             self._tidy.keep_reserve()
         except OSError as exc:
@@ -143,15 +134,16 @@ class SqliteSpool(Spool):
         now = time.time()
         crcs = [record_crc(r.tags, r.data) for r in records]
         added = (sum(r.points for r in records), sum(r.size for r in records))
+        tally = self._tally
         with self._db_lock:
             # Two stats per commit: records stored in a file deleted meanwhile would be confirmed to
             # a caller and found by no writer.
             self._verify_locked()
             with self._lock:
                 first = self.last_id + 1
-                sweep_through = self._acked if self._unswept >= SWEEP_BYTES else None
-                swept = self._unswept if sweep_through is not None else 0
-                over = self._over(max_bytes, max_points, added)
+                sweep_through = tally.acked if tally.unswept >= SWEEP_BYTES else None
+                swept = tally.unswept if sweep_through is not None else 0
+                over = tally.over(max_bytes, max_points, added)
             rows: list[Row] = [
                 (first + i, now, r.points, r.tags, r.data, crc)
                 for i, (r, crc) in enumerate(zip(records, crcs, strict=True))
@@ -160,12 +152,12 @@ class SqliteSpool(Spool):
             if over is None:
                 self._table.append(rows, watermarks, sweep_through)
                 with self._lock:
-                    known = self._count_appended(records, rows, dropped, swept, watermarks)
+                    known = tally.appended(records, rows, dropped, swept, watermarks)
             else:
                 with self._lock:  # dropping depends on what is reserved: no peek may reserve meanwhile
-                    limit = self._over(max_bytes, max_points, added)
+                    limit = tally.over(max_bytes, max_points, added)
                     dropped = self._table.append(rows, watermarks, sweep_through, limit)
-                    known = self._count_appended(records, rows, dropped, swept, watermarks)
+                    known = tally.appended(records, rows, dropped, swept, watermarks)
             if not known:
                 self._head_from_file()
             # Not flushed: the file holds these records already; the ledger only needs to know of
@@ -174,71 +166,30 @@ class SqliteSpool(Spool):
                 self._record_in_ledger(flush=False)
             return AppendResult(first, self.last_id, len(dropped), sum(p for _, p, _ in dropped))
 
-    def _over(self, max_bytes: int | None, max_points: int | None, added: tuple[int, int]) -> Limit | None:
-        """What an append of ``added`` (points, bytes) must drop to fit, or ``None`` (``_lock`` held).
-
-        The reserved records (in flight) come on top of the limit: they are neither counted nor dropped.
-        """
-        held_bytes = self.bytes - sum(size for _, _, size in self._reserved_records)
-        held_points = self.points - sum(points for _, points, _ in self._reserved_records)
-        excess_bytes = None if max_bytes is None else held_bytes + added[1] - max_bytes
-        excess_points = None if max_points is None else held_points + added[0] - max_points
-        if (excess_bytes or 0) <= 0 and (excess_points or 0) <= 0:
-            return None
-        return Limit(max(self._reserved, self._acked), excess_bytes, excess_points, self._dropped_total)
-
-    def _count_appended(
-        self,
-        records: Sequence[NewRecord],
-        rows: list[Row],
-        dropped: list[Dropped],
-        swept: int,
-        watermarks: Mapping[str, bytes] | None,
-    ) -> bool:
-        """Count what an append stored and dropped, cache what it stored (``_lock`` held).
-
-        ``False`` when only the file can tell the head.
-        """
-        self._unswept -= swept
-        self._dropped_total += sum(p for _, p, _ in dropped)
-        self.last_id = rows[-1][0] if rows else self.last_id
-        self.points += sum(r.points for r in records) - sum(p for _, p, _ in dropped)
-        self.bytes += sum(r.size for r in records) - sum(b for _, _, b in dropped)
-        self.records += len(rows) - len(dropped)
-        self._cache.appended(records, rows, [record_id for record_id, _, _ in dropped])
-        if watermarks:
-            self._watermarks.update(watermarks)
-        return self._set_head()
-
     def watermarks(self) -> dict[str, bytes]:
         """Every tag's watermark, as last appended with its records (survives deliveries and restarts)."""
         with self._lock:
-            return dict(self._watermarks)
+            return dict(self._tally.watermarks)
 
     def peek(self, max_points: int) -> list[Record]:
         """The oldest records, at least one and more while they fit in ``max_points``; reserve them.
 
         A record whose checksum fails is moved to the quarantine instead.
         """
+        tally = self._tally
         with self._lock:
             if self._db.closed:
                 raise SpoolError(f"the spool {self.path} is closed", path=self.path)
-            if self._cache.records:
-                return self._reserve(first_records(self._cache.records.values(), max_points))
+            if tally.cache.records:
+                return tally.reserve(first_records(tally.cache.records.values(), max_points))
         with self._db_lock:
             with self._lock:
-                after = self._acked
+                after = tally.acked
             chosen, damaged = self._table.read(after, max_points)
             if damaged:
                 self._set_aside(damaged)
             with self._lock:
-                return self._reserve(chosen)
-
-    def _reserve(self, chosen: list[Record]) -> list[Record]:
-        """Reserve the records ``chosen`` by a peek (``_lock`` held)."""
-        self._reserved = chosen[-1].id if chosen else 0
-        self._reserved_records = [(r.id, r.points, r.size) for r in chosen]
-        return chosen
+                return tally.reserve(chosen)
 
     def _set_aside(self, damaged: list[QuarantineEntry]) -> None:
         """Move damaged records to the quarantine (``_db_lock`` held)."""
@@ -255,12 +206,7 @@ class SqliteSpool(Spool):
         ``_db_lock`` held; ``last_id`` is the new last id, if it changed.
         """
         with self._lock:
-            self.points += points
-            self.bytes += size
-            self.records += records
-            self.quarantined_records -= records
-            self.last_id = self.last_id if last_id is None else last_id
-            known = self._set_head()
+            known = self._tally.moved(points, size, records, last_id)
         if not known:
             self._head_from_file()
         with self._ledger_lock:
@@ -272,68 +218,41 @@ class SqliteSpool(Spool):
         The removal moves the delivery watermark (in the ledger, and with ``quarantine`` in the file
         too, in the transaction that stores it); `sweep` deletes the rows later.
         """
+        tally = self._tally
         with self._lock:
             if self._db.closed:
                 raise SpoolError(f"the spool {self.path} is closed", path=self.path)
-            upto = min(through, self._reserved)
-            gone = [entry for entry in self._reserved_records if entry[0] <= upto]
-            upto = max(upto, self._acked)
+            upto, gone = tally.settling(through)
         if quarantine:
             with self._db_lock, self._db.transaction("remove") as conn:
                 QuarantineTable.insert(conn, quarantine)
                 set_meta(conn, "acked", upto)
         gone_points = sum(points for _, points, _ in gone)
         with self._ledger_lock:
-            if gone or upto > self._acked:
+            if gone or upto > tally.acked:
                 self._record_in_ledger(flush=self.fsync, acked=upto, less=gone_points)
             with self._lock:
-                self._acked = max(self._acked, upto)
-                for _, points, size in gone:
-                    self.records -= 1
-                    self.points -= points
-                    self.bytes -= size
-                    self._unswept += size
-                self._cache.forget_through(upto)
-                if not self.records:
-                    self._cache.whole = True  # nothing pending: records appended from now on are cached
-                self.quarantined_records += len(quarantine)
-                self._reserved = 0
-                self._reserved_records = []
-                if self._set_head():
+                if tally.settled(upto, gone, len(quarantine)):
                     return
         with self._db_lock:
             if not self._db.closed:
                 self._head_from_file()
 
-    def _set_head(self) -> bool:
-        """Set ``head`` from memory (``_lock`` held); ``False`` when only the file can tell."""
-        head = self._cache.head() if self.records else (None, None)
-        if head is not None:
-            self.head, self.oldest_created = head
-        return head is not None
-
     def _head_from_file(self) -> None:
         """Set ``head`` from the file, unless memory can tell by now (``_db_lock`` held)."""
         with self._lock:
-            acked = self._acked
+            acked = self._tally.acked
         try:
             head = self._table.head(acked)
         except READ_ERRORS:
             return  # a later call sets it
         with self._lock:
-            if not self._set_head():
-                self.head, self.oldest_created = head
+            self._tally.file_head(head)
 
     def _record_in_ledger(self, *, flush: bool, acked: int | None = None, less: int = 0) -> None:
         """Write the state into the ledger (``_ledger_lock`` held): as it is, or as a settle makes it."""
         with self._lock:
-            state = LedgerState(
-                generation=self._generation,
-                acked=self._acked if acked is None else max(acked, self._acked),
-                last=self.last_id,
-                pending=max(0, self.points - less),
-                dropped=self._dropped_total,
-            )
+            state = self._tally.ledger_state(acked, less)
         try:
             self._host.ledger.write(state, flush=flush)
         except OSError as exc:
@@ -342,18 +261,18 @@ class SqliteSpool(Spool):
     @property
     def needs_sweep(self) -> bool:
         """Whether delivered records still take room in the file (read without a lock: a hint)."""
-        return self._unswept > 0 and not self._db.closed
+        return self._tally.unswept > 0 and not self._db.closed
 
     def sweep(self) -> bool:
         """Delete the rows of delivered records from the file; ``False`` when there were none."""
         with self._db_lock:
             with self._lock:
-                if not self._unswept or self._db.closed:
+                if not self._tally.unswept or self._db.closed:
                     return False
-                acked, swept = self._acked, self._unswept
+                acked, swept = self._tally.acked, self._tally.unswept
             self._tidy.delete_delivered(acked)
             with self._lock:
-                self._unswept -= swept
+                self._tally.unswept -= swept
             return True
 
     # --- the quarantine ---------------------------------------------------------------------------
@@ -375,7 +294,7 @@ class SqliteSpool(Spool):
             entries = self._quarantine.requeue(ids, first)
             if entries:
                 with self._lock:
-                    self._cache.whole = False  # requeued records are read from the file
+                    self._tally.cache.whole = False  # requeued records are read from the file
                 points, size = sum(e.points for e in entries), sum(len(e.tags) + len(e.data) for e in entries)
                 self._moved(points, size, len(entries), last_id=first + len(entries) - 1)
             return len(entries)
@@ -411,7 +330,7 @@ class SqliteSpool(Spool):
         with self._db_lock, self._ledger_lock, self._lock:
             if self._db.closed:
                 return
-            self._cache.clear()
+            self._tally.cache.clear()
             self._release_files()
 
     def verify(self) -> None:
@@ -426,8 +345,7 @@ class SqliteSpool(Spool):
     def take_lost(self) -> int:
         """Points lost since the last call: pending in files deleted under the spool, not carried over."""
         with self._lock:
-            lost, self._lost = self._lost, 0
-            return lost
+            return self._tally.take_lost()
 
     def _verify_locked(self) -> None:
         """`verify`, ``_db_lock`` held."""
@@ -449,17 +367,13 @@ class SqliteSpool(Spool):
     def _make_again(self, problem: str) -> None:
         """Make the spool's files again and carry over what the open file holds (``_db_lock`` held)."""
         with self._lock:
-            kept = Kept(
-                self._acked, self._dropped_total, self._generation, dict(self._watermarks), self.points
-            )
-            records = self.records
+            kept, records = self._tally.kept(), self.records
         renewal, carried = self._rebuild.renew(problem, kept, records, first=self.trouble is None)
         with self._ledger_lock:  # a settle may be writing the old ledger
             self._rebuild.adopt(renewal, carried)
         if carried is not None:
             with self._lock:
-                self._unswept = 0  # the delivered rows stayed behind
-                self._lost += carried.lost
+                self._tally.remade(carried.lost)
             if carried.lost or carried.quarantine_problem is not None:
                 self._recount()
         with self._ledger_lock:
@@ -469,14 +383,9 @@ class SqliteSpool(Spool):
     def _recount(self) -> None:
         """Counters, head and cache from the file, after records were lost (``_db_lock`` held)."""
         with self._lock:
-            acked, reserved = self._acked, self._reserved
-        points, records, size = self._table.held(acked)
-        quarantined = self._quarantine.count()
+            acked, reserved = self._tally.acked, self._reserved
+        held, quarantined = self._table.held(acked), self._quarantine.count()
         head = self._table.head(acked)
         present = self._table.ids_of(acked, max(reserved, acked))
         with self._lock:
-            self.points, self.records, self.bytes = points, records, size
-            self.quarantined_records = quarantined
-            self.head, self.oldest_created = head
-            self._cache.clear()
-            self._reserved_records = [r for r in self._reserved_records if r[0] in present]
+            self._tally.recounted(held, quarantined, head, present)
