@@ -64,10 +64,11 @@ def classify(error: BaseException) -> Failure:
     return Failure.RETRY
 
 
-def backoff(error: BaseException, failures: int, *, first: float, cap: float) -> float:
+def backoff(error: BaseException | None, failures: int, *, first: float, cap: float) -> float:
     """Seconds to wait after the ``failures``-th failure in a row (1 for the first).
 
-    ``Retry-After``, when the platform gave one of at most ``MAX_RETRY_AFTER`` seconds; otherwise
+    ``Retry-After``, when the platform gave one of at most ``MAX_RETRY_AFTER`` seconds with ``error``
+    (``None`` for a failure that is not a request's, as a data source's); otherwise
     ``first`` doubling with each failure up to ``cap``, less up to 25 % of jitter (so that many
     clients do not come back at once).
     """

@@ -25,10 +25,6 @@ ROOM_RETRY = 1.0
 
 Not a failure's backoff: room comes back as the writer delivers, and a try costs one reading."""
 
-# `backoff` reads a platform's Retry-After from the error it is given; a failure of the data source
-# has none, and `backoff` has no form without an error: this one stands in for it.
-_SOURCE_FAILURE = OSError("the data source failed")
-
 
 def refused(error: BaseException) -> bool:
     """Whether the platform refuses the runtime itself (the token, the address): health goes critical."""
@@ -53,4 +49,4 @@ def platform_retry_delay(error: BaseException, failures: int) -> float:
 
 def source_retry_delay(failures: int, cap: float) -> float:
     """Seconds to wait after the data source's ``failures``-th failure in a row, at most ``cap``."""
-    return backoff(_SOURCE_FAILURE, failures, first=WRITER_INITIAL_RETRY_DELAY, cap=cap)
+    return backoff(None, failures, first=WRITER_INITIAL_RETRY_DELAY, cap=cap)
