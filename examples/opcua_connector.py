@@ -388,6 +388,23 @@ class History(HistoryStorageInterface):
             return found[:page], found[page].SourceTimestamp
         return found, None
 
+    def settle(self, quiet: float = 0.5, timeout: float = 10.0) -> None:
+        """Return once no value was added for ``quiet`` seconds (at most ``timeout``).
+
+        The server puts a value in its history through a subscription of its own, a publish cycle
+        after the value was written: a round of writes under way lands a little later.
+        """
+        deadline = time.monotonic() + timeout
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            with self.lock:
+                count = sum(len(values) for values in self.values.values())
+            if count != last:
+                last, since = count, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.05)
+
     def samples(self, name: str) -> dict[int, Any]:
         """The history of one node of the boiler: ``{x: y}``."""
         with self.lock:
@@ -421,6 +438,11 @@ class Boiler:
             raise TimeoutError("the OPC UA server did not start in 30 s")
         if errors:
             raise errors[0]
+
+    def stop_simulating(self) -> None:
+        """Stop changing the nodes; return once the last change is in the history, which stays whole."""
+        self.simulating = False
+        self.history.settle(quiet=max(0.5, 5 * self.period))
 
     def stop(self) -> None:
         """Stop the server (its clients lose the link); return once it is stopped."""
@@ -555,7 +577,7 @@ def demo(seconds: float) -> dict[str, Any]:
             runner = threading.Thread(target=_Demo.run, kwargs=options, daemon=True)
             runner.start()
             time.sleep(seconds)
-            boiler.simulating = False  # the history is complete: let the last notifications arrive
+            boiler.stop_simulating()  # the history is complete: let the last notifications arrive
             time.sleep(1.0)
             for instance in _Demo.instances[-1:]:
                 instance.stop()

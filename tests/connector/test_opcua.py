@@ -316,7 +316,7 @@ def _outage_and_kill(tmp_path: Path, *, outage: bool) -> dict[str, Any]:
             child = start()
             time.sleep(1.0)
 
-            boiler.simulating = False  # the history is complete: everything in it must arrive
+            boiler.stop_simulating()  # the history is complete: everything in it must arrive
             wait_for(lambda: not any(_missing(boiler, platform).values()), "every sample of the history")
             child.signal(signal.SIGTERM)
             code, _ = child.wait()
